@@ -1,0 +1,3 @@
+from rbm_tui.cli import main
+
+raise SystemExit(main())
