@@ -1,0 +1,138 @@
+"""Metrics, exactly as ``BENCHMARKS.md`` defines them, and model evaluation on a train/test pair.
+
+Like/dislike (over test rows): AUC of P(like); accuracy of P(like) > 0.5; per-user error
+(mean over users of the fraction of their test movies misclassified at 0.5); ECE over 10
+equal-width bins of P(like).
+
+Top-N (over users with test rows; every test row is relevant, whatever its rating):
+P@k = hits/k; R@k = hits/|relevant|; nDCG@k with binary gains and ideal DCG over
+min(|relevant|, k) positions; MAP@k = (1/|relevant|) · Σ over hit positions j ≤ k of
+(hits within the first j)/j.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+# ------------------------------------------------------------------ like/dislike
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (ties count one half). NaN when only one class is present."""
+    y = np.asarray(labels, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    s_sorted = s[order]
+    ranks = np.empty(len(s), dtype=np.float64)
+    # average ranks over ties (1-based)
+    _, first, counts = np.unique(s_sorted, return_index=True, return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def accuracy(labels: np.ndarray, p_like: np.ndarray) -> float:
+    """Share of rows where (P(like) > 0.5) equals the label."""
+    y = np.asarray(labels, dtype=bool)
+    return float(np.mean((np.asarray(p_like) > 0.5) == y))
+
+
+def per_user_error(users: np.ndarray, labels: np.ndarray, p_like: np.ndarray) -> float:
+    """Mean over users of the fraction of their rows misclassified at 0.5."""
+    users = np.asarray(users)
+    wrong = ((np.asarray(p_like) > 0.5) != np.asarray(labels, dtype=bool)).astype(np.float64)
+    _, inv = np.unique(users, return_inverse=True)
+    per = np.bincount(inv, weights=wrong) / np.bincount(inv)
+    return float(per.mean())
+
+
+def ece(labels: np.ndarray, p_like: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over ``bins`` equal-width bins of P(like) in [0, 1]."""
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.asarray(p_like, dtype=np.float64)
+    idx = np.minimum((p * bins).astype(np.int64), bins - 1)
+    n = np.bincount(idx, minlength=bins)
+    conf = np.bincount(idx, weights=p, minlength=bins)
+    acc = np.bincount(idx, weights=y, minlength=bins)
+    nz = n > 0
+    return float(np.sum(np.abs(conf[nz] - acc[nz])) / len(p))
+
+
+def like_metrics(users: np.ndarray, labels: np.ndarray, p_like: np.ndarray) -> dict[str, float]:
+    """``{auc, accuracy, per_user_error, ece}`` for test rows."""
+    return {
+        "auc": auc(labels, p_like),
+        "accuracy": accuracy(labels, p_like),
+        "per_user_error": per_user_error(users, labels, p_like),
+        "ece": ece(labels, p_like),
+    }
+
+
+# ------------------------------------------------------------------------- top-N
+def ranking_metrics(
+    recommended: Sequence[Sequence[int]], relevant: Sequence[set], k: int = 10
+) -> dict[str, float]:
+    """P@k, R@k, nDCG@k, MAP@k averaged over the users whose ``relevant`` set is non-empty.
+
+    Args:
+        recommended: per user, the ranked recommended items (at least the first k are used).
+        relevant: per user, the set of relevant items.
+    """
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    p_sum = r_sum = n_sum = m_sum = 0.0
+    n_users = 0
+    for recs, rel in zip(recommended, relevant):
+        if not rel:
+            continue
+        n_users += 1
+        hits = np.fromiter((i in rel for i in list(recs)[:k]), dtype=np.float64)
+        hits = np.pad(hits, (0, k - len(hits)))
+        n_hits = hits.sum()
+        p_sum += n_hits / k
+        r_sum += n_hits / len(rel)
+        n_sum += float((hits * discount).sum() / discount[: min(len(rel), k)].sum())
+        cum = np.cumsum(hits)
+        m_sum += float((hits * cum / np.arange(1, k + 1)).sum() / len(rel))
+    if n_users == 0:
+        return {f"precision@{k}": 0.0, f"recall@{k}": 0.0, f"ndcg@{k}": 0.0, "map": 0.0}
+    return {
+        f"precision@{k}": p_sum / n_users,
+        f"recall@{k}": r_sum / n_users,
+        f"ndcg@{k}": n_sum / n_users,
+        "map": m_sum / n_users,
+        "users": n_users,
+    }
+
+
+# --------------------------------------------------------------- model evaluation
+def evaluate(model, train, test, k: int = 10) -> dict[str, float]:
+    """Both benchmark protocols for ``model`` with ``train`` as every user's known ratings.
+
+    ``train`` and ``test`` are :class:`engine.ratings.Ratings`; IDs are matched by their
+    original values. Test rows of users or movies the model cannot score are counted in
+    ``skipped_rows`` and left out.
+    """
+    from engine.recommend import predict_pairs, recommend_all
+
+    test_users = test.user_ids[test.users]
+    test_items = test.item_ids[test.items]
+    p, ok = predict_pairs(model, train, test_users, test_items)
+    labels = test.values >= model.like_threshold
+    out: dict[str, float] = {}
+    if ok.any():
+        out.update(like_metrics(test_users[ok], labels[ok], p[ok]))
+    out["skipped_rows"] = int((~ok).sum())
+    # top-N: every test row is relevant
+    relevant: dict[object, set] = {}
+    for u, i in zip(test_users.tolist(), test_items.tolist()):
+        relevant.setdefault(u, set()).add(i)
+    users = [u for u in relevant if u in train.user_index]
+    recs = recommend_all(model, train, k=k, users=users)
+    out.update(ranking_metrics([recs.get(u, []) for u in users], [relevant[u] for u in users], k))
+    out["test_rows"] = int(len(test_users))
+    return out

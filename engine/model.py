@@ -1,0 +1,129 @@
+"""A trained model: the RBM plus everything needed to use it without the training data.
+
+A :class:`Model` keeps the RBM weights, the original movie IDs of its visible units, the like
+threshold, the P(like) calibration, each movie's like/rating counts (for the "rate these first"
+list), the hyperparameters, the training history and metrics, and a fingerprint of the dataset.
+Save and load it with :mod:`engine.storage`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.ratings import Ratings
+
+
+def dataset_fingerprint(r: Ratings) -> str:
+    """A short hash of the ratings' users, movies and values (same data, same fingerprint)."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(np.ascontiguousarray(r.item_ids).astype(str).tobytes())
+    h.update(np.int64(r.n_users).tobytes())
+    for arr in (r.users, r.items, r.values):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class Model:
+    """A trained recommender.
+
+    Attributes:
+        rbm: the :class:`engine.rbm.RBM`.
+        item_ids: ``(n_items,)`` original movie ID of each visible unit.
+        like_threshold: rating at or above which a rating is a like.
+        calibration: ``(a, b)``: P(like) = sigmoid(a · like_logit + b).
+        item_counts: ``int64 (n_items,)`` ratings per movie in the training data.
+        item_likes: ``int64 (n_items,)`` likes per movie in the training data.
+        config: the hyperparameters (a :class:`engine.trainer.TrainConfig` as a dict).
+        meta: free-form metadata: dataset name/fingerprint/sizes, metrics, history, versions.
+    """
+
+    rbm: object
+    item_ids: np.ndarray
+    like_threshold: float
+    calibration: tuple[float, float]
+    item_counts: np.ndarray
+    item_likes: np.ndarray
+    config: dict
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def device(self):
+        return self.rbm.device
+
+    def item_index(self) -> dict:
+        """Original movie ID -> visible-unit index."""
+        cached = self.__dict__.get("_item_index")
+        if cached is None:
+            cached = {k: i for i, k in enumerate(self.item_ids.tolist())}
+            self.__dict__["_item_index"] = cached
+        return cached
+
+    def map_items(self, item_ids: np.ndarray) -> np.ndarray:
+        """``int64`` visible-unit index of each original movie ID, -1 where unknown to the model.
+
+        IDs are matched as given, then as strings (so "50" matches 50)."""
+        idx = self.item_index()
+        out = np.fromiter((idx.get(i, -1) for i in np.asarray(item_ids).tolist()), np.int64)
+        missing = out < 0
+        if missing.any():
+            sidx = {str(k): v for k, v in idx.items()}
+            ids = np.asarray(item_ids)[missing].tolist()
+            out[missing] = np.fromiter((sidx.get(str(i), -1) for i in ids), np.int64)
+        return out
+
+    @classmethod
+    def from_training(cls, *, rbm, ratings: Ratings, config, calibration, history, best_epoch):
+        import torch
+
+        from engine import __version__
+
+        liked = ratings.liked(config.like_threshold)
+        meta = {
+            "dataset": {
+                "source": ratings.source,
+                "fingerprint": dataset_fingerprint(ratings),
+                "n_users": ratings.n_users,
+                "n_items": ratings.n_items,
+                "n_ratings": ratings.n_ratings,
+            },
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "best_epoch": best_epoch,
+            "history": [
+                {
+                    "epoch": h.epoch,
+                    "train_loss": h.train_loss,
+                    "val": h.val,
+                    "seconds": h.seconds,
+                }
+                for h in history
+            ],
+            "val_metrics": next((h.val for h in history if h.epoch == best_epoch), {}),
+            "versions": {
+                "rbm_tui": __version__,
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+            },
+        }
+        return cls(
+            rbm=rbm,
+            item_ids=np.asarray(ratings.item_ids),
+            like_threshold=float(config.like_threshold),
+            calibration=(float(calibration[0]), float(calibration[1])),
+            item_counts=ratings.item_counts().astype(np.int64),
+            item_likes=np.bincount(ratings.items[liked], minlength=ratings.n_items).astype(
+                np.int64
+            ),
+            config=config.to_dict(),
+            meta=meta,
+        )

@@ -1,0 +1,191 @@
+"""The Restricted Boltzmann Machine.
+
+Visible layer: one three-state softmax unit per movie with states {unseen, disliked, liked}.
+"Unseen" is the reference state with zero weights and zero bias, so a movie nobody told us
+about contributes nothing to the energy (it is not an input of value -1). Hidden layer: binary.
+
+Energy of a visible configuration ``v`` (one-hot over disliked/liked, ``(2·n_items,)``, entry
+``2·i + s`` with s = 0 disliked, 1 liked) and hidden ``h`` (``(n_hidden,)``)::
+
+    E(v, h) = - v·b - h·c - vᵀ W h
+
+From one model we read two things for a movie ``j`` a person has not rated:
+
+- ``P(seen_j | v)``, the chance they would pick it at all (top-N recommendation), and
+- ``P(like_j | seen_j, v)``, the chance they like it once they watch it (the P(like) shown).
+
+Both are exact conditionals of the RBM (the hidden units are summed out, not sampled), see
+:meth:`RBM.conditionals`. All tensors are on :attr:`RBM.device`, dtype float32.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+DISLIKE, LIKE = 0, 1
+
+
+class RBM:
+    """Weights of the three-state RBM.
+
+    Attributes:
+        W: ``(2·n_items, n_hidden)`` weights; rows ``2i`` (disliked) and ``2i+1`` (liked).
+        b: ``(2·n_items,)`` visible biases.
+        c: ``(n_hidden,)`` hidden biases.
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        n_hidden: int = 100,
+        *,
+        device: str | torch.device = "cpu",
+        seed: int | None = 0,
+        init_std: float = 0.01,
+    ) -> None:
+        self.n_items = int(n_items)
+        self.n_hidden = int(n_hidden)
+        self.device = torch.device(device)
+        gen = torch.Generator(device="cpu")
+        if seed is not None:
+            gen.manual_seed(int(seed))
+        W = torch.randn(2 * self.n_items, self.n_hidden, generator=gen) * init_std
+        self.W = W.to(self.device)
+        self.b = torch.zeros(2 * self.n_items, device=self.device)
+        self.c = torch.zeros(self.n_hidden, device=self.device)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights as CPU tensors: ``W (2N, H)``, ``b (2N,)``, ``c (H,)``."""
+        return {"W": self.W.cpu(), "b": self.b.cpu(), "c": self.c.cpu()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Load weights, checking every shape and that no value is NaN or infinite."""
+        expect = {
+            "W": (2 * self.n_items, self.n_hidden),
+            "b": (2 * self.n_items,),
+            "c": (self.n_hidden,),
+        }
+        for name, shape in expect.items():
+            t = state.get(name)
+            if not isinstance(t, torch.Tensor):
+                raise ValueError(f"weights: missing tensor {name!r}")
+            if tuple(t.shape) != shape:
+                raise ValueError(f"weights: {name} has shape {tuple(t.shape)}, expected {shape}")
+            if not torch.isfinite(t).all():
+                raise ValueError(f"weights: {name} holds NaN or infinite values")
+        self.W = state["W"].to(self.device, torch.float32).contiguous()
+        self.b = state["b"].to(self.device, torch.float32).contiguous()
+        self.c = state["c"].to(self.device, torch.float32).contiguous()
+
+    def to(self, device: str | torch.device) -> RBM:
+        self.device = torch.device(device)
+        self.W, self.b, self.c = (t.to(self.device) for t in (self.W, self.b, self.c))
+        return self
+
+    # ------------------------------------------------------------ conditionals
+    def hidden_input(self, v: torch.Tensor) -> torch.Tensor:
+        """``(B, H)`` total input ``c + v W`` to the hidden units for visible ``v (B, 2N)``."""
+        return torch.addmm(self.c, v, self.W)
+
+    def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
+        """``(B, H)`` P(h=1 | v)."""
+        return torch.sigmoid(self.hidden_input(v))
+
+    def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""
+        return torch.addmm(self.b, h, self.W.T).view(h.shape[0], self.n_items, 2)
+
+    def sample_visible(
+        self,
+        h: torch.Tensor,
+        seen: torch.Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+        mean_field: bool = False,
+    ) -> torch.Tensor:
+        """Sample ``v (B, 2N)`` given hidden ``h (B, H)``.
+
+        With ``seen (B, N)`` (0/1), the seen/unseen state is clamped to it and only like vs
+        dislike is resampled (the conditional model); without it all three states are sampled.
+        ``mean_field`` returns probabilities instead of samples.
+        """
+        logits = self.visible_logits(h)
+        if seen is not None:
+            p_like = torch.sigmoid(logits[..., LIKE] - logits[..., DISLIKE])
+            like = p_like if mean_field else torch.bernoulli(p_like, generator=generator)
+            out = torch.stack((seen * (1 - like), seen * like), dim=2)
+            return out.view(h.shape[0], -1)
+        z = torch.cat((torch.zeros_like(logits[..., :1]), logits), dim=2)
+        p = torch.softmax(z, dim=2)
+        if mean_field:
+            return p[..., 1:].reshape(h.shape[0], -1)
+        u = torch.rand(p.shape[:2], generator=generator, device=p.device)
+        cum = p.cumsum(2)
+        state = (u.unsqueeze(2) > cum[..., :2]).sum(2)  # 0 unseen, 1 disliked, 2 liked
+        out = torch.stack((state == 1, state == 2), dim=2).to(p.dtype)
+        return out.view(h.shape[0], -1)
+
+    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` free energy F(v) = -v·b - Σ softplus(c + vW)."""
+        return -(v @ self.b) - F.softplus(self.hidden_input(v)).sum(1)
+
+    def conditionals(
+        self,
+        x: torch.Tensor,
+        items: torch.Tensor | None = None,
+        *,
+        budget: int = 1 << 23,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact single-movie conditionals for movies the person has not rated.
+
+        Args:
+            x: ``(B, H)`` hidden input ``c + vW`` of the person's known ratings.
+            items: ``(M,)`` movie indices to score; all movies when None.
+
+        Returns:
+            ``(seen_logit, like_logit)``, each ``(B, M)``: log-odds of P(seen | v) and of
+            P(like | seen, v), with the hidden units summed out exactly::
+
+                score(j, s) = b[j,s] + Σ_k softplus(x_k + W[j,s,k])
+                seen_logit = logsumexp_s score(j, s) - Σ_k softplus(x_k)
+                like_logit = score(j, like) - score(j, dislike)
+        """
+        W = self.W.view(self.n_items, 2, self.n_hidden)
+        b = self.b.view(self.n_items, 2)
+        if items is not None:
+            W, b = W[items], b[items]
+        base = F.softplus(x).sum(1, keepdim=True)  # (B, 1)
+        seen_parts, like_parts = [], []
+        chunk = max(1, budget // (x.shape[0] * 2 * self.n_hidden))
+        for s in range(0, W.shape[0], chunk):
+            Wc = W[s : s + chunk]  # (m, 2, H)
+            sc = F.softplus(x[:, None, None, :] + Wc[None]).sum(3) + b[s : s + chunk][None]
+            seen_parts.append(torch.logsumexp(sc, dim=2) - base)
+            like_parts.append(sc[..., LIKE] - sc[..., DISLIKE])
+        return torch.cat(seen_parts, 1), torch.cat(like_parts, 1)
+
+    def mean_field_conditionals(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fast approximation of :meth:`conditionals` for all movies: one mean-field pass.
+
+        ``(seen_logit, like_logit)``, each ``(B, N)``; cost is two ``(B,H)×(H,2N)`` products.
+        """
+        logits = self.visible_logits(torch.sigmoid(x))
+        seen = torch.logsumexp(logits, dim=2)
+        return seen, logits[..., LIKE] - logits[..., DISLIKE]
+
+
+def init_biases(
+    rbm: RBM, seen_counts: torch.Tensor, like_counts: torch.Tensor, n_users: int
+) -> None:
+    """Set visible biases from data: log-odds of each state against "unseen" (smoothed).
+
+    ``seen_counts``, ``like_counts``: ``(N,)`` float counts over ``n_users`` users.
+    """
+    dislike_counts = seen_counts - like_counts
+    unseen = (n_users - seen_counts).clamp_min(1.0)
+    b = torch.stack(
+        (torch.log((dislike_counts + 0.5) / unseen), torch.log((like_counts + 0.5) / unseen)), 1
+    )
+    rbm.b = b.reshape(-1).to(rbm.device, torch.float32)

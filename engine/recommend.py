@@ -1,0 +1,359 @@
+"""Using a trained model: fold-in of a person's thumbs, top-N, explanations, batch scoring.
+
+Fold-in needs no retraining: a person's likes and dislikes set their visible units, the
+hidden units are summed out exactly, and every movie gets
+
+- ``p_like``: calibrated P(like | they watch it), the percentage shown to people;
+- ``seen_logit``: log-odds that they would pick it at all (used to rank recommendations).
+
+Movies are addressed by *model index* (``0..model.n_items-1``) in the per-person API, and by
+original IDs in the batch API (:func:`recommend_all`, :func:`predict_pairs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.model import Model
+from engine.ratings import Ratings
+
+#: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
+EXACT_LIMIT = 4_000_000
+
+
+@dataclass
+class Scores:
+    """Fold-in result for one person; all arrays ``(n_items,)``."""
+
+    p_like: np.ndarray  # float64, calibrated P(like | seen), in (0, 1)
+    seen_logit: np.ndarray  # float64, log-odds of picking the movie
+    rated: np.ndarray  # bool, the movies the person rated
+
+    def rank_score(self, by: str = "seen") -> np.ndarray:
+        """The ranking score: ``"seen"`` (would pick it) or ``"liked"`` (would pick and like)."""
+        if by == "seen":
+            return self.seen_logit
+        if by == "liked":
+            return self.seen_logit + np.log(self.p_like)
+        raise ValueError("by must be 'seen' or 'liked'")
+
+
+@dataclass
+class Recommendation:
+    item: int  # model index
+    item_id: object  # original movie ID
+    score: float  # the ranking score (higher is better)
+    p_like: float  # calibrated P(like)
+
+
+def _calibrate(model: Model, like_logit: np.ndarray) -> np.ndarray:
+    a, b = model.calibration
+    return 1.0 / (1.0 + np.exp(-(a * like_logit + b)))
+
+
+def _use_exact(model: Model, exact: bool | None) -> bool:
+    if exact is not None:
+        return exact
+    return model.n_items * model.rbm.n_hidden <= EXACT_LIMIT
+
+
+def _profile(model: Model, likes: Iterable[int], dislikes: Iterable[int]):
+    import torch
+
+    v = torch.zeros(1, 2 * model.n_items, device=model.device)
+    lk = np.fromiter(likes, np.int64)
+    dk = np.fromiter(dislikes, np.int64)
+    for arr in (lk, dk):
+        if len(arr) and (arr.min() < 0 or arr.max() >= model.n_items):
+            raise IndexError("movie index out of range for this model")
+    if len(dk):
+        v[0, torch.from_numpy(2 * dk).to(model.device)] = 1.0
+    if len(lk):
+        v[0, torch.from_numpy(2 * lk + 1).to(model.device)] = 1.0
+    return v, lk, dk
+
+
+def fold_in(
+    model: Model,
+    likes: Iterable[int] = (),
+    dislikes: Iterable[int] = (),
+    *,
+    exact: bool | None = None,
+) -> Scores:
+    """Scores for every movie from a person's likes and dislikes (model indices).
+
+    ``exact`` sums the hidden units out exactly; None chooses exact for catalogues up to
+    :data:`EXACT_LIMIT` movies × hidden units and the mean-field pass above.
+    """
+    import torch
+
+    v, lk, dk = _profile(model, likes, dislikes)
+    with torch.no_grad():
+        x = model.rbm.hidden_input(v)
+        if _use_exact(model, exact):
+            seen, like = model.rbm.conditionals(x)
+        else:
+            seen, like = model.rbm.mean_field_conditionals(x)
+    rated = np.zeros(model.n_items, dtype=bool)
+    rated[lk] = True
+    rated[dk] = True
+    return Scores(
+        p_like=_calibrate(model, like[0].double().cpu().numpy()),
+        seen_logit=seen[0].double().cpu().numpy(),
+        rated=rated,
+    )
+
+
+def recommend(
+    model: Model,
+    likes: Iterable[int] = (),
+    dislikes: Iterable[int] = (),
+    n: int = 10,
+    *,
+    by: str = "seen",
+    filter_already_rated: bool = True,
+    candidates: np.ndarray | None = None,
+    scores: Scores | None = None,
+) -> list[Recommendation]:
+    """The top ``n`` movies for a person, best first.
+
+    Args:
+        likes, dislikes: model indices of the person's thumbs up / down.
+        by: ``"seen"`` ranks by how likely they are to pick the movie, ``"liked"`` by how
+            likely they are to pick it and like it.
+        filter_already_rated: leave out movies the person rated.
+        candidates: optional bool mask ``(n_items,)`` of movies allowed (e.g. a genre filter).
+        scores: a :func:`fold_in` result to reuse (skips the fold-in).
+    """
+    likes, dislikes = list(likes), list(dislikes)
+    if not likes and not dislikes and scores is None:
+        return popular(model, n)
+    sc = scores if scores is not None else fold_in(model, likes, dislikes)
+    rank = sc.rank_score(by).copy()
+    if filter_already_rated:
+        rank[sc.rated] = -np.inf
+    if candidates is not None:
+        rank[~np.asarray(candidates, dtype=bool)] = -np.inf
+    n = min(n, int(np.isfinite(rank).sum()))
+    if n <= 0:
+        return []
+    top = np.argpartition(-rank, n - 1)[:n]
+    top = top[np.argsort(-rank[top], kind="stable")]
+    return [
+        Recommendation(int(i), model.item_ids[i], float(rank[i]), float(sc.p_like[i])) for i in top
+    ]
+
+
+def popular(model: Model, n: int = 10, exclude: Iterable[int] = ()) -> list[Recommendation]:
+    """Popular, well-liked movies to rate first: a smoothed like rate times log popularity."""
+    counts = model.item_counts.astype(np.float64)
+    likes = model.item_likes.astype(np.float64)
+    prior = likes.sum() / max(1.0, counts.sum())
+    rate = (likes + 10 * prior) / (counts + 10)
+    score = rate * np.log1p(counts)
+    excl = np.fromiter(exclude, np.int64)
+    if len(excl):
+        score[excl] = -np.inf
+    n = min(n, int(np.isfinite(score).sum()))
+    top = np.argsort(-score, kind="stable")[:n]
+    return [Recommendation(int(i), model.item_ids[i], float(score[i]), float(rate[i])) for i in top]
+
+
+@dataclass
+class Reason:
+    item: int  # model index of the rated movie
+    item_id: object
+    liked: bool  # the person's thumb on it
+    effect: float  # change of the movie's ranking score (log-odds) due to this rating
+
+
+def explain(
+    model: Model,
+    likes: Sequence[int],
+    dislikes: Sequence[int],
+    item: int,
+    n: int = 3,
+    *,
+    by: str = "liked",
+) -> list[Reason]:
+    """The person's rated movies that pushed ``item`` up most (largest positive effect first).
+
+    The effect of rated movie ``i`` is the exact change in the item's score (log-odds of
+    picking and liking it, or of picking it with ``by="seen"``) when ``i`` is taken out of
+    the profile. Only positive effects are returned.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    rbm = model.rbm
+    v, lk, dk = _profile(model, likes, dislikes)
+    rated = np.concatenate([lk, dk])
+    if not len(rated):
+        return []
+    units = np.concatenate([2 * lk + 1, 2 * dk])
+    with torch.no_grad():
+        x = rbm.hidden_input(v)  # (1, H)
+        W = rbm.W
+        xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
+        Wj = W.view(rbm.n_items, 2, rbm.n_hidden)[item]  # (2, H)
+        bj = rbm.b.view(rbm.n_items, 2)[item]
+        sc = F.softplus(xs[:, None, :] + Wj[None]).sum(2) + bj  # (1+R, 2)
+        base = F.softplus(xs).sum(1)
+        like_logit = sc[:, 1] - sc[:, 0]
+        if by == "seen":
+            score = torch.logsumexp(sc, 1) - base
+        else:
+            a, b = model.calibration
+            score = torch.logsumexp(sc, 1) - base + F.logsigmoid(a * like_logit + b)
+    score = score.double().cpu().numpy()
+    effect = score[0] - score[1:]
+    order = np.argsort(-effect, kind="stable")
+    out = []
+    for j in order[:n]:
+        if effect[j] <= 0:
+            break
+        i = int(rated[j])
+        out.append(Reason(i, model.item_ids[i], bool(j < len(lk)), float(effect[j])))
+    return out
+
+
+# ------------------------------------------------------------------------- batch
+def _user_visible(model: Model, known: Ratings):
+    """Per-user visible coordinates of ``known`` in the model's index space."""
+    from engine.trainer import LikeMatrix
+
+    col_items = model.map_items(known.item_ids)  # dataset item index -> model index
+    indptr, items, values = known.by_user()
+    mi = col_items[items]
+    keep = mi >= 0
+    liked = values >= model.like_threshold
+    cols = 2 * mi + liked
+    counts = np.add.reduceat(keep.astype(np.int64), indptr[:-1]) if len(keep) else None
+    if counts is None:
+        counts = np.zeros(known.n_users, np.int64)
+    counts[np.diff(indptr) == 0] = 0
+    new_indptr = np.zeros(known.n_users + 1, np.int64)
+    np.cumsum(counts, out=new_indptr[1:])
+    return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items)
+
+
+def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
+    import torch
+
+    with torch.no_grad():
+        x = model.rbm.hidden_input(lm.dense(users, model.device))
+        if _use_exact(model, exact):
+            return model.rbm.conditionals(x)
+        return model.rbm.mean_field_conditionals(x)
+
+
+def recommend_all(
+    model: Model,
+    known: Ratings,
+    k: int = 10,
+    *,
+    users: Sequence | None = None,
+    by: str = "seen",
+    exact: bool | None = None,
+    with_scores: bool = False,
+    batch_size: int = 256,
+) -> dict:
+    """Top-``k`` movies (original IDs, best first) for each user of ``known`` (or ``users``,
+    original IDs), excluding the movies the user rated in ``known``.
+
+    Returns ``{user_id: [item_id, ...]}``, or with ``with_scores`` ``{user_id: [(item_id,
+    score, p_like), ...]}``. Users unknown to ``known`` raise KeyError.
+    """
+    import torch
+
+    lm = _user_visible(model, known)
+    if users is None:
+        uidx = np.arange(known.n_users)
+    else:
+        uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
+    out: dict = {}
+    for s in range(0, len(uidx), batch_size):
+        us = uidx[s : s + batch_size]
+        seen, like = _batch_scores(model, lm, us, exact)
+        if by == "liked":
+            a, b = model.calibration
+            rank = seen + torch.nn.functional.logsigmoid(a * like + b)
+        else:
+            rank = seen
+        row, col = lm.rows(us)
+        rank[
+            torch.from_numpy(row).to(rank.device), torch.from_numpy(col // 2).to(rank.device)
+        ] = -float("inf")
+        kk = min(k, model.n_items)
+        vals, top = torch.topk(rank, kk, dim=1)
+        vals, top = vals.cpu().numpy(), top.cpu().numpy()
+        p = None
+        if with_scores:
+            p = _calibrate(model, torch.gather(like, 1, torch.from_numpy(top)).double().numpy())
+        for r, u in enumerate(us):
+            ok = np.isfinite(vals[r])
+            ids = model.item_ids[top[r][ok]]
+            uid = known.user_ids[u]
+            if with_scores:
+                out[uid] = list(zip(ids.tolist(), vals[r][ok].tolist(), p[r][ok].tolist()))
+            else:
+                out[uid] = ids.tolist()
+    return out
+
+
+def predict_pairs(
+    model: Model,
+    known: Ratings,
+    user_ids: np.ndarray,
+    item_ids: np.ndarray,
+    *,
+    batch_size: int = 65536,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated P(like) for each (user, item) pair of original IDs, ``known`` giving each
+    user's ratings.
+
+    Returns ``(p_like float64 (n,), ok bool (n,))``; ``ok`` is False where the user is not
+    in ``known`` or the movie is unknown to the model (``p_like`` is NaN there).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    lm = _user_visible(model, known)
+    uidx = np.fromiter(
+        (known.user_index.get(u, -1) for u in np.asarray(user_ids).tolist()), np.int64
+    )
+    if (uidx < 0).any():
+        missing = uidx < 0
+        s_index = {str(k): v for k, v in known.user_index.items()}
+        uidx[missing] = np.fromiter(
+            (s_index.get(str(u), -1) for u in np.asarray(user_ids)[missing].tolist()), np.int64
+        )
+    iidx = model.map_items(np.asarray(item_ids))
+    ok = (uidx >= 0) & (iidx >= 0)
+    p = np.full(len(uidx), np.nan)
+    if not ok.any():
+        return p, ok
+    rbm = model.rbm
+    users, pos = np.unique(uidx[ok], return_inverse=True)
+    items = iidx[ok]
+    with torch.no_grad():
+        x = torch.cat(
+            [
+                rbm.hidden_input(lm.dense(users[s : s + 1024], rbm.device))
+                for s in range(0, len(users), 1024)
+            ]
+        )
+        Wv = rbm.W.view(rbm.n_items, 2, rbm.n_hidden)
+        bv = rbm.b.view(rbm.n_items, 2)
+        out = []
+        pos_t = torch.from_numpy(pos).to(rbm.device)
+        it_t = torch.from_numpy(items).to(rbm.device)
+        for s in range(0, len(items), batch_size):
+            it = it_t[s : s + batch_size]
+            sc = F.softplus(x[pos_t[s : s + batch_size]][:, None, :] + Wv[it]).sum(2) + bv[it]
+            out.append((sc[:, 1] - sc[:, 0]).double().cpu())
+    p[ok] = _calibrate(model, torch.cat(out).numpy())
+    return p, ok

@@ -1,0 +1,469 @@
+"""Contrastive-divergence (CD-k) training of the three-state RBM.
+
+Each mini-batch of users is built from the sparse ratings (never a users × movies array of
+the whole dataset). The update sums two CD estimates:
+
+- the *joint* term, whose negative phase resamples every movie's state (unseen, disliked,
+  liked): it teaches the model which movies a person picks (top-N);
+- the *conditional* term, whose negative phase keeps the person's seen movies and resamples
+  only like vs dislike: it teaches P(like | seen), the number shown to people.
+
+Options: CD-k with an increasing-k schedule, persistent CD for the joint term, momentum,
+L2 weight decay, a learning-rate schedule, early stopping on a validation split carved from
+the training ratings, a progress callback, cancellation between batches, seeded and
+reproducible. After training, P(like) is calibrated (Platt scaling) on the validation split.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from engine.ratings import LIKE_THRESHOLD, Ratings
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters. The defaults are the tuned ones (chosen on validation splits)."""
+
+    n_hidden: int = 100
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 0.01
+    lr_decay: float = 0.02  # lr at epoch e = learning_rate / (1 + lr_decay · e)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    cd_k: int = 1
+    cd_k_max: int = 1  # k grows linearly from cd_k to cd_k_max over the epochs
+    persistent: bool = False
+    joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
+    like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
+    like_threshold: float = LIKE_THRESHOLD
+    val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
+    patience: int = 5  # epochs without improvement before stopping (0: never stop early)
+    monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
+    seed: int = 0
+    device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.n_hidden >= 1, "n_hidden must be >= 1"),
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.learning_rate > 0, "learning_rate must be > 0"),
+            (self.lr_decay >= 0, "lr_decay must be >= 0"),
+            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.cd_k >= 1, "cd_k must be >= 1"),
+            (0 <= self.val_fraction < 1, "val_fraction must be in [0, 1)"),
+            (self.patience >= 0, "patience must be >= 0"),
+            (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
+            (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
+            (self.joint_weight >= 0 and self.like_weight >= 0, "term weights must be >= 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        self.cd_k_max = max(self.cd_k_max, self.cd_k)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class EpochReport:
+    """One epoch's figures, passed to the callback."""
+
+    epoch: int  # 1-based
+    epochs: int
+    train_loss: float  # reconstruction error of like/dislike on rated movies, in [0, 1]
+    val: dict[str, float]  # validation metrics: auc, logloss, ndcg@10 (empty if no val split)
+    seconds: float  # wall time of this epoch
+    best: bool  # this epoch is the best so far (by the monitored score)
+    cd_k: int
+    learning_rate: float
+
+
+@dataclass
+class BatchProgress:
+    """Batch-level progress, passed to the ``progress`` callback."""
+
+    epoch: int
+    batch: int  # 1-based, within the epoch
+    n_batches: int
+
+
+@dataclass
+class TrainResult:
+    model: object  # engine.model.Model
+    history: list[EpochReport] = field(default_factory=list)
+    cancelled: bool = False
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+
+class TrainingCancelled(Exception):
+    """Raised inside the loop when the cancel check says stop (caught by :func:`train`)."""
+
+
+def resolve_device(device: str = "auto") -> str:
+    """ "cuda" when asked (or "auto" and available), else "cpu". Raises if CUDA is asked but absent."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but CUDA is not available")
+    return device
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class LikeMatrix:
+    """Per-user sparse visible vectors: user ``u``'s active units are
+    ``cols[indptr[u]:indptr[u+1]]`` with ``col = 2·item + liked``."""
+
+    indptr: np.ndarray  # int64 (n_users+1,)
+    cols: np.ndarray  # int64 (nnz,)
+    n_users: int
+    n_items: int
+
+    @classmethod
+    def from_ratings(cls, r: Ratings, threshold: float = LIKE_THRESHOLD) -> LikeMatrix:
+        indptr, items, values = r.by_user()
+        cols = 2 * items.astype(np.int64) + (values >= threshold)
+        return cls(indptr, cols, r.n_users, r.n_items)
+
+    def rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(row, col)`` coordinates of the active units of ``users`` (row = position)."""
+        starts, ends = self.indptr[users], self.indptr[users + 1]
+        lens = ends - starts
+        row = np.repeat(np.arange(len(users)), lens)
+        offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+        return row, self.cols[np.repeat(starts, lens) + offs]
+
+    def dense(self, users: np.ndarray, device: str = "cpu"):
+        """``(len(users), 2·n_items)`` float32 visible batch (one-hot over disliked/liked)."""
+        import torch
+
+        row, col = self.rows(users)
+        v = torch.zeros(len(users), 2 * self.n_items, device=device)
+        v[torch.from_numpy(row).to(device), torch.from_numpy(col).to(device)] = 1.0
+        return v
+
+
+def split_validation(
+    lm: LikeMatrix, fraction: float, seed: int
+) -> tuple[LikeMatrix, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out ``fraction`` of each user's ratings (users with >= 5 ratings).
+
+    Returns the training LikeMatrix and the held-out ``(users, items, liked)`` arrays.
+    """
+    rng = np.random.default_rng(seed)
+    keep = np.ones(len(lm.cols), dtype=bool)
+    lens = np.diff(lm.indptr)
+    # a random key per rating, ranked within each user: the lowest ``n_val`` go to validation
+    key = rng.random(len(lm.cols))
+    users = np.repeat(np.arange(lm.n_users), lens)
+    order = np.lexsort((key, users))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.repeat(lm.indptr[:-1], lens)
+    n_val = np.where(lens >= 5, np.floor(lens * fraction + 0.5), 0).astype(np.int64)
+    val = rank < n_val[users]
+    keep[val] = False
+    counts = np.bincount(users[keep], minlength=lm.n_users)
+    indptr = np.zeros(lm.n_users + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    train = LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items)
+    vcols = lm.cols[val]
+    return train, users[val], vcols // 2, (vcols % 2).astype(bool)
+
+
+# ------------------------------------------------------------------------ metrics
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from engine.evaluate import auc
+
+    return auc(labels, scores)
+
+
+def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000) -> dict:
+    import torch
+
+    if len(vu) == 0:
+        return {}
+    out: dict[str, float] = {}
+    users = np.unique(vu)
+    with torch.no_grad():
+        like_logit = _pair_logits(rbm, train, vu, vi, device)
+        p = 1 / (1 + np.exp(-like_logit))
+        out["auc"] = _auc(like_logit, vy)
+        eps = 1e-7
+        out["logloss"] = float(-np.mean(vy * np.log(p + eps) + (~vy) * np.log(1 - p + eps)))
+        # top-N on held-out movies (any rating is relevant), on up to max_users users
+        rng = np.random.default_rng(0)
+        sample = users if len(users) <= max_users else rng.choice(users, max_users, replace=False)
+        sample = np.sort(sample)
+        ndcgs = []
+        discount = 1.0 / np.log2(np.arange(2, 12))
+        for s in range(0, len(sample), 256):
+            us = sample[s : s + 256]
+            seen_logit, _ = rbm.mean_field_conditionals(rbm.hidden_input(train.dense(us, device)))
+            row, col = train.rows(us)
+            seen_logit[
+                torch.from_numpy(row).to(device), torch.from_numpy(col // 2).to(device)
+            ] = -math.inf
+            top = torch.topk(seen_logit, 10, dim=1).indices.cpu().numpy()
+            for r, u in enumerate(us):
+                rel = set(vi[vu == u].tolist())
+                hits = np.array([t in rel for t in top[r]], dtype=float)
+                idcg = discount[: min(len(rel), 10)].sum()
+                ndcgs.append(float((hits * discount).sum() / idcg))
+        out["ndcg@10"] = float(np.mean(ndcgs))
+    return out
+
+
+def _fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Fit p = sigmoid(a·logit + b) by Newton's method on log-loss. Returns (a, b)."""
+    a, b = 1.0, 0.0
+    y = labels.astype(np.float64)
+    z = logits.astype(np.float64)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(a * z + b)))
+        g = np.array([np.sum((p - y) * z), np.sum(p - y)])
+        w = p * (1 - p) + 1e-12
+        Hm = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
+        Hm += 1e-6 * np.eye(2)
+        step = np.linalg.solve(Hm, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
+        return 1.0, 0.0
+    return float(a), float(b)
+
+
+# -------------------------------------------------------------------------- train
+def train(
+    ratings: Ratings,
+    config: TrainConfig | None = None,
+    *,
+    callback: Callable[[EpochReport], None] | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train an RBM on ``ratings`` (like = rating >= ``config.like_threshold``).
+
+    Args:
+        ratings: the training ratings.
+        config: hyperparameters (defaults when None).
+        callback: called after every epoch with an :class:`EpochReport`.
+        progress: called after every batch with a :class:`BatchProgress`.
+        cancel: polled between batches; when it returns True training stops and the best
+            model so far is returned with ``cancelled=True``.
+
+    Returns:
+        A :class:`TrainResult` whose ``model`` is an :class:`engine.model.Model`.
+    """
+    import torch
+
+    from engine.model import Model
+    from engine.rbm import RBM, init_biases
+
+    cfg = config or TrainConfig()
+    if ratings.n_ratings == 0:
+        raise ValueError("no ratings to train on")
+    device = resolve_device(cfg.device)
+    t_start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+
+    full = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
+    if cfg.val_fraction > 0:
+        lm, vu, vi, vy = split_validation(full, cfg.val_fraction, cfg.seed)
+    else:
+        lm, vu, vi, vy = full, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+
+    rbm = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=cfg.seed)
+    counts = np.bincount(lm.cols, minlength=2 * lm.n_items).reshape(-1, 2).astype(np.float32)
+    init_biases(
+        rbm,
+        torch.from_numpy(counts.sum(1)),
+        torch.from_numpy(counts[:, 1].copy()),
+        lm.n_users,
+    )
+    dW = torch.zeros_like(rbm.W)
+    db = torch.zeros_like(rbm.b)
+    dc = torch.zeros_like(rbm.c)
+
+    users_with_data = np.nonzero(np.diff(lm.indptr) > 0)[0]
+    n_batches = max(1, math.ceil(len(users_with_data) / cfg.batch_size))
+    history: list[EpochReport] = []
+    best_score = -math.inf
+    best_state = {k: v.clone() for k, v in rbm.state_dict().items()}
+    best_epoch = 0
+    bad_epochs = 0
+    cancelled = False
+    persistent_h: torch.Tensor | None = None
+
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            frac = (epoch - 1) / max(1, cfg.epochs - 1)
+            k = int(round(cfg.cd_k + frac * (cfg.cd_k_max - cfg.cd_k)))
+            lr = cfg.learning_rate / (1.0 + cfg.lr_decay * (epoch - 1))
+            perm = rng.permutation(users_with_data)
+            err_sum, err_n = 0.0, 0
+            for bi in range(n_batches):
+                if cancel is not None and cancel():
+                    raise TrainingCancelled
+                users = perm[bi * cfg.batch_size : (bi + 1) * cfg.batch_size]
+                v0 = lm.dense(users, device)
+                n = v0.shape[0]
+                seen = v0.view(n, -1, 2).sum(2)
+                ph0 = rbm.hidden_probs(v0)
+                h0 = torch.bernoulli(ph0, generator=gen)
+                gW = torch.zeros_like(rbm.W)
+                gb = torch.zeros_like(rbm.b)
+                gc = torch.zeros_like(rbm.c)
+                pos = v0.T @ ph0
+                # conditional term: like vs dislike of the seen movies
+                if cfg.like_weight > 0:
+                    h = h0
+                    for step in range(k):
+                        vk = rbm.sample_visible(h, seen, generator=gen)
+                        phk = rbm.hidden_probs(vk)
+                        if step == 0:
+                            lg = rbm.visible_logits(h0)
+                            p_like = torch.sigmoid(lg[..., 1] - lg[..., 0])
+                            liked = v0.view(n, -1, 2)[..., 1]
+                            err_sum += float(((p_like - liked).abs() * seen).sum())
+                            err_n += int(seen.sum())
+                        h = torch.bernoulli(phk, generator=gen)
+                    w = cfg.like_weight
+                    gW += w * (pos - vk.T @ phk)
+                    gb += w * (v0 - vk).sum(0)
+                    gc += w * (ph0 - phk).sum(0)
+                # joint term: which movies are seen at all
+                if cfg.joint_weight > 0:
+                    if cfg.persistent:
+                        if persistent_h is None or persistent_h.shape[0] != n:
+                            persistent_h = h0.clone()
+                        h = persistent_h
+                    else:
+                        h = h0
+                    for _ in range(k):
+                        vk = rbm.sample_visible(h, generator=gen)
+                        phk = rbm.hidden_probs(vk)
+                        h = torch.bernoulli(phk, generator=gen)
+                    if cfg.persistent:
+                        persistent_h = h
+                    w = cfg.joint_weight
+                    gW += w * (pos - vk.T @ phk)
+                    gb += w * (v0 - vk).sum(0)
+                    gc += w * (ph0 - phk).sum(0)
+                gW /= n
+                gb /= n
+                gc /= n
+                gW -= cfg.weight_decay * rbm.W
+                dW.mul_(cfg.momentum).add_(gW, alpha=lr)
+                db.mul_(cfg.momentum).add_(gb, alpha=lr)
+                dc.mul_(cfg.momentum).add_(gc, alpha=lr)
+                rbm.W += dW
+                rbm.b += db
+                rbm.c += dc
+                if progress is not None:
+                    progress(BatchProgress(epoch, bi + 1, n_batches))
+            val = _validate(rbm, lm, vu, vi, vy, device)
+            if not all(math.isfinite(float(t.abs().max())) for t in (rbm.W, rbm.b, rbm.c)):
+                raise FloatingPointError(
+                    "training diverged (weights became NaN or infinite); "
+                    "try a smaller learning rate"
+                )
+            if val:
+                score = {
+                    "auc": val["auc"],
+                    "ndcg": val["ndcg@10"],
+                    "both": val["auc"] + val["ndcg@10"],
+                }[cfg.monitor]
+            else:
+                score = float(epoch)  # no validation: the last epoch is the best
+            is_best = score > best_score
+            if is_best:
+                best_score, best_epoch, bad_epochs = score, epoch, 0
+                best_state = {k2: v.clone() for k2, v in rbm.state_dict().items()}
+            else:
+                bad_epochs += 1
+            report = EpochReport(
+                epoch=epoch,
+                epochs=cfg.epochs,
+                train_loss=err_sum / max(1, err_n),
+                val=val,
+                seconds=time.perf_counter() - t0,
+                best=is_best,
+                cd_k=k,
+                learning_rate=lr,
+            )
+            history.append(report)
+            if callback is not None:
+                callback(report)
+            if cfg.patience and bad_epochs >= cfg.patience:
+                break
+    except TrainingCancelled:
+        cancelled = True
+
+    rbm.load_state_dict(best_state)
+    calib = (1.0, 0.0)
+    if len(vu):
+        with torch.no_grad():
+            like_logit = _pair_logits(rbm, lm, vu, vi, device)
+        calib = _fit_platt(like_logit, vy)
+    model = Model.from_training(
+        rbm=rbm,
+        ratings=ratings,
+        config=cfg,
+        calibration=calib,
+        history=history,
+        best_epoch=best_epoch,
+    )
+    return TrainResult(
+        model=model,
+        history=history,
+        cancelled=cancelled,
+        best_epoch=best_epoch,
+        seconds=time.perf_counter() - t_start,
+    )
+
+
+def _pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:
+    """Uncalibrated like log-odds for (user, item) pairs, the users' profiles taken from ``lm``."""
+    import torch
+
+    users, pos = np.unique(vu, return_inverse=True)
+    x = torch.cat(
+        [
+            rbm.hidden_input(lm.dense(users[s : s + 1024], device))
+            for s in range(0, len(users), 1024)
+        ]
+    )
+    out = []
+    pos_t = torch.from_numpy(pos).to(device)
+    it_all = torch.from_numpy(vi).to(device)
+    Wv = rbm.W.view(rbm.n_items, 2, rbm.n_hidden)
+    bv = rbm.b.view(rbm.n_items, 2)
+    for s in range(0, len(vu), 65536):
+        it = it_all[s : s + 65536]
+        sp = torch.nn.functional.softplus(x[pos_t[s : s + 65536]][:, None, :] + Wv[it]).sum(2)
+        sp = sp + bv[it]
+        out.append((sp[:, 1] - sp[:, 0]).cpu())
+    return torch.cat(out).numpy().astype(np.float64)
