@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from engine.evaluate import auc, ranking_metrics
 from engine.ratings import LIKE_THRESHOLD, Ratings
 
 
@@ -42,6 +43,7 @@ class TrainConfig:
     persistent: bool = False
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
     like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
+    like_hidden: float = 0.0  # share of hidden units updated only by the conditional term
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 5  # epochs without improvement before stopping (0: never stop early)
@@ -116,7 +118,9 @@ class TrainingCancelled(Exception):
 
 
 def resolve_device(device: str = "auto") -> str:
-    """ "cuda" when asked (or "auto" and available), else "cpu". Raises if CUDA is asked but absent."""
+    """The device to use: "cuda" when asked (or "auto" and available), else "cpu".
+
+    Raises ValueError when CUDA is asked for but absent."""
     import torch
 
     if device == "auto":
@@ -189,12 +193,6 @@ def split_validation(
 
 
 # ------------------------------------------------------------------------ metrics
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    from engine.evaluate import auc
-
-    return auc(labels, scores)
-
-
 def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000) -> dict:
     import torch
 
@@ -205,15 +203,18 @@ def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000)
     with torch.no_grad():
         like_logit = _pair_logits(rbm, train, vu, vi, device)
         p = 1 / (1 + np.exp(-like_logit))
-        out["auc"] = _auc(like_logit, vy)
+        out["auc"] = auc(vy, like_logit)
         eps = 1e-7
         out["logloss"] = float(-np.mean(vy * np.log(p + eps) + (~vy) * np.log(1 - p + eps)))
         # top-N on held-out movies (any rating is relevant), on up to max_users users
         rng = np.random.default_rng(0)
         sample = users if len(users) <= max_users else rng.choice(users, max_users, replace=False)
         sample = np.sort(sample)
-        ndcgs = []
-        discount = 1.0 / np.log2(np.arange(2, 12))
+        order = np.argsort(vu, kind="stable")
+        starts = np.searchsorted(vu[order], sample)
+        ends = np.searchsorted(vu[order], sample, side="right")
+        k = min(10, rbm.n_items)
+        recs, rel = [], []
         for s in range(0, len(sample), 256):
             us = sample[s : s + 256]
             seen_logit, _ = rbm.mean_field_conditionals(rbm.hidden_input(train.dense(us, device)))
@@ -221,13 +222,10 @@ def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000)
             seen_logit[
                 torch.from_numpy(row).to(device), torch.from_numpy(col // 2).to(device)
             ] = -math.inf
-            top = torch.topk(seen_logit, 10, dim=1).indices.cpu().numpy()
-            for r, u in enumerate(us):
-                rel = set(vi[vu == u].tolist())
-                hits = np.array([t in rel for t in top[r]], dtype=float)
-                idcg = discount[: min(len(rel), 10)].sum()
-                ndcgs.append(float((hits * discount).sum() / idcg))
-        out["ndcg@10"] = float(np.mean(ndcgs))
+            recs.extend(torch.topk(seen_logit, k, dim=1).indices.cpu().numpy().tolist())
+        for a, b in zip(starts, ends):
+            rel.append(set(vi[order[a:b]].tolist()))
+        out["ndcg@10"] = ranking_metrics(recs, rel, k=10)["ndcg@10"]
     return out
 
 
@@ -302,6 +300,14 @@ def train(
         torch.from_numpy(counts[:, 1].copy()),
         lm.n_users,
     )
+    # hidden units [0, n_like) learn only from the conditional term, the rest only from the
+    # joint term (when like_hidden > 0; otherwise every unit learns from both)
+    n_like = int(round(cfg.like_hidden * cfg.n_hidden))
+    like_mask = torch.ones(cfg.n_hidden, device=device)
+    joint_mask = torch.ones(cfg.n_hidden, device=device)
+    if n_like > 0:
+        like_mask[n_like:] = 0.0
+        joint_mask[:n_like] = 0.0
     dW = torch.zeros_like(rbm.W)
     db = torch.zeros_like(rbm.b)
     dc = torch.zeros_like(rbm.c)
@@ -351,9 +357,9 @@ def train(
                             err_n += int(seen.sum())
                         h = torch.bernoulli(phk, generator=gen)
                     w = cfg.like_weight
-                    gW += w * (pos - vk.T @ phk)
+                    gW += (w * like_mask) * (pos - vk.T @ phk)
                     gb += w * (v0 - vk).sum(0)
-                    gc += w * (ph0 - phk).sum(0)
+                    gc += (w * like_mask) * (ph0 - phk).sum(0)
                 # joint term: which movies are seen at all
                 if cfg.joint_weight > 0:
                     if cfg.persistent:
@@ -369,9 +375,9 @@ def train(
                     if cfg.persistent:
                         persistent_h = h
                     w = cfg.joint_weight
-                    gW += w * (pos - vk.T @ phk)
+                    gW += (w * joint_mask) * (pos - vk.T @ phk)
                     gb += w * (v0 - vk).sum(0)
-                    gc += w * (ph0 - phk).sum(0)
+                    gc += (w * joint_mask) * (ph0 - phk).sum(0)
                 gW /= n
                 gb /= n
                 gc /= n

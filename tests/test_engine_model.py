@@ -1,0 +1,150 @@
+"""The RBM engine: planted tastes recovered, fold-in, explanations, cancel, reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from engine.ratings import from_arrays  # noqa: E402
+from engine.recommend import explain, fold_in, popular, recommend  # noqa: E402
+from engine.trainer import LikeMatrix, TrainConfig, split_validation, train  # noqa: E402
+
+N_ITEMS = 60
+
+
+def planted(n_users: int = 300, seed: int = 0):
+    """Two tastes: group A likes movies 0-29 and dislikes 30-59; group B the reverse.
+
+    Each person watches mostly movies of their own taste (70%) and some of the other (30%).
+    """
+    rng = np.random.default_rng(seed)
+    users, items, values = [], [], []
+    for u in range(n_users):
+        group = u % 2
+        own = np.arange(30) if group == 0 else np.arange(30, 60)
+        other = np.arange(30, 60) if group == 0 else np.arange(30)
+        watched = np.concatenate(
+            [rng.choice(own, 14, replace=False), rng.choice(other, 6, replace=False)]
+        )
+        for i in watched:
+            liked = (i < 30) == (group == 0)
+            if rng.random() < 0.05:
+                liked = not liked
+            users.append(u)
+            items.append(int(i))
+            values.append(5.0 if liked else 1.0)
+    return from_arrays(np.array(users), np.array(items), np.array(values), source="planted")
+
+
+@pytest.fixture(scope="module")
+def planted_model():
+    r = planted()
+    cfg = TrainConfig(n_hidden=16, epochs=30, batch_size=20, patience=0, seed=1)
+    return r, train(r, cfg)
+
+
+def test_planted_taste_is_recovered(planted_model):
+    r, res = planted_model
+    model = res.model
+    likes = [r.lookup_item(i) for i in range(5)]  # a new person who likes five A movies
+    dislikes = [r.lookup_item(i) for i in (40, 41)]
+    sc = fold_in(model, likes, dislikes)
+    a_items = np.array([r.lookup_item(i) for i in range(5, 30)])
+    b_items = np.array([r.lookup_item(i) for i in range(42, 60)])
+    assert sc.p_like[a_items].mean() > 0.8
+    assert sc.p_like[b_items].mean() < 0.3
+    recs = recommend(model, likes, dislikes, n=10)
+    assert len(recs) == 10
+    assert all(rec.item_id < 30 for rec in recs)  # picks from the person's own taste
+    assert not set(likes + dislikes) & {rec.item for rec in recs}
+
+
+def test_p_like_is_probability_and_rated_are_flagged(planted_model):
+    r, res = planted_model
+    sc = fold_in(res.model, [0, 1], [45])
+    assert np.all((sc.p_like > 0) & (sc.p_like < 1))
+    assert sc.rated[[0, 1, 45]].all() and sc.rated.sum() == 3
+
+
+def test_mean_field_agrees_with_exact(planted_model):
+    _, res = planted_model
+    exact = fold_in(res.model, [0, 1, 2], [50], exact=True)
+    approx = fold_in(res.model, [0, 1, 2], [50], exact=False)
+    assert np.corrcoef(exact.p_like, approx.p_like)[0, 1] > 0.95
+
+
+def test_explanations_name_the_movies_that_pushed_it_up(planted_model):
+    r, res = planted_model
+    likes = [r.lookup_item(i) for i in (0, 1, 2)]
+    dislikes = [r.lookup_item(i) for i in (31, 32)]
+    target = recommend(res.model, likes, dislikes, n=1, by="liked")[0].item
+    reasons = explain(res.model, likes, dislikes, target, n=3)
+    assert reasons, "a recommended movie has at least one reason"
+    assert all(x.effect > 0 for x in reasons)
+    assert [x.effect for x in reasons] == sorted((x.effect for x in reasons), reverse=True)
+    assert {x.item for x in reasons} <= set(likes + dislikes)
+
+
+def test_no_ratings_gives_popular_well_liked(planted_model):
+    _, res = planted_model
+    recs = recommend(res.model, [], [], n=5)
+    assert [x.item for x in recs] == [x.item for x in popular(res.model, 5)]
+
+
+def test_training_is_reproducible():
+    r = planted(80)
+    cfg = TrainConfig(n_hidden=8, epochs=3, batch_size=16, seed=7)
+    a = train(r, cfg).model.rbm.W
+    b = train(r, cfg).model.rbm.W
+    assert torch.equal(a, b)
+    c = train(r, TrainConfig(n_hidden=8, epochs=3, batch_size=16, seed=8)).model.rbm.W
+    assert not torch.equal(a, c)
+
+
+def test_callbacks_and_cancel_keep_best_so_far():
+    r = planted(80)
+    epochs, batches = [], []
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 7  # stop during the second epoch
+
+    cfg = TrainConfig(n_hidden=8, epochs=10, batch_size=16, seed=0)
+    res = train(r, cfg, callback=epochs.append, progress=batches.append, cancel=cancel)
+    assert res.cancelled
+    assert len(epochs) == 1 and epochs[0].epoch == 1
+    assert 0 <= epochs[0].train_loss <= 1 and "auc" in epochs[0].val
+    assert batches[0].n_batches == 5 and batches[-1].epoch == 2
+    assert res.best_epoch == 1 and res.model is not None
+
+
+def test_persistent_cd_and_k_schedule_train():
+    r = planted(80)
+    reports = []
+    cfg = TrainConfig(n_hidden=8, epochs=4, cd_k=1, cd_k_max=4, persistent=True, patience=0)
+    train(r, cfg, callback=reports.append)
+    assert [x.cd_k for x in reports] == [1, 2, 3, 4]
+
+
+def test_validation_split_holds_out_per_user_and_builds_batches():
+    r = planted(50)
+    lm = LikeMatrix.from_ratings(r)
+    tr, vu, vi, vy = split_validation(lm, 0.25, seed=0)
+    assert len(tr.cols) + len(vu) == len(lm.cols)
+    assert np.all(np.bincount(vu, minlength=50) == 5)  # 20 ratings each, 25% held out
+    v = tr.dense(np.array([0, 1]))
+    assert v.shape == (2, 2 * N_ITEMS)
+    assert int(v.sum()) == tr.indptr[2] - tr.indptr[0]
+    # one state per movie at most
+    assert v.view(2, N_ITEMS, 2).sum(2).max() <= 1
+
+
+@pytest.mark.parametrize(
+    "bad", [{"n_hidden": 0}, {"learning_rate": -1.0}, {"momentum": 1.0}, {"device": "tpu"}]
+)
+def test_bad_config_is_refused(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)

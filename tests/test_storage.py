@@ -1,0 +1,131 @@
+"""Model files: round trip, atomic writes, and refusal of corrupted, foreign or hostile files."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from engine.ratings import from_arrays  # noqa: E402
+from engine.recommend import fold_in  # noqa: E402
+from engine.storage import (  # noqa: E402
+    ModelError,
+    delete_model,
+    find_model,
+    list_models,
+    load_model,
+    rename_model,
+    save_model,
+)
+from engine.trainer import TrainConfig, train  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBM_TUI_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def model():
+    rng = np.random.default_rng(0)
+    u = rng.integers(0, 40, 600)
+    i = rng.choice(np.array(["tt1", "tt2", "tt3", "tt4", "tt5", "tt6", "tt7", "tt8"]), 600)
+    r = rng.integers(1, 6, 600).astype(float)
+    ratings = from_arrays(u, i, r, source="toy")
+    return train(ratings, TrainConfig(n_hidden=4, epochs=2, patience=0)).model
+
+
+def test_round_trip(model, tmp_path):
+    path = save_model(model, tmp_path / "m.pt")
+    back = load_model(path, device="cpu")
+    assert list(back.item_ids) == list(model.item_ids)
+    assert torch.equal(back.rbm.W, model.rbm.W)
+    assert back.calibration == model.calibration
+    assert back.config == model.config
+    assert back.meta["dataset"]["fingerprint"] == model.meta["dataset"]["fingerprint"]
+    a = fold_in(model, [0], [1]).p_like
+    b = fold_in(back, [0], [1]).p_like
+    np.testing.assert_allclose(a, b)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_default_location_list_rename_delete(model):
+    path = save_model(model)
+    assert path.parent.name == "models" and path.name.startswith("toy-")
+    infos = list_models()
+    assert [m.path for m in infos] == [path]
+    assert infos[0].header["n_items"] == 8
+    new = rename_model(path, "favourite")
+    assert find_model("favourite") == new
+    delete_model(new)
+    assert list_models() == []
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/rbm_tui_pwned",))
+
+
+def test_malicious_pickle_is_refused_without_running_code(tmp_path):
+    marker = "/tmp/rbm_tui_pwned"
+    if os.path.exists(marker):
+        os.unlink(marker)
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "rbm-tui-model", "payload": Evil()}, path)
+    with pytest.raises(ModelError, match="evil.pt"):
+        load_model(path)
+    plain = tmp_path / "plain.pt"
+    plain.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(ModelError, match="plain.pt"):
+        load_model(plain)
+    assert not os.path.exists(marker)
+
+
+def test_truncated_and_garbage_files(model, tmp_path):
+    path = save_model(model, tmp_path / "m.pt")
+    data = path.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="cut.pt"):
+        load_model(tmp_path / "cut.pt")
+    (tmp_path / "junk.pt").write_bytes(b"hello")
+    with pytest.raises(ModelError, match="junk.pt"):
+        load_model(tmp_path / "junk.pt")
+    with pytest.raises(ModelError, match="no such model"):
+        load_model(tmp_path / "missing.pt")
+
+
+def test_foreign_and_mismatched_files(model, tmp_path):
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+    with pytest.raises(ModelError, match="not an rbm-tui model"):
+        load_model(tmp_path / "foreign.pt")
+    path = save_model(model, tmp_path / "m.pt")
+    blob = torch.load(path, weights_only=True)
+    blob["W"] = torch.zeros(5, 5)
+    torch.save(blob, tmp_path / "bad_shape.pt")
+    with pytest.raises(ModelError, match="shape"):
+        load_model(tmp_path / "bad_shape.pt")
+    blob = torch.load(path, weights_only=True)
+    blob["W"] = blob["W"].clone()
+    blob["W"][0, 0] = float("nan")
+    torch.save(blob, tmp_path / "nan.pt")
+    with pytest.raises(ModelError, match="NaN"):
+        load_model(tmp_path / "nan.pt")
+
+
+def test_failed_save_leaves_previous_copy(model, tmp_path, monkeypatch):
+    path = save_model(model, tmp_path / "m.pt")
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        save_model(model, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
