@@ -1,0 +1,174 @@
+"""A cache of parsed ratings in ``paths.cache_dir()/ratings/`` (one ``.npz`` per source).
+
+The key is a blake2b hash of the source's absolute path and, for each file it depends on, the
+size, the mtime and a blake2b hash of its first MiB. Files are plain ``np.savez`` archives
+(no pickles): string IDs and movie columns are stored as UTF-8 bytes plus offsets. They are
+written through a temporary file and ``os.replace``; a cache file that cannot be read is
+ignored (and rebuilt by the next load).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine import paths
+from engine.ratings import LoadReport, Ratings
+
+#: Bump when the stored layout or the parsing rules change.
+CACHE_VERSION = 1
+_HEAD = 1 << 20
+
+
+def ratings_cache_dir() -> Path:
+    """Where parsed ratings are cached (created on first use)."""
+    p = paths.cache_dir() / "ratings"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def cache_key(path: Path, files: list[Path]) -> str:
+    """The cache key of ``path`` whose parse depends on ``files``."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"v{CACHE_VERSION}\0{Path(path).resolve()}\0".encode())
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{Path(f).resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        with open(f, "rb") as fh:
+            h.update(hashlib.blake2b(fh.read(_HEAD), digest_size=20).digest())
+    return h.hexdigest()
+
+
+def cache_file(key: str) -> Path:
+    return ratings_cache_dir() / f"{key}.npz"
+
+
+# --------------------------------------------------------------------------- strings
+def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    enc = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in enc], out=offsets[1:])
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
+
+
+def _unpack(data: np.ndarray, offsets: np.ndarray) -> list[str]:
+    buf = data.tobytes()
+    o = offsets.tolist()
+    return [buf[o[k] : o[k + 1]].decode("utf-8") for k in range(len(o) - 1)]
+
+
+def _put_ids(out: dict, name: str, ids: np.ndarray) -> None:
+    if ids.dtype.kind in "iu":
+        out[name] = ids.astype(np.int64)
+    else:
+        out[f"{name}_s"], out[f"{name}_o"] = _pack([str(x) for x in ids.tolist()])
+
+
+def _get_ids(z: dict, name: str) -> np.ndarray:
+    if name in z:
+        return z[name]
+    return np.asarray(_unpack(z[f"{name}_s"], z[f"{name}_o"]), dtype=object)
+
+
+# --------------------------------------------------------------------------- store/load
+def store(key: str, r: Ratings) -> Path | None:
+    """Write ``r`` to the cache; returns the file, or None when the cache is not writable."""
+    out: dict[str, np.ndarray] = {
+        "users": r.users,
+        "items": r.items,
+        "values": r.values,
+    }
+    if r.timestamps is not None:
+        out["timestamps"] = r.timestamps
+    _put_ids(out, "user_ids", r.user_ids)
+    _put_ids(out, "item_ids", r.item_ids)
+    out["title_s"], out["title_o"] = _pack([str(t) for t in r.movies["title"].tolist()])
+    out["genres_s"], out["genres_o"] = _pack([str(g) for g in r.movies["genres"].tolist()])
+    year = r.movies["year"]
+    out["year_na"] = year.isna().to_numpy()
+    out["year"] = year.fillna(0).to_numpy(dtype=np.int64)
+    rep = r.report
+    meta = {
+        "version": CACHE_VERSION,
+        "format": rep.format,
+        "rows_read": rep.rows_read,
+        "duplicates_dropped": rep.duplicates_dropped,
+    }
+    out["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    try:
+        target = cache_file(key)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, allow_pickle=False, **out)
+        os.replace(tmp, target)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return None
+    return target
+
+
+def load(key: str) -> Ratings | None:
+    """The cached ratings for ``key``, or None when absent or unreadable."""
+    try:
+        f = cache_file(key)
+    except OSError:
+        return None
+    if not f.is_file():
+        return None
+    try:
+        with np.load(f, allow_pickle=False) as npz:
+            z = {k: npz[k] for k in npz.files}
+        meta = json.loads(z["meta"].tobytes().decode())
+        if meta.get("version") != CACHE_VERSION:
+            return None
+        users, items, values = z["users"], z["items"], z["values"]
+        ts = z.get("timestamps")
+        user_ids = _get_ids(z, "user_ids")
+        item_ids = _get_ids(z, "item_ids")
+        titles = _unpack(z["title_s"], z["title_o"])
+        genres = _unpack(z["genres_s"], z["genres_o"])
+        year = pd.array(z["year"], dtype="Int64")
+        year[z["year_na"]] = pd.NA
+        n, n_users, n_items = len(values), len(user_ids), len(item_ids)
+        if not (
+            len(users) == n == len(items)
+            and (ts is None or len(ts) == n)
+            and len(titles) == n_items == len(genres) == len(year)
+            and users.dtype == np.int32
+            and items.dtype == np.int32
+            and values.dtype == np.float32
+            and (n == 0 or (0 <= users.min() and users.max() < n_users))
+            and (n == 0 or (0 <= items.min() and items.max() < n_items))
+        ):
+            return None
+        movies = pd.DataFrame({"title": titles, "year": year, "genres": genres})
+        report = LoadReport(
+            format=meta.get("format", ""),
+            rows_read=int(meta.get("rows_read", n)),
+            duplicates_dropped=int(meta.get("duplicates_dropped", 0)),
+            from_cache=True,
+        )
+    except Exception:  # noqa: BLE001 - any unreadable cache file is simply ignored
+        return None
+    return Ratings(
+        users=users,
+        items=items,
+        values=values,
+        timestamps=ts,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        movies=movies,
+        report=report,
+    )

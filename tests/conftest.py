@@ -1,0 +1,45 @@
+"""Shared fixtures.
+
+Every test runs with ``RBM_TUI_HOME`` pointing at its own temporary folder, so nothing ever
+touches the real user data, cache or config dirs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("rbm_home")
+    monkeypatch.setenv("RBM_TUI_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def rbm_home(_isolated_home: Path) -> Path:
+    """The temporary ``RBM_TUI_HOME`` of this test."""
+    return _isolated_home
+
+
+@pytest.fixture(scope="session")
+def ml100k_dir() -> Path:
+    """MovieLens 100K as GroupLens ships it (u.data, u.item, u1..u5 folds), or skip."""
+    d = SHARED_DATA / "ml-100k"
+    if not (d / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {d}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def bench_dir() -> Path:
+    """The ML-100K benchmark split (train.csv, test.csv), or skip."""
+    d = SHARED_DATA / "benchmarks" / "ml100k-msr"
+    if not (d / "train.csv").is_file():
+        pytest.skip(f"benchmark split not found at {d}")
+    return d

@@ -1,0 +1,47 @@
+"""The engine never imports Textual, and ``import engine`` does not import torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_import_engine_pulls_neither_textual_nor_torch() -> None:
+    got = run(
+        "import sys, engine; print(sorted(m for m in ('textual', 'torch') if m in sys.modules))"
+    )
+    assert got == "[]"
+
+
+def test_data_layer_does_not_import_textual() -> None:
+    got = run(
+        "import sys, engine, engine.loaders, engine.splits, engine.cache; "
+        "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')"
+        " or m == 'torch' or m.startswith('torch.')))"
+    )
+    assert got == "[]"
+
+
+def test_no_engine_module_imports_textual() -> None:
+    mods = sorted(p.stem for p in (REPO / "engine").glob("*.py") if p.stem != "__init__")
+    code = (
+        "import importlib, sys\n"
+        f"for m in {mods!r}:\n"
+        "    try:\n"
+        "        importlib.import_module('engine.' + m)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "print('textual' in sys.modules)\n"
+    )
+    assert run(code) == "False"
