@@ -1,0 +1,231 @@
+"""Terminal progress bars for the CLI: training (epochs, loss, ETA) and downloads (bytes).
+
+Both write to a stream (stderr by default). On a terminal they redraw one line with ``\\r``
+(at most every ``min_interval`` seconds); elsewhere (a pipe, a log file) they write plain
+lines: one per epoch for training, one per 10 % for downloads. Nothing here imports torch or
+the engine: the callbacks take the engine's report objects duck-typed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+BAR_WIDTH = 20
+
+
+def format_duration(seconds: float | None) -> str:
+    """``m:ss`` (or ``h:mm:ss``); ``?`` when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "?"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_bytes(n: float | None) -> str:
+    """``4.9 MB`` style (powers of 1000, like the download size GroupLens shows)."""
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """``[#######-------------]``."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = int(round(fraction * width))
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Line:
+    """One status line: redrawn in place on a terminal."""
+
+    def __init__(self, stream: TextIO | None, tty: bool | None, min_interval: float, clock):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = _is_tty(self.stream) if tty is None else tty
+        self.min_interval = min_interval
+        self.clock = clock
+        self._last_draw = -1e18
+        self._drawn = False
+
+    def _width(self) -> int:
+        return max(40, shutil.get_terminal_size((100, 24)).columns - 1)
+
+    def draw(self, text: str, force: bool = False) -> None:
+        """Redraw the line (terminal only), throttled unless ``force``."""
+        now = self.clock()
+        if not force and now - self._last_draw < self.min_interval:
+            return
+        self._last_draw = now
+        self.stream.write("\r" + text[: self._width()] + "\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def write_line(self, text: str) -> None:
+        """A whole line (not a terminal, or a message above the bar)."""
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self._drawn = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
+class TrainProgress:
+    """Progress of a training run; pass :meth:`on_batch` and :meth:`on_epoch` to
+    :func:`engine.trainer.train` as ``progress`` and ``callback``.
+
+    The ETA assumes every epoch runs (early stopping can only make training end sooner).
+    """
+
+    def __init__(
+        self,
+        epochs: int,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        min_interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.epochs = epochs
+        self.line = _Line(stream, tty, min_interval, clock)
+        self.clock = clock
+        self.start = clock()
+        self.n_batches = 0
+        self.loss: float | None = None
+        self.val: dict[str, float] = {}
+        self.best_epoch = 0
+
+    @property
+    def tty(self) -> bool:
+        return self.line.tty
+
+    def _eta(self, done: int, total: int) -> float | None:
+        if done <= 0 or total <= 0:
+            return None
+        elapsed = self.clock() - self.start
+        return elapsed / done * max(0, total - done)
+
+    def _status(self, epoch: int, batch: int) -> str:
+        total = self.epochs * max(1, self.n_batches)
+        done = (epoch - 1) * self.n_batches + batch
+        parts = [f"epoch {epoch}/{self.epochs}", bar(done / total if total else 0.0)]
+        parts.append(f"loss {self.loss:.4f}" if self.loss is not None else "loss -")
+        if "auc" in self.val:
+            parts.append(f"val auc {self.val['auc']:.3f}")
+        if "ndcg@10" in self.val:
+            parts.append(f"ndcg@10 {self.val['ndcg@10']:.3f}")
+        parts.append(f"{format_duration(self.clock() - self.start)} elapsed")
+        parts.append(f"ETA {format_duration(self._eta(done, total))}")
+        return "  ".join(parts)
+
+    def on_batch(self, p) -> None:
+        """``p``: an :class:`engine.trainer.BatchProgress`."""
+        self.n_batches = p.n_batches
+        if self.tty:
+            self.line.draw(self._status(p.epoch, p.batch), force=p.batch == p.n_batches)
+
+    def on_epoch(self, r) -> None:
+        """``r``: an :class:`engine.trainer.EpochReport`."""
+        self.loss = r.train_loss
+        self.val = dict(r.val)
+        self.epochs = r.epochs
+        if r.best:
+            self.best_epoch = r.epoch
+        if self.tty:
+            self.line.draw(self._status(r.epoch, self.n_batches), force=True)
+            return
+        total = self.epochs * max(1, self.n_batches)
+        parts = [f"epoch {r.epoch}/{r.epochs}", f"loss {r.train_loss:.4f}"]
+        for key in ("auc", "ndcg@10", "logloss"):
+            if key in r.val:
+                parts.append(f"val {key} {r.val[key]:.4f}")
+        parts.append(f"{r.seconds:.1f}s")
+        parts.append(f"ETA {format_duration(self._eta(r.epoch * self.n_batches, total))}")
+        if r.best:
+            parts.append("*best")
+        self.line.write_line("  ".join(parts))
+
+    def message(self, text: str) -> None:
+        self.line.write_line(text)
+
+    def close(self) -> None:
+        self.line.close()
+
+
+class ByteProgress:
+    """Progress of a download; call it as ``progress(done_bytes, total_bytes_or_None)``."""
+
+    def __init__(
+        self,
+        label: str,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        min_interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label = label
+        self.line = _Line(stream, tty, min_interval, clock)
+        self.clock = clock
+        self.start = clock()
+        self.done = 0
+        self.total: int | None = None
+        self._next_report = 0.1
+
+    @property
+    def tty(self) -> bool:
+        return self.line.tty
+
+    def _status(self) -> str:
+        elapsed = max(1e-9, self.clock() - self.start)
+        rate = self.done / elapsed
+        parts = [self.label]
+        if self.total:
+            parts.append(bar(self.done / self.total))
+            parts.append(f"{format_bytes(self.done)} / {format_bytes(self.total)}")
+        else:
+            parts.append(format_bytes(self.done))
+        parts.append(f"{format_bytes(rate)}/s")
+        if self.total and rate > 0:
+            parts.append(f"ETA {format_duration((self.total - self.done) / rate)}")
+        return "  ".join(parts)
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        self.done, self.total = done, total
+        finished = total is not None and done >= total
+        if self.tty:
+            self.line.draw(self._status(), force=finished)
+            return
+        # not a terminal: a line per 10 % (or per 10 MB when the size is unknown)
+        if total:
+            if done / total >= self._next_report or finished:
+                self.line.write_line(self._status())
+                while self._next_report <= done / total:
+                    self._next_report += 0.1
+        elif done >= self._next_report * 1e8:
+            self.line.write_line(self._status())
+            self._next_report += 0.1
+
+    def close(self) -> None:
+        self.line.close()
