@@ -1,0 +1,477 @@
+"""The Textual app: four screens (Datasets, Train, Browse, Models) on keys 1-4, help on ``?``,
+rare actions in the command palette (ctrl+p).
+
+The app owns the shared state (the chosen dataset and its ratings, the active model, the
+person's ratings store, the settings) and loads datasets and models in thread workers.
+Importing this module does not import torch: the engine's torch modules are imported inside
+the workers that need them, so the first screen appears fast.
+
+Environment: ``RBM_TUI_EXIT_AFTER_MOUNT=1`` makes the app exit as soon as the first screen is
+mounted and painted; :func:`run` then prints the seconds since the process started (see
+``benchmarks/bench_startup.py``). ``RBM_TUI_BENCH_T0`` (``time.time()`` of the launcher) is
+used as the start when set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from rbm_tui import messages as msg
+from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.browse import BrowseScreen
+from rbm_tui.screens.datasets import DatasetsScreen
+from rbm_tui.screens.dialogs import ErrorDialog, PromptDialog
+from rbm_tui.screens.help import HelpScreen
+from rbm_tui.screens.models import ModelsScreen
+from rbm_tui.screens.train import TrainScreen
+from rbm_tui.settings import Settings
+
+BENCH_ENV = "RBM_TUI_EXIT_AFTER_MOUNT"
+BENCH_T0_ENV = "RBM_TUI_BENCH_T0"
+
+MAIN_SCREENS: dict[str, type[AppScreen]] = {
+    "datasets": DatasetsScreen,
+    "train": TrainScreen,
+    "browse": BrowseScreen,
+    "models": ModelsScreen,
+}
+
+_SCREENS_GROUP = Binding.Group("Screens", compact=True)
+
+
+def process_start_time() -> float:
+    """``time.time()`` when this process started (from /proc on Linux; else import time)."""
+    env = os.environ.get(BENCH_T0_ENV)
+    if env:
+        try:
+            return float(env)
+        except ValueError:
+            pass
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])
+        with open("/proc/stat", encoding="ascii") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return btime + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORT_TIME
+
+
+_IMPORT_TIME = time.time()
+
+
+class RbmCommands(Provider):
+    """Command palette entries for rare actions: switch dataset, theme, export ratings."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        app: RbmTuiApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, Any, str]] = []
+        try:
+            from engine import datasets
+
+            for d in datasets.catalogue():
+                if datasets.is_on_disk(d.name):
+                    out.append(
+                        (
+                            f"Switch dataset: {d.name}",
+                            partial(app.use_dataset, d.name),
+                            d.title,
+                        )
+                    )
+        except Exception:  # the catalogue is optional here
+            pass
+        out.append(
+            (
+                "Export my ratings to CSV",
+                app.action_export_ratings,
+                "Write the likes and dislikes of the current dataset to a CSV file",
+            )
+        )
+        for name in sorted(app.available_themes):
+            out.append((f"Theme: {name}", partial(app.set_theme, name), "Switch the colour theme"))
+        for mode, cls in MAIN_SCREENS.items():
+            out.append(
+                (f"Go to {cls.TITLE_TEXT}", partial(app.action_show, mode), "Show that screen")
+            )
+        out.append(("Help: keys", app.action_help, "List every key"))
+        return out
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            if title.startswith("Theme: "):
+                continue
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class RbmTuiApp(App[Any]):
+    """rbm-tui: pick a dataset, train an RBM, rate movies, get recommendations."""
+
+    TITLE = "rbm-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {RbmCommands}
+    BINDINGS = [
+        Binding("1", "show('datasets')", "Datasets", id="screen.datasets", group=_SCREENS_GROUP),
+        Binding("2", "show('train')", "Train", id="screen.train", group=_SCREENS_GROUP),
+        Binding("3", "show('browse')", "Browse", id="screen.browse", group=_SCREENS_GROUP),
+        Binding("4", "show('models')", "Models", id="screen.models", group=_SCREENS_GROUP),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        dataset: str | None = None,
+        *,
+        warmup: bool = True,
+        first_screen: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = Settings.load()
+        self._store = None
+        self.dataset_name: str | None = None  # the dataset whose ratings are loaded
+        self.ratings: Any = None  # engine.ratings.Ratings
+        self.loading_dataset: str | None = None
+        self.model: Any = None  # engine.model.Model
+        self.model_path: Path | None = None
+        self.loading_model: Path | None = None
+        self.state_version = 0
+        self._model_map: tuple[int, int, Any] | None = None
+        self._initial_dataset = dataset
+        self._first_screen = first_screen
+        self._warmup = warmup and not os.environ.get(BENCH_ENV)
+        self.first_screen_seconds: float | None = None
+        for mode, cls in MAIN_SCREENS.items():
+            self.add_mode(mode, cls)
+        theme = self.settings.theme
+        if theme and theme in self.available_themes:
+            self.theme = theme
+
+    # ------------------------------------------------------------------ state
+    @property
+    def store(self):
+        """The person's ratings (:class:`engine.userstore.UserStore`), opened on first use."""
+        if self._store is None:
+            from engine.userstore import UserStore
+
+            self._store = UserStore()
+        return self._store
+
+    @property
+    def dataset_key(self) -> str | None:
+        return self.dataset_name
+
+    def model_map(self):
+        """``int64 (n_items,)``: the active model's index of each dataset movie (-1 unknown)."""
+        if self.model is None or self.ratings is None:
+            return None
+        key = (id(self.model), id(self.ratings))
+        if self._model_map is None or self._model_map[:2] != key:
+            self._model_map = (*key, self.model.map_items(self.ratings.item_ids))
+        return self._model_map[2]
+
+    def status_line(self) -> str:
+        if self.loading_dataset:
+            ds = f"loading {self.loading_dataset}…"
+        else:
+            ds = self.dataset_name or "no dataset"
+        if self.loading_model is not None:
+            mdl = "loading model…"
+        elif self.model_path is not None:
+            mdl = self.model_path.stem
+        else:
+            mdl = "no model"
+        return f"{ds} · {mdl}"
+
+    def state_changed(self) -> None:
+        """Bump the state version; the current screen syncs now, the others when shown."""
+        self.state_version += 1
+        screen = self.screen
+        if isinstance(screen, AppScreen):
+            screen.maybe_sync()
+        for s in self.screen_stack:
+            if isinstance(s, AppScreen) and s is not screen:
+                s.maybe_sync()
+
+    def save_settings(self) -> None:
+        try:
+            self.settings.save()
+        except OSError as e:
+            self.notify(f"cannot save settings: {e}", severity="warning")
+
+    # ---------------------------------------------------------------- startup
+    async def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        first = self._first_screen
+        dataset = self._initial_dataset or self.settings.dataset
+        if first is None:
+            first = "browse" if dataset else "datasets"
+        await self.switch_mode(first)
+        self.call_after_refresh(self._first_screen_shown)
+        if dataset:
+            self.use_dataset(dataset, show=None)
+
+    def _first_screen_shown(self) -> None:
+        self.first_screen_seconds = time.time() - process_start_time()
+        if os.environ.get(BENCH_ENV):
+            self.exit(self.first_screen_seconds)
+            return
+        if self._warmup:
+            self.set_timer(0.5, self._warm_up)
+
+    def _warm_up(self) -> None:
+        self.run_worker(_import_torch, thread=True, group="warmup", exit_on_error=False)
+
+    def _theme_changed(self, theme) -> None:
+        if self.settings.theme != theme.name:
+            self.settings.theme = theme.name
+            self.save_settings()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+
+    async def on_unmount(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    # ---------------------------------------------------------------- actions
+    def action_show(self, mode: str) -> None:
+        if mode in MAIN_SCREENS and self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def show_error(self, title: str, message: str, detail: str = "") -> None:
+        self.push_screen(ErrorDialog(title, message, detail))
+
+    def action_export_ratings(self) -> None:
+        key = self.dataset_key
+        if key is None:
+            self.notify("choose a dataset first (1)", severity="warning")
+            return
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(key).name)
+        default = str(Path.home() / f"rbm-tui-ratings-{safe or 'dataset'}.csv")
+
+        def done(path: str | None) -> None:
+            if path:
+                self.export_ratings(Path(path))
+
+        self.push_screen(
+            PromptDialog("Export my ratings", "Write your ratings to this CSV file:", default),
+            done,
+        )
+
+    def export_ratings(self, path: Path) -> int | None:
+        key = self.dataset_key
+        if key is None:
+            return None
+        titles = None
+        if self.ratings is not None:
+            r = self.ratings
+            titles = {iid: r.movies["title"].iat[i] for i, iid in enumerate(r.item_ids.tolist())}
+        try:
+            n = self.store.export_csv(key, path, titles)
+        except Exception as e:  # OSError, UserStoreError
+            self.show_error("Export failed", f"{path}: {e}")
+            return None
+        self.notify(f"{n} ratings written to {path}")
+        return n
+
+    # --------------------------------------------------------------- datasets
+    def use_dataset(self, name: str, show: str | None = "auto") -> None:
+        """Load dataset ``name`` (a catalogue name or a path) in a worker and make it current.
+
+        ``show``: the screen to switch to once loaded (``"auto"``: Browse when a model is
+        remembered for it, else Train; None: stay).
+        """
+        self.loading_dataset = name
+        self.state_changed()
+        self._load_dataset(name, show)
+
+    @work(thread=True, exclusive=True, group="dataset", exit_on_error=False)
+    def _load_dataset(self, name: str, show: str | None) -> None:
+        try:
+            from engine import datasets
+            from engine.loaders import load_ratings
+
+            ratings = load_ratings(datasets.resolve(name))
+        except Exception as e:
+            self.post_message(msg.DatasetFailed(name, _describe(e)))
+            return
+        self.post_message(msg.DatasetLoaded(name, ratings, show))
+
+    @on(msg.DatasetLoaded)
+    def _dataset_loaded(self, event: msg.DatasetLoaded) -> None:
+        if self.loading_dataset != event.name:
+            return  # a newer choice superseded this one
+        self.loading_dataset = None
+        changed = event.name != self.dataset_name
+        self.dataset_name = event.name
+        self.ratings = event.ratings
+        if self.settings.dataset != event.name:
+            self.settings.dataset = event.name
+            self.save_settings()
+        remembered = self.settings.active_model(event.name)
+        if changed or self.model is None:
+            self.model = None
+            self.model_path = None
+            if remembered and Path(remembered).is_file():
+                self.load_model(Path(remembered))
+        self.state_changed()
+        show = event.show
+        if show == "auto":
+            show = "browse" if remembered or self.model is not None else "train"
+        if show:
+            self.action_show(show)
+        r = event.ratings
+        self.notify(
+            f"{event.name}: {r.n_users:,} users, {r.n_items:,} movies, {r.n_ratings:,} ratings",
+            title="Dataset loaded",
+            timeout=3,
+        )
+
+    @on(msg.DatasetFailed)
+    def _dataset_failed(self, event: msg.DatasetFailed) -> None:
+        if self.loading_dataset == event.name:
+            self.loading_dataset = None
+        self.state_changed()
+        self.show_error(f"Cannot load {event.name}", event.error)
+
+    # ----------------------------------------------------------------- models
+    def load_model(self, path: Path) -> None:
+        """Load a model file in a worker and make it the active model."""
+        self.loading_model = Path(path)
+        self.state_changed()
+        self._load_model(Path(path), self.dataset_name)
+
+    @work(thread=True, exclusive=True, group="model", exit_on_error=False)
+    def _load_model(self, path: Path, dataset: str | None) -> None:
+        try:
+            from engine.storage import load_model
+
+            model = load_model(path, device="cpu")
+        except Exception as e:
+            self.post_message(msg.ModelFailed(path, _describe(e)))
+            return
+        self.post_message(msg.ModelLoaded(path, model, dataset))
+
+    @on(msg.ModelLoaded)
+    def _model_loaded(self, event: msg.ModelLoaded) -> None:
+        if self.loading_model != event.path:
+            return
+        self.loading_model = None
+        self.set_active_model(event.model, event.path)
+
+    @on(msg.ModelFailed)
+    def _model_failed(self, event: msg.ModelFailed) -> None:
+        if self.loading_model == event.path:
+            self.loading_model = None
+        self.state_changed()
+        self.show_error("Cannot load the model", event.error)
+
+    def set_active_model(self, model: Any, path: Path | None) -> None:
+        """Make ``model`` (saved at ``path``) the active model of the current dataset."""
+        self.model = model
+        self.model_path = Path(path) if path is not None else None
+        if self.dataset_name and path is not None:
+            self.settings.set_active_model(self.dataset_name, path)
+            self.save_settings()
+        trained_on = model_dataset_name(model)
+        if self.dataset_name and trained_on and trained_on != self.dataset_name:
+            self.notify(
+                f"this model was trained on {trained_on}, not {self.dataset_name}: "
+                "movies it does not know get no score",
+                severity="warning",
+            )
+        self.state_changed()
+
+    def forget_model(self, path: Path) -> None:
+        """A model file went away (deleted/renamed): drop it from the settings and state."""
+        path = Path(path)
+        for k, v in list(self.settings.models.items()):
+            if Path(v) == path:
+                del self.settings.models[k]
+        self.save_settings()
+        if self.model_path == path:
+            self.model = None
+            self.model_path = None
+        self.state_changed()
+
+    def model_renamed(self, old: Path, new: Path) -> None:
+        for k, v in list(self.settings.models.items()):
+            if Path(v) == Path(old):
+                self.settings.models[k] = str(new)
+        self.save_settings()
+        if self.model_path == Path(old):
+            self.model_path = Path(new)
+        self.state_changed()
+
+
+def model_dataset_name(model_or_meta: Any) -> str | None:
+    """The dataset name a model was trained on (from its metadata)."""
+    meta = model_or_meta if isinstance(model_or_meta, dict) else getattr(model_or_meta, "meta", {})
+    ds = (meta or {}).get("dataset", {}) or {}
+    name = ds.get("name")
+    if name:
+        return str(name)
+    src = ds.get("source")
+    if src:
+        return Path(str(src).rstrip("/")).name or None
+    return None
+
+
+def _import_torch() -> None:
+    """Warm-up: import torch and the engine's torch modules in the background."""
+    import torch  # noqa: F401
+
+    import engine.recommend  # noqa: F401
+    import engine.storage  # noqa: F401
+    import engine.trainer  # noqa: F401
+
+
+def _describe(e: BaseException) -> str:
+    """A one-paragraph message for an exception (the engine's messages name file and line)."""
+    text = str(e).strip()
+    if not text:
+        text = type(e).__name__
+    if not isinstance(e, (OSError, ValueError)) and type(e).__name__ not in text:
+        kind = type(e).__name__
+        if kind not in ("DatasetError", "RatingsError", "ModelError", "UserStoreError"):
+            text = f"{kind}: {text}"
+    return text
+
+
+def format_exception(e: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(e), e)).strip()
+
+
+def run(dataset: str | None = None, *, headless: bool = False) -> int:
+    """Run the app (what ``rbm-tui`` does without arguments); returns the exit code."""
+    app = RbmTuiApp(dataset=dataset)
+    result = app.run(headless=headless)
+    if os.environ.get(BENCH_ENV) and isinstance(result, float):
+        print(f"first screen after {result:.3f} s")
+    return int(app.return_code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(run())

@@ -1,0 +1,56 @@
+"""The base of the four main screens: the nav bar on top, the footer below, state syncing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from rbm_tui.widgets.nav import NavBar
+
+if TYPE_CHECKING:
+    from rbm_tui.app import RbmTuiApp
+
+
+class AppScreen(Screen):
+    """A main screen. Subclasses compose their body in :meth:`compose_body` and refresh what
+    depends on the app's state (dataset, ratings, model) in :meth:`sync_state`, which runs
+    when the screen is shown and whenever that state changes while it is shown."""
+
+    MODE = ""
+    TITLE_TEXT = ""
+    FOOTER_PALETTE = True  # show "^p palette" in the footer (Browse needs the room)
+
+    def __init__(self) -> None:
+        super().__init__(id=f"{self.MODE}-screen")
+        self._synced_version = -1
+
+    @property
+    def rbm(self) -> RbmTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        yield from self.compose_body()
+        yield Footer(compact=True, show_command_palette=self.FOOTER_PALETTE)
+
+    def compose_body(self) -> ComposeResult:  # pragma: no cover - overridden
+        yield from ()
+
+    def on_screen_resume(self) -> None:
+        self.maybe_sync()
+
+    def maybe_sync(self, force: bool = False) -> None:
+        """Run :meth:`sync_state` if the app's state changed since the last sync."""
+        if not self.is_mounted:
+            return
+        self.query_one(NavBar).update_status()
+        version = self.rbm.state_version
+        if force or version != self._synced_version:
+            self._synced_version = version
+            self.sync_state()
+
+    def sync_state(self) -> None:
+        """Refresh what depends on the app's dataset, ratings and model."""

@@ -1,0 +1,526 @@
+"""Browse: the movies of the dataset with P(like) for the person, rating keys, recommendations.
+
+Every rating key is one SQLite transaction (:mod:`engine.userstore`), then one fold-in of
+the person's thumbs (a few ms) that updates the P(like) cells of the table in place and the
+recommendations panel below it; the table is never rebuilt for a rating.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+
+import numpy as np
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from rbm_tui.screens.base import AppScreen
+from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
+
+#: The table shows at most this many movies (search or filter to reach the others).
+MAX_ROWS = 2000
+_YEAR_SUFFIX = re.compile(r"\s*\(\d{4}(?:\s*[-–]\s*\d{0,4})?\)\s*$")
+#: Recommendations shown.
+N_RECS = 6
+SORTS = ("popular", "p_like", "title", "year")
+SORT_LABELS = {"popular": "most rated", "p_like": "P(like)", "title": "title", "year": "newest"}
+#: Column widths of the movies table.
+W_TITLE, W_GENRES = 32, 17
+
+
+_RATE = Binding.Group("Rate", compact=True)
+
+
+class MoviesTable(DataTable):
+    """The movies; the row key is the movie's dataset index."""
+
+
+class RecsList(OptionList):
+    """The recommendations; the option id is the movie's dataset index."""
+
+
+class BrowseScreen(AppScreen):
+    MODE = "browse"
+    TITLE_TEXT = "Browse"
+    FOOTER_PALETTE = False
+    BINDINGS = [
+        Binding("plus,l", "rate(True)", "Like", id="browse.like", group=_RATE),
+        Binding("minus,d", "rate(False)", "Dislike", id="browse.dislike", group=_RATE),
+        Binding("0", "rate(None)", "Clear", id="browse.clear", group=_RATE),
+        Binding("z", "undo", "Undo", id="browse.undo"),
+        Binding("slash", "search", "Search", id="browse.search"),
+        Binding("g", "genre", "Genre", id="browse.genre"),
+        Binding("s", "sort", "Sort", id="browse.sort"),
+        Binding("m", "mine", "Mine", id="browse.mine"),
+        Binding("escape", "leave_search", "Back to the list", id="browse.back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ratings_id: int | None = None
+        self._model_id: int | None = None
+        self.mine: dict[object, bool] = {}
+        self.rows: list[int] = []  # dataset indices shown, in table order
+        self._p_text: dict[int, str] = {}
+        self.p_like: np.ndarray | None = None
+        self.recs: list[tuple[int, float]] = []  # (dataset index, p_like) shown
+        self.sort = "popular"
+        self.mine_only = False
+        self.query_text = ""
+        self.genre = ""
+        self.last_update_ms = 0.0
+        self.rec_heading = ""
+
+    # ---------------------------------------------------------------- layout
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="browse-bar"):
+            yield Input(placeholder="/ search titles", id="search", compact=True)
+            yield Select(
+                [("All genres", "")], value="", allow_blank=False, id="genre", compact=True
+            )
+            yield Label("", id="view-label")
+        with Vertical(id="browse-main"):
+            yield Static("", id="browse-empty", classes="hidden")
+            yield MoviesTable(id="movies", cursor_type="row", zebra_stripes=True)
+            yield RecsList(id="recs")
+
+    def on_mount(self) -> None:
+        table = self.query_one(MoviesTable)
+        table.add_column(" ", key="me", width=1)
+        table.add_column("Title", key="title", width=W_TITLE)
+        table.add_column("Year", key="year", width=4)
+        table.add_column("Genres", key="genres", width=W_GENRES)
+        table.add_column("Rated", key="n", width=5)
+        table.add_column("P(like)", key="p", width=7)
+        self.query_one(RecsList).border_title = "Recommendations"
+        table.focus()
+
+    # ------------------------------------------------------------------ state
+    def sync_state(self) -> None:
+        app = self.rbm
+        r = app.ratings
+        empty = self.query_one("#browse-empty", Static)
+        table = self.query_one(MoviesTable)
+        recs = self.query_one(RecsList)
+        if r is None:
+            if app.loading_dataset:
+                text = f"Loading {app.loading_dataset}…"
+            else:
+                text = "No dataset yet: press 1 and choose one (the demo works offline)."
+            empty.update(text)
+            empty.remove_class("hidden")
+            table.add_class("hidden")
+            recs.add_class("hidden")
+            self._ratings_id = None
+            return
+        empty.add_class("hidden")
+        table.remove_class("hidden")
+        recs.remove_class("hidden")
+        if id(r) != self._ratings_id:
+            self._ratings_id = id(r)
+            self._model_id = None
+            self._new_dataset(r)
+        if id(app.model) != self._model_id:
+            self._model_id = id(app.model)
+            self.rescore()
+            if self.sort == "p_like":
+                self.rebuild()
+
+    def _new_dataset(self, r) -> None:
+        self.counts = r.item_counts()
+        self.like_counts = r.item_like_counts()
+        self.full_titles = r.movies["title"].astype(str).tolist()
+        self.titles = [_YEAR_SUFFIX.sub("", t) or t for t in self.full_titles]
+        self.titles_lower = r.movies["title"].astype(str).str.lower()  # search the full title
+        years = r.movies["year"]
+        self.years = [("" if y is None or y is np.nan or _isna(y) else str(int(y))) for y in years]
+        self.year_values = np.array([int(y) if y else -1 for y in self.years], dtype=np.int64)
+        self.genre_lists = r.movies["genres"].astype(str).tolist()
+        genres = sorted({g for gs in self.genre_lists for g in gs.split("|") if g})
+        select = self.query_one("#genre", Select)
+        self.genre = ""
+        select.set_options([("All genres", "")] + [(g, g) for g in genres])
+        select.value = ""
+        self.p_like = None
+        self._p_text = {}
+        key = self.rbm.dataset_key
+        try:
+            self.mine = self.rbm.store.ratings(key) if key else {}
+        except Exception as e:
+            self.mine = {}
+            self.rbm.show_error("Cannot read your ratings", str(e))
+        self.rebuild()
+
+    def my_indices(self) -> tuple[list[int], list[int]]:
+        """Dataset indices of the person's likes and dislikes."""
+        index = self.rbm.ratings.item_index
+        likes, dislikes = [], []
+        for item_id, liked in self.mine.items():
+            i = index.get(item_id)
+            if i is None:
+                continue
+            (likes if liked else dislikes).append(i)
+        return likes, dislikes
+
+    # ----------------------------------------------------------------- table
+    def rebuild(self, keep: int | None = None) -> None:
+        """Refill the table from the filters and sort (not used for ratings)."""
+        r = self.rbm.ratings
+        if r is None:
+            return
+        table = self.query_one(MoviesTable)
+        if keep is None:
+            keep = self.cursor_movie()
+        n = r.n_items
+        mask = np.ones(n, dtype=bool)
+        if self.mine_only:
+            mask[:] = False
+            likes, dislikes = self.my_indices()
+            mask[likes + dislikes] = True
+        if self.genre:
+            g = self.genre
+            mask &= np.fromiter((g in gs.split("|") for gs in self.genre_lists), bool, n)
+        if self.query_text:
+            mask &= self.titles_lower.str.contains(self.query_text.lower(), regex=False).to_numpy()
+        idx = np.nonzero(mask)[0]
+        idx = idx[self._order(idx)]
+        self.total_matches = len(idx)
+        idx = idx[:MAX_ROWS]
+        self.rows = idx.tolist()
+        table.clear()
+        self._p_text = {}
+        rows = []
+        for i in self.rows:
+            p_text = self._p_cell_text(i)
+            self._p_text[i] = p_text
+            rows.append(
+                (
+                    thumb(self.mine.get(self._item_id(i))),
+                    self.titles[i],
+                    self.years[i],
+                    self.genre_lists[i].replace("|", ","),
+                    f"{int(self.counts[i]):,}",
+                    percent_text(p_text),
+                )
+            )
+        for i, row in zip(self.rows, rows):
+            table.add_row(*row, key=str(i))
+        if keep is not None and keep in set(self.rows):
+            table.move_cursor(row=self.rows.index(keep), animate=False)
+        self._update_view_label()
+
+    def _order(self, idx: np.ndarray) -> np.ndarray:
+        if self.sort == "popular":
+            return np.lexsort((idx, -self.counts[idx]))
+        if self.sort == "p_like" and self.p_like is not None:
+            p = np.nan_to_num(self.p_like[idx], nan=-1.0)
+            return np.lexsort((-self.counts[idx], -p))
+        if self.sort == "year":
+            return np.lexsort((-self.counts[idx], -self.year_values[idx]))
+        if self.sort == "title":
+            keys = [self.titles_lower.iat[i] for i in idx]
+            return np.argsort(np.array(keys, dtype=object), kind="stable")
+        return np.lexsort((idx, -self.counts[idx]))
+
+    def _update_view_label(self) -> None:
+        shown = len(self.rows)
+        if self.mine_only:
+            what = f"my ratings: {len(self.mine)}"
+        elif shown < self.total_matches:
+            what = f"{shown:,} of {self.total_matches:,}"
+        else:
+            what = f"{shown:,} movies"
+        self.query_one("#view-label", Label).update(f"{what} · {SORT_LABELS[self.sort]}")
+
+    def _item_id(self, i: int) -> object:
+        return (
+            self.rbm.ratings.item_ids[i].item()
+            if hasattr(self.rbm.ratings.item_ids[i], "item")
+            else self.rbm.ratings.item_ids[i]
+        )
+
+    def _p_cell_text(self, i: int) -> str:
+        if self.p_like is None:
+            return ""
+        p = self.p_like[i]
+        return "" if not math.isfinite(p) else f"{round(100 * p):3d}%"
+
+    def cursor_movie(self) -> int | None:
+        table = self.query_one(MoviesTable)
+        if not self.rows or table.row_count == 0:
+            return None
+        row = table.cursor_row
+        if 0 <= row < len(self.rows):
+            return self.rows[row]
+        return None
+
+    def target_movie(self) -> int | None:
+        """The movie a rating key applies to: the highlighted recommendation when the list
+        has focus, else the table's cursor row."""
+        recs = self.query_one(RecsList)
+        if recs.has_focus and recs.highlighted is not None:
+            opt = recs.get_option_at_index(recs.highlighted)
+            if opt.id is not None:
+                return int(opt.id)
+        return self.cursor_movie()
+
+    # ---------------------------------------------------------------- scoring
+    def rescore(self) -> None:
+        """Fold in the person's thumbs: update the P(like) cells in place and the panel."""
+        t0 = time.perf_counter()
+        app = self.rbm
+        r = app.ratings
+        if r is None:
+            return
+        model = app.model
+        likes, dislikes = self.my_indices()
+        recs = self.query_one(RecsList)
+        if model is None:
+            self.p_like = None
+            self._update_p_cells()
+            picks = self._popular_from_data(set(likes + dislikes))
+            loading = app.loading_model is not None
+            hint = "loading the model…" if loading else "no model yet: 2 to train one"
+            self.rec_heading = f"Rate these first: popular, well liked ({hint})"
+            self._show_recs(
+                [(i, p, f"liked by {p:.0%} of {int(self.counts[i]):,}") for i, p in picks]
+            )
+        else:
+            from engine.recommend import explain, fold_in, popular, recommend
+
+            mp = app.model_map()
+            ok = mp >= 0
+            inv = np.full(model.n_items, -1, dtype=np.int64)
+            inv[mp[ok]] = np.nonzero(ok)[0]
+            m_likes = [int(mp[i]) for i in likes if mp[i] >= 0]
+            m_dislikes = [int(mp[i]) for i in dislikes if mp[i] >= 0]
+            scores = fold_in(model, m_likes, m_dislikes)
+            p = np.full(r.n_items, np.nan)
+            p[ok] = scores.p_like[mp[ok]]
+            self.p_like = p
+            self._update_p_cells()
+            cand = inv >= 0
+            if self.genre:
+                g = self.genre
+                cand &= np.array(
+                    [j >= 0 and g in self.genre_lists[j].split("|") for j in inv.tolist()]
+                )
+            lines = []
+            if m_likes or m_dislikes:
+                n_rated = len(m_likes) + len(m_dislikes)
+                self.rec_heading = f"Recommended for you ({n_rated} rated)"
+                picks = recommend(
+                    model, m_likes, m_dislikes, N_RECS, scores=scores, candidates=cand
+                )
+                for rec in picks:
+                    because = ""
+                    reasons = explain(model, m_likes, m_dislikes, rec.item, n=1)
+                    if reasons and inv[reasons[0].item] >= 0:
+                        why = reasons[0]
+                        verb = "liked" if why.liked else "disliked"
+                        because = f"because you {verb} {self.titles[int(inv[why.item])]}"
+                    lines.append((int(inv[rec.item]), rec.p_like, because))
+            else:
+                self.rec_heading = "Rate these first: popular, well-liked movies"
+                rated = set()
+                for rec in popular(model, model.n_items):
+                    j = int(inv[rec.item])
+                    if j < 0 or j in rated or not cand[rec.item]:
+                        continue
+                    lines.append((j, float(scores.p_like[rec.item]), "+ like  - dislike"))
+                    if len(lines) >= N_RECS:
+                        break
+            self._show_recs(lines)
+        recs.border_title = self.rec_heading
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
+
+    def _popular_from_data(self, exclude: set[int]) -> list[tuple[int, float]]:
+        counts = self.counts.astype(np.float64)
+        likes = self.like_counts.astype(np.float64)
+        prior = likes.sum() / max(1.0, counts.sum())
+        rate = (likes + 10 * prior) / (counts + 10)
+        score = rate * np.log1p(counts)
+        if self.genre:
+            g = self.genre
+            score[[g not in gs.split("|") for gs in self.genre_lists]] = -np.inf
+        if exclude:
+            score[list(exclude)] = -np.inf
+        top = np.argsort(-score, kind="stable")[:N_RECS]
+        return [
+            (int(i), float(likes[i] / counts[i]) if counts[i] else 0.0)
+            for i in top
+            if np.isfinite(score[i])
+        ]
+
+    def _update_p_cells(self) -> None:
+        table = self.query_one(MoviesTable)
+        for i in self.rows:
+            text = self._p_cell_text(i)
+            if self._p_text.get(i) != text:
+                self._p_text[i] = text
+                table.update_cell(str(i), "p", percent_text(text))
+
+    def _show_recs(self, lines: list[tuple[int, float, str]]) -> None:
+        recs = self.query_one(RecsList)
+        width = max(40, (recs.size.width or 80) - 4)
+        w_title = min(34, max(16, width // 2 - 10))
+        options = []
+        self.recs = [(i, p) for i, p, _ in lines]
+        for i, p, because in lines:
+            title = self.titles[i]
+            rest = width - w_title - 1 - 8 - 1 - 4 - 2
+            prompt = Content.assemble(
+                (fit(title, w_title), "bold"),
+                " ",
+                like_bar(p, 8),
+                " ",
+                percent(p),
+                "  ",
+                (fit(because, max(0, rest)), "$text-muted"),
+            )
+            options.append(Option(prompt, id=str(i)))
+        if not options:
+            options.append(Option("nothing left to recommend with these filters", disabled=True))
+        highlighted = recs.highlighted
+        recs.set_options(options)
+        if recs.has_focus and options and highlighted is not None:
+            recs.highlighted = min(highlighted, len(options) - 1)
+
+    # ----------------------------------------------------------------- rating
+    def action_rate(self, liked: bool | None) -> None:
+        app = self.rbm
+        key = app.dataset_key
+        i = self.target_movie()
+        if key is None or i is None:
+            return
+        item_id = self._item_id(i)
+        try:
+            change = app.store.set(key, item_id, liked)
+        except Exception as e:
+            app.show_error("Cannot save the rating", str(e))
+            return
+        self._apply(i, change.after)
+        if change.changed:
+            if self.query_one(MoviesTable).has_focus and liked is not None:
+                self.query_one(MoviesTable).action_cursor_down()
+
+    def action_undo(self) -> None:
+        app = self.rbm
+        key = app.dataset_key
+        if key is None:
+            return
+        try:
+            change = app.store.undo(key)
+        except Exception as e:
+            app.show_error("Cannot undo", str(e))
+            return
+        if change is None:
+            self.notify("nothing to undo", timeout=2)
+            return
+        i = app.ratings.item_index.get(change.item_id)
+        if i is None:
+            return
+        self._apply(i, change.after)
+        if i in self._p_text:
+            table = self.query_one(MoviesTable)
+            table.move_cursor(row=self.rows.index(i), animate=False)
+        what = {True: "liked", False: "disliked", None: "not rated"}[change.after]
+        self.notify(f"undone: {self.titles[i]} is {what} again", timeout=2)
+
+    def _apply(self, i: int, after: bool | None) -> None:
+        item_id = self._item_id(i)
+        if after is None:
+            self.mine.pop(item_id, None)
+        else:
+            self.mine[item_id] = after
+        if i in self._p_text:
+            self.query_one(MoviesTable).update_cell(str(i), "me", thumb(after))
+        self.rescore()
+        self._update_view_label()
+
+    # ---------------------------------------------------------------- filters
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_leave_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            self.query_one(MoviesTable).focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value.strip()
+        self.rebuild()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.query_one(MoviesTable).focus()
+
+    def action_genre(self) -> None:
+        select = self.query_one("#genre", Select)
+        select.focus()
+        select.expanded = True
+
+    @on(Select.Changed, "#genre")
+    def _genre_changed(self, event: Select.Changed) -> None:
+        value = event.value if isinstance(event.value, str) else ""
+        if value == self.genre:
+            return
+        self.genre = value
+        if self.rbm.ratings is not None:
+            self.rebuild()
+            self.rescore()
+        self.query_one(MoviesTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        if self.sort == "p_like" and self.p_like is None:
+            self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.rebuild()
+
+    def action_mine(self) -> None:
+        self.mine_only = not self.mine_only
+        self.rebuild()
+
+    @on(OptionList.OptionSelected, "#recs")
+    def _rec_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a recommendation shows it in the table."""
+        if event.option.id is None:
+            return
+        i = int(event.option.id)
+        if i not in self._p_text:
+            self.query_text = ""
+            self.query_one("#search", Input).value = ""
+            self.mine_only = False
+            self.rebuild(keep=i)
+        if i in self._p_text:
+            table = self.query_one(MoviesTable)
+            table.move_cursor(row=self.rows.index(i), animate=False)
+            table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("rate", "undo", "search", "genre", "sort", "mine"):
+            return True if self.rbm.ratings is not None else None
+        return True
+
+
+def percent_text(text: str) -> Content:
+    if not text:
+        return Content.styled("  –", "$text-muted")
+    p = int(text.strip().rstrip("%")) / 100
+    return percent(p)
+
+
+def _isna(v) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,292 @@
+"""Models: the saved models with dataset, date, hyperparameters and metrics; load, rename,
+delete (after a confirmation)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.validation import Regex
+from textual.widgets import DataTable, Static
+
+from rbm_tui import messages as msg
+from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.datasets import human_size
+from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
+
+
+class ModelsTable(DataTable):
+    BINDINGS = [Binding("enter", "select_cursor", "Load", id="models.load")]
+
+
+class ModelsScreen(AppScreen):
+    MODE = "models"
+    TITLE_TEXT = "Models"
+    BINDINGS = [
+        Binding("r", "rename", "Rename", id="models.rename"),
+        Binding("x,delete", "delete", "Delete", id="models.delete"),
+        Binding("f5", "reload", "Reload", id="models.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.models: list = []
+        self._by_key: dict[str, object] = {}
+        self._listing = False
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="models-body"):
+            yield ModelsTable(id="models-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="model-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(ModelsTable)
+        table.add_column(" ", key="active", width=1)
+        table.add_column("Model", key="name", width=20)
+        table.add_column("Dataset", key="dataset", width=8)
+        table.add_column("Saved", key="date", width=16)
+        table.add_column("Hid", key="hidden", width=4)
+        table.add_column("Ep", key="epochs", width=3)
+        table.add_column("AUC", key="auc", width=5)
+        table.add_column("nDCG", key="ndcg", width=5)
+        table.focus()
+
+    def sync_state(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.query_one("#model-detail", Static).update(
+            Content.styled("reading the models folder…", "$text-muted")
+        )
+        self._list_models()
+
+    @work(thread=True, exclusive=True, group="models", exit_on_error=False)
+    def _list_models(self) -> None:
+        try:
+            from engine.storage import list_models
+
+            self.post_message(msg.ModelsListed(list_models()))
+        except Exception as e:  # pragma: no cover - unreadable folder
+            self.post_message(msg.ModelsListed([]))
+            self.app.call_from_thread(self.rbm.show_error, "Cannot list the models", str(e))
+
+    @on(msg.ModelsListed)
+    def _listed(self, event: msg.ModelsListed) -> None:
+        event.stop()
+        table = self.query_one(ModelsTable)
+        keep = self.cursor_model()
+        self.models = list(event.models)
+        self._by_key = {str(m.path): m for m in self.models}
+        table.clear()
+        active = self.rbm.model_path
+        for m in self.models:
+            table.add_row(*self._row(m, active), key=str(m.path))
+        if keep is not None and str(keep.path) in self._by_key:
+            table.move_cursor(row=table.get_row_index(str(keep.path)), animate=False)
+        elif active is not None and str(active) in self._by_key:
+            table.move_cursor(row=table.get_row_index(str(active)), animate=False)
+        self._show_detail(self.cursor_model())
+        self.refresh_bindings()
+
+    def _row(self, m, active: Path | None) -> tuple:
+        from rbm_tui.app import model_dataset_name
+
+        h = m.header or {}
+        cfg = h.get("config", {}) or {}
+        meta = h.get("meta", {}) or {}
+        val = meta.get("val_metrics", {}) or {}
+        mark = Content.styled("●", "bold $success") if active == m.path else " "
+        if m.error:
+            return (
+                mark,
+                m.name,
+                Content.styled("unreadable", "$error"),
+                _date(m.modified),
+                "",
+                "",
+                "",
+                "",
+            )
+        return (
+            mark,
+            m.name,
+            model_dataset_name(meta) or "?",
+            _date(m.modified),
+            str(h.get("n_hidden", cfg.get("n_hidden", ""))),
+            str(len(meta.get("history", [])) or ""),
+            _fmt(val.get("auc")),
+            _fmt(val.get("ndcg@10")),
+        )
+
+    def cursor_model(self):
+        table = self.query_one(ModelsTable)
+        if not self.models or table.row_count == 0:
+            return None
+        row = table.cursor_row
+        if 0 <= row < table.row_count:
+            key = table.coordinate_to_cell_key((row, 0)).row_key.value
+            return self._by_key.get(key or "")
+        return None
+
+    @on(DataTable.RowHighlighted, "#models-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(self._by_key.get(event.row_key.value or ""))
+
+    def _show_detail(self, m) -> None:
+        from rbm_tui.app import model_dataset_name
+
+        w = self.query_one("#model-detail", Static)
+        if m is None:
+            w.update(
+                Content.styled(
+                    "No saved models yet: train one on the Train screen (2).", "$text-muted"
+                )
+            )
+            return
+        if m.error:
+            w.update(Content.assemble((m.name, "bold"), "\n", (m.error, "$error")))
+            return
+        h = m.header or {}
+        cfg = h.get("config", {}) or {}
+        meta = h.get("meta", {}) or {}
+        ds = meta.get("dataset", {}) or {}
+        val = meta.get("val_metrics", {}) or {}
+        hist = meta.get("history", []) or []
+        hyper = (
+            f"hidden {cfg.get('n_hidden', '?')} · epochs {len(hist)}/{cfg.get('epochs', '?')}"
+            f" (best {meta.get('best_epoch', '?')}) · batch {cfg.get('batch_size', '?')}"
+            f" · lr {cfg.get('learning_rate', '?')} · momentum {cfg.get('momentum', '?')}"
+            f" · decay {cfg.get('weight_decay', '?')} · CD-k {cfg.get('cd_k', '?')}"
+            f" · like ≥ {cfg.get('like_threshold', '?')} · seed {cfg.get('seed', '?')}"
+        )
+        metrics = " · ".join(
+            f"{label} {_fmt(val.get(key))}"
+            for key, label in (("auc", "AUC"), ("ndcg@10", "nDCG@10"), ("logloss", "log-loss"))
+        )
+        data = f"{model_dataset_name(meta) or '?'}"
+        if ds:
+            data += (
+                f": {ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies,"
+                f" {ds.get('n_ratings', 0):,} ratings"
+            )
+        active = " (active)" if self.rbm.model_path == m.path else ""
+        w.update(
+            Content.assemble(
+                (m.name + active, "bold"),
+                ("  " + human_size(m.size), "$text-muted"),
+                "\n",
+                ("Hyperparameters ", "$text-muted"),
+                hyper,
+                "\n",
+                ("Validation ", "$text-muted"),
+                metrics,
+                "\n",
+                ("Dataset ", "$text-muted"),
+                data,
+            )
+        )
+
+    # ---------------------------------------------------------------- actions
+    @on(DataTable.RowSelected, "#models-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_load()
+
+    def action_load(self) -> None:
+        from rbm_tui.app import model_dataset_name
+
+        m = self.cursor_model()
+        if m is None:
+            return
+        if m.error:
+            self.rbm.show_error("Cannot load the model", m.error)
+            return
+        app = self.rbm
+        trained_on = model_dataset_name((m.header or {}).get("meta", {}))
+        if trained_on and trained_on != app.dataset_name:
+            try:
+                from engine import datasets
+
+                on_disk = datasets.is_on_disk(trained_on)
+            except Exception:
+                on_disk = False
+            if on_disk:
+                app.settings.set_active_model(trained_on, m.path)
+                app.save_settings()
+                app.use_dataset(trained_on, show=None)
+                self.notify(f"switching to {trained_on}, the model's dataset")
+                return
+        app.load_model(m.path)
+        self.notify(f"loading {m.name}")
+
+    def action_rename(self) -> None:
+        m = self.cursor_model()
+        if m is None:
+            return
+
+        def done(new: str | None) -> None:
+            if not new or new == m.name:
+                return
+            from engine.storage import rename_model
+
+            try:
+                target = rename_model(m.path, new)
+            except Exception as e:
+                self.rbm.show_error("Cannot rename the model", str(e))
+                return
+            self.rbm.model_renamed(m.path, target)
+            self.action_reload()
+            self.notify(f"renamed to {target.name}")
+
+        self.app.push_screen(
+            PromptDialog(
+                "Rename model",
+                "New name (letters, digits, '.', '_' and '-'):",
+                m.name,
+                validators=[
+                    Regex(r"[A-Za-z0-9_.-]+", failure_description="letters, digits, . _ - only")
+                ],
+            ),
+            done,
+        )
+
+    def action_delete(self) -> None:
+        m = self.cursor_model()
+        if m is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            from engine.storage import delete_model
+
+            try:
+                delete_model(m.path)
+            except Exception as e:
+                self.rbm.show_error("Cannot delete the model", str(e))
+                return
+            self.rbm.forget_model(m.path)
+            self.action_reload()
+            self.notify(f"deleted {m.name}")
+
+        self.app.push_screen(
+            ConfirmDialog("Delete model", f"Delete {m.name}? This cannot be undone.", "Delete"),
+            done,
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("rename", "delete"):
+            return True if self.models else None
+        return True
+
+
+def _date(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else f"{float(v):.3f}"

@@ -1,0 +1,66 @@
+"""The app's settings: a small JSON file in the user config dir, written atomically.
+
+What is remembered: the last dataset chosen, the theme, and the active model of each
+dataset. A missing, unreadable or damaged file gives the defaults (it is never an error).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from engine import paths
+
+SETTINGS_FILE = "settings.json"
+
+
+def settings_path() -> Path:
+    """``<config dir>/settings.json``."""
+    return paths.config_dir() / SETTINGS_FILE
+
+
+@dataclass
+class Settings:
+    dataset: str | None = None  # the last dataset chosen (a catalogue name or a path)
+    theme: str | None = None  # the Textual theme name
+    models: dict[str, str] = field(default_factory=dict)  # dataset -> active model path
+
+    def active_model(self, dataset: str | None) -> str | None:
+        return self.models.get(dataset) if dataset else None
+
+    def set_active_model(self, dataset: str, model_path: str | Path | None) -> None:
+        if model_path is None:
+            self.models.pop(dataset, None)
+        else:
+            self.models[dataset] = str(model_path)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """The saved settings, or the defaults when the file is missing or damaged."""
+        path = path or settings_path()
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(doc, dict):
+            return cls()
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for k, v in doc.items():
+            if k not in known:
+                continue
+            if k == "models":
+                if isinstance(v, dict):
+                    kwargs[k] = {str(a): str(b) for a, b in v.items() if isinstance(b, str)}
+            elif v is None or isinstance(v, str):
+                kwargs[k] = v
+        return cls(**kwargs)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write the settings atomically (temporary file + rename); returns the path."""
+        path = path or settings_path()
+        blob = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        paths.atomic_write_bytes(path, blob.encode("utf-8"))
+        return path
