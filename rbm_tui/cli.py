@@ -1192,7 +1192,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_datasets, action=None, json=False)
     dsub = p.add_subparsers(dest="action", metavar="ACTION")
     q = dsub.add_parser(
-        "list", help="the catalogue, with on-disk status, size and licence", formatter_class=fmt
+        "list",
+        help="the catalogue, with on-disk status, size and licence",
+        epilog="examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
+        formatter_class=fmt,
     )
     q.add_argument("--json", action="store_true", help="as JSON")
     q = dsub.add_parser(
@@ -1248,7 +1251,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_models, action=None, json=False)
     msub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = msub.add_parser("list", help="saved models, newest first", formatter_class=fmt)
+    q = msub.add_parser(
+        "list",
+        help="saved models, newest first",
+        epilog="examples:\n  rbm-tui models list\n  rbm-tui models list --json\n",
+        formatter_class=fmt,
+    )
     q.add_argument("--json", action="store_true", help="as JSON")
     q = msub.add_parser(
         "info",

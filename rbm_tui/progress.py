@@ -63,7 +63,7 @@ class _Line:
         self._last_draw = -1e18
         self._drawn = False
 
-    def _width(self) -> int:
+    def width(self) -> int:
         return max(40, shutil.get_terminal_size((100, 24)).columns - 1)
 
     def draw(self, text: str, force: bool = False) -> None:
@@ -72,7 +72,7 @@ class _Line:
         if not force and now - self._last_draw < self.min_interval:
             return
         self._last_draw = now
-        self.stream.write("\r" + text[: self._width()] + "\x1b[K")
+        self.stream.write("\r" + text[: self.width()] + "\x1b[K")
         self.stream.flush()
         self._drawn = True
 
@@ -129,15 +129,20 @@ class TrainProgress:
     def _status(self, epoch: int, batch: int) -> str:
         total = self.epochs * max(1, self.n_batches)
         done = (epoch - 1) * self.n_batches + batch
-        parts = [f"epoch {epoch}/{self.epochs}", bar(done / total if total else 0.0)]
-        parts.append(f"loss {self.loss:.4f}" if self.loss is not None else "loss -")
+        head = [f"epoch {epoch}/{self.epochs}", bar(done / total if total else 0.0)]
+        head.append(f"loss {self.loss:.4f}" if self.loss is not None else "loss -")
+        optional = []
         if "auc" in self.val:
-            parts.append(f"val auc {self.val['auc']:.3f}")
+            optional.append(f"val auc {self.val['auc']:.3f}")
         if "ndcg@10" in self.val:
-            parts.append(f"ndcg@10 {self.val['ndcg@10']:.3f}")
-        parts.append(f"{format_duration(self.clock() - self.start)} elapsed")
-        parts.append(f"ETA {format_duration(self._eta(done, total))}")
-        return "  ".join(parts)
+            optional.append(f"ndcg@10 {self.val['ndcg@10']:.3f}")
+        optional.append(f"{format_duration(self.clock() - self.start)} elapsed")
+        tail = [f"ETA {format_duration(self._eta(done, total))}"]
+        # a narrow terminal drops the optional parts, last first, before anything is cut
+        width = self.line.width() if self.tty else 10**6
+        while optional and len("  ".join(head + optional + tail)) > width:
+            optional.pop()
+        return "  ".join(head + optional + tail)
 
     def on_batch(self, p) -> None:
         """``p``: an :class:`engine.trainer.BatchProgress`."""
