@@ -31,10 +31,10 @@ from engine.ratings import LIKE_THRESHOLD, Ratings
 class TrainConfig:
     """Hyperparameters. The defaults are the tuned ones (chosen on validation splits)."""
 
-    n_hidden: int = 100
-    epochs: int = 40
-    batch_size: int = 32
-    learning_rate: float = 0.01
+    n_hidden: int = 200
+    epochs: int = 60
+    batch_size: int = 64
+    learning_rate: float = 0.02
     lr_decay: float = 0.02  # lr at epoch e = learning_rate / (1 + lr_decay · e)
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -43,10 +43,10 @@ class TrainConfig:
     persistent: bool = False
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
     like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
-    like_hidden: float = 0.0  # share of hidden units updated only by the conditional term
+    like_hidden: float = 0.5  # share of hidden units updated only by the conditional term
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
-    patience: int = 5  # epochs without improvement before stopping (0: never stop early)
+    patience: int = 8  # epochs without improvement before stopping (0: never stop early)
     monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
@@ -257,6 +257,7 @@ def train(
     callback: Callable[[EpochReport], None] | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    dist: object | None = None,
 ) -> TrainResult:
     """Train an RBM on ``ratings`` (like = rating >= ``config.like_threshold``).
 
@@ -267,6 +268,12 @@ def train(
         progress: called after every batch with a :class:`BatchProgress`.
         cancel: polled between batches; when it returns True training stops and the best
             model so far is returned with ``cancelled=True``.
+        dist: data-parallel training (see :mod:`engine.distributed`, which passes it): an
+            object with ``rank``, ``world_size``, ``all_reduce(tensors)`` (in-place sum over
+            the ranks) and ``decide(flag) -> bool`` (rank 0's flag, on every rank). Each rank
+            takes rows ``rank::world_size`` of every global batch and draws the random numbers
+            of the whole batch, so the update is the single-process one. Only rank 0
+            validates; the other ranks return ``model=None``. None: one process.
 
     Returns:
         A :class:`TrainResult` whose ``model`` is an :class:`engine.model.Model`.
@@ -321,6 +328,18 @@ def train(
     bad_epochs = 0
     cancelled = False
     persistent_h: torch.Tensor | None = None
+    persistent_n = 0
+
+    def noise(rows: int, cols: int) -> torch.Tensor | None:
+        """This rank's rows of a ``(rows, cols)`` uniform draw (None: let torch draw)."""
+        if dist is None:
+            return None
+        u = torch.rand((rows, cols), generator=gen, device=device)
+        return u[dist.rank :: dist.world_size]
+
+    def bernoulli(p: torch.Tensor, rows: int) -> torch.Tensor:
+        u = noise(rows, p.shape[1])
+        return torch.bernoulli(p, generator=gen) if u is None else (u < p).to(p.dtype)
 
     try:
         for epoch in range(1, cfg.epochs + 1):
@@ -331,14 +350,17 @@ def train(
             perm = rng.permutation(users_with_data)
             err_sum, err_n = 0.0, 0
             for bi in range(n_batches):
-                if cancel is not None and cancel():
+                if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
                     raise TrainingCancelled
                 users = perm[bi * cfg.batch_size : (bi + 1) * cfg.batch_size]
+                n_glob = len(users)
+                if dist is not None:
+                    users = users[dist.rank :: dist.world_size]
                 v0 = lm.dense(users, device)
                 n = v0.shape[0]
-                seen = v0.view(n, -1, 2).sum(2)
+                seen = v0.view(n, lm.n_items, 2).sum(2)
                 ph0 = rbm.hidden_probs(v0)
-                h0 = torch.bernoulli(ph0, generator=gen)
+                h0 = bernoulli(ph0, n_glob)
                 gW = torch.zeros_like(rbm.W)
                 gb = torch.zeros_like(rbm.b)
                 gc = torch.zeros_like(rbm.c)
@@ -347,15 +369,17 @@ def train(
                 if cfg.like_weight > 0:
                     h = h0
                     for step in range(k):
-                        vk = rbm.sample_visible(h, seen, generator=gen)
+                        vk = rbm.sample_visible(
+                            h, seen, generator=gen, noise=noise(n_glob, lm.n_items)
+                        )
                         phk = rbm.hidden_probs(vk)
                         if step == 0:
                             lg = rbm.visible_logits(h0)
                             p_like = torch.sigmoid(lg[..., 1] - lg[..., 0])
-                            liked = v0.view(n, -1, 2)[..., 1]
+                            liked = v0.view(n, lm.n_items, 2)[..., 1]
                             err_sum += float(((p_like - liked).abs() * seen).sum())
                             err_n += int(seen.sum())
-                        h = torch.bernoulli(phk, generator=gen)
+                        h = bernoulli(phk, n_glob)
                     w = cfg.like_weight
                     gW += (w * like_mask) * (pos - vk.T @ phk)
                     gb += w * (v0 - vk).sum(0)
@@ -363,21 +387,24 @@ def train(
                 # joint term: which movies are seen at all
                 if cfg.joint_weight > 0:
                     if cfg.persistent:
-                        if persistent_h is None or persistent_h.shape[0] != n:
-                            persistent_h = h0.clone()
+                        if persistent_h is None or persistent_n != n_glob:
+                            persistent_h, persistent_n = h0.clone(), n_glob
                         h = persistent_h
                     else:
                         h = h0
                     for _ in range(k):
-                        vk = rbm.sample_visible(h, generator=gen)
+                        vk = rbm.sample_visible(h, generator=gen, noise=noise(n_glob, lm.n_items))
                         phk = rbm.hidden_probs(vk)
-                        h = torch.bernoulli(phk, generator=gen)
+                        h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
                     w = cfg.joint_weight
                     gW += (w * joint_mask) * (pos - vk.T @ phk)
                     gb += w * (v0 - vk).sum(0)
                     gc += (w * joint_mask) * (ph0 - phk).sum(0)
+                if dist is not None:
+                    dist.all_reduce([gW, gb, gc])
+                    n = n_glob
                 gW /= n
                 gb /= n
                 gc /= n
@@ -390,7 +417,14 @@ def train(
                 rbm.c += dc
                 if progress is not None:
                     progress(BatchProgress(epoch, bi + 1, n_batches))
-            val = _validate(rbm, lm, vu, vi, vy, device)
+            if dist is not None:
+                errs = torch.tensor([err_sum, err_n], dtype=torch.float64, device=device)
+                dist.all_reduce([errs])
+                err_sum, err_n = float(errs[0]), int(errs[1])
+            if dist is None or dist.rank == 0:
+                val = _validate(rbm, lm, vu, vi, vy, device)
+            else:
+                val = {}
             if not all(math.isfinite(float(t.abs().max())) for t in (rbm.W, rbm.b, rbm.c)):
                 raise FloatingPointError(
                     "training diverged (weights became NaN or infinite); "
@@ -423,11 +457,22 @@ def train(
             history.append(report)
             if callback is not None:
                 callback(report)
-            if cfg.patience and bad_epochs >= cfg.patience:
+            stop = bool(cfg.patience and bad_epochs >= cfg.patience)
+            if dist is not None:
+                stop = dist.decide(stop)
+            if stop:
                 break
     except TrainingCancelled:
         cancelled = True
 
+    if dist is not None and dist.rank != 0:
+        return TrainResult(
+            model=None,
+            history=history,
+            cancelled=cancelled,
+            best_epoch=best_epoch,
+            seconds=time.perf_counter() - t_start,
+        )
     rbm.load_state_dict(best_state)
     calib = (1.0, 0.0)
     if len(vu):
