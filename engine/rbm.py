@@ -104,28 +104,40 @@ class RBM:
         *,
         generator: torch.Generator | None = None,
         mean_field: bool = False,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Sample ``v (B, 2N)`` given hidden ``h (B, H)``.
 
         With ``seen (B, N)`` (0/1), the seen/unseen state is clamped to it and only like vs
         dislike is resampled (the conditional model); without it all three states are sampled.
-        ``mean_field`` returns probabilities instead of samples.
+        ``mean_field`` returns probabilities instead of samples. ``noise``, a ``(B, N)`` tensor
+        of uniforms in [0, 1), is used instead of drawing them from ``generator`` (on the CPU
+        the draw is then the same as ``generator`` would have made: ``bernoulli(p)`` is
+        ``rand < p``); data-parallel training passes each rank its rows of a shared draw.
         """
         logits = self.visible_logits(h)
         if seen is not None:
             p_like = torch.sigmoid(logits[..., LIKE] - logits[..., DISLIKE])
-            like = p_like if mean_field else torch.bernoulli(p_like, generator=generator)
+            if mean_field:
+                like = p_like
+            elif noise is not None:
+                like = (noise < p_like).to(p_like.dtype)
+            else:
+                like = torch.bernoulli(p_like, generator=generator)
             out = torch.stack((seen * (1 - like), seen * like), dim=2)
-            return out.view(h.shape[0], -1)
+            return out.view(h.shape[0], 2 * self.n_items)
         z = torch.cat((torch.zeros_like(logits[..., :1]), logits), dim=2)
         p = torch.softmax(z, dim=2)
         if mean_field:
             return p[..., 1:].reshape(h.shape[0], -1)
-        u = torch.rand(p.shape[:2], generator=generator, device=p.device)
+        if noise is None:
+            u = torch.rand(p.shape[:2], generator=generator, device=p.device)
+        else:
+            u = noise
         cum = p.cumsum(2)
         state = (u.unsqueeze(2) > cum[..., :2]).sum(2)  # 0 unseen, 1 disliked, 2 liked
         out = torch.stack((state == 1, state == 2), dim=2).to(p.dtype)
-        return out.view(h.shape[0], -1)
+        return out.view(h.shape[0], 2 * self.n_items)
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """``(B,)`` free energy F(v) = -v·b - Σ softplus(c + vW)."""
