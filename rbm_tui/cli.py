@@ -40,7 +40,13 @@ EXIT_INTERRUPTED = 130
 
 #: Engine exception classes that are the user's fault (bad input), matched by name so that
 #: this module need not import the engine.
-_USER_ERRORS = {"RatingsError", "DatasetError", "DownloadCancelled", "ModelError"}
+_USER_ERRORS = {
+    "RatingsError",
+    "DatasetError",
+    "DownloadCancelled",
+    "ModelError",
+    "DistributedError",
+}
 
 
 class CLIError(Exception):
@@ -332,7 +338,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     bar = TrainProgress(config.epochs, sys.stderr)
     with _interrupt_flag() as stop:
         try:
-            result = train(
+            run = train
+            if getattr(args, "distributed", False):  # one process of a torchrun job
+                from functools import partial
+
+                from engine.distributed import run_training
+
+                run = partial(run_training, timeout=args.dist_timeout)
+            result = run(
                 ratings,
                 config,
                 callback=bar.on_epoch,
@@ -345,6 +358,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.close()
         if result.cancelled or stop.is_set():
             raise Interrupted("training interrupted; no model was saved")
+    if result.model is None:  # --distributed: only rank 0 saves the model
+        return EXIT_OK
     path = save_model(result.model, _model_out(args.model_out, name))
     val = dict(result.model.meta.get("val_metrics", {}))
     summary = (
@@ -1122,6 +1137,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.config_field = "device"  # type: ignore[attr-defined]
     _add_threads(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training, one process per rank started by torchrun "
+        "(torchrun --nproc-per-node N -m rbm_tui train DATA --distributed); rank 0 saves",
+    )
+    p.add_argument(
+        "--dist-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="with --distributed: how long a rank waits for the others before failing",
+    )
     p.set_defaults(func=cmd_train)
 
     # recommend
