@@ -51,6 +51,7 @@ class AppScreen(Screen):
         if force or version != self._synced_version:
             self._synced_version = version
             self.sync_state()
+            self.refresh_bindings()  # enabled/disabled keys depend on the state
 
     def sync_state(self) -> None:
         """Refresh what depends on the app's dataset, ratings and model."""

@@ -76,6 +76,7 @@ class BrowseScreen(AppScreen):
         self.genre = ""
         self.last_update_ms = 0.0
         self.rec_heading = ""
+        self._rec_lines: list[tuple[int, float, str]] = []
 
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -231,7 +232,7 @@ class BrowseScreen(AppScreen):
     def _update_view_label(self) -> None:
         shown = len(self.rows)
         if self.mine_only:
-            what = f"my ratings: {len(self.mine)}"
+            what = f"mine ({len(self.mine)})"
         elif shown < self.total_matches:
             what = f"{shown:,} of {self.total_matches:,}"
         else:
@@ -333,7 +334,11 @@ class BrowseScreen(AppScreen):
                     j = int(inv[rec.item])
                     if j < 0 or j in rated or not cand[rec.item]:
                         continue
-                    lines.append((j, float(scores.p_like[rec.item]), "+ like  - dislike"))
+                    n = int(model.item_counts[rec.item])
+                    share = model.item_likes[rec.item] / n if n else 0.0
+                    lines.append(
+                        (j, float(scores.p_like[rec.item]), f"liked by {share:.0%} of {n:,}")
+                    )
                     if len(lines) >= N_RECS:
                         break
             self._show_recs(lines)
@@ -366,10 +371,16 @@ class BrowseScreen(AppScreen):
                 self._p_text[i] = text
                 table.update_cell(str(i), "p", percent_text(text))
 
+    def on_resize(self) -> None:
+        if self._rec_lines:
+            self._show_recs(self._rec_lines)
+
     def _show_recs(self, lines: list[tuple[int, float, str]]) -> None:
         recs = self.query_one(RecsList)
-        width = max(40, (recs.size.width or 80) - 4)
-        w_title = min(34, max(16, width // 2 - 10))
+        self._rec_lines = lines
+        # the panel spans the screen: border, padding and the option's own padding
+        width = max(40, self.app.size.width - 4)
+        w_title = min(34, max(16, width // 2 - 12))
         options = []
         self.recs = [(i, p) for i, p, _ in lines]
         for i, p, because in lines:

@@ -54,7 +54,7 @@ class DatasetsScreen(AppScreen):
         Binding("d", "download", "Download", id="datasets.download"),
         Binding("x", "cancel_download", "Cancel", id="datasets.cancel"),
         Binding("i", "import", "Import", id="datasets.import"),
-        Binding("escape", "close_import", "Close", id="datasets.close_import", show=False),
+        Binding("escape", "close_import", "Close import", id="datasets.close_import"),
     ]
 
     def __init__(self) -> None:
@@ -317,6 +317,8 @@ class DatasetsScreen(AppScreen):
             self.query_one("#download-label", Label).update(f"Cancelling {self._downloading}…")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_import":
+            return not self.query_one("#import-bar").has_class("hidden")
         if action == "cancel_download":
             return True if self._downloading else None
         if action == "download":
@@ -328,12 +330,14 @@ class DatasetsScreen(AppScreen):
         bar = self.query_one("#import-bar")
         bar.remove_class("hidden")
         self.query_one("#import-path", Input).focus()
+        self.refresh_bindings()
 
     def action_close_import(self) -> None:
         bar = self.query_one("#import-bar")
         if not bar.has_class("hidden"):
             bar.add_class("hidden")
             self.query_one(CatalogueTable).focus()
+            self.refresh_bindings()
 
     @on(Input.Submitted, "#import-path")
     def _import_submitted(self, event: Input.Submitted) -> None:

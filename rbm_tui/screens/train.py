@@ -177,7 +177,7 @@ class TrainScreen(AppScreen):
             with Vertical(id="train-status"):
                 yield Static("", id="train-dataset")
                 yield Static("Idle: ctrl+s starts training.", id="train-state")
-                yield ProgressBar(id="train-progress", show_eta=True)
+                yield ProgressBar(total=1, id="train-progress", show_eta=True)
                 yield Label("Loss per epoch (like/dislike error)", classes="hint")
                 yield Sparkline([], id="loss-sparkline", summary_function=max)
                 yield DataTable(id="epochs", cursor_type="row", zebra_stripes=True)
