@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
 from rbm_tui.screens.browse import BrowseScreen
 from rbm_tui.screens.datasets import DatasetsScreen
 from rbm_tui.screens.dialogs import ErrorDialog, PromptDialog
@@ -155,6 +155,7 @@ class RbmTuiApp(App[Any]):
         self.state_version = 0
         self._model_map: tuple[int, int, Any] | None = None
         self._initial_dataset = dataset
+        self._startup_dataset: str | None = None
         self._first_screen = first_screen
         self._warmup = warmup and not os.environ.get(BENCH_ENV)
         self.first_screen_seconds: float | None = None
@@ -187,11 +188,16 @@ class RbmTuiApp(App[Any]):
             self._model_map = (*key, self.model.map_items(self.ratings.item_ids))
         return self._model_map[2]
 
+    @property
+    def dataset_label(self) -> str:
+        """The current dataset for people: its name, or a path's last part."""
+        return display_name(self.dataset_name) if self.dataset_name else "no dataset"
+
     def status_line(self) -> str:
         if self.loading_dataset:
-            ds = f"loading {self.loading_dataset}…"
+            ds = f"loading {display_name(self.loading_dataset)}…"
         else:
-            ds = self.dataset_name or "no dataset"
+            ds = self.dataset_label
         if self.loading_model is not None:
             mdl = "loading model…"
         elif self.model_path is not None:
@@ -226,6 +232,7 @@ class RbmTuiApp(App[Any]):
         await self.switch_mode(first)
         self.call_after_refresh(self._first_screen_shown)
         if dataset:
+            self._startup_dataset = dataset
             self.use_dataset(dataset, show=None)
 
     def _first_screen_shown(self) -> None:
@@ -323,6 +330,7 @@ class RbmTuiApp(App[Any]):
     def _dataset_loaded(self, event: msg.DatasetLoaded) -> None:
         if self.loading_dataset != event.name:
             return  # a newer choice superseded this one
+        self._startup_dataset = None
         self.loading_dataset = None
         changed = event.name != self.dataset_name
         self.dataset_name = event.name
@@ -344,7 +352,8 @@ class RbmTuiApp(App[Any]):
             self.action_show(show)
         r = event.ratings
         self.notify(
-            f"{event.name}: {r.n_users:,} users, {r.n_items:,} movies, {r.n_ratings:,} ratings",
+            f"{display_name(event.name)}: {r.n_users:,} users, {r.n_items:,} movies, "
+            f"{r.n_ratings:,} ratings",
             title="Dataset loaded",
             timeout=3,
         )
@@ -354,6 +363,12 @@ class RbmTuiApp(App[Any]):
         if self.loading_dataset == event.name:
             self.loading_dataset = None
         self.state_changed()
+        if event.name == self._startup_dataset:
+            # the remembered dataset went away: offer the catalogue, no dialog in the face
+            self._startup_dataset = None
+            self.action_show("datasets")
+            self.notify(event.error, title=f"Cannot load {event.name}", severity="warning")
+            return
         self.show_error(f"Cannot load {event.name}", event.error)
 
     # ----------------------------------------------------------------- models
@@ -424,19 +439,6 @@ class RbmTuiApp(App[Any]):
         if self.model_path == Path(old):
             self.model_path = Path(new)
         self.state_changed()
-
-
-def model_dataset_name(model_or_meta: Any) -> str | None:
-    """The dataset name a model was trained on (from its metadata)."""
-    meta = model_or_meta if isinstance(model_or_meta, dict) else getattr(model_or_meta, "meta", {})
-    ds = (meta or {}).get("dataset", {}) or {}
-    name = ds.get("name")
-    if name:
-        return str(name)
-    src = ds.get("source")
-    if src:
-        return Path(str(src).rstrip("/")).name or None
-    return None
 
 
 def _import_torch() -> None:

@@ -599,3 +599,33 @@ async def test_models_screen_load_rename_delete(with_model):
         await wait_for(pilot, lambda: not screen.models, what="the delete")
         assert app.model is None
         assert "demo" not in Settings.load().models
+
+
+async def test_remembered_dataset_gone_offers_the_catalogue():
+    Settings(dataset="ml-100k").save()  # remembered, but not on disk here
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.current_mode == "datasets", what="the catalogue")
+        await pilot.pause()
+        assert not isinstance(app.screen, ErrorDialog)
+        assert app.ratings is None
+
+
+async def test_quit_during_training_leaves_only_whole_models():
+    from engine import paths
+    from engine.storage import load_model
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        screen = app.screen
+        screen.set_values(epochs=500, n_hidden=8, batch_size=16)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(screen.losses) >= 1, timeout=60, what="an epoch")
+        t0 = time.monotonic()
+        screen.query_one("#stop").blur()
+        await pilot.press("q")
+    assert time.monotonic() - t0 < 10
+    time.sleep(1.0)  # let the worker thread finish its (atomic) save
+    for p in paths.models_dir().glob("*.pt"):
+        load_model(p, device="cpu")  # every model file is whole

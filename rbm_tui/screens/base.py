@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -55,3 +56,23 @@ class AppScreen(Screen):
 
     def sync_state(self) -> None:
         """Refresh what depends on the app's dataset, ratings and model."""
+
+
+def display_name(name: str) -> str:
+    """A dataset name as shown: catalogue names as they are, paths by their last part."""
+    if "/" in name or "\\" in name:
+        return Path(name.rstrip("/\\")).name or name
+    return name
+
+
+def model_dataset_name(model_or_meta: Any) -> str | None:
+    """The dataset name a model was trained on (from its metadata)."""
+    meta = model_or_meta if isinstance(model_or_meta, dict) else getattr(model_or_meta, "meta", {})
+    ds = (meta or {}).get("dataset", {}) or {}
+    name = ds.get("name")
+    if name:
+        return str(name)
+    src = ds.get("source")
+    if src:
+        return Path(str(src).rstrip("/")).name or None
+    return None

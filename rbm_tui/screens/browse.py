@@ -7,7 +7,6 @@ recommendations panel below it; the table is never rebuilt for a rating.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 
@@ -67,7 +66,7 @@ class BrowseScreen(AppScreen):
         self._model_id: int | None = None
         self.mine: dict[object, bool] = {}
         self.rows: list[int] = []  # dataset indices shown, in table order
-        self._p_text: dict[int, str] = {}
+        self._row_pos: dict[int, int] = {}  # dataset index -> table row
         self.p_like: np.ndarray | None = None
         self.recs: list[tuple[int, float]] = []  # (dataset index, p_like) shown
         self.sort = "popular"
@@ -77,6 +76,7 @@ class BrowseScreen(AppScreen):
         self.last_update_ms = 0.0
         self.rec_heading = ""
         self._rec_lines: list[tuple[int, float, str]] = []
+        self._genre_cache: tuple[str, np.ndarray] | None = None
 
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -143,13 +143,14 @@ class BrowseScreen(AppScreen):
         self.years = [("" if y is None or y is np.nan or _isna(y) else str(int(y))) for y in years]
         self.year_values = np.array([int(y) if y else -1 for y in self.years], dtype=np.int64)
         self.genre_lists = r.movies["genres"].astype(str).tolist()
+        self._genre_cache = None
         genres = sorted({g for gs in self.genre_lists for g in gs.split("|") if g})
         select = self.query_one("#genre", Select)
         self.genre = ""
         select.set_options([("All genres", "")] + [(g, g) for g in genres])
         select.value = ""
         self.p_like = None
-        self._p_text = {}
+        self._row_pos = {}
         key = self.rbm.dataset_key
         try:
             self.mine = self.rbm.store.ratings(key) if key else {}
@@ -157,6 +158,16 @@ class BrowseScreen(AppScreen):
             self.mine = {}
             self.rbm.show_error("Cannot read your ratings", str(e))
         self.rebuild()
+
+    def genre_mask(self) -> np.ndarray:
+        """``bool (n_items,)``: the dataset's movies of the chosen genre (cached)."""
+        cached = self._genre_cache
+        if cached is None or cached[0] != self.genre:
+            g = self.genre
+            n = len(self.genre_lists)
+            mask = np.fromiter((g in gs.split("|") for gs in self.genre_lists), bool, n)
+            cached = self._genre_cache = (g, mask)
+        return cached[1]
 
     def my_indices(self) -> tuple[list[int], list[int]]:
         """Dataset indices of the person's likes and dislikes."""
@@ -185,8 +196,7 @@ class BrowseScreen(AppScreen):
             likes, dislikes = self.my_indices()
             mask[likes + dislikes] = True
         if self.genre:
-            g = self.genre
-            mask &= np.fromiter((g in gs.split("|") for gs in self.genre_lists), bool, n)
+            mask &= self.genre_mask()
         if self.query_text:
             mask &= self.titles_lower.str.contains(self.query_text.lower(), regex=False).to_numpy()
         idx = np.nonzero(mask)[0]
@@ -195,11 +205,9 @@ class BrowseScreen(AppScreen):
         idx = idx[:MAX_ROWS]
         self.rows = idx.tolist()
         table.clear()
-        self._p_text = {}
+        self._row_pos = {i: pos for pos, i in enumerate(self.rows)}
         rows = []
         for i in self.rows:
-            p_text = self._p_cell_text(i)
-            self._p_text[i] = p_text
             rows.append(
                 (
                     thumb(self.mine.get(self._item_id(i))),
@@ -207,7 +215,7 @@ class BrowseScreen(AppScreen):
                     self.years[i],
                     self.genre_lists[i].replace("|", ","),
                     f"{int(self.counts[i]):,}",
-                    percent_text(p_text),
+                    LikeCell(self, i),
                 )
             )
         for i, row in zip(self.rows, rows):
@@ -246,11 +254,11 @@ class BrowseScreen(AppScreen):
             else self.rbm.ratings.item_ids[i]
         )
 
-    def _p_cell_text(self, i: int) -> str:
+    def p_cell(self, i: int) -> Content:
+        """The P(like) cell of movie ``i``, from the current scores (read at render time)."""
         if self.p_like is None:
-            return ""
-        p = self.p_like[i]
-        return "" if not math.isfinite(p) else f"{round(100 * p):3d}%"
+            return percent(None)
+        return percent(float(self.p_like[i]))
 
     def cursor_movie(self) -> int | None:
         table = self.query_one(MoviesTable)
@@ -308,10 +316,7 @@ class BrowseScreen(AppScreen):
             self._update_p_cells()
             cand = inv >= 0
             if self.genre:
-                g = self.genre
-                cand &= np.array(
-                    [j >= 0 and g in self.genre_lists[j].split("|") for j in inv.tolist()]
-                )
+                cand &= self.genre_mask()[np.maximum(inv, 0)]
             lines = []
             if m_likes or m_dislikes:
                 n_rated = len(m_likes) + len(m_dislikes)
@@ -352,8 +357,7 @@ class BrowseScreen(AppScreen):
         rate = (likes + 10 * prior) / (counts + 10)
         score = rate * np.log1p(counts)
         if self.genre:
-            g = self.genre
-            score[[g not in gs.split("|") for gs in self.genre_lists]] = -np.inf
+            score[~self.genre_mask()] = -np.inf
         if exclude:
             score[list(exclude)] = -np.inf
         top = np.argsort(-score, kind="stable")[:N_RECS]
@@ -364,12 +368,11 @@ class BrowseScreen(AppScreen):
         ]
 
     def _update_p_cells(self) -> None:
-        table = self.query_one(MoviesTable)
-        for i in self.rows:
-            text = self._p_cell_text(i)
-            if self._p_text.get(i) != text:
-                self._p_text[i] = text
-                table.update_cell(str(i), "p", percent_text(text))
+        """The P(like) cells read the scores when drawn: touching one cell redraws them all,
+        so a rating costs one cell update, not one per row."""
+        if self.rows:
+            i = self.rows[0]
+            self.query_one(MoviesTable).update_cell(str(i), "p", LikeCell(self, i))
 
     def on_resize(self) -> None:
         if self._rec_lines:
@@ -438,9 +441,9 @@ class BrowseScreen(AppScreen):
         if i is None:
             return
         self._apply(i, change.after)
-        if i in self._p_text:
+        if i in self._row_pos:
             table = self.query_one(MoviesTable)
-            table.move_cursor(row=self.rows.index(i), animate=False)
+            table.move_cursor(row=self._row_pos[i], animate=False)
         what = {True: "liked", False: "disliked", None: "not rated"}[change.after]
         self.notify(f"undone: {self.titles[i]} is {what} again", timeout=2)
 
@@ -450,7 +453,7 @@ class BrowseScreen(AppScreen):
             self.mine.pop(item_id, None)
         else:
             self.mine[item_id] = after
-        if i in self._p_text:
+        if i in self._row_pos:
             self.query_one(MoviesTable).update_cell(str(i), "me", thumb(after))
         self.rescore()
         self._update_view_label()
@@ -505,14 +508,14 @@ class BrowseScreen(AppScreen):
         if event.option.id is None:
             return
         i = int(event.option.id)
-        if i not in self._p_text:
+        if i not in self._row_pos:
             self.query_text = ""
             self.query_one("#search", Input).value = ""
             self.mine_only = False
             self.rebuild(keep=i)
-        if i in self._p_text:
+        if i in self._row_pos:
             table = self.query_one(MoviesTable)
-            table.move_cursor(row=self.rows.index(i), animate=False)
+            table.move_cursor(row=self._row_pos[i], animate=False)
             table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -521,11 +524,17 @@ class BrowseScreen(AppScreen):
         return True
 
 
-def percent_text(text: str) -> Content:
-    if not text:
-        return Content.styled("  –", "$text-muted")
-    p = int(text.strip().rstrip("%")) / 100
-    return percent(p)
+class LikeCell:
+    """A P(like) table cell that reads the screen's current scores when it is drawn."""
+
+    __slots__ = ("screen", "i")
+
+    def __init__(self, screen: BrowseScreen, i: int) -> None:
+        self.screen = screen
+        self.i = i
+
+    def __rich__(self) -> Content:
+        return self.screen.p_cell(self.i)
 
 
 def _isna(v) -> bool:

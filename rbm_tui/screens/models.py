@@ -15,7 +15,7 @@ from textual.validation import Regex
 from textual.widgets import DataTable, Static
 
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
 from rbm_tui.screens.datasets import human_size
 from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
 
@@ -94,8 +94,6 @@ class ModelsScreen(AppScreen):
         self.refresh_bindings()
 
     def _row(self, m, active: Path | None) -> tuple:
-        from rbm_tui.app import model_dataset_name
-
         h = m.header or {}
         cfg = h.get("config", {}) or {}
         meta = h.get("meta", {}) or {}
@@ -115,7 +113,7 @@ class ModelsScreen(AppScreen):
         return (
             mark,
             m.name,
-            model_dataset_name(meta) or "?",
+            display_name(model_dataset_name(meta) or "?"),
             _date(m.modified),
             str(h.get("n_hidden", cfg.get("n_hidden", ""))),
             str(len(meta.get("history", [])) or ""),
@@ -138,8 +136,6 @@ class ModelsScreen(AppScreen):
         self._show_detail(self._by_key.get(event.row_key.value or ""))
 
     def _show_detail(self, m) -> None:
-        from rbm_tui.app import model_dataset_name
-
         w = self.query_one("#model-detail", Static)
         if m is None:
             w.update(
@@ -168,7 +164,7 @@ class ModelsScreen(AppScreen):
             f"{label} {_fmt(val.get(key))}"
             for key, label in (("auc", "AUC"), ("ndcg@10", "nDCG@10"), ("logloss", "log-loss"))
         )
-        data = f"{model_dataset_name(meta) or '?'}"
+        data = display_name(model_dataset_name(meta) or "?")
         if ds:
             data += (
                 f": {ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies,"
@@ -197,8 +193,6 @@ class ModelsScreen(AppScreen):
         self.action_load()
 
     def action_load(self) -> None:
-        from rbm_tui.app import model_dataset_name
-
         m = self.cursor_model()
         if m is None:
             return

@@ -22,7 +22,7 @@ from textual.validation import Function, Integer, Number, Validator
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Sparkline, Static
 
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.base import AppScreen, display_name
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class TrainScreen(AppScreen):
         else:
             w.update(
                 Content.assemble(
-                    (str(self.rbm.dataset_name), "bold"),
+                    (self.rbm.dataset_label, "bold"),
                     (
                         f": {r.n_users:,} users, {r.n_items:,} movies, {r.n_ratings:,} ratings",
                         "$text-muted",
@@ -335,7 +335,7 @@ class TrainScreen(AppScreen):
         bar.update(total=None, progress=0)
         self._set_form_enabled(False)
         self.query_one("#train-state", Static).update(
-            Content.styled(f"Starting: {cfg.epochs} epochs on {app.dataset_name}…", "$warning")
+            Content.styled(f"Starting: {cfg.epochs} epochs on {app.dataset_label}…", "$warning")
         )
         self.refresh_bindings()
         self._train(app.ratings, cfg, str(app.dataset_name), self._cancel)
@@ -400,7 +400,9 @@ class TrainScreen(AppScreen):
     def _started(self, event: msg.TrainStarted) -> None:
         event.stop()
         self.query_one("#train-state", Static).update(
-            Content.styled(f"Training on {event.dataset}: epoch 1/{event.epochs}…", "$warning")
+            Content.styled(
+                f"Training on {display_name(event.dataset)}: epoch 1/{event.epochs}…", "$warning"
+            )
         )
 
     @on(msg.TrainBatch)

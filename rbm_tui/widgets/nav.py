@@ -24,6 +24,12 @@ class NavBar(Static):
         width: 1fr;
         background: $panel;
         color: $text-muted;
+        link-style: none;
+        link-color: $text-muted;
+        link-background: $panel;
+        link-style-hover: bold;
+        link-color-hover: $text;
+        link-background-hover: $boost;
     }
     """
 
