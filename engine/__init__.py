@@ -1,4 +1,4 @@
-"""rbm-tui's engine: ratings loaders, the RBM, the CD-k trainer, evaluation, recommendation, storage.
+"""rbm-tui's engine: loaders, the RBM, the CD-k trainer, evaluation, recommendation, storage.
 
 The engine never imports Textual, and ``import engine`` does not import torch: the names
 below are loaded on first use.

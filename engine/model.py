@@ -17,6 +17,39 @@ import numpy as np
 
 from engine.ratings import Ratings
 
+#: pseudo-counts of the smoothed like rates (person, movie)
+PERSON_PRIOR, MOVIE_PRIOR = 3.0, 10.0
+
+
+def prior_like_share(likes: np.ndarray, counts: np.ndarray) -> float:
+    """The overall like share (the smoothing prior)."""
+    return float(np.clip(likes.sum() / max(1, counts.sum()), 0.01, 0.99))
+
+
+def like_features(
+    like_logit: np.ndarray,
+    person_likes: np.ndarray,
+    person_n: np.ndarray,
+    movie_likes: np.ndarray,
+    movie_n: np.ndarray,
+    prior: float,
+) -> np.ndarray:
+    """``(P, 3)`` calibration features: the RBM's like log-odds and the smoothed like log-odds
+    of the person's ratings and of the movie's ratings (all arrays ``(P,)``)."""
+
+    def smoothed(likes, n, m):
+        likes = np.asarray(likes, np.float64)
+        n = np.asarray(n, np.float64)
+        return np.log((likes + m * prior) / (n - likes + m * (1 - prior)))
+
+    return np.column_stack(
+        [
+            np.asarray(like_logit, np.float64),
+            smoothed(person_likes, person_n, PERSON_PRIOR),
+            smoothed(movie_likes, movie_n, MOVIE_PRIOR),
+        ]
+    )
+
 
 def dataset_fingerprint(r: Ratings) -> str:
     """A short hash of the ratings' users, movies and values (same data, same fingerprint)."""
@@ -36,7 +69,10 @@ class Model:
         rbm: the :class:`engine.rbm.RBM`.
         item_ids: ``(n_items,)`` original movie ID of each visible unit.
         like_threshold: rating at or above which a rating is a like.
-        calibration: ``(a, b)``: P(like) = sigmoid(a · like_logit + b).
+        calibration: ``(a, u, m, b)``: P(like) = sigmoid(a·z + u·z_person + m·z_movie + b),
+            with z the RBM's like log-odds and z_person / z_movie the smoothed like log-odds
+            of the person's and the movie's ratings (see :func:`like_features`); fitted on
+            the validation split.
         item_counts: ``int64 (n_items,)`` ratings per movie in the training data.
         item_likes: ``int64 (n_items,)`` likes per movie in the training data.
         config: the hyperparameters (a :class:`engine.trainer.TrainConfig` as a dict).
@@ -46,7 +82,7 @@ class Model:
     rbm: object
     item_ids: np.ndarray
     like_threshold: float
-    calibration: tuple[float, float]
+    calibration: tuple[float, float, float, float]
     item_counts: np.ndarray
     item_likes: np.ndarray
     config: dict
@@ -59,6 +95,24 @@ class Model:
     @property
     def device(self):
         return self.rbm.device
+
+    def p_like(
+        self, like_logit: np.ndarray, person_likes, person_n, items: np.ndarray
+    ) -> np.ndarray:
+        """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
+        for people with ``person_likes`` likes out of ``person_n`` ratings (scalars or arrays)."""
+        prior = prior_like_share(self.item_likes, self.item_counts)
+        X = like_features(
+            like_logit,
+            np.broadcast_to(person_likes, np.shape(like_logit)),
+            np.broadcast_to(person_n, np.shape(like_logit)),
+            self.item_likes[items],
+            self.item_counts[items],
+            prior,
+        )
+        a, u, m, b = self.calibration
+        z = X @ np.array([a, u, m]) + b
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def item_index(self) -> dict:
         """Original movie ID -> visible-unit index."""
@@ -119,7 +173,7 @@ class Model:
             rbm=rbm,
             item_ids=np.asarray(ratings.item_ids),
             like_threshold=float(config.like_threshold),
-            calibration=(float(calibration[0]), float(calibration[1])),
+            calibration=tuple(float(x) for x in calibration),
             item_counts=ratings.item_counts().astype(np.int64),
             item_likes=np.bincount(ratings.items[liked], minlength=ratings.n_items).astype(
                 np.int64

@@ -19,7 +19,7 @@ LIKE_THRESHOLD = 3.0
 
 
 class RatingsError(ValueError):
-    """Bad ratings input. The message names the file, the line (when known), the problem and a fix."""
+    """Bad ratings input; the message names the file, the line (when known), the problem, a fix."""
 
     def __init__(self, path: object, problem: str, line: int | None = None, hint: str = "") -> None:
         self.path = str(path)
@@ -35,7 +35,7 @@ class RatingsError(ValueError):
 
 @dataclass
 class LoadReport:
-    """What a load did: rows read, duplicates dropped, format detected, whether it came from cache."""
+    """What a load did: rows read, duplicates dropped, format, whether it came from the cache."""
 
     format: str = ""
     rows_read: int = 0

@@ -54,6 +54,9 @@ class RBM:
         self.W = W.to(self.device)
         self.b = torch.zeros(2 * self.n_items, device=self.device)
         self.c = torch.zeros(self.n_hidden, device=self.device)
+        #: share of hidden units kept in training (1 - dropout); at use every unit is present
+        #: and its contribution to the free energy is scaled by ``keep``
+        self.keep = 1.0
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -126,22 +129,24 @@ class RBM:
                 like = torch.bernoulli(p_like, generator=generator)
             out = torch.stack((seen * (1 - like), seen * like), dim=2)
             return out.view(h.shape[0], 2 * self.n_items)
-        z = torch.cat((torch.zeros_like(logits[..., :1]), logits), dim=2)
-        p = torch.softmax(z, dim=2)
         if mean_field:
-            return p[..., 1:].reshape(h.shape[0], -1)
+            z = torch.cat((torch.zeros_like(logits[..., :1]), logits), dim=2)
+            return torch.softmax(z, dim=2)[..., 1:].reshape(h.shape[0], -1)
         if noise is None:
-            u = torch.rand(p.shape[:2], generator=generator, device=p.device)
+            u = torch.rand(logits.shape[:2], generator=generator, device=logits.device)
         else:
             u = noise
-        cum = p.cumsum(2)
-        state = (u.unsqueeze(2) > cum[..., :2]).sum(2)  # 0 unseen, 1 disliked, 2 liked
-        out = torch.stack((state == 1, state == 2), dim=2).to(p.dtype)
+        # unnormalised state weights (1, e_dislike, e_like): a uniform scaled by their total
+        # falls in [0, 1) for unseen, [1, 1 + e_dislike) for disliked, above for liked
+        e = torch.exp(logits.clamp(max=60.0))
+        e_dis = e[..., DISLIKE]
+        t = u * (1.0 + e_dis + e[..., LIKE]) - 1.0
+        out = torch.stack(((t >= 0) & (t < e_dis), t >= e_dis), dim=2).to(logits.dtype)
         return out.view(h.shape[0], 2 * self.n_items)
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """``(B,)`` free energy F(v) = -v·b - Σ softplus(c + vW)."""
-        return -(v @ self.b) - F.softplus(self.hidden_input(v)).sum(1)
+        return -(v @ self.b) - self.keep * F.softplus(self.hidden_input(v)).sum(1)
 
     def conditionals(
         self,
@@ -160,30 +165,48 @@ class RBM:
             ``(seen_logit, like_logit)``, each ``(B, M)``: log-odds of P(seen | v) and of
             P(like | seen, v), with the hidden units summed out exactly::
 
-                score(j, s) = b[j,s] + Σ_k softplus(x_k + W[j,s,k])
-                seen_logit = logsumexp_s score(j, s) - Σ_k softplus(x_k)
+                score(j, s) = b[j,s] + keep · Σ_k softplus(x_k + W[j,s,k])
+                seen_logit = logsumexp_s score(j, s) - keep · Σ_k softplus(x_k)
                 like_logit = score(j, like) - score(j, dislike)
         """
         W = self.W.view(self.n_items, 2, self.n_hidden)
         b = self.b.view(self.n_items, 2)
         if items is not None:
             W, b = W[items], b[items]
-        base = F.softplus(x).sum(1, keepdim=True)  # (B, 1)
+        base = self.keep * F.softplus(x).sum(1, keepdim=True)  # (B, 1)
         seen_parts, like_parts = [], []
         chunk = max(1, budget // (x.shape[0] * 2 * self.n_hidden))
         for s in range(0, W.shape[0], chunk):
             Wc = W[s : s + chunk]  # (m, 2, H)
-            sc = F.softplus(x[:, None, None, :] + Wc[None]).sum(3) + b[s : s + chunk][None]
+            sc = self.keep * F.softplus(x[:, None, None, :] + Wc[None]).sum(3)
+            sc = sc + b[s : s + chunk][None]
             seen_parts.append(torch.logsumexp(sc, dim=2) - base)
             like_parts.append(sc[..., LIKE] - sc[..., DISLIKE])
         return torch.cat(seen_parts, 1), torch.cat(like_parts, 1)
+
+    def pair_scores(self, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``(P, 2)`` scores of (disliked, liked) for pairs: row ``p`` of ``x (P, H)`` with
+        movie ``items[p]``; ``score[:, 1] - score[:, 0]`` is the like log-odds."""
+        W = self.W.view(self.n_items, 2, self.n_hidden)[items]  # (P, 2, H)
+        sp = F.softplus(x[:, None, :] + W).sum(2)
+        return self.keep * sp + self.b.view(self.n_items, 2)[items]
+
+    def pair_like_logits(
+        self, x: torch.Tensor, rows: torch.Tensor, items: torch.Tensor, batch: int = 65536
+    ) -> torch.Tensor:
+        """``(P,)`` like log-odds of movie ``items[p]`` for the person ``x[rows[p]]``."""
+        out = []
+        for s in range(0, len(items), batch):
+            sc = self.pair_scores(x[rows[s : s + batch]], items[s : s + batch])
+            out.append(sc[:, 1] - sc[:, 0])
+        return torch.cat(out) if out else torch.zeros(0, device=x.device)
 
     def mean_field_conditionals(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Fast approximation of :meth:`conditionals` for all movies: one mean-field pass.
 
         ``(seen_logit, like_logit)``, each ``(B, N)``; cost is two ``(B,H)×(H,2N)`` products.
         """
-        logits = self.visible_logits(torch.sigmoid(x))
+        logits = self.visible_logits(self.keep * torch.sigmoid(x))
         seen = torch.logsumexp(logits, dim=2)
         return seen, logits[..., LIKE] - logits[..., DISLIKE]
 

@@ -49,9 +49,14 @@ class Recommendation:
     p_like: float  # calibrated P(like)
 
 
-def _calibrate(model: Model, like_logit: np.ndarray) -> np.ndarray:
-    a, b = model.calibration
-    return 1.0 / (1.0 + np.exp(-(a * like_logit + b)))
+def _person_counts(lm, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(likes, ratings)`` counts of each of ``users`` in a LikeMatrix."""
+    liked = np.add.reduceat(lm.cols % 2, lm.indptr[:-1]) if len(lm.cols) else None
+    n = np.diff(lm.indptr)
+    if liked is None:
+        liked = np.zeros(lm.n_users, np.int64)
+    liked = np.where(n > 0, liked, 0)
+    return liked[users], n[users]
 
 
 def _use_exact(model: Model, exact: bool | None) -> bool:
@@ -100,8 +105,9 @@ def fold_in(
     rated = np.zeros(model.n_items, dtype=bool)
     rated[lk] = True
     rated[dk] = True
+    n_items = np.arange(model.n_items)
     return Scores(
-        p_like=_calibrate(model, like[0].double().cpu().numpy()),
+        p_like=model.p_like(like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items),
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
     )
@@ -183,7 +189,8 @@ def explain(
 
     The effect of rated movie ``i`` is the exact change in the item's score (log-odds of
     picking and liking it, or of picking it with ``by="seen"``) when ``i`` is taken out of
-    the profile. Only positive effects are returned.
+    the profile, the person's overall like rate held fixed. Only positive effects are
+    returned.
     """
     import torch
     import torch.nn.functional as F
@@ -198,17 +205,14 @@ def explain(
         x = rbm.hidden_input(v)  # (1, H)
         W = rbm.W
         xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
-        Wj = W.view(rbm.n_items, 2, rbm.n_hidden)[item]  # (2, H)
-        bj = rbm.b.view(rbm.n_items, 2)[item]
-        sc = F.softplus(xs[:, None, :] + Wj[None]).sum(2) + bj  # (1+R, 2)
-        base = F.softplus(xs).sum(1)
-        like_logit = sc[:, 1] - sc[:, 0]
-        if by == "seen":
-            score = torch.logsumexp(sc, 1) - base
-        else:
-            a, b = model.calibration
-            score = torch.logsumexp(sc, 1) - base + F.logsigmoid(a * like_logit + b)
-    score = score.double().cpu().numpy()
+        sc = rbm.pair_scores(xs, torch.full((len(xs),), item, device=rbm.device))  # (1+R, 2)
+        base = rbm.keep * F.softplus(xs).sum(1)
+        score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
+        like_logit = (sc[:, 1] - sc[:, 0]).double().cpu().numpy()
+    if by != "seen":
+        # the person's overall like rate is held fixed: the effect is the movie's own pull
+        p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))
+        score = score + np.log(p)
     effect = score[0] - score[1:]
     order = np.argsort(-effect, kind="stable")
     out = []
@@ -278,9 +282,13 @@ def recommend_all(
     for s in range(0, len(uidx), batch_size):
         us = uidx[s : s + batch_size]
         seen, like = _batch_scores(model, lm, us, exact)
+        p_all = None
+        if by == "liked" or with_scores:
+            pl, pn = _person_counts(lm, us)
+            cols = np.arange(model.n_items)[None, :]
+            p_all = model.p_like(like.double().cpu().numpy(), pl[:, None], pn[:, None], cols)
         if by == "liked":
-            a, b = model.calibration
-            rank = seen + torch.nn.functional.logsigmoid(a * like + b)
+            rank = seen + torch.from_numpy(np.log(p_all)).to(seen.dtype).to(seen.device)
         else:
             rank = seen
         row, col = lm.rows(us)
@@ -290,9 +298,7 @@ def recommend_all(
         kk = min(k, model.n_items)
         vals, top = torch.topk(rank, kk, dim=1)
         vals, top = vals.cpu().numpy(), top.cpu().numpy()
-        p = None
-        if with_scores:
-            p = _calibrate(model, torch.gather(like, 1, torch.from_numpy(top)).double().numpy())
+        p = np.take_along_axis(p_all, top, axis=1) if with_scores else None
         for r, u in enumerate(us):
             ok = np.isfinite(vals[r])
             ids = model.item_ids[top[r][ok]]
@@ -309,8 +315,6 @@ def predict_pairs(
     known: Ratings,
     user_ids: np.ndarray,
     item_ids: np.ndarray,
-    *,
-    batch_size: int = 65536,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated P(like) for each (user, item) pair of original IDs, ``known`` giving each
     user's ratings.
@@ -319,7 +323,8 @@ def predict_pairs(
     in ``known`` or the movie is unknown to the model (``p_like`` is NaN there).
     """
     import torch
-    import torch.nn.functional as F
+
+    from engine.trainer import pair_logits
 
     lm = _user_visible(model, known)
     uidx = np.fromiter(
@@ -336,24 +341,8 @@ def predict_pairs(
     p = np.full(len(uidx), np.nan)
     if not ok.any():
         return p, ok
-    rbm = model.rbm
-    users, pos = np.unique(uidx[ok], return_inverse=True)
-    items = iidx[ok]
     with torch.no_grad():
-        x = torch.cat(
-            [
-                rbm.hidden_input(lm.dense(users[s : s + 1024], rbm.device))
-                for s in range(0, len(users), 1024)
-            ]
-        )
-        Wv = rbm.W.view(rbm.n_items, 2, rbm.n_hidden)
-        bv = rbm.b.view(rbm.n_items, 2)
-        out = []
-        pos_t = torch.from_numpy(pos).to(rbm.device)
-        it_t = torch.from_numpy(items).to(rbm.device)
-        for s in range(0, len(items), batch_size):
-            it = it_t[s : s + batch_size]
-            sc = F.softplus(x[pos_t[s : s + batch_size]][:, None, :] + Wv[it]).sum(2) + bv[it]
-            out.append((sc[:, 1] - sc[:, 0]).double().cpu())
-    p[ok] = _calibrate(model, torch.cat(out).numpy())
+        logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
+    pl, pn = _person_counts(lm, uidx[ok])
+    p[ok] = model.p_like(logits, pl, pn, iidx[ok])
     return p, ok

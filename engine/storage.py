@@ -66,6 +66,7 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "format_version": FORMAT_VERSION,
         "n_items": model.n_items,
         "n_hidden": model.rbm.n_hidden,
+        "keep": model.rbm.keep,
         "item_ids": _ids_to_json(np.asarray(model.item_ids)),
         "like_threshold": model.like_threshold,
         "calibration": list(model.calibration),
@@ -124,7 +125,12 @@ def load_model(path: str | Path, device: str = "auto"):
                 raise ModelError(f"{path}: {name} has the wrong shape")
         rbm = RBM(n_items, n_hidden, device="cpu", seed=None, init_std=0.0)
         rbm.load_state_dict({k: blob.get(k) for k in ("W", "b", "c")})
-        a, b = (float(x) for x in header["calibration"])
+        rbm.keep = float(header.get("keep", 1.0))
+        if not 0 < rbm.keep <= 1:
+            raise ModelError(f"{path}: hidden-unit keep share {rbm.keep} is out of range")
+        calibration = tuple(float(x) for x in header["calibration"])
+        if len(calibration) != 4 or not all(np.isfinite(calibration)):
+            raise ModelError(f"{path}: damaged model file (calibration)")
     except ModelError:
         raise
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
@@ -134,7 +140,7 @@ def load_model(path: str | Path, device: str = "auto"):
         rbm=rbm,
         item_ids=item_ids,
         like_threshold=float(header["like_threshold"]),
-        calibration=(a, b),
+        calibration=calibration,
         item_counts=blob["item_counts"].numpy().astype(np.int64),
         item_likes=blob["item_likes"].numpy().astype(np.int64),
         config=dict(header.get("config", {})),

@@ -31,10 +31,10 @@ from engine.ratings import LIKE_THRESHOLD, Ratings
 class TrainConfig:
     """Hyperparameters. The defaults are the tuned ones (chosen on validation splits)."""
 
-    n_hidden: int = 200
+    n_hidden: int = 160
     epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 0.02
+    batch_size: int = 128
+    learning_rate: float = 0.06
     lr_decay: float = 0.02  # lr at epoch e = learning_rate / (1 + lr_decay · e)
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -43,6 +43,8 @@ class TrainConfig:
     persistent: bool = False
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
     like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
+    dropout: float = 0.0  # share of hidden units dropped per person and batch (dropout RBM)
+    blend_biases: bool = True  # P(like) calibration also sees the person's / movie's like rate
     like_hidden: float = 0.5  # share of hidden units updated only by the conditional term
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
@@ -62,6 +64,7 @@ class TrainConfig:
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (self.cd_k >= 1, "cd_k must be >= 1"),
             (0 <= self.val_fraction < 1, "val_fraction must be in [0, 1)"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (self.patience >= 0, "patience must be >= 0"),
             (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
@@ -201,7 +204,7 @@ def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000)
     out: dict[str, float] = {}
     users = np.unique(vu)
     with torch.no_grad():
-        like_logit = _pair_logits(rbm, train, vu, vi, device)
+        like_logit = pair_logits(rbm, train, vu, vi, device)
         p = 1 / (1 + np.exp(-like_logit))
         out["auc"] = auc(vy, like_logit)
         eps = 1e-7
@@ -229,24 +232,27 @@ def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000)
     return out
 
 
-def _fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Fit p = sigmoid(a·logit + b) by Newton's method on log-loss. Returns (a, b)."""
-    a, b = 1.0, 0.0
-    y = labels.astype(np.float64)
-    z = logits.astype(np.float64)
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
+    """Weights ``(d+1,)`` (last: intercept) of an L2-regularised logistic regression of
+    ``y`` on ``X (n, d)``, fitted by Newton's method. Used for P(like) calibration."""
+    Xb = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
+    yf = y.astype(np.float64)
+    w = np.zeros(Xb.shape[1])
+    w[0] = 1.0
+    reg = l2 * len(yf) * np.eye(Xb.shape[1])
+    reg[-1, -1] = 0.0
     for _ in range(50):
-        p = 1 / (1 + np.exp(-(a * z + b)))
-        g = np.array([np.sum((p - y) * z), np.sum(p - y)])
-        w = p * (1 - p) + 1e-12
-        Hm = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
-        Hm += 1e-6 * np.eye(2)
+        p = 1 / (1 + np.exp(-np.clip(Xb @ w, -30, 30)))
+        g = Xb.T @ (p - yf) + reg @ w
+        Hm = (Xb * (p * (1 - p))[:, None]).T @ Xb + reg + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(Hm, g)
-        a, b = a - step[0], b - step[1]
+        w -= step
         if np.abs(step).max() < 1e-8:
             break
-    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
-        return 1.0, 0.0
-    return float(a), float(b)
+    if not np.all(np.isfinite(w)):
+        w = np.zeros(Xb.shape[1])
+        w[0] = 1.0
+    return w
 
 
 # -------------------------------------------------------------------------- train
@@ -300,6 +306,7 @@ def train(
         lm, vu, vi, vy = full, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
 
     rbm = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=cfg.seed)
+    rbm.keep = 1.0 - cfg.dropout
     counts = np.bincount(lm.cols, minlength=2 * lm.n_items).reshape(-1, 2).astype(np.float32)
     init_biases(
         rbm,
@@ -360,6 +367,14 @@ def train(
                 n = v0.shape[0]
                 seen = v0.view(n, lm.n_items, 2).sum(2)
                 ph0 = rbm.hidden_probs(v0)
+                if cfg.dropout > 0:  # the same units are dropped in both phases
+                    u = noise(n_glob, cfg.n_hidden)
+                    if u is None:
+                        u = torch.rand(ph0.shape, generator=gen, device=device)
+                    hmask = (u >= cfg.dropout).to(ph0.dtype)
+                    ph0 = ph0 * hmask
+                else:
+                    hmask = None
                 h0 = bernoulli(ph0, n_glob)
                 gW = torch.zeros_like(rbm.W)
                 gb = torch.zeros_like(rbm.b)
@@ -373,6 +388,8 @@ def train(
                             h, seen, generator=gen, noise=noise(n_glob, lm.n_items)
                         )
                         phk = rbm.hidden_probs(vk)
+                        if hmask is not None:
+                            phk = phk * hmask
                         if step == 0:
                             lg = rbm.visible_logits(h0)
                             p_like = torch.sigmoid(lg[..., 1] - lg[..., 0])
@@ -395,6 +412,8 @@ def train(
                     for _ in range(k):
                         vk = rbm.sample_visible(h, generator=gen, noise=noise(n_glob, lm.n_items))
                         phk = rbm.hidden_probs(vk)
+                        if hmask is not None:
+                            phk = phk * hmask
                         h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
@@ -474,11 +493,26 @@ def train(
             seconds=time.perf_counter() - t_start,
         )
     rbm.load_state_dict(best_state)
-    calib = (1.0, 0.0)
+    from engine.model import like_features, prior_like_share
+
+    calib = (1.0, 0.0, 0.0, 0.0)
     if len(vu):
         with torch.no_grad():
-            like_logit = _pair_logits(rbm, lm, vu, vi, device)
-        calib = _fit_platt(like_logit, vy)
+            like_logit = pair_logits(rbm, lm, vu, vi, device)
+        # the person's and the movie's like counts in the training part
+        liked_unit = (lm.cols % 2).astype(bool)
+        owner = np.repeat(np.arange(lm.n_users), np.diff(lm.indptr))
+        u_likes = np.bincount(owner[liked_unit], minlength=lm.n_users)
+        u_n = np.bincount(owner, minlength=lm.n_users)
+        i_likes = np.bincount(lm.cols[liked_unit] // 2, minlength=lm.n_items)
+        i_n = np.bincount(lm.cols // 2, minlength=lm.n_items)
+        prior = prior_like_share(i_likes, i_n)
+        X = like_features(like_logit, u_likes[vu], u_n[vu], i_likes[vi], i_n[vi], prior)
+        if cfg.blend_biases:
+            a, u, m, b = fit_logistic(X, vy)
+        else:
+            (a, b), u, m = fit_logistic(X[:, :1], vy), 0.0, 0.0
+        calib = (float(a), float(u), float(m), float(b))
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -496,7 +530,7 @@ def train(
     )
 
 
-def _pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:
+def pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:
     """Uncalibrated like log-odds for (user, item) pairs, the users' profiles taken from ``lm``."""
     import torch
 
@@ -507,14 +541,7 @@ def _pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:
             for s in range(0, len(users), 1024)
         ]
     )
-    out = []
-    pos_t = torch.from_numpy(pos).to(device)
-    it_all = torch.from_numpy(vi).to(device)
-    Wv = rbm.W.view(rbm.n_items, 2, rbm.n_hidden)
-    bv = rbm.b.view(rbm.n_items, 2)
-    for s in range(0, len(vu), 65536):
-        it = it_all[s : s + 65536]
-        sp = torch.nn.functional.softplus(x[pos_t[s : s + 65536]][:, None, :] + Wv[it]).sum(2)
-        sp = sp + bv[it]
-        out.append((sp[:, 1] - sp[:, 0]).cpu())
-    return torch.cat(out).numpy().astype(np.float64)
+    logits = rbm.pair_like_logits(
+        x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device)
+    )
+    return logits.cpu().numpy().astype(np.float64)
