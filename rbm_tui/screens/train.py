@@ -428,14 +428,14 @@ class TrainScreen(AppScreen):
             f"{rep.train_loss:.3f}",
             _fmt(val.get("auc")),
             _fmt(val.get("ndcg@10")),
-            f"{rep.seconds:.1f}",
+            f"{rep.seconds:.2f}" if rep.seconds < 10 else f"{rep.seconds:.0f}",
             key=str(rep.epoch),
         )
         table.move_cursor(row=table.row_count - 1, animate=False)
         if not self._cancel.is_set():
             self.query_one("#train-state", Static).update(
                 Content.styled(
-                    f"Epoch {rep.epoch}/{rep.epochs} done, {rep.seconds:.1f} s/epoch"
+                    f"Epoch {rep.epoch}/{rep.epochs} done, {rep.seconds:.2g} s/epoch"
                     " (* best so far)",
                     "$warning",
                 )
@@ -458,15 +458,16 @@ class TrainScreen(AppScreen):
             self.notify("training stopped; no model saved", severity="warning")
             return
         how = "Stopped" if event.cancelled else "Done"
+        active = event.dataset == self.rbm.dataset_name and event.model is not None
         state.update(
             Content.assemble(
                 (f"{how} after {event.epochs_done} epochs", "bold $success"),
                 f", best {event.best_epoch}: saved ",
                 (event.path.stem, "bold"),
-                ", now active (3: browse)",
+                ", now active (3: browse)" if active else f" ({display_name(event.dataset)})",
             )
         )
-        if event.dataset == self.rbm.dataset_name:
+        if active:
             self.rbm.set_active_model(event.model, event.path)
         self.notify(f"model saved: {event.path.name}", title=f"Training {how.lower()}")
 
