@@ -629,3 +629,23 @@ async def test_quit_during_training_leaves_only_whole_models():
     time.sleep(1.0)  # let the worker thread finish its (atomic) save
     for p in paths.models_dir().glob("*.pt"):
         load_model(p, device="cpu")  # every model file is whole
+
+
+async def test_cuda_is_offered_when_present():
+    from textual.widgets import Select
+
+    from rbm_tui import messages as msg
+
+    app = make_app(first_screen="train")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await app.workers.wait_for_complete()
+        screen.post_message(msg.DeviceInfo(["auto", "cpu", "cuda"], "CUDA: Test GPU"))
+        await pilot.pause()
+        select = screen.query_one("#cfg-device", Select)
+        assert [v for _, v in select._options] == ["auto", "cpu", "cuda"]
+        assert "CUDA: Test GPU" in str(screen.query_one("#device-info").content)
+        select.value = "cuda"
+        await pilot.pause()
+        assert screen.read_config().device == "cuda"
