@@ -92,6 +92,12 @@ class RBM:
         """``(B, H)`` total input ``c + v W`` to the hidden units for visible ``v (B, 2N)``."""
         return torch.addmm(self.c, v, self.W)
 
+    def sparse_hidden_input(self, rows: torch.Tensor, cols: torch.Tensor, n: int) -> torch.Tensor:
+        """``(n, H)`` hidden input ``c + vW`` for a sparse batch: person ``rows[t]`` has visible
+        unit ``cols[t]`` on (``rows`` sorted ascending, values in ``[0, n)``)."""
+        offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
+        return F.embedding_bag(cols, self.W, offsets, mode="sum") + self.c
+
     def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
         """``(B, H)`` P(h=1 | v)."""
         return torch.sigmoid(self.hidden_input(v))

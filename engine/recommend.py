@@ -248,7 +248,7 @@ def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
     import torch
 
     with torch.no_grad():
-        x = model.rbm.hidden_input(lm.dense(users, model.device))
+        x = lm.hidden_input(model.rbm, users)
         if _use_exact(model, exact):
             return model.rbm.conditionals(x)
         return model.rbm.mean_field_conditionals(x)

@@ -158,6 +158,16 @@ class LikeMatrix:
         offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
         return row, self.cols[np.repeat(starts, lens) + offs]
 
+    def hidden_input(self, rbm, users: np.ndarray):
+        """``(len(users), H)`` hidden input ``c + vW`` of ``users``, summed from the sparse
+        ratings (cost ~ their ratings × H, no dense visible batch)."""
+        import torch
+
+        row, col = self.rows(users)
+        return rbm.sparse_hidden_input(
+            torch.from_numpy(row).to(rbm.device), torch.from_numpy(col).to(rbm.device), len(users)
+        )
+
     def dense(self, users: np.ndarray, device: str = "cpu"):
         """``(len(users), 2·n_items)`` float32 visible batch (one-hot over disliked/liked)."""
         import torch
@@ -220,7 +230,7 @@ def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000)
         recs, rel = [], []
         for s in range(0, len(sample), 256):
             us = sample[s : s + 256]
-            seen_logit, _ = rbm.mean_field_conditionals(rbm.hidden_input(train.dense(us, device)))
+            seen_logit, _ = rbm.mean_field_conditionals(train.hidden_input(rbm, us))
             row, col = train.rows(us)
             seen_logit[
                 torch.from_numpy(row).to(device), torch.from_numpy(col // 2).to(device)
@@ -344,6 +354,11 @@ def train(
         u = torch.rand((rows, cols), generator=gen, device=device)
         return u[dist.rank :: dist.world_size]
 
+    def uniform(rows: int, cols: int) -> torch.Tensor:
+        """This process's rows of a ``(rows, cols)`` uniform draw (all rows when alone)."""
+        u = noise(rows, cols)
+        return torch.rand((rows, cols), generator=gen, device=device) if u is None else u
+
     def bernoulli(p: torch.Tensor, rows: int) -> torch.Tensor:
         u = noise(rows, p.shape[1])
         return torch.bernoulli(p, generator=gen) if u is None else (u < p).to(p.dtype)
@@ -363,46 +378,51 @@ def train(
                 n_glob = len(users)
                 if dist is not None:
                     users = users[dist.rank :: dist.world_size]
-                v0 = lm.dense(users, device)
-                n = v0.shape[0]
-                seen = v0.view(n, lm.n_items, 2).sum(2)
-                ph0 = rbm.hidden_probs(v0)
+                n = len(users)
+                row_np, col_np = lm.rows(users)
+                rows = torch.from_numpy(row_np).to(device)
+                cols0 = torch.from_numpy(col_np).to(device)
+                items = cols0 // 2
+                ph0 = torch.sigmoid(rbm.sparse_hidden_input(rows, cols0, n))
                 if cfg.dropout > 0:  # the same units are dropped in both phases
-                    u = noise(n_glob, cfg.n_hidden)
-                    if u is None:
-                        u = torch.rand(ph0.shape, generator=gen, device=device)
-                    hmask = (u >= cfg.dropout).to(ph0.dtype)
+                    hmask = (uniform(n_glob, cfg.n_hidden) >= cfg.dropout).to(ph0.dtype)
                     ph0 = ph0 * hmask
                 else:
                     hmask = None
                 h0 = bernoulli(ph0, n_glob)
+                # statistics, summed over the batch; hidden units weighted per term
+                w_like = cfg.like_weight * like_mask if cfg.like_weight > 0 else None
+                w_joint = cfg.joint_weight * joint_mask if cfg.joint_weight > 0 else None
+                w_pos = sum(w for w in (w_like, w_joint) if w is not None)
+                n_terms = (cfg.like_weight if w_like is not None else 0.0) + (
+                    cfg.joint_weight if w_joint is not None else 0.0
+                )
                 gW = torch.zeros_like(rbm.W)
-                gb = torch.zeros_like(rbm.b)
-                gc = torch.zeros_like(rbm.c)
-                pos = v0.T @ ph0
-                # conditional term: like vs dislike of the seen movies
-                if cfg.like_weight > 0:
+                gW.index_add_(0, cols0, ph0[rows] * w_pos)
+                gb = n_terms * torch.bincount(cols0, minlength=2 * lm.n_items).to(gW.dtype)
+                gc = w_pos * ph0.sum(0)
+                # conditional term: like vs dislike of the seen movies (sparse: only those)
+                if w_like is not None:
+                    w_diff = rbm.W[2 * items + 1] - rbm.W[2 * items]
+                    b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
+                    liked0 = (cols0 % 2).to(gW.dtype)
                     h = h0
                     for step in range(k):
-                        vk = rbm.sample_visible(
-                            h, seen, generator=gen, noise=noise(n_glob, lm.n_items)
-                        )
-                        phk = rbm.hidden_probs(vk)
+                        p_like = torch.sigmoid((h[rows] * w_diff).sum(1) + b_diff)
+                        if step == 0:
+                            err_sum += float((p_like - liked0).abs().sum())
+                            err_n += len(cols0)
+                        u = uniform(n_glob, lm.n_items)[rows, items]
+                        colsk = 2 * items + (u < p_like).long()
+                        phk = torch.sigmoid(rbm.sparse_hidden_input(rows, colsk, n))
                         if hmask is not None:
                             phk = phk * hmask
-                        if step == 0:
-                            lg = rbm.visible_logits(h0)
-                            p_like = torch.sigmoid(lg[..., 1] - lg[..., 0])
-                            liked = v0.view(n, lm.n_items, 2)[..., 1]
-                            err_sum += float(((p_like - liked).abs() * seen).sum())
-                            err_n += int(seen.sum())
                         h = bernoulli(phk, n_glob)
-                    w = cfg.like_weight
-                    gW += (w * like_mask) * (pos - vk.T @ phk)
-                    gb += w * (v0 - vk).sum(0)
-                    gc += (w * like_mask) * (ph0 - phk).sum(0)
-                # joint term: which movies are seen at all
-                if cfg.joint_weight > 0:
+                    gW.index_add_(0, colsk, phk[rows] * -w_like)
+                    gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * lm.n_items)
+                    gc -= w_like * phk.sum(0)
+                # joint term: which movies are seen at all (dense over the catalogue)
+                if w_joint is not None:
                     if cfg.persistent:
                         if persistent_h is None or persistent_n != n_glob:
                             persistent_h, persistent_n = h0.clone(), n_glob
@@ -410,17 +430,16 @@ def train(
                     else:
                         h = h0
                     for _ in range(k):
-                        vk = rbm.sample_visible(h, generator=gen, noise=noise(n_glob, lm.n_items))
+                        vk = rbm.sample_visible(h, noise=uniform(n_glob, lm.n_items))
                         phk = rbm.hidden_probs(vk)
                         if hmask is not None:
                             phk = phk * hmask
                         h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
-                    w = cfg.joint_weight
-                    gW += (w * joint_mask) * (pos - vk.T @ phk)
-                    gb += w * (v0 - vk).sum(0)
-                    gc += (w * joint_mask) * (ph0 - phk).sum(0)
+                    gW.addmm_(vk.T, phk * w_joint, alpha=-1.0)
+                    gb -= cfg.joint_weight * vk.sum(0)
+                    gc -= w_joint * phk.sum(0)
                 if dist is not None:
                     dist.all_reduce([gW, gb, gc])
                     n = n_glob
@@ -535,12 +554,7 @@ def pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:
     import torch
 
     users, pos = np.unique(vu, return_inverse=True)
-    x = torch.cat(
-        [
-            rbm.hidden_input(lm.dense(users[s : s + 1024], device))
-            for s in range(0, len(users), 1024)
-        ]
-    )
+    x = torch.cat([lm.hidden_input(rbm, users[s : s + 4096]) for s in range(0, len(users), 4096)])
     logits = rbm.pair_like_logits(
         x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device)
     )

@@ -225,7 +225,7 @@ async def test_training_stop_keeps_the_best_model_so_far():
         await pick_demo(pilot)
         screen = app.screen
         assert isinstance(screen, TrainScreen)
-        screen.set_values(epochs=500, n_hidden=8, batch_size=16)
+        screen.set_values(epochs=500, n_hidden=8, batch_size=16, patience=0)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(screen.losses) >= 1, timeout=60, what="an epoch")
         assert screen.training
@@ -619,7 +619,7 @@ async def test_quit_during_training_leaves_only_whole_models():
     async with app.run_test(size=SIZE) as pilot:
         await pick_demo(pilot)
         screen = app.screen
-        screen.set_values(epochs=500, n_hidden=8, batch_size=16)
+        screen.set_values(epochs=500, n_hidden=8, batch_size=16, patience=0)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(screen.losses) >= 1, timeout=60, what="an epoch")
         t0 = time.monotonic()

@@ -92,6 +92,13 @@ FIELDS: tuple[Field, ...] = (
         "Gibbs steps of contrastive divergence",
     ),
     Field(
+        "patience",
+        "Patience",
+        "integer",
+        (Integer(minimum=0, maximum=10_000),),
+        "stop after this many epochs without a better validation score (0: never)",
+    ),
+    Field(
         "like_threshold",
         "Like if ≥",
         "number",
