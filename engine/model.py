@@ -100,18 +100,26 @@ class Model:
         self, like_logit: np.ndarray, person_likes, person_n, items: np.ndarray
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
-        for people with ``person_likes`` likes out of ``person_n`` ratings (scalars or arrays)."""
+        for people with ``person_likes`` likes out of ``person_n`` ratings. The arguments
+        broadcast against ``like_logit``'s shape; the result has that shape."""
         prior = prior_like_share(self.item_likes, self.item_counts)
+        like_logit = np.asarray(like_logit, np.float64)
+        shape = like_logit.shape
+
+        def flat(a):
+            return np.broadcast_to(np.asarray(a), shape).ravel()
+
+        items = flat(items)
         X = like_features(
-            like_logit,
-            np.broadcast_to(person_likes, np.shape(like_logit)),
-            np.broadcast_to(person_n, np.shape(like_logit)),
+            like_logit.ravel(),
+            flat(person_likes),
+            flat(person_n),
             self.item_likes[items],
             self.item_counts[items],
             prior,
         )
         a, u, m, b = self.calibration
-        z = X @ np.array([a, u, m]) + b
+        z = (X @ np.array([a, u, m]) + b).reshape(shape)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def item_index(self) -> dict:

@@ -148,3 +148,22 @@ def test_validation_split_holds_out_per_user_and_builds_batches():
 def test_bad_config_is_refused(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
+
+
+def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_model):
+    from engine.recommend import predict_pairs, recommend_all
+
+    r, res = planted_model
+    model = res.model
+    recs = recommend_all(model, r, k=5, users=[0, 1], with_scores=True)
+    for user in (0, 1):
+        items, values = r.user_items(r.lookup_user(user))
+        liked = values >= 3
+        sc = fold_in(model, items[liked], items[~liked])
+        top = [rec.item_id for rec in recommend(model, items[liked], items[~liked], n=5)]
+        assert [x[0] for x in recs[user]] == top
+        got = [x[2] for x in recs[user]]
+        np.testing.assert_allclose(got, sc.p_like[[model.item_index()[i] for i in top]], rtol=1e-5)
+        p, ok = predict_pairs(model, r, np.full(len(top), user), np.array(top))
+        assert ok.all()
+        np.testing.assert_allclose(p, got, rtol=1e-5)
