@@ -49,16 +49,6 @@ class Recommendation:
     p_like: float  # calibrated P(like)
 
 
-def _person_counts(lm, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(likes, ratings)`` counts of each of ``users`` in a LikeMatrix."""
-    liked = np.add.reduceat(lm.cols % 2, lm.indptr[:-1]) if len(lm.cols) else None
-    n = np.diff(lm.indptr)
-    if liked is None:
-        liked = np.zeros(lm.n_users, np.int64)
-    liked = np.where(n > 0, liked, 0)
-    return liked[users], n[users]
-
-
 def _use_exact(model: Model, exact: bool | None) -> bool:
     if exact is not None:
         return exact
@@ -279,12 +269,15 @@ def recommend_all(
     else:
         uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
     out: dict = {}
+    person = None  # (likes, ratings) of every person, computed once when needed
     for s in range(0, len(uidx), batch_size):
         us = uidx[s : s + batch_size]
         seen, like = _batch_scores(model, lm, us, exact)
         p_all = None
         if by == "liked" or with_scores:
-            pl, pn = _person_counts(lm, us)
+            if person is None:
+                person = lm.person_counts()
+            pl, pn = person[0][us], person[1][us]
             cols = np.arange(model.n_items)[None, :]
             p_all = model.p_like(like.double().cpu().numpy(), pl[:, None], pn[:, None], cols)
         if by == "liked":
@@ -343,6 +336,6 @@ def predict_pairs(
         return p, ok
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
-    pl, pn = _person_counts(lm, uidx[ok])
+    pl, pn = (a[uidx[ok]] for a in lm.person_counts())
     p[ok] = model.p_like(logits, pl, pn, iidx[ok])
     return p, ok

@@ -158,6 +158,21 @@ class LikeMatrix:
         offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
         return row, self.cols[np.repeat(starts, lens) + offs]
 
+    def person_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(likes, ratings)``: ``int64 (n_users,)`` counts of each person."""
+        owner = np.repeat(np.arange(self.n_users), np.diff(self.indptr))
+        liked = (self.cols % 2).astype(bool)
+        return np.bincount(owner[liked], minlength=self.n_users), np.diff(self.indptr)
+
+    def movie_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(likes, ratings)``: ``int64 (n_items,)`` counts of each movie."""
+        liked = (self.cols % 2).astype(bool)
+        items = self.cols // 2
+        return (
+            np.bincount(items[liked], minlength=self.n_items),
+            np.bincount(items, minlength=self.n_items),
+        )
+
     def hidden_input(self, rbm, users: np.ndarray):
         """``(len(users), H)`` hidden input ``c + vW`` of ``users``, summed from the sparse
         ratings (cost ~ their ratings × H, no dense visible batch)."""
@@ -519,12 +534,8 @@ def train(
         with torch.no_grad():
             like_logit = pair_logits(rbm, lm, vu, vi, device)
         # the person's and the movie's like counts in the training part
-        liked_unit = (lm.cols % 2).astype(bool)
-        owner = np.repeat(np.arange(lm.n_users), np.diff(lm.indptr))
-        u_likes = np.bincount(owner[liked_unit], minlength=lm.n_users)
-        u_n = np.bincount(owner, minlength=lm.n_users)
-        i_likes = np.bincount(lm.cols[liked_unit] // 2, minlength=lm.n_items)
-        i_n = np.bincount(lm.cols // 2, minlength=lm.n_items)
+        u_likes, u_n = lm.person_counts()
+        i_likes, i_n = lm.movie_counts()
         prior = prior_like_share(i_likes, i_n)
         X = like_features(like_logit, u_likes[vu], u_n[vu], i_likes[vi], i_n[vi], prior)
         if cfg.blend_biases:
