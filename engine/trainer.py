@@ -446,14 +446,16 @@ def train(
                         h = h0
                     for _ in range(k):
                         vk = rbm.sample_visible(h, noise=uniform(n_glob, lm.n_items))
-                        phk = rbm.hidden_probs(vk)
+                        # the sample is sparse too: (row, unit) of its seen movies
+                        rows_k, cols_k = vk.nonzero(as_tuple=True)
+                        phk = torch.sigmoid(rbm.sparse_hidden_input(rows_k, cols_k, n))
                         if hmask is not None:
                             phk = phk * hmask
                         h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
-                    gW.addmm_(vk.T, phk * w_joint, alpha=-1.0)
-                    gb -= cfg.joint_weight * vk.sum(0)
+                    gW.index_add_(0, cols_k, phk[rows_k] * -w_joint)
+                    gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * lm.n_items)
                     gc -= w_joint * phk.sum(0)
                 if dist is not None:
                     dist.all_reduce([gW, gb, gc])

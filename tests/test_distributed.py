@@ -21,22 +21,22 @@ REPO = Path(__file__).resolve().parent.parent
 RUN_MAIN = "import sys; from engine.distributed import main; sys.exit(main(sys.argv[1:]))"
 RUN_CLI = "import sys; from rbm_tui.cli import main; sys.exit(main(sys.argv[1:]))"
 
-# rank 1 dies (or stalls) at its 4th positive phase: inside epoch 1, between two all-reduces
+# rank 1 dies (or stalls) at its 4th hidden-input pass: inside epoch 1, between two all-reduces
 BREAK_RANK_1 = """
 import os, sys, time
 import engine.rbm
 if os.environ["RANK"] == "1":
-    orig = engine.rbm.RBM.hidden_probs
+    orig = engine.rbm.RBM.sparse_hidden_input
     calls = [0]
-    def hidden_probs(self, v):
+    def sparse_hidden_input(self, *args):
         calls[0] += 1
         if calls[0] == 4:
             sys.stderr.write("rank 1: going away\\n"); sys.stderr.flush()
             if os.environ["HOW"] == "die":
                 os._exit(3)
             time.sleep(300)
-        return orig(self, v)
-    engine.rbm.RBM.hidden_probs = hidden_probs
+        return orig(self, *args)
+    engine.rbm.RBM.sparse_hidden_input = sparse_hidden_input
 """
 
 
