@@ -83,29 +83,27 @@ def ranking_metrics(
         recommended: per user, the ranked recommended items (at least the first k are used).
         relevant: per user, the set of relevant items.
     """
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    p_sum = r_sum = n_sum = m_sum = 0.0
-    n_users = 0
+    hits_rows, n_rel = [], []
     for recs, rel in zip(recommended, relevant):
         if not rel:
             continue
-        n_users += 1
-        hits = np.fromiter((i in rel for i in list(recs)[:k]), dtype=np.float64)
-        hits = np.pad(hits, (0, k - len(hits)))
-        n_hits = hits.sum()
-        p_sum += n_hits / k
-        r_sum += n_hits / len(rel)
-        n_sum += float((hits * discount).sum() / discount[: min(len(rel), k)].sum())
-        cum = np.cumsum(hits)
-        m_sum += float((hits * cum / np.arange(1, k + 1)).sum() / len(rel))
-    if n_users == 0:
+        top = list(recs)[:k]
+        hits_rows.append([i in rel for i in top] + [False] * (k - len(top)))
+        n_rel.append(len(rel))
+    if not hits_rows:
         return {f"precision@{k}": 0.0, f"recall@{k}": 0.0, f"ndcg@{k}": 0.0, "map": 0.0}
+    hits = np.asarray(hits_rows, dtype=np.float64)  # (users, k)
+    n_rel_a = np.asarray(n_rel, dtype=np.float64)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)[np.minimum(n_rel_a, k).astype(np.int64) - 1]
+    n_hits = hits.sum(1)
+    precision_at = np.cumsum(hits, 1) / np.arange(1, k + 1)
     return {
-        f"precision@{k}": p_sum / n_users,
-        f"recall@{k}": r_sum / n_users,
-        f"ndcg@{k}": n_sum / n_users,
-        "map": m_sum / n_users,
-        "users": n_users,
+        f"precision@{k}": float(np.mean(n_hits / k)),
+        f"recall@{k}": float(np.mean(n_hits / n_rel_a)),
+        f"ndcg@{k}": float(np.mean((hits @ discount) / ideal)),
+        "map": float(np.mean((hits * precision_at).sum(1) / n_rel_a)),
+        "users": len(n_rel),
     }
 
 
