@@ -33,7 +33,7 @@ class TrainConfig:
 
     n_hidden: int = 160
     epochs: int = 60
-    batch_size: int = 128
+    batch_size: int = 128  # at most; see effective_batch_size
     learning_rate: float = 0.06
     lr_decay: float = 0.02  # lr at epoch e = learning_rate / (1 + lr_decay · e)
     momentum: float = 0.9
@@ -118,6 +118,16 @@ class TrainResult:
 
 class TrainingCancelled(Exception):
     """Raised inside the loop when the cancel check says stop (caught by :func:`train`)."""
+
+
+#: an epoch has at least this many updates: small datasets get smaller batches
+MIN_BATCHES = 8
+
+
+def effective_batch_size(batch_size: int, n_users: int) -> int:
+    """The batch size used: ``batch_size``, made smaller for small datasets so that an epoch
+    has at least :data:`MIN_BATCHES` updates (never below 8 users)."""
+    return max(1, min(batch_size, max(8, math.ceil(n_users / MIN_BATCHES))))
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -352,7 +362,8 @@ def train(
     dc = torch.zeros_like(rbm.c)
 
     users_with_data = np.nonzero(np.diff(lm.indptr) > 0)[0]
-    n_batches = max(1, math.ceil(len(users_with_data) / cfg.batch_size))
+    batch_size = effective_batch_size(cfg.batch_size, len(users_with_data))
+    n_batches = max(1, math.ceil(len(users_with_data) / batch_size))
     history: list[EpochReport] = []
     best_score = -math.inf
     best_state = {k: v.clone() for k, v in rbm.state_dict().items()}
@@ -389,7 +400,7 @@ def train(
             for bi in range(n_batches):
                 if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
                     raise TrainingCancelled
-                users = perm[bi * cfg.batch_size : (bi + 1) * cfg.batch_size]
+                users = perm[bi * batch_size : (bi + 1) * batch_size]
                 n_glob = len(users)
                 if dist is not None:
                     users = users[dist.rank :: dist.world_size]

@@ -110,15 +110,26 @@ def test_callbacks_and_cancel_keep_best_so_far():
 
     def cancel() -> bool:
         calls["n"] += 1
-        return calls["n"] > 7  # stop during the second epoch
+        return calls["n"] > 10  # stop during the second epoch
 
     cfg = TrainConfig(n_hidden=8, epochs=10, batch_size=16, seed=0)
     res = train(r, cfg, callback=epochs.append, progress=batches.append, cancel=cancel)
     assert res.cancelled
     assert len(epochs) == 1 and epochs[0].epoch == 1
     assert 0 <= epochs[0].train_loss <= 1 and "auc" in epochs[0].val
-    assert batches[0].n_batches == 5 and batches[-1].epoch == 2
+    # 80 users: batches of 10 (an epoch has at least MIN_BATCHES = 8 updates)
+    assert batches[0].n_batches == 8 and batches[-1].epoch == 2
     assert res.best_epoch == 1 and res.model is not None
+
+
+def test_small_datasets_get_enough_updates_per_epoch():
+    from engine.trainer import effective_batch_size
+
+    assert effective_batch_size(128, 943) == 118
+    assert effective_batch_size(128, 100_000) == 128
+    assert effective_batch_size(128, 400) == 50
+    assert effective_batch_size(128, 20) == 8
+    assert effective_batch_size(4, 20) == 4
 
 
 def test_persistent_cd_and_k_schedule_train():

@@ -322,7 +322,7 @@ class BrowseScreen(AppScreen):
                 n_rated = len(m_likes) + len(m_dislikes)
                 self.rec_heading = f"Recommended for you ({n_rated} rated)"
                 picks = recommend(
-                    model, m_likes, m_dislikes, N_RECS, scores=scores, candidates=cand
+                    model, m_likes, m_dislikes, N_RECS, by="liked", scores=scores, candidates=cand
                 )
                 for rec in picks:
                     because = ""
