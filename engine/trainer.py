@@ -31,7 +31,7 @@ from engine.ratings import LIKE_THRESHOLD, Ratings
 class TrainConfig:
     """Hyperparameters. The defaults are the tuned ones (chosen on validation splits)."""
 
-    n_hidden: int = 160
+    n_hidden: int = 240
     epochs: int = 60
     batch_size: int = 128  # at most; see effective_batch_size
     learning_rate: float = 0.06
@@ -43,9 +43,9 @@ class TrainConfig:
     persistent: bool = False
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
     like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
-    dropout: float = 0.0  # share of hidden units dropped per person and batch (dropout RBM)
+    dropout: float = 0.3  # share of hidden units dropped per person and batch (dropout RBM)
     blend_biases: bool = True  # P(like) calibration also sees the person's / movie's like rate
-    like_hidden: float = 0.5  # share of hidden units updated only by the conditional term
+    like_hidden: float = 0.33  # share of hidden units updated only by the conditional term
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 8  # epochs without improvement before stopping (0: never stop early)
@@ -231,7 +231,7 @@ def split_validation(
 
 
 # ------------------------------------------------------------------------ metrics
-def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 2000) -> dict:
+def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -> dict:
     import torch
 
     if len(vu) == 0:
@@ -471,13 +471,12 @@ def train(
                 if dist is not None:
                     dist.all_reduce([gW, gb, gc])
                     n = n_glob
-                gW /= n
-                gb /= n
-                gc /= n
-                gW -= cfg.weight_decay * rbm.W
-                dW.mul_(cfg.momentum).add_(gW, alpha=lr)
-                db.mul_(cfg.momentum).add_(gb, alpha=lr)
-                dc.mul_(cfg.momentum).add_(gc, alpha=lr)
+                # momentum step on the batch means, with L2 weight decay
+                dW.mul_(cfg.momentum).add_(gW, alpha=lr / n).add_(
+                    rbm.W, alpha=-lr * cfg.weight_decay
+                )
+                db.mul_(cfg.momentum).add_(gb, alpha=lr / n)
+                dc.mul_(cfg.momentum).add_(gc, alpha=lr / n)
                 rbm.W += dW
                 rbm.b += db
                 rbm.c += dc
