@@ -98,10 +98,6 @@ class RBM:
         offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
         return F.embedding_bag(cols, self.W, offsets, mode="sum") + self.c
 
-    def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
-        """``(B, H)`` P(h=1 | v)."""
-        return torch.sigmoid(self.hidden_input(v))
-
     def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
         """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""
         return torch.addmm(self.b, h, self.W.T).view(h.shape[0], self.n_items, 2)

@@ -178,3 +178,38 @@ def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_m
         p, ok = predict_pairs(model, r, np.full(len(top), user), np.array(top))
         assert ok.all()
         np.testing.assert_allclose(p, got, rtol=1e-5)
+
+
+def test_exact_conditionals_match_brute_force_on_a_tiny_rbm():
+    """P(seen_j | v) and P(like_j | seen_j, v) against summing the joint over every h."""
+    import itertools
+
+    from engine.rbm import RBM
+
+    rbm = RBM(3, 3, seed=5, init_std=1.0)
+    rbm.b = torch.randn(6, generator=torch.Generator().manual_seed(1))
+    rbm.c = torch.randn(3, generator=torch.Generator().manual_seed(2))
+    v = torch.zeros(1, 6)
+    v[0, 1] = 1.0  # movie 0 liked; movies 1 and 2 unrated
+
+    def unnorm(vis: torch.Tensor) -> float:  # sum over h of exp(-E(v, h))
+        total = 0.0
+        for h in itertools.product([0.0, 1.0], repeat=3):
+            ht = torch.tensor(h)
+            total += float(torch.exp(vis @ rbm.b + ht @ rbm.c + vis @ rbm.W @ ht))
+        return total
+
+    seen_logit, like_logit = rbm.conditionals(rbm.hidden_input(v))
+    for j in (1, 2):
+        w = []
+        for state in (None, 0, 1):  # unseen, disliked, liked
+            vis = v[0].clone()
+            if state is not None:
+                vis[2 * j + state] = 1.0
+            w.append(unnorm(vis))
+        p_seen = (w[1] + w[2]) / sum(w)
+        p_like = w[2] / (w[1] + w[2])
+        assert float(torch.sigmoid(seen_logit[0, j])) == pytest.approx(p_seen, rel=1e-4)
+        assert float(torch.sigmoid(like_logit[0, j])) == pytest.approx(p_like, rel=1e-4)
+    # the free energy agrees with the same sum: F(v) = -log sum_h exp(-E)
+    assert float(rbm.free_energy(v)[0]) == pytest.approx(-np.log(unnorm(v[0])), rel=1e-4)
