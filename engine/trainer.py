@@ -8,10 +8,16 @@ the whole dataset). The update sums two CD estimates:
 - the *conditional* term, whose negative phase keeps the person's seen movies and resamples
   only like vs dislike: it teaches P(like | seen), the number shown to people.
 
+A share of the hidden units (``like_hidden``) learns from the conditional term only, the
+rest from the joint term. Both terms cost ratings × hidden units per person except the joint
+term's visible sampling, which is dense over the catalogue.
+
 Options: CD-k with an increasing-k schedule, persistent CD for the joint term, momentum,
-L2 weight decay, a learning-rate schedule, early stopping on a validation split carved from
-the training ratings, a progress callback, cancellation between batches, seeded and
-reproducible. After training, P(like) is calibrated (Platt scaling) on the validation split.
+L2 weight decay, a learning-rate schedule, hidden-unit dropout, early stopping on a
+validation split carved from the training ratings, a progress callback, cancellation between
+batches, seeded and reproducible. After training, P(like) is calibrated on the validation
+split by a logistic layer over the RBM's like log-odds and the person's and the movie's
+smoothed like rates (:func:`engine.model.like_features`).
 """
 
 from __future__ import annotations
