@@ -932,7 +932,8 @@ def _models_info(args: argparse.Namespace) -> int:
         lines.append((f"val {k}", _fmt_num(v)))
     cal = header.get("calibration")
     if cal:
-        lines.append(("calibration", f"a={cal[0]:.4f} b={cal[1]:.4f}"))
+        names = ("rbm", "person", "movie", "bias")  # weights of engine.model.like_features
+        lines.append(("calibration", " ".join(f"{n}={c:.4f}" for n, c in zip(names, cal))))
     for k, v in (header.get("config") or {}).items():
         lines.append((f"config {k}", str(v)))
     for k, v in (meta.get("versions") or {}).items():
