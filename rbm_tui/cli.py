@@ -442,14 +442,6 @@ def _norm(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
-
-
 def _split_line(line: str, sep: str | None) -> list[str]:
     import csv
 
@@ -470,6 +462,7 @@ def read_pairs(path: str | os.PathLike[str]) -> tuple[list, list]:
     Extra columns are ignored. IDs are kept as the text of the file. Raises RatingsError
     (file and line) for rows without two IDs.
     """
+    from engine.loaders import _is_number
     from engine.ratings import RatingsError
 
     p = Path(path).expanduser()

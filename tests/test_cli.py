@@ -76,19 +76,13 @@ def rbm_tui(args: list[str], home: Path, timeout: float = 120) -> subprocess.Com
 
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def ml100k() -> Path:
-    d = SHARED_DATA / "ml-100k"
-    if not (d / "u1.base").is_file():
-        pytest.skip(f"MovieLens 100K not found at {d}")
-    return d
+def ml100k(ml100k_dir) -> Path:
+    return ml100k_dir
 
 
 @pytest.fixture(scope="module")
-def bench() -> Path:
-    d = SHARED_DATA / "benchmarks" / "ml100k-msr"
-    if not (d / "train.csv").is_file():
-        pytest.skip(f"benchmark split not found at {d}")
-    return d
+def bench(bench_dir) -> Path:
+    return bench_dir
 
 
 @pytest.fixture(scope="module")
