@@ -105,46 +105,38 @@ class RBM:
     def sample_visible(
         self,
         h: torch.Tensor,
-        seen: torch.Tensor | None = None,
         *,
         generator: torch.Generator | None = None,
-        mean_field: bool = False,
         noise: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Sample ``v (B, 2N)`` given hidden ``h (B, H)``.
+        weights: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample every movie's state (unseen, disliked, liked) given hidden ``h (B, H)``.
 
-        With ``seen (B, N)`` (0/1), the seen/unseen state is clamped to it and only like vs
-        dislike is resampled (the conditional model); without it all three states are sampled.
-        ``mean_field`` returns probabilities instead of samples. ``noise``, a ``(B, N)`` tensor
-        of uniforms in [0, 1), is used instead of drawing them from ``generator`` (on the CPU
-        the draw is then the same as ``generator`` would have made: ``bernoulli(p)`` is
-        ``rand < p``); data-parallel training passes each rank its rows of a shared draw.
+        Returns the sample in sparse form, ``(rows, cols)``: person ``rows[t]`` has visible
+        unit ``cols[t]`` (``2·movie + liked``) on; ``rows`` ascending. ``noise``, a ``(B, N)``
+        tensor of uniforms in [0, 1), is used instead of drawing from ``generator``
+        (data-parallel training passes each rank its rows of a shared draw). ``weights``, a
+        low-precision copy of ``W`` (``(2N, H)``, e.g. bfloat16), is used for the dense
+        product instead of ``W``: about 3× faster where the hardware multiplies bfloat16
+        natively, with logits good to about three significant digits.
         """
-        logits = self.visible_logits(h)
-        if seen is not None:
-            p_like = torch.sigmoid(logits[..., LIKE] - logits[..., DISLIKE])
-            if mean_field:
-                like = p_like
-            elif noise is not None:
-                like = (noise < p_like).to(p_like.dtype)
-            else:
-                like = torch.bernoulli(p_like, generator=generator)
-            out = torch.stack((seen * (1 - like), seen * like), dim=2)
-            return out.view(h.shape[0], 2 * self.n_items)
-        if mean_field:
-            z = torch.cat((torch.zeros_like(logits[..., :1]), logits), dim=2)
-            return torch.softmax(z, dim=2)[..., 1:].reshape(h.shape[0], -1)
-        if noise is None:
-            u = torch.rand(logits.shape[:2], generator=generator, device=logits.device)
+        if weights is None:
+            logits = self.visible_logits(h)
         else:
-            u = noise
+            prod = torch.mm(h.to(weights.dtype), weights.T)
+            logits = torch.add(self.b, prod).view(h.shape[0], self.n_items, 2)
+        u = noise
+        if u is None:
+            u = torch.rand(logits.shape[:2], generator=generator, device=logits.device)
         # unnormalised state weights (1, e_dislike, e_like): a uniform scaled by their total
         # falls in [0, 1) for unseen, [1, 1 + e_dislike) for disliked, above for liked
-        e = torch.exp(logits.clamp(max=60.0))
+        e = logits.clamp_(max=60.0).exp_()  # in place: logits is a temporary
         e_dis = e[..., DISLIKE]
-        t = u * (1.0 + e_dis + e[..., LIKE]) - 1.0
-        out = torch.stack(((t >= 0) & (t < e_dis), t >= e_dis), dim=2).to(logits.dtype)
-        return out.view(h.shape[0], 2 * self.n_items)
+        t = torch.addcmul(u, u, e_dis + e[..., LIKE])  # u · (1 + e_dislike + e_like)
+        rows, items = (t >= 1.0).nonzero(as_tuple=True)
+        flat = rows * self.n_items + items
+        liked = t.view(-1).take(flat) - 1.0 >= e_dis.reshape(-1).take(flat)
+        return rows, 2 * items + liked.long()
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """``(B,)`` free energy F(v) = -v·b - Σ softplus(c + vW)."""
@@ -182,14 +174,14 @@ class RBM:
             Wc = W[s : s + chunk]  # (m, 2, H)
             sc = self.keep * F.softplus(x[:, None, None, :] + Wc[None]).sum(3)
             sc = sc + b[s : s + chunk][None]
-            seen_parts.append(torch.logsumexp(sc, dim=2) - base)
+            seen_parts.append(logaddexp_pair(sc) - base)
             like_parts.append(sc[..., LIKE] - sc[..., DISLIKE])
         return torch.cat(seen_parts, 1), torch.cat(like_parts, 1)
 
     def pair_scores(self, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """``(P, 2)`` scores of (disliked, liked) for pairs: row ``p`` of ``x (P, H)`` with
         movie ``items[p]``; ``score[:, 1] - score[:, 0]`` is the like log-odds."""
-        W = self.W.view(self.n_items, 2, self.n_hidden)[items]  # (P, 2, H)
+        W = self.W.view(self.n_items, 2, self.n_hidden).index_select(0, items)  # (P, 2, H)
         sp = F.softplus(x[:, None, :] + W).sum(2)
         return self.keep * sp + self.b.view(self.n_items, 2)[items]
 
@@ -209,8 +201,15 @@ class RBM:
         ``(seen_logit, like_logit)``, each ``(B, N)``; cost is two ``(B,H)×(H,2N)`` products.
         """
         logits = self.visible_logits(self.keep * torch.sigmoid(x))
-        seen = torch.logsumexp(logits, dim=2)
+        seen = logaddexp_pair(logits)
         return seen, logits[..., LIKE] - logits[..., DISLIKE]
+
+
+def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:
+    """``log(exp(x[..., 0]) + exp(x[..., 1]))`` for finite ``x (..., 2)``: the same as
+    ``torch.logsumexp(x, -1)``, about 4× faster for a last dimension of two."""
+    a, b = x[..., 0], x[..., 1]
+    return torch.maximum(a, b) + torch.log1p(torch.exp(-(a - b).abs()))
 
 
 def init_biases(

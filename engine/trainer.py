@@ -56,6 +56,7 @@ class TrainConfig:
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 8  # epochs without improvement before stopping (0: never stop early)
     monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
+    bf16_sampling: bool = True  # negative phase's dense product in bfloat16 (if fast here)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
 
@@ -147,6 +148,20 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but CUDA is not available")
     return device
+
+
+def bf16_is_fast(device: str) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices natively: a CUDA GPU with bfloat16
+    support, or a CPU with AVX512-BF16 or AMX-BF16 units."""
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    try:
+        caps = torch.cpu.get_capabilities()
+    except (AttributeError, RuntimeError):  # older torch
+        return False
+    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
 
 
 # --------------------------------------------------------------------------- data
@@ -273,6 +288,41 @@ def _validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) 
     return out
 
 
+class _Uniforms:
+    """Seeded uniform draws in [0, 1), float32: numpy's PCG64 on the CPU (about 1.5× faster
+    than torch's generator there), torch's generator on CUDA."""
+
+    def __init__(self, seed: int, device: str) -> None:
+        import torch
+
+        self.device = device
+        if device == "cpu":
+            self.rng = np.random.default_rng([seed, 0x5EED])
+        else:
+            self.gen = torch.Generator(device=device)
+            self.gen.manual_seed(seed)
+
+    def __call__(self, shape: tuple[int, ...]):
+        import torch
+
+        if self.device == "cpu":
+            return torch.from_numpy(self.rng.random(shape, dtype=np.float32))
+        return torch.rand(shape, generator=self.gen, device=self.device)
+
+
+def _rank_positions(lm: LikeMatrix, users: np.ndarray, dist) -> tuple[object, int]:
+    """Where this rank's ratings sit among all ratings of the global batch ``users`` (in
+    :meth:`LikeMatrix.rows` order): ``(positions (n,) tensor, number of global ratings)``."""
+    import torch
+
+    lens = np.diff(lm.indptr)[users]
+    starts = np.cumsum(lens) - lens
+    sel = np.arange(dist.rank, len(users), dist.world_size)
+    ls, ss = lens[sel], starts[sel]
+    pos = np.arange(ls.sum()) - np.repeat(np.cumsum(ls) - ls, ls) + np.repeat(ss, ls)
+    return torch.from_numpy(pos), int(lens.sum())
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     """Weights ``(d+1,)`` (last: intercept) of an L2-regularised logistic regression of
     ``y`` on ``X (n, d)``, fitted by Newton's method. Used for P(like) calibration."""
@@ -336,8 +386,6 @@ def train(
     device = resolve_device(cfg.device)
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
 
     full = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
@@ -367,6 +415,7 @@ def train(
     db = torch.zeros_like(rbm.b)
     dc = torch.zeros_like(rbm.c)
 
+    low_precision = cfg.bf16_sampling and bf16_is_fast(device)
     users_with_data = np.nonzero(np.diff(lm.indptr) > 0)[0]
     batch_size = effective_batch_size(cfg.batch_size, len(users_with_data))
     n_batches = max(1, math.ceil(len(users_with_data) / batch_size))
@@ -379,21 +428,16 @@ def train(
     persistent_h: torch.Tensor | None = None
     persistent_n = 0
 
-    def noise(rows: int, cols: int) -> torch.Tensor | None:
-        """This rank's rows of a ``(rows, cols)`` uniform draw (None: let torch draw)."""
-        if dist is None:
-            return None
-        u = torch.rand((rows, cols), generator=gen, device=device)
-        return u[dist.rank :: dist.world_size]
+    draw = _Uniforms(cfg.seed, device)
 
     def uniform(rows: int, cols: int) -> torch.Tensor:
-        """This process's rows of a ``(rows, cols)`` uniform draw (all rows when alone)."""
-        u = noise(rows, cols)
-        return torch.rand((rows, cols), generator=gen, device=device) if u is None else u
+        """This process's rows of a ``(rows, cols)`` uniform draw (all rows when alone): every
+        rank draws the whole batch's numbers, so ranks together equal one process."""
+        u = draw((rows, cols))
+        return u if dist is None else u[dist.rank :: dist.world_size]
 
     def bernoulli(p: torch.Tensor, rows: int) -> torch.Tensor:
-        u = noise(rows, p.shape[1])
-        return torch.bernoulli(p, generator=gen) if u is None else (u < p).to(p.dtype)
+        return (uniform(rows, p.shape[1]) < p).to(p.dtype)
 
     try:
         for epoch in range(1, cfg.epochs + 1):
@@ -408,7 +452,10 @@ def train(
                     raise TrainingCancelled
                 users = perm[bi * batch_size : (bi + 1) * batch_size]
                 n_glob = len(users)
+                mine = None  # this rank's positions among the global batch's ratings
                 if dist is not None:
+                    mine, n_glob_ratings = _rank_positions(lm, users, dist)
+                    mine = mine.to(device)
                     users = users[dist.rank :: dist.world_size]
                 n = len(users)
                 row_np, col_np = lm.rows(users)
@@ -430,27 +477,30 @@ def train(
                     cfg.joint_weight if w_joint is not None else 0.0
                 )
                 gW = torch.zeros_like(rbm.W)
-                gW.index_add_(0, cols0, ph0[rows] * w_pos)
+                gW.index_add_(0, cols0, ph0.index_select(0, rows) * w_pos)
                 gb = n_terms * torch.bincount(cols0, minlength=2 * lm.n_items).to(gW.dtype)
                 gc = w_pos * ph0.sum(0)
                 # conditional term: like vs dislike of the seen movies (sparse: only those)
                 if w_like is not None:
-                    w_diff = rbm.W[2 * items + 1] - rbm.W[2 * items]
+                    w_diff = rbm.W.index_select(0, 2 * items + 1) - rbm.W.index_select(0, 2 * items)
                     b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
                     liked0 = (cols0 % 2).to(gW.dtype)
                     h = h0
                     for step in range(k):
-                        p_like = torch.sigmoid((h[rows] * w_diff).sum(1) + b_diff)
+                        p_like = torch.sigmoid((h.index_select(0, rows) * w_diff).sum(1) + b_diff)
                         if step == 0:
                             err_sum += float((p_like - liked0).abs().sum())
                             err_n += len(cols0)
-                        u = uniform(n_glob, lm.n_items)[rows, items]
+                        if mine is None:  # one uniform per rating of the batch
+                            u = draw((len(items),))
+                        else:
+                            u = draw((n_glob_ratings,))[mine]
                         colsk = 2 * items + (u < p_like).long()
                         phk = torch.sigmoid(rbm.sparse_hidden_input(rows, colsk, n))
                         if hmask is not None:
                             phk = phk * hmask
                         h = bernoulli(phk, n_glob)
-                    gW.index_add_(0, colsk, phk[rows] * -w_like)
+                    gW.index_add_(0, colsk, phk.index_select(0, rows) * -w_like)
                     gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * lm.n_items)
                     gc -= w_like * phk.sum(0)
                 # joint term: which movies are seen at all (dense over the catalogue)
@@ -461,17 +511,19 @@ def train(
                         h = persistent_h
                     else:
                         h = h0
+                    W_lp = rbm.W.to(torch.bfloat16) if low_precision else None
                     for _ in range(k):
-                        vk = rbm.sample_visible(h, noise=uniform(n_glob, lm.n_items))
-                        # the sample is sparse too: (row, unit) of its seen movies
-                        rows_k, cols_k = vk.nonzero(as_tuple=True)
+                        # the sample is sparse: (row, unit) of its seen movies
+                        rows_k, cols_k = rbm.sample_visible(
+                            h, noise=uniform(n_glob, lm.n_items), weights=W_lp
+                        )
                         phk = torch.sigmoid(rbm.sparse_hidden_input(rows_k, cols_k, n))
                         if hmask is not None:
                             phk = phk * hmask
                         h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
-                    gW.index_add_(0, cols_k, phk[rows_k] * -w_joint)
+                    gW.index_add_(0, cols_k, phk.index_select(0, rows_k) * -w_joint)
                     gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * lm.n_items)
                     gc -= w_joint * phk.sum(0)
                 if dist is not None:

@@ -1,3 +1,3 @@
-from rbm_tui.cli import main
+from rbm_tui.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -36,6 +36,7 @@ SEEDED_CONFIG = dict(
     like_threshold=3.0,
     seed=0,
     device="cpu",
+    bf16_sampling=False,  # the same numbers whether or not this CPU multiplies bfloat16
 )
 #: The training form's values in the snapshots (not the trainer's defaults, which may move).
 FORM = dict(
