@@ -37,10 +37,10 @@ from engine.ratings import LIKE_THRESHOLD, Ratings
 class TrainConfig:
     """Hyperparameters. The defaults are the tuned ones (chosen on validation splits)."""
 
-    n_hidden: int = 240
+    n_hidden: int = 320
     epochs: int = 60
     batch_size: int = 128  # at most; see effective_batch_size
-    learning_rate: float = 0.06
+    learning_rate: float = 0.08
     lr_decay: float = 0.02  # lr at epoch e = learning_rate / (1 + lr_decay · e)
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -49,13 +49,14 @@ class TrainConfig:
     persistent: bool = False
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
     like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
-    dropout: float = 0.3  # share of hidden units dropped per person and batch (dropout RBM)
+    dropout: float = 0.4  # share of hidden units dropped per person and batch (dropout RBM)
     blend_biases: bool = True  # P(like) calibration also sees the person's / movie's like rate
     like_hidden: float = 0.33  # share of hidden units updated only by the conditional term
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 8  # epochs without improvement before stopping (0: never stop early)
     monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
+    average: float = 0.995  # decay of an exponential moving average of the weights (0: off)
     bf16_sampling: bool = True  # negative phase's dense product in bfloat16 (if fast here)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
@@ -72,6 +73,7 @@ class TrainConfig:
             (self.cd_k >= 1, "cd_k must be >= 1"),
             (0 <= self.val_fraction < 1, "val_fraction must be in [0, 1)"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (0 <= self.average < 1, "average must be in [0, 1)"),
             (self.patience >= 0, "patience must be >= 0"),
             (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
@@ -422,6 +424,12 @@ def train(
     history: list[EpochReport] = []
     best_score = -math.inf
     best_state = {k: v.clone() for k, v in rbm.state_dict().items()}
+    shadow: RBM | None = None  # exponential moving average of the weights
+    n_updates = 0
+    if cfg.average > 0:
+        shadow = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=None)
+        shadow.load_state_dict(best_state)
+        shadow.keep = rbm.keep
     best_epoch = 0
     bad_epochs = 0
     cancelled = False
@@ -538,6 +546,12 @@ def train(
                 rbm.W += dW
                 rbm.b += db
                 rbm.c += dc
+                if shadow is not None:  # a plain running mean until it is the EMA
+                    n_updates += 1
+                    w = max(1.0 - cfg.average, 1.0 / (1.0 + n_updates))
+                    shadow.W.lerp_(rbm.W, w)
+                    shadow.b.lerp_(rbm.b, w)
+                    shadow.c.lerp_(rbm.c, w)
                 if progress is not None:
                     progress(BatchProgress(epoch, bi + 1, n_batches))
             if dist is not None:
@@ -545,7 +559,7 @@ def train(
                 dist.all_reduce([errs])
                 err_sum, err_n = float(errs[0]), int(errs[1])
             if dist is None or dist.rank == 0:
-                val = _validate(rbm, lm, vu, vi, vy, device)
+                val = _validate(shadow or rbm, lm, vu, vi, vy, device)
             else:
                 val = {}
             if not all(math.isfinite(float(t.abs().max())) for t in (rbm.W, rbm.b, rbm.c)):
@@ -564,7 +578,7 @@ def train(
             is_best = score > best_score
             if is_best:
                 best_score, best_epoch, bad_epochs = score, epoch, 0
-                best_state = {k2: v.clone() for k2, v in rbm.state_dict().items()}
+                best_state = {k2: v.clone() for k2, v in (shadow or rbm).state_dict().items()}
             else:
                 bad_epochs += 1
             report = EpochReport(
