@@ -54,9 +54,10 @@ def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
         rbm=rbm,
         item_ids=np.arange(1, n_items + 1),
         like_threshold=3.0,
-        calibration=(1.0, 0.5, 0.5, 0.0),
+        calibration=(1.0, 0.5, 0.5, 0.2, 0.05, 0.05, 0.0),
         item_counts=counts,
         item_likes=(counts * 0.8).astype(np.int64),
+        item_rating_sums=counts * 3.6,
         config=TrainConfig(n_hidden=n_hidden).to_dict(),
     )
 

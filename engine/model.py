@@ -26,29 +26,70 @@ def prior_like_share(likes: np.ndarray, counts: np.ndarray) -> float:
     return float(np.clip(likes.sum() / max(1, counts.sum()), 0.01, 0.99))
 
 
+#: names of the calibration weights, in the order of :func:`like_features`' columns, then
+#: the intercept
+CALIBRATION_NAMES = (
+    "rbm",
+    "person",
+    "movie",
+    "movie_rating",
+    "rbm*log_person_n",
+    "rbm*log_movie_n",
+    "bias",
+)
+
+
 def like_features(
     like_logit: np.ndarray,
     person_likes: np.ndarray,
     person_n: np.ndarray,
     movie_likes: np.ndarray,
     movie_n: np.ndarray,
+    movie_rating_sum: np.ndarray,
     prior: float,
+    mean_rating: float,
 ) -> np.ndarray:
-    """``(P, 3)`` calibration features: the RBM's like log-odds and the smoothed like log-odds
-    of the person's ratings and of the movie's ratings (all arrays ``(P,)``)."""
+    """``(P, 6)`` calibration features of P pairs (every array ``(P,)``):
+
+    0. the RBM's like log-odds ``z``;
+    1. the smoothed like log-odds of the person's ratings;
+    2. the smoothed like log-odds of the movie's ratings;
+    3. the movie's smoothed mean rating minus ``mean_rating`` (rating units);
+    4. ``z · log(1 + person_n)`` and 5. ``z · log(1 + movie_n)``: how much to trust the RBM
+       grows with what it has seen of the person and of the movie.
+    """
+    z = np.asarray(like_logit, np.float64)
+    person_n = np.asarray(person_n, np.float64)
+    movie_n = np.asarray(movie_n, np.float64)
 
     def smoothed(likes, n, m):
         likes = np.asarray(likes, np.float64)
-        n = np.asarray(n, np.float64)
         return np.log((likes + m * prior) / (n - likes + m * (1 - prior)))
 
+    movie_mean = (np.asarray(movie_rating_sum, np.float64) + MOVIE_PRIOR * mean_rating) / (
+        movie_n + MOVIE_PRIOR
+    )
     return np.column_stack(
         [
-            np.asarray(like_logit, np.float64),
+            z,
             smoothed(person_likes, person_n, PERSON_PRIOR),
             smoothed(movie_likes, movie_n, MOVIE_PRIOR),
+            movie_mean - mean_rating,
+            z * np.log1p(person_n),
+            z * np.log1p(movie_n),
         ]
     )
+
+
+def pad_calibration(weights) -> tuple[float, ...]:
+    """The calibration weights as a full tuple (files from before the movie-rating and trust
+    features hold 4 weights: rbm, person, movie, bias; the others are then 0)."""
+    w = [float(x) for x in weights]
+    if len(w) == 4:
+        w = w[:3] + [0.0, 0.0, 0.0] + w[3:]
+    if len(w) != len(CALIBRATION_NAMES):
+        raise ValueError(f"{len(w)} calibration weights, expected {len(CALIBRATION_NAMES)}")
+    return tuple(w)
 
 
 def dataset_fingerprint(r: Ratings) -> str:
@@ -69,12 +110,12 @@ class Model:
         rbm: the :class:`engine.rbm.RBM`.
         item_ids: ``(n_items,)`` original movie ID of each visible unit.
         like_threshold: rating at or above which a rating is a like.
-        calibration: ``(a, u, m, b)``: P(like) = sigmoid(a·z + u·z_person + m·z_movie + b),
-            with z the RBM's like log-odds and z_person / z_movie the smoothed like log-odds
-            of the person's and the movie's ratings (see :func:`like_features`); fitted on
-            the validation split.
+        calibration: weights ``(w_0 … w_5, bias)``: P(like) = sigmoid(w · features + bias)
+            with the features of :func:`like_features` (names in :data:`CALIBRATION_NAMES`);
+            fitted on the validation split.
         item_counts: ``int64 (n_items,)`` ratings per movie in the training data.
         item_likes: ``int64 (n_items,)`` likes per movie in the training data.
+        item_rating_sums: ``float64 (n_items,)`` sum of each movie's ratings there.
         config: the hyperparameters (a :class:`engine.trainer.TrainConfig` as a dict).
         meta: free-form metadata: dataset name/fingerprint/sizes, metrics, history, versions.
     """
@@ -82,9 +123,10 @@ class Model:
     rbm: object
     item_ids: np.ndarray
     like_threshold: float
-    calibration: tuple[float, float, float, float]
+    calibration: tuple[float, ...]
     item_counts: np.ndarray
     item_likes: np.ndarray
+    item_rating_sums: np.ndarray
     config: dict
     meta: dict = field(default_factory=dict)
 
@@ -116,11 +158,18 @@ class Model:
             flat(person_n),
             self.item_likes[items],
             self.item_counts[items],
+            self.item_rating_sums[items],
             prior,
+            self.mean_rating(),
         )
-        a, u, m, b = self.calibration
-        z = (X @ np.array([a, u, m]) + b).reshape(shape)
+        w = np.asarray(self.calibration, np.float64)
+        z = (X @ w[:-1] + w[-1]).reshape(shape)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def mean_rating(self) -> float:
+        """Mean of every rating in the training data (0 when unknown)."""
+        n = float(self.item_counts.sum())
+        return float(self.item_rating_sums.sum()) / n if n else 0.0
 
     def item_index(self) -> dict:
         """Original movie ID -> visible-unit index."""
@@ -181,11 +230,14 @@ class Model:
             rbm=rbm,
             item_ids=np.asarray(ratings.item_ids),
             like_threshold=float(config.like_threshold),
-            calibration=tuple(float(x) for x in calibration),
+            calibration=pad_calibration(calibration),
             item_counts=ratings.item_counts().astype(np.int64),
             item_likes=np.bincount(ratings.items[liked], minlength=ratings.n_items).astype(
                 np.int64
             ),
+            item_rating_sums=np.bincount(
+                ratings.items, weights=ratings.values, minlength=ratings.n_items
+            ).astype(np.float64),
             config=config.to_dict(),
             meta=meta,
         )

@@ -81,6 +81,7 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "c": state["c"].contiguous(),
         "item_counts": torch.from_numpy(np.asarray(model.item_counts, dtype=np.int64)),
         "item_likes": torch.from_numpy(np.asarray(model.item_likes, dtype=np.int64)),
+        "item_rating_sums": torch.from_numpy(np.asarray(model.item_rating_sums, dtype=np.float64)),
     }
     buf = io.BytesIO()
     torch.save(blob, buf)
@@ -92,7 +93,7 @@ def load_model(path: str | Path, device: str = "auto"):
     """Load a model file safely. Raises :class:`ModelError` with a clear message."""
     import torch
 
-    from engine.model import Model
+    from engine.model import Model, pad_calibration
     from engine.rbm import RBM
     from engine.trainer import resolve_device
 
@@ -119,17 +120,22 @@ def load_model(path: str | Path, device: str = "auto"):
         item_ids = _ids_from_json(header["item_ids"])
         if len(item_ids) != n_items:
             raise ModelError(f"{path}: {len(item_ids)} movie IDs for {n_items} movies")
-        for name in ("item_counts", "item_likes"):
+        for name in ("item_counts", "item_likes", "item_rating_sums"):
             t = blob.get(name)
+            if t is None and name == "item_rating_sums":  # files from before it was kept
+                blob[name] = torch.zeros(n_items, dtype=torch.float64)
+                continue
             if not isinstance(t, torch.Tensor) or tuple(t.shape) != (n_items,):
                 raise ModelError(f"{path}: {name} has the wrong shape")
+            if not torch.isfinite(t.double()).all():
+                raise ModelError(f"{path}: {name} holds NaN or infinite values")
         rbm = RBM(n_items, n_hidden, device="cpu", seed=None, init_std=0.0)
         rbm.load_state_dict({k: blob.get(k) for k in ("W", "b", "c")})
         rbm.keep = float(header.get("keep", 1.0))
         if not 0 < rbm.keep <= 1:
             raise ModelError(f"{path}: hidden-unit keep share {rbm.keep} is out of range")
-        calibration = tuple(float(x) for x in header["calibration"])
-        if len(calibration) != 4 or not all(np.isfinite(calibration)):
+        calibration = pad_calibration(header["calibration"])
+        if not all(np.isfinite(calibration)):
             raise ModelError(f"{path}: damaged model file (calibration)")
     except ModelError:
         raise
@@ -143,6 +149,7 @@ def load_model(path: str | Path, device: str = "auto"):
         calibration=calibration,
         item_counts=blob["item_counts"].numpy().astype(np.int64),
         item_likes=blob["item_likes"].numpy().astype(np.int64),
+        item_rating_sums=blob["item_rating_sums"].numpy().astype(np.float64),
         config=dict(header.get("config", {})),
         meta=dict(header.get("meta", {})),
     )

@@ -16,8 +16,8 @@ Options: CD-k with an increasing-k schedule, persistent CD for the joint term, m
 L2 weight decay, a learning-rate schedule, hidden-unit dropout, early stopping on a
 validation split carved from the training ratings, a progress callback, cancellation between
 batches, seeded and reproducible. After training, P(like) is calibrated on the validation
-split by a logistic layer over the RBM's like log-odds and the person's and the movie's
-smoothed like rates (:func:`engine.model.like_features`).
+split by a logistic layer over the RBM's like log-odds, the person's and the movie's smoothed
+like rates and the movie's mean rating (:func:`engine.model.like_features`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class TrainConfig:
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
     like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
     dropout: float = 0.4  # share of hidden units dropped per person and batch (dropout RBM)
-    blend_biases: bool = True  # P(like) calibration also sees the person's / movie's like rate
+    blend_biases: bool = True  # P(like) calibration also sees person / movie statistics
     like_hidden: float = 0.33  # share of hidden units updated only by the conditional term
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
@@ -176,12 +176,13 @@ class LikeMatrix:
     cols: np.ndarray  # int64 (nnz,)
     n_users: int
     n_items: int
+    values: np.ndarray | None = None  # float (nnz,): the ratings behind ``cols``, if known
 
     @classmethod
     def from_ratings(cls, r: Ratings, threshold: float = LIKE_THRESHOLD) -> LikeMatrix:
         indptr, items, values = r.by_user()
         cols = 2 * items.astype(np.int64) + (values >= threshold)
-        return cls(indptr, cols, r.n_users, r.n_items)
+        return cls(indptr, cols, r.n_users, r.n_items, values)
 
     def rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(row, col)`` coordinates of the active units of ``users`` (row = position)."""
@@ -205,6 +206,12 @@ class LikeMatrix:
             np.bincount(items[liked], minlength=self.n_items),
             np.bincount(items, minlength=self.n_items),
         )
+
+    def movie_rating_sums(self) -> np.ndarray:
+        """``float64 (n_items,)`` sum of each movie's ratings (zeros when unknown)."""
+        if self.values is None:
+            return np.zeros(self.n_items)
+        return np.bincount(self.cols // 2, weights=self.values, minlength=self.n_items)
 
     def hidden_input(self, rbm, users: np.ndarray):
         """``(len(users), H)`` hidden input ``c + vW`` of ``users``, summed from the sparse
@@ -248,7 +255,8 @@ def split_validation(
     counts = np.bincount(users[keep], minlength=lm.n_users)
     indptr = np.zeros(lm.n_users + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    train = LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items)
+    values = None if lm.values is None else lm.values[keep]
+    train = LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items, values)
     vcols = lm.cols[val]
     return train, users[val], vcols // 2, (vcols % 2).astype(bool)
 
@@ -613,20 +621,29 @@ def train(
     rbm.load_state_dict(best_state)
     from engine.model import like_features, prior_like_share
 
-    calib = (1.0, 0.0, 0.0, 0.0)
+    calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     if len(vu):
         with torch.no_grad():
             like_logit = pair_logits(rbm, lm, vu, vi, device)
-        # the person's and the movie's like counts in the training part
+        # the person's and the movie's counts in the training part
         u_likes, u_n = lm.person_counts()
         i_likes, i_n = lm.movie_counts()
-        prior = prior_like_share(i_likes, i_n)
-        X = like_features(like_logit, u_likes[vu], u_n[vu], i_likes[vi], i_n[vi], prior)
+        i_sums = lm.movie_rating_sums()
+        X = like_features(
+            like_logit,
+            u_likes[vu],
+            u_n[vu],
+            i_likes[vi],
+            i_n[vi],
+            i_sums[vi],
+            prior_like_share(i_likes, i_n),
+            float(i_sums.sum() / max(1, i_n.sum())),
+        )
         if cfg.blend_biases:
-            a, u, m, b = fit_logistic(X, vy)
+            calib = tuple(float(w) for w in fit_logistic(X, vy))
         else:
-            (a, b), u, m = fit_logistic(X[:, :1], vy), 0.0, 0.0
-        calib = (float(a), float(u), float(m), float(b))
+            a, b = fit_logistic(X[:, :1], vy)
+            calib = (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, float(b))
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,

@@ -928,8 +928,13 @@ def _models_info(args: argparse.Namespace) -> int:
         lines.append((f"val {k}", _fmt_num(v)))
     cal = header.get("calibration")
     if cal:
-        names = ("rbm", "person", "movie", "bias")  # weights of engine.model.like_features
-        lines.append(("calibration", " ".join(f"{n}={c:.4f}" for n, c in zip(names, cal))))
+        from engine.model import CALIBRATION_NAMES, pad_calibration
+
+        try:
+            pairs = zip(CALIBRATION_NAMES, pad_calibration(cal))
+            lines.append(("calibration", " ".join(f"{n}={c:.4f}" for n, c in pairs)))
+        except (TypeError, ValueError):
+            lines.append(("calibration", "damaged"))
     for k, v in (header.get("config") or {}).items():
         lines.append((f"config {k}", str(v)))
     for k, v in (meta.get("versions") or {}).items():

@@ -117,6 +117,42 @@ def test_foreign_and_mismatched_files(model, tmp_path):
         load_model(tmp_path / "nan.pt")
 
 
+def test_files_from_before_the_movie_rating_feature_still_load(model, tmp_path):
+    """A file with four calibration weights and no item_rating_sums (the earlier layout)
+    loads with the new weights at 0, so its P(like) is the old formula's."""
+    import json
+
+    path = save_model(model, tmp_path / "m.pt")
+    blob = torch.load(path, weights_only=True)
+    del blob["item_rating_sums"]
+    header = json.loads(blob["header"])
+    header["calibration"] = [0.5, 0.25, 0.75, -0.1]
+    blob["header"] = json.dumps(header)
+    torch.save(blob, tmp_path / "old.pt")
+    old = load_model(tmp_path / "old.pt", device="cpu")
+    assert old.calibration == (0.5, 0.25, 0.75, 0.0, 0.0, 0.0, -0.1)
+    z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
+    from engine.model import like_features, prior_like_share
+
+    X = like_features(
+        z,
+        pl,
+        pn,
+        old.item_likes[items],
+        old.item_counts[items],
+        np.zeros(2),
+        prior_like_share(old.item_likes, old.item_counts),
+        0.0,
+    )
+    expect = 1 / (1 + np.exp(-(X[:, :3] @ np.array([0.5, 0.25, 0.75]) - 0.1)))
+    np.testing.assert_allclose(old.p_like(z, pl, pn, items), expect)
+    # a present but misshapen item_rating_sums is refused
+    blob["item_rating_sums"] = torch.zeros(3, dtype=torch.float64)
+    torch.save(blob, tmp_path / "bad_sums.pt")
+    with pytest.raises(ModelError, match="item_rating_sums"):
+        load_model(tmp_path / "bad_sums.pt")
+
+
 def test_failed_save_leaves_previous_copy(model, tmp_path, monkeypatch):
     path = save_model(model, tmp_path / "m.pt")
     before = path.read_bytes()
