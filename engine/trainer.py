@@ -320,6 +320,24 @@ class _Uniforms:
         return torch.rand(shape, generator=self.gen, device=self.device)
 
 
+def _unit_sums(terms: list, n_units: int):
+    """``(n_units, H)`` sums ``Σ_t onehot(units[t]) ⊗ values[rows[t]]`` over every
+    ``(units, rows, values)`` term (``values (B_i, H)``), as one sparse × dense product
+    (about 3× faster on the CPU than scattering the gathered rows)."""
+    import torch
+
+    units, rows, values, offset = [], [], [], 0
+    for u, r, v in terms:
+        units.append(u)
+        rows.append(r + offset)
+        values.append(v)
+        offset += v.shape[0]
+    index = torch.stack((torch.cat(units), torch.cat(rows)))
+    ones = torch.ones(index.shape[1], dtype=values[0].dtype, device=index.device)
+    onehot = torch.sparse_coo_tensor(index, ones, (n_units, offset), check_invariants=False)
+    return torch.sparse.mm(onehot, torch.cat(values))
+
+
 def _rank_positions(lm: LikeMatrix, users: np.ndarray, dist) -> tuple[object, int]:
     """Where this rank's ratings sit among all ratings of the global batch ``users`` (in
     :meth:`LikeMatrix.rows` order): ``(positions (n,) tensor, number of global ratings)``."""
@@ -492,15 +510,16 @@ def train(
                 n_terms = (cfg.like_weight if w_like is not None else 0.0) + (
                     cfg.joint_weight if w_joint is not None else 0.0
                 )
-                gW = torch.zeros_like(rbm.W)
-                gW.index_add_(0, cols0, ph0.index_select(0, rows) * w_pos)
-                gb = n_terms * torch.bincount(cols0, minlength=2 * lm.n_items).to(gW.dtype)
+                # W's statistics: sums over ratings of (unit, hidden probabilities · weight),
+                # gathered as (units, rows, per-row values) and summed by one sparse product
+                terms = [(cols0, rows, ph0 * w_pos)]
+                gb = n_terms * torch.bincount(cols0, minlength=2 * lm.n_items).to(ph0.dtype)
                 gc = w_pos * ph0.sum(0)
                 # conditional term: like vs dislike of the seen movies (sparse: only those)
                 if w_like is not None:
                     w_diff = rbm.W.index_select(0, 2 * items + 1) - rbm.W.index_select(0, 2 * items)
                     b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
-                    liked0 = (cols0 % 2).to(gW.dtype)
+                    liked0 = (cols0 % 2).to(ph0.dtype)
                     h = h0
                     for step in range(k):
                         p_like = torch.sigmoid((h.index_select(0, rows) * w_diff).sum(1) + b_diff)
@@ -516,7 +535,7 @@ def train(
                         if hmask is not None:
                             phk = phk * hmask
                         h = bernoulli(phk, n_glob)
-                    gW.index_add_(0, colsk, phk.index_select(0, rows) * -w_like)
+                    terms.append((colsk, rows, phk * -w_like))
                     gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * lm.n_items)
                     gc -= w_like * phk.sum(0)
                 # joint term: which movies are seen at all (dense over the catalogue)
@@ -539,9 +558,10 @@ def train(
                         h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
-                    gW.index_add_(0, cols_k, phk.index_select(0, rows_k) * -w_joint)
+                    terms.append((cols_k, rows_k, phk * -w_joint))
                     gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * lm.n_items)
                     gc -= w_joint * phk.sum(0)
+                gW = _unit_sums(terms, 2 * lm.n_items)
                 if dist is not None:
                     dist.all_reduce([gW, gb, gc])
                     n = n_glob
