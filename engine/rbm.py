@@ -92,11 +92,20 @@ class RBM:
         """``(B, H)`` total input ``c + v W`` to the hidden units for visible ``v (B, 2N)``."""
         return torch.addmm(self.c, v, self.W)
 
-    def sparse_hidden_input(self, rows: torch.Tensor, cols: torch.Tensor, n: int) -> torch.Tensor:
+    def sparse_hidden_input(
+        self,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        n: int,
+        weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``(n, H)`` hidden input ``c + vW`` for a sparse batch: person ``rows[t]`` has visible
-        unit ``cols[t]`` on (``rows`` sorted ascending, values in ``[0, n)``)."""
+        unit ``cols[t]`` on (``rows`` sorted ascending, values in ``[0, n)``), with value
+        ``weights[t]`` when given (a probability: soft data), else 1."""
         offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
-        return F.embedding_bag(cols, self.W, offsets, mode="sum") + self.c
+        return (
+            F.embedding_bag(cols, self.W, offsets, mode="sum", per_sample_weights=weights) + self.c
+        )
 
     def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
         """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""

@@ -56,6 +56,7 @@ class TrainConfig:
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 8  # epochs without improvement before stopping (0: never stop early)
     monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
+    soft_labels: float = 3.0  # sharpness of soft like targets from the ratings (0: hard)
     average: float = 0.995  # decay of an exponential moving average of the weights (0: off)
     bf16_sampling: bool = True  # negative phase's dense product in bfloat16 (if fast here)
     seed: int = 0
@@ -74,6 +75,7 @@ class TrainConfig:
             (0 <= self.val_fraction < 1, "val_fraction must be in [0, 1)"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (0 <= self.average < 1, "average must be in [0, 1)"),
+            (self.soft_labels >= 0, "soft_labels must be >= 0"),
             (self.patience >= 0, "patience must be >= 0"),
             (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
@@ -177,20 +179,43 @@ class LikeMatrix:
     n_users: int
     n_items: int
     values: np.ndarray | None = None  # float (nnz,): the ratings behind ``cols``, if known
+    #: float32 (nnz,): soft like target of each rating (see :func:`soft_like_targets`);
+    #: None: the ratings are hard likes / dislikes
+    like_share: np.ndarray | None = None
 
     @classmethod
-    def from_ratings(cls, r: Ratings, threshold: float = LIKE_THRESHOLD) -> LikeMatrix:
+    def from_ratings(
+        cls, r: Ratings, threshold: float = LIKE_THRESHOLD, soft_labels: float = 0.0
+    ) -> LikeMatrix:
         indptr, items, values = r.by_user()
         cols = 2 * items.astype(np.int64) + (values >= threshold)
-        return cls(indptr, cols, r.n_users, r.n_items, values)
+        share = soft_like_targets(values, threshold, soft_labels) if soft_labels > 0 else None
+        return cls(indptr, cols, r.n_users, r.n_items, values, share)
 
-    def rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(row, col)`` coordinates of the active units of ``users`` (row = position)."""
+    def _positions(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts, ends = self.indptr[users], self.indptr[users + 1]
         lens = ends - starts
         row = np.repeat(np.arange(len(users)), lens)
         offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-        return row, self.cols[np.repeat(starts, lens) + offs]
+        return row, np.repeat(starts, lens) + offs
+
+    def rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(row, col)`` coordinates of the active units of ``users`` (row = position)."""
+        row, pos = self._positions(users)
+        return row, self.cols[pos]
+
+    def entries(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(row, unit, value)`` of the visible data of ``users``: the hard one-hot units
+        (``value`` None) or, with soft targets, both units of every rating, the liked one with
+        value ``like_share`` and the disliked one with the rest (rows stay ascending)."""
+        row, pos = self._positions(users)
+        if self.like_share is None:
+            return row, self.cols[pos], None
+        base = self.cols[pos] - self.cols[pos] % 2
+        t = self.like_share[pos]
+        unit = np.stack((base, base + 1), 1).ravel()
+        value = np.stack((1.0 - t, t), 1).ravel().astype(np.float32)
+        return np.repeat(row, 2), unit, value
 
     def person_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """``(likes, ratings)``: ``int64 (n_users,)`` counts of each person."""
@@ -215,7 +240,9 @@ class LikeMatrix:
 
     def hidden_input(self, rbm, users: np.ndarray):
         """``(len(users), H)`` hidden input ``c + vW`` of ``users``, summed from the sparse
-        ratings (cost ~ their ratings × H, no dense visible batch)."""
+        ratings (cost ~ their ratings × H, no dense visible batch). A person's profile is
+        always their hard likes and dislikes, as thumbs give it; soft targets only shape
+        training."""
         import torch
 
         row, col = self.rows(users)
@@ -231,6 +258,17 @@ class LikeMatrix:
         v = torch.zeros(len(users), 2 * self.n_items, device=device)
         v[torch.from_numpy(row).to(device), torch.from_numpy(col).to(device)] = 1.0
         return v
+
+
+def soft_like_targets(values: np.ndarray, threshold: float, sharpness: float) -> np.ndarray:
+    """``float32`` soft like target of each rating: ``sigmoid(sharpness · (r - m))`` with
+    ``m`` halfway between ``threshold`` and the highest rating below it (2.5 for whole stars
+    and a threshold of 3), so every like stays above 1/2 and every dislike below; a 5 is a
+    surer like than a 3. ``sharpness`` is per rating unit."""
+    values = np.asarray(values, np.float64)
+    below = values[values < threshold]
+    m = (threshold + (below.max() if len(below) else threshold - 1.0)) / 2.0
+    return (1.0 / (1.0 + np.exp(-sharpness * (values - m)))).astype(np.float32)
 
 
 def split_validation(
@@ -256,7 +294,8 @@ def split_validation(
     indptr = np.zeros(lm.n_users + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     values = None if lm.values is None else lm.values[keep]
-    train = LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items, values)
+    share = None if lm.like_share is None else lm.like_share[keep]
+    train = LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items, values, share)
     vcols = lm.cols[val]
     return train, users[val], vcols // 2, (vcols % 2).astype(bool)
 
@@ -321,20 +360,22 @@ class _Uniforms:
 
 
 def _unit_sums(terms: list, n_units: int):
-    """``(n_units, H)`` sums ``Σ_t onehot(units[t]) ⊗ values[rows[t]]`` over every
-    ``(units, rows, values)`` term (``values (B_i, H)``), as one sparse × dense product
-    (about 3× faster on the CPU than scattering the gathered rows)."""
+    """``(n_units, H)`` sums ``Σ_t weight[t] · onehot(units[t]) ⊗ values[rows[t]]`` over every
+    ``(units, rows, values, weight)`` term (``values (B_i, H)``; ``weight`` None: all 1), as
+    one sparse × dense product (about 3× faster on the CPU than scattering gathered rows)."""
     import torch
 
-    units, rows, values, offset = [], [], [], 0
-    for u, r, v in terms:
+    units, rows, values, weights, offset = [], [], [], [], 0
+    for u, r, v, w in terms:
         units.append(u)
         rows.append(r + offset)
         values.append(v)
+        weights.append(torch.ones(len(u), dtype=v.dtype, device=v.device) if w is None else w)
         offset += v.shape[0]
     index = torch.stack((torch.cat(units), torch.cat(rows)))
-    ones = torch.ones(index.shape[1], dtype=values[0].dtype, device=index.device)
-    onehot = torch.sparse_coo_tensor(index, ones, (n_units, offset), check_invariants=False)
+    onehot = torch.sparse_coo_tensor(
+        index, torch.cat(weights), (n_units, offset), check_invariants=False
+    )
     return torch.sparse.mm(onehot, torch.cat(values))
 
 
@@ -416,7 +457,7 @@ def train(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
 
-    full = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
+    full = LikeMatrix.from_ratings(ratings, cfg.like_threshold, cfg.soft_labels)
     if cfg.val_fraction > 0:
         lm, vu, vi, vy = split_validation(full, cfg.val_fraction, cfg.seed)
     else:
@@ -496,7 +537,14 @@ def train(
                 rows = torch.from_numpy(row_np).to(device)
                 cols0 = torch.from_numpy(col_np).to(device)
                 items = cols0 // 2
-                ph0 = torch.sigmoid(rbm.sparse_hidden_input(rows, cols0, n))
+                if lm.like_share is None:  # the data: hard units, or both units weighted
+                    prow, punit, pval = rows, cols0, None
+                else:
+                    prow_np, punit_np, pval_np = lm.entries(users)
+                    prow = torch.from_numpy(prow_np).to(device)
+                    punit = torch.from_numpy(punit_np).to(device)
+                    pval = torch.from_numpy(pval_np).to(device)
+                ph0 = torch.sigmoid(rbm.sparse_hidden_input(prow, punit, n, pval))
                 if cfg.dropout > 0:  # the same units are dropped in both phases
                     hmask = (uniform(n_glob, cfg.n_hidden) >= cfg.dropout).to(ph0.dtype)
                     ph0 = ph0 * hmask
@@ -512,8 +560,8 @@ def train(
                 )
                 # W's statistics: sums over ratings of (unit, hidden probabilities · weight),
                 # gathered as (units, rows, per-row values) and summed by one sparse product
-                terms = [(cols0, rows, ph0 * w_pos)]
-                gb = n_terms * torch.bincount(cols0, minlength=2 * lm.n_items).to(ph0.dtype)
+                terms = [(punit, prow, ph0 * w_pos, pval)]
+                gb = n_terms * torch.bincount(punit, pval, minlength=2 * lm.n_items).to(ph0.dtype)
                 gc = w_pos * ph0.sum(0)
                 # conditional term: like vs dislike of the seen movies (sparse: only those)
                 if w_like is not None:
@@ -535,7 +583,7 @@ def train(
                         if hmask is not None:
                             phk = phk * hmask
                         h = bernoulli(phk, n_glob)
-                    terms.append((colsk, rows, phk * -w_like))
+                    terms.append((colsk, rows, phk * -w_like, None))
                     gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * lm.n_items)
                     gc -= w_like * phk.sum(0)
                 # joint term: which movies are seen at all (dense over the catalogue)
@@ -558,7 +606,7 @@ def train(
                         h = bernoulli(phk, n_glob)
                     if cfg.persistent:
                         persistent_h = h
-                    terms.append((cols_k, rows_k, phk * -w_joint))
+                    terms.append((cols_k, rows_k, phk * -w_joint, None))
                     gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * lm.n_items)
                     gc -= w_joint * phk.sum(0)
                 gW = _unit_sums(terms, 2 * lm.n_items)

@@ -28,14 +28,14 @@ import engine.rbm
 if os.environ["RANK"] == "1":
     orig = engine.rbm.RBM.sparse_hidden_input
     calls = [0]
-    def sparse_hidden_input(self, *args):
+    def sparse_hidden_input(self, *args, **kwargs):
         calls[0] += 1
         if calls[0] == 4:
             sys.stderr.write("rank 1: going away\\n"); sys.stderr.flush()
             if os.environ["HOW"] == "die":
                 os._exit(3)
             time.sleep(300)
-        return orig(self, *args)
+        return orig(self, *args, **kwargs)
     engine.rbm.RBM.sparse_hidden_input = sparse_hidden_input
 """
 

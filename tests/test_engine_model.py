@@ -55,10 +55,14 @@ def test_planted_taste_is_recovered(planted_model):
     b_items = np.array([r.lookup_item(i) for i in range(42, 60)])
     assert sc.p_like[a_items].mean() > 0.8
     assert sc.p_like[b_items].mean() < 0.3
-    recs = recommend(model, likes, dislikes, n=10)
+    recs = recommend(model, likes, dislikes, n=10, by="liked")
     assert len(recs) == 10
-    assert all(rec.item_id < 30 for rec in recs)  # picks from the person's own taste
+    assert all(rec.item_id < 30 for rec in recs)  # what they would like: their own taste
     assert not set(likes + dislikes) & {rec.item for rec in recs}
+    # what they would pick: people also watch the other taste's movies (30 % of their
+    # picks, 20 % of those movies against 47 % of their own), so at most one may rank in
+    seen = recommend(model, likes, dislikes, n=10, by="seen")
+    assert sum(rec.item_id < 30 for rec in seen) >= 9
 
 
 def test_p_like_is_probability_and_rated_are_flagged(planted_model):
@@ -237,3 +241,30 @@ def test_visible_sampler_matches_the_three_state_softmax(low_precision):
     # 40,000 draws: standard error <= 0.0025; bfloat16 logits move a probability < 1 %
     np.testing.assert_allclose(counts.numpy(), expect.numpy(), atol=0.01)
     assert len(torch.unique(rows * 4 + cols // 2)) == len(rows)  # one state per movie
+
+
+def test_soft_like_targets_keep_every_label_and_order_the_ratings():
+    from engine.trainer import soft_like_targets
+
+    whole = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    t = soft_like_targets(whole, 3.0, 3.0)
+    assert np.all(np.diff(t) > 0)  # a 5 is a surer like than a 3
+    assert np.all((t >= 0.5) == (whole >= 3.0))
+    assert t[2] == pytest.approx(1 / (1 + np.exp(-1.5)), rel=1e-6)  # halfway point 2.5
+    halves = np.arange(0.5, 5.01, 0.5)
+    th = soft_like_targets(halves, 3.0, 3.0)
+    assert np.all((th >= 0.5) == (halves >= 3.0))  # 2.5 stays a dislike, 3 a like
+    assert th[halves == 2.5][0] < 0.5 < th[halves == 3.0][0]
+
+
+def test_soft_entries_put_both_units_of_a_rating_in_the_data():
+    r = from_arrays(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([5.0, 2.0, 3.0]))
+    lm = LikeMatrix.from_ratings(r, 3.0, soft_labels=3.0)
+    row, unit, value = lm.entries(np.array([0, 1]))
+    assert row.tolist() == [0, 0, 0, 0, 1, 1]
+    assert unit.tolist() == [0, 1, 2, 3, 2, 3]
+    np.testing.assert_allclose(value[0::2] + value[1::2], 1.0, rtol=1e-6)
+    assert value[1] > value[5] > 0.5 > value[3]  # like shares: the 5, the 3, the 2
+    hard = LikeMatrix.from_ratings(r, 3.0)
+    assert hard.entries(np.array([0, 1]))[2] is None
+    assert hard.rows(np.array([0, 1]))[1].tolist() == [1, 2, 3]
