@@ -16,10 +16,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from engine import paths
+from engine._lazy import lazy_module
 from engine.ratings import LoadReport, Ratings
+
+pd = lazy_module("pandas")
 
 #: Bump when the stored layout or the parsing rules change.
 CACHE_VERSION = 1
@@ -139,13 +141,12 @@ def load(key: str) -> Ratings | None:
         item_ids = _get_ids(z, "item_ids")
         titles = _unpack(z["title_s"], z["title_o"])
         genres = _unpack(z["genres_s"], z["genres_o"])
-        year = pd.array(z["year"], dtype="Int64")
-        year[z["year_na"]] = pd.NA
+        years, year_na = z["year"], z["year_na"]
         n, n_users, n_items = len(values), len(user_ids), len(item_ids)
         if not (
             len(users) == n == len(items)
             and (ts is None or len(ts) == n)
-            and len(titles) == n_items == len(genres) == len(year)
+            and len(titles) == n_items == len(genres) == len(years) == len(year_na)
             and users.dtype == np.int32
             and items.dtype == np.int32
             and values.dtype == np.float32
@@ -153,7 +154,12 @@ def load(key: str) -> Ratings | None:
             and (n == 0 or (0 <= items.min() and items.max() < n_items))
         ):
             return None
-        movies = pd.DataFrame({"title": titles, "year": year, "genres": genres})
+
+        def movies() -> pd.DataFrame:  # built on first use (training needs no titles)
+            year = pd.array(years, dtype="Int64")
+            year[year_na] = pd.NA
+            return pd.DataFrame({"title": titles, "year": year, "genres": genres})
+
         report = LoadReport(
             format=meta.get("format", ""),
             rows_read=int(meta.get("rows_read", n)),

@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-import pandas as pd
 
+from engine._lazy import lazy_module
 from engine.ratings import LoadReport, Ratings, RatingsError, from_arrays
+
+pd = lazy_module("pandas")
 
 __all__ = [
     "FORMAT_CSV",

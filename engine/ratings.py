@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
+
+from engine._lazy import lazy_module
+
+pd = lazy_module("pandas")
 
 #: Default like threshold: a rating >= 3 is a like on 1-5 and 0.5-5 scales.
 LIKE_THRESHOLD = 3.0
@@ -44,6 +47,27 @@ class LoadReport:
     seconds: float = 0.0
 
 
+class _Movies:
+    """The ``movies`` field: a DataFrame, or a zero-argument function that builds it on first
+    use (the ratings cache passes one, so work that never shows a title never imports
+    pandas)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attr = "_" + name
+
+    def __get__(self, obj: object, objtype: type | None = None):
+        if obj is None:  # class access: tells dataclasses the field has no default
+            raise AttributeError(self._attr)
+        value = obj.__dict__[self._attr]
+        if callable(value):
+            value = value()
+            obj.__dict__[self._attr] = value
+        return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        obj.__dict__[self._attr] = value
+
+
 @dataclass
 class Ratings:
     """Sparse explicit ratings.
@@ -66,7 +90,7 @@ class Ratings:
     timestamps: np.ndarray | None
     user_ids: np.ndarray
     item_ids: np.ndarray
-    movies: pd.DataFrame
+    movies: pd.DataFrame = _Movies()  # may be given as a function that builds it
     source: str = ""
     report: LoadReport = field(default_factory=LoadReport)
 

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from engine._lazy import lazy_module
 from engine.loaders import load_ratings
 from engine.ratings import Ratings, _movie_frame
+
+pd = lazy_module("pandas")
 
 __all__ = [
     "aligned",

@@ -45,3 +45,23 @@ def test_no_engine_module_imports_textual() -> None:
         "print('textual' in sys.modules)\n"
     )
     assert run(code) == "False"
+
+
+def test_training_from_the_cache_never_imports_pandas(tmp_path: Path) -> None:
+    """pandas costs ~0.2 s to import: a cached load and a training run must not need it
+    (the movie table is built only when something reads it)."""
+    data = tmp_path / "ratings.csv"
+    rows = [f"{u},{i},{1 + (u * 7 + i) % 5}" for u in range(40) for i in range(0, 30, 1 + u % 3)]
+    data.write_text("user,item,rating\n" + "\n".join(rows) + "\n")
+    env = f"import os; os.environ['RBM_TUI_HOME'] = {str(tmp_path / 'home')!r}\n"
+    run(env + f"from engine.loaders import load_ratings; load_ratings({str(data)!r})")
+    got = run(
+        env + "import sys\n"
+        "from engine.loaders import load_ratings\n"
+        "from engine.trainer import TrainConfig, train\n"
+        f"r = load_ratings({str(data)!r})\n"
+        "assert r.report.from_cache\n"
+        "train(r, TrainConfig(n_hidden=4, epochs=2))\n"
+        "print('pandas' in sys.modules, r.movies.shape[0] == r.n_items, 'pandas' in sys.modules)"
+    )
+    assert got == "False True True"
