@@ -7,6 +7,9 @@ u1.base when ``../shared/data/ml-100k`` is there, else on the bundled demo) and 
 (MovieLens 32M's size: an RBM of that shape with random weights, since the time depends only on
 the shapes). Each trial folds in a random profile of 20 likes and 10 dislikes and takes the top
 20 unrated movies. Bars (BENCHMARKS.md): p95 ≤ 5 ms for 1,682 movies, ≤ 50 ms for 87,000.
+
+Measured with one torch thread, as the app runs fold-ins (``rbm_tui.runtime``), and with
+torch's default thread count (``--threads N`` picks another count for that second column).
 """
 
 from __future__ import annotations
@@ -78,22 +81,24 @@ def main() -> int:
     source = ml100k if ml100k.is_file() else REPO / "data" / "demo"
     small = train(load_ratings(source, cache=False)).model
     big = synthetic_model(87_000, TrainConfig().n_hidden)
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
-    )
+    default_threads = torch.get_num_threads()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
     print()
-    print("| catalogue | hidden | median | p95 | bar (p95) |")
+    print(
+        f"| catalogue | hidden | 1 thread (the app): median / p95 | {default_threads} threads: "
+        "median / p95 | bar (p95) |"
+    )
     print("|---|---|---|---|---|")
     for name, model, bar in (
         (f"{small.n_items:,} movies ({source.parent.name}/{source.name})", small, 5),
         ("87,000 movies (random weights)", big, 50),
     ):
-        ms = measure(model, args.trials)
-        print(
-            f"| {name} | {model.rbm.n_hidden} | {np.median(ms):.2f} ms | "
-            f"{np.percentile(ms, 95):.2f} ms | ≤ {bar} ms |"
-        )
+        cells = []
+        for threads in (1, default_threads):
+            torch.set_num_threads(threads)
+            ms = measure(model, args.trials)
+            cells.append(f"{np.median(ms):.2f} / {np.percentile(ms, 95):.2f} ms")
+        print(f"| {name} | {model.rbm.n_hidden} | {cells[0]} | {cells[1]} | ≤ {bar} ms |")
     return 0
 
 

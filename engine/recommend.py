@@ -56,19 +56,19 @@ def _use_exact(model: Model, exact: bool | None) -> bool:
 
 
 def _profile(model: Model, likes: Iterable[int], dislikes: Iterable[int]):
+    """``(x (1, H) hidden input, likes, dislikes)`` of a person's thumbs, summed from the
+    rows of W they switch on (no dense visible vector)."""
     import torch
 
-    v = torch.zeros(1, 2 * model.n_items, device=model.device)
     lk = np.fromiter(likes, np.int64)
     dk = np.fromiter(dislikes, np.int64)
     for arr in (lk, dk):
         if len(arr) and (arr.min() < 0 or arr.max() >= model.n_items):
             raise IndexError("movie index out of range for this model")
-    if len(dk):
-        v[0, torch.from_numpy(2 * dk).to(model.device)] = 1.0
-    if len(lk):
-        v[0, torch.from_numpy(2 * lk + 1).to(model.device)] = 1.0
-    return v, lk, dk
+    units = torch.from_numpy(np.concatenate([2 * dk, 2 * lk + 1])).to(model.device)
+    rbm = model.rbm
+    x = rbm.c + rbm.W.index_select(0, units).sum(0)
+    return x[None, :], lk, dk
 
 
 def fold_in(
@@ -85,9 +85,8 @@ def fold_in(
     """
     import torch
 
-    v, lk, dk = _profile(model, likes, dislikes)
     with torch.no_grad():
-        x = model.rbm.hidden_input(v)
+        x, lk, dk = _profile(model, likes, dislikes)
         if _use_exact(model, exact):
             seen, like = model.rbm.conditionals(x)
         else:
@@ -186,13 +185,13 @@ def explain(
     import torch.nn.functional as F
 
     rbm = model.rbm
-    v, lk, dk = _profile(model, likes, dislikes)
+    with torch.no_grad():
+        x, lk, dk = _profile(model, likes, dislikes)  # x: (1, H)
     rated = np.concatenate([lk, dk])
     if not len(rated):
         return []
     units = np.concatenate([2 * lk + 1, 2 * dk])
     with torch.no_grad():
-        x = rbm.hidden_input(v)  # (1, H)
         W = rbm.W
         xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
         sc = rbm.pair_scores(xs, torch.full((len(xs),), item, device=rbm.device))  # (1+R, 2)

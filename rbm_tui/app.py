@@ -445,6 +445,9 @@ def _import_torch() -> None:
     """Warm-up: import torch and the engine's torch modules in the background."""
     import torch  # noqa: F401
 
+    from rbm_tui.runtime import use_interactive_threads
+
+    use_interactive_threads()
     import engine.recommend  # noqa: F401
     import engine.storage  # noqa: F401
     import engine.trainer  # noqa: F401

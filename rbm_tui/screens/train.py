@@ -365,6 +365,7 @@ class TrainScreen(AppScreen):
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self, ratings, cfg, dataset: str, cancel: threading.Event) -> None:
         from engine import storage, trainer
+        from rbm_tui.runtime import training_threads
 
         last = [0.0]
 
@@ -379,9 +380,10 @@ class TrainScreen(AppScreen):
 
         try:
             self.post_message(msg.TrainStarted(cfg.epochs, dataset))
-            result = trainer.train(
-                ratings, cfg, callback=callback, progress=progress, cancel=cancel.is_set
-            )
+            with training_threads():
+                result = trainer.train(
+                    ratings, cfg, callback=callback, progress=progress, cancel=cancel.is_set
+                )
             path = None
             if result.history and result.best_epoch > 0:
                 meta = getattr(result.model, "meta", None)
