@@ -131,6 +131,9 @@ class TrainingCancelled(Exception):
     """Raised inside the loop when the cancel check says stop (caught by :func:`train`)."""
 
 
+#: P(like) calibration is fitted on at most this many validation pairs
+CALIBRATION_PAIRS = 500_000
+
 #: an epoch has at least this many updates: small datasets get smaller batches
 MIN_BATCHES = 8
 
@@ -654,7 +657,8 @@ def train(
             is_best = score > best_score
             if is_best:
                 best_score, best_epoch, bad_epochs = score, epoch, 0
-                best_state = {k2: v.clone() for k2, v in (shadow or rbm).state_dict().items()}
+                for k2, v in (shadow or rbm).state_dict().items():  # in place: no 2nd copy
+                    best_state[k2].copy_(v)
             else:
                 bad_epochs += 1
             report = EpochReport(
@@ -691,6 +695,9 @@ def train(
 
     calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     if len(vu):
+        if len(vu) > CALIBRATION_PAIRS:  # 7 weights: a seeded sample is plenty, and lighter
+            pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
+            vu, vi, vy = vu[pick], vi[pick], vy[pick]
         with torch.no_grad():
             like_logit = pair_logits(rbm, lm, vu, vi, device)
         # the person's and the movie's counts in the training part
