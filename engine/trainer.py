@@ -498,7 +498,7 @@ def train(
     n_updates = 0
     if cfg.average > 0:
         shadow = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=None)
-        shadow.load_state_dict(best_state)
+        shadow.load_state_dict({k: v.clone() for k, v in best_state.items()})  # its own copy
         shadow.keep = rbm.keep
     best_epoch = 0
     bad_epochs = 0

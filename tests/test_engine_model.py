@@ -268,3 +268,21 @@ def test_soft_entries_put_both_units_of_a_rating_in_the_data():
     hard = LikeMatrix.from_ratings(r, 3.0)
     assert hard.entries(np.array([0, 1]))[2] is None
     assert hard.rows(np.array([0, 1]))[1].tolist() == [1, 2, 3]
+
+
+def test_the_best_epochs_weights_are_kept_with_weight_averaging(monkeypatch):
+    """With the moving average on, the model returned holds the averaged weights of the
+    best-scoring epoch, not those of the last one (the kept copy must not alias them)."""
+    import engine.trainer as trainer_mod
+
+    seen: list[torch.Tensor] = []
+
+    def fake_validate(rbm, *args, **kwargs):
+        seen.append(rbm.W.clone())
+        return {"auc": 1.0 / len(seen), "logloss": 0.5, "ndcg@10": 0.0}  # epoch 1 is best
+
+    monkeypatch.setattr(trainer_mod, "_validate", fake_validate)
+    res = train(planted(60), TrainConfig(n_hidden=8, epochs=4, patience=0, average=0.9))
+    assert res.best_epoch == 1 and len(seen) == 4
+    assert torch.equal(res.model.rbm.W, seen[0])
+    assert not torch.equal(seen[0], seen[-1])
