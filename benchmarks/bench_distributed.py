@@ -27,22 +27,9 @@ import sys
 import time
 from pathlib import Path
 
+from _memory import maxrss, rss_now
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _rss_now() -> int:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _maxrss() -> int:
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r if sys.platform == "darwin" else r * 1024
 
 
 def _free_port() -> int:
@@ -73,7 +60,7 @@ def child(a: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     r = _load(a.folder, a.users)
     load_s = time.perf_counter() - t0
-    rss_loaded = _rss_now()
+    rss_loaded = rss_now()
     cfg = TrainConfig(
         n_hidden=a.hidden,
         batch_size=a.batch_size,
@@ -102,7 +89,7 @@ def child(a: argparse.Namespace) -> None:
         "load_s": load_s,
         "train_s": train_s,
         "rss_loaded": rss_loaded,
-        "maxrss": _maxrss(),
+        "maxrss": maxrss(),
         "cancelled": result.cancelled,
     }
     if rank == 0:

@@ -21,24 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from _memory import maxrss, rss_now
+
 REPO = Path(__file__).resolve().parent.parent
 BARS = {"first": 30.0, "cached": 3.0, "resident_gb": 1.5}
-
-
-def _rss_now() -> int:
-    """Resident set size of this process in bytes (Linux), or 0 when unknown."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _maxrss() -> int:
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r if sys.platform == "darwin" else r * 1024
 
 
 def child(folder: Path) -> None:
@@ -50,7 +36,7 @@ def child(folder: Path) -> None:
 
     from engine.loaders import load_ratings
 
-    base = _rss_now()
+    base = rss_now()
     t0 = time.perf_counter()
     r = load_ratings(folder / "ratings.csv")
     seconds = time.perf_counter() - t0
@@ -69,8 +55,8 @@ def child(folder: Path) -> None:
                 "n_users": r.n_users,
                 "n_items": r.n_items,
                 "n_ratings": r.n_ratings,
-                "maxrss": _maxrss(),
-                "rss_after": _rss_now(),
+                "maxrss": maxrss(),
+                "rss_after": rss_now(),
                 "rss_before": base,
                 "arrays": arrays,
                 "movies": movies,
