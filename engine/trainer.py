@@ -207,18 +207,19 @@ class LikeMatrix:
         row, pos = self._positions(users)
         return row, self.cols[pos]
 
+    def rows_and_shares(
+        self, users: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`rows` and the soft like target of each of those ratings (None: hard)."""
+        row, pos = self._positions(users)
+        share = None if self.like_share is None else self.like_share[pos]
+        return row, self.cols[pos], share
+
     def entries(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``(row, unit, value)`` of the visible data of ``users``: the hard one-hot units
         (``value`` None) or, with soft targets, both units of every rating, the liked one with
         value ``like_share`` and the disliked one with the rest (rows stay ascending)."""
-        row, pos = self._positions(users)
-        if self.like_share is None:
-            return row, self.cols[pos], None
-        base = self.cols[pos] - self.cols[pos] % 2
-        t = self.like_share[pos]
-        unit = np.stack((base, base + 1), 1).ravel()
-        value = np.stack((1.0 - t, t), 1).ravel().astype(np.float32)
-        return np.repeat(row, 2), unit, value
+        return soft_entries(*self.rows_and_shares(users))
 
     def person_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """``(likes, ratings)``: ``int64 (n_users,)`` counts of each person."""
@@ -261,6 +262,19 @@ class LikeMatrix:
         v = torch.zeros(len(users), 2 * self.n_items, device=device)
         v[torch.from_numpy(row).to(device), torch.from_numpy(col).to(device)] = 1.0
         return v
+
+
+def soft_entries(
+    row: np.ndarray, col: np.ndarray, share: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Hard ``(row, col)`` data as ``(row, unit, value)``: unchanged when ``share`` is None,
+    else both units of every rating, the liked one valued ``share``, the other the rest."""
+    if share is None:
+        return row, col, None
+    base = col - col % 2
+    unit = np.stack((base, base + 1), 1).ravel()
+    value = np.stack((1.0 - share, share), 1).ravel().astype(np.float32)
+    return np.repeat(row, 2), unit, value
 
 
 def soft_like_targets(values: np.ndarray, threshold: float, sharpness: float) -> np.ndarray:
@@ -537,14 +551,14 @@ def train(
                     mine = mine.to(device)
                     users = users[dist.rank :: dist.world_size]
                 n = len(users)
-                row_np, col_np = lm.rows(users)
+                row_np, col_np, share_np = lm.rows_and_shares(users)
                 rows = torch.from_numpy(row_np).to(device)
                 cols0 = torch.from_numpy(col_np).to(device)
                 items = cols0 // 2
-                if lm.like_share is None:  # the data: hard units, or both units weighted
+                if share_np is None:  # the data: hard units, or both units weighted
                     prow, punit, pval = rows, cols0, None
                 else:
-                    prow_np, punit_np, pval_np = lm.entries(users)
+                    prow_np, punit_np, pval_np = soft_entries(row_np, col_np, share_np)
                     prow = torch.from_numpy(prow_np).to(device)
                     punit = torch.from_numpy(punit_np).to(device)
                     pval = torch.from_numpy(pval_np).to(device)
