@@ -310,6 +310,7 @@ TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--like-threshold", "like_threshold", float, "a rating >= F is a like"),
     ("--patience", "patience", int, "stop after N epochs without improvement (0: never)"),
     ("--val-fraction", "val_fraction", float, "share of each user's ratings held out"),
+    ("--refit-share", "refit_share", float, "share of the epochs on all ratings at the end"),
     ("--seed", "seed", int, "random seed (same seed, same model as one process)"),
 ]
 

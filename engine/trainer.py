@@ -17,7 +17,10 @@ L2 weight decay, a learning-rate schedule, hidden-unit dropout, early stopping o
 validation split carved from the training ratings, a progress callback, cancellation between
 batches, seeded and reproducible. After training, P(like) is calibrated on the validation
 split by a logistic layer over the RBM's like log-odds, the person's and the movie's smoothed
-like rates and the movie's mean rating (:func:`engine.model.like_features`).
+like rates and the movie's mean rating (:func:`engine.model.like_features`). Then the
+validation ratings join the training data for the last ``refit_share`` of the epochs, going
+on from the best epoch's weights: the model kept is the mean of those epochs' weights, and
+the calibration stays the one fitted before, on ratings the model had not yet seen.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class TrainConfig:
     """Hyperparameters. The defaults are the tuned ones (chosen on validation splits)."""
 
     n_hidden: int = 320
-    epochs: int = 60
+    epochs: int = 70  # in all, the refit ones included
     batch_size: int = 128  # at most; see effective_batch_size
     learning_rate: float = 0.08
     lr_decay: float = 0.02  # lr at epoch e = learning_rate / (1 + lr_decay · e)
@@ -55,6 +58,9 @@ class TrainConfig:
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 8  # epochs without improvement before stopping (0: never stop early)
+    #: share of ``epochs`` (rounded down) spent at the end training on all the ratings,
+    #: validation ones too, going on from the best epoch's weights (0: keep the best epoch)
+    refit_share: float = 0.15
     monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
     soft_labels: float = 3.0  # sharpness of soft like targets from the ratings (0: hard)
     average: float = 0.995  # decay of an exponential moving average of the weights (0: off)
@@ -77,6 +83,7 @@ class TrainConfig:
             (0 <= self.average < 1, "average must be in [0, 1)"),
             (self.soft_labels >= 0, "soft_labels must be >= 0"),
             (self.patience >= 0, "patience must be >= 0"),
+            (0 <= self.refit_share < 1, "refit_share must be in [0, 1)"),
             (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
             (self.joint_weight >= 0 and self.like_weight >= 0, "term weights must be >= 0"),
@@ -85,6 +92,11 @@ class TrainConfig:
             if not ok:
                 raise ValueError(msg)
         self.cd_k_max = max(self.cd_k_max, self.cd_k)
+
+    @property
+    def refit_epochs(self) -> int:
+        """Epochs on all the ratings at the end (none without a validation split)."""
+        return math.floor(self.epochs * self.refit_share) if self.val_fraction > 0 else 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -503,9 +515,6 @@ def train(
     dc = torch.zeros_like(rbm.c)
 
     low_precision = cfg.bf16_sampling and bf16_is_fast(device)
-    users_with_data = np.nonzero(np.diff(lm.indptr) > 0)[0]
-    batch_size = effective_batch_size(cfg.batch_size, len(users_with_data))
-    n_batches = max(1, math.ceil(len(users_with_data) / batch_size))
     history: list[EpochReport] = []
     best_score = -math.inf
     best_state = {k: v.clone() for k, v in rbm.state_dict().items()}
@@ -520,6 +529,8 @@ def train(
     cancelled = False
     persistent_h: torch.Tensor | None = None
     persistent_n = 0
+    n_refit = cfg.refit_epochs if len(vu) else 0  # no validation ratings: nothing to add
+    n_main = cfg.epochs - n_refit
 
     draw = _Uniforms(cfg.seed, device)
 
@@ -532,135 +543,145 @@ def train(
     def bernoulli(p: torch.Tensor, rows: int) -> torch.Tensor:
         return (uniform(rows, p.shape[1]) < p).to(p.dtype)
 
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            t0 = time.perf_counter()
-            frac = (epoch - 1) / max(1, cfg.epochs - 1)
-            k = int(round(cfg.cd_k + frac * (cfg.cd_k_max - cfg.cd_k)))
-            lr = cfg.learning_rate / (1.0 + cfg.lr_decay * (epoch - 1))
-            perm = rng.permutation(users_with_data)
-            err_sum, err_n = 0.0, 0
-            for bi in range(n_batches):
-                if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
-                    raise TrainingCancelled
-                users = perm[bi * batch_size : (bi + 1) * batch_size]
-                n_glob = len(users)
-                mine = None  # this rank's positions among the global batch's ratings
-                if dist is not None:
-                    mine, n_glob_ratings = _rank_positions(lm, users, dist)
-                    mine = mine.to(device)
-                    users = users[dist.rank :: dist.world_size]
-                n = len(users)
-                row_np, col_np, share_np = lm.rows_and_shares(users)
-                rows = torch.from_numpy(row_np).to(device)
-                cols0 = torch.from_numpy(col_np).to(device)
-                items = cols0 // 2
-                if share_np is None:  # the data: hard units, or both units weighted
-                    prow, punit, pval = rows, cols0, None
-                else:
-                    prow_np, punit_np, pval_np = soft_entries(row_np, col_np, share_np)
-                    prow = torch.from_numpy(prow_np).to(device)
-                    punit = torch.from_numpy(punit_np).to(device)
-                    pval = torch.from_numpy(pval_np).to(device)
-                ph0 = torch.sigmoid(rbm.sparse_hidden_input(prow, punit, n, pval))
-                if cfg.dropout > 0:  # the same units are dropped in both phases
-                    hmask = (uniform(n_glob, cfg.n_hidden) >= cfg.dropout).to(ph0.dtype)
-                    ph0 = ph0 * hmask
-                else:
-                    hmask = None
-                h0 = bernoulli(ph0, n_glob)
-                # statistics, summed over the batch; hidden units weighted per term
-                w_like = cfg.like_weight * like_mask if cfg.like_weight > 0 else None
-                w_joint = cfg.joint_weight * joint_mask if cfg.joint_weight > 0 else None
-                w_pos = sum(w for w in (w_like, w_joint) if w is not None)
-                n_terms = (cfg.like_weight if w_like is not None else 0.0) + (
-                    cfg.joint_weight if w_joint is not None else 0.0
-                )
-                # W's statistics: sums over ratings of (unit, hidden probabilities · weight),
-                # gathered as (units, rows, per-row values) and summed by one sparse product
-                terms = [(punit, prow, ph0 * w_pos, pval)]
-                gb = n_terms * torch.bincount(punit, pval, minlength=2 * lm.n_items).to(ph0.dtype)
-                gc = w_pos * ph0.sum(0)
-                # conditional term: like vs dislike of the seen movies (sparse: only those)
-                if w_like is not None:
-                    w_diff = rbm.W.index_select(0, 2 * items + 1) - rbm.W.index_select(0, 2 * items)
-                    b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
-                    liked0 = (cols0 % 2).to(ph0.dtype)
-                    h = h0
-                    for step in range(k):
-                        p_like = torch.sigmoid((h.index_select(0, rows) * w_diff).sum(1) + b_diff)
-                        if step == 0:
-                            err_sum += float((p_like - liked0).abs().sum())
-                            err_n += len(cols0)
-                        if mine is None:  # one uniform per rating of the batch
-                            u = draw((len(items),))
-                        else:
-                            u = draw((n_glob_ratings,))[mine]
-                        colsk = 2 * items + (u < p_like).long()
-                        phk = torch.sigmoid(rbm.sparse_hidden_input(rows, colsk, n))
-                        if hmask is not None:
-                            phk = phk * hmask
-                        h = bernoulli(phk, n_glob)
-                    terms.append((colsk, rows, phk * -w_like, None))
-                    gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * lm.n_items)
-                    gc -= w_like * phk.sum(0)
-                # joint term: which movies are seen at all (dense over the catalogue)
-                if w_joint is not None:
-                    if cfg.persistent:
-                        if persistent_h is None or persistent_n != n_glob:
-                            persistent_h, persistent_n = h0.clone(), n_glob
-                        h = persistent_h
-                    else:
-                        h = h0
-                    W_lp = rbm.W.to(torch.bfloat16) if low_precision else None
-                    for _ in range(k):
-                        # the sample is sparse: (row, unit) of its seen movies
-                        rows_k, cols_k = rbm.sample_visible(
-                            h, noise=uniform(n_glob, lm.n_items), weights=W_lp
-                        )
-                        phk = torch.sigmoid(rbm.sparse_hidden_input(rows_k, cols_k, n))
-                        if hmask is not None:
-                            phk = phk * hmask
-                        h = bernoulli(phk, n_glob)
-                    if cfg.persistent:
-                        persistent_h = h
-                    terms.append((cols_k, rows_k, phk * -w_joint, None))
-                    gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * lm.n_items)
-                    gc -= w_joint * phk.sum(0)
-                gW = _unit_sums(terms, 2 * lm.n_items)
-                if dist is not None:
-                    dist.all_reduce([gW, gb, gc])
-                    n = n_glob
-                # momentum step on the batch means, with L2 weight decay
-                dW.mul_(cfg.momentum).add_(gW, alpha=lr / n).add_(
-                    rbm.W, alpha=-lr * cfg.weight_decay
-                )
-                db.mul_(cfg.momentum).add_(gb, alpha=lr / n)
-                dc.mul_(cfg.momentum).add_(gc, alpha=lr / n)
-                rbm.W += dW
-                rbm.b += db
-                rbm.c += dc
-                if shadow is not None:  # a plain running mean until it is the EMA
-                    n_updates += 1
-                    w = max(1.0 - cfg.average, 1.0 / (1.0 + n_updates))
-                    shadow.W.lerp_(rbm.W, w)
-                    shadow.b.lerp_(rbm.b, w)
-                    shadow.c.lerp_(rbm.c, w)
-                if progress is not None:
-                    progress(BatchProgress(epoch, bi + 1, n_batches))
+    def run_epoch(data: LikeMatrix, epoch: int, k: int, lr: float) -> float:
+        """One pass of CD-k updates over ``data``'s users; returns the training loss."""
+        nonlocal n_updates, persistent_h, persistent_n
+        users_with_data = np.nonzero(np.diff(data.indptr) > 0)[0]
+        batch_size = effective_batch_size(cfg.batch_size, len(users_with_data))
+        n_batches = max(1, math.ceil(len(users_with_data) / batch_size))
+        perm = rng.permutation(users_with_data)
+        err_sum, err_n = 0.0, 0
+        for bi in range(n_batches):
+            if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
+                raise TrainingCancelled
+            users = perm[bi * batch_size : (bi + 1) * batch_size]
+            n_glob = len(users)
+            mine = None  # this rank's positions among the global batch's ratings
             if dist is not None:
-                errs = torch.tensor([err_sum, err_n], dtype=torch.float64, device=device)
-                dist.all_reduce([errs])
-                err_sum, err_n = float(errs[0]), int(errs[1])
+                mine, n_glob_ratings = _rank_positions(data, users, dist)
+                mine = mine.to(device)
+                users = users[dist.rank :: dist.world_size]
+            n = len(users)
+            row_np, col_np, share_np = data.rows_and_shares(users)
+            rows = torch.from_numpy(row_np).to(device)
+            cols0 = torch.from_numpy(col_np).to(device)
+            items = cols0 // 2
+            if share_np is None:  # the data: hard units, or both units weighted
+                prow, punit, pval = rows, cols0, None
+            else:
+                prow_np, punit_np, pval_np = soft_entries(row_np, col_np, share_np)
+                prow = torch.from_numpy(prow_np).to(device)
+                punit = torch.from_numpy(punit_np).to(device)
+                pval = torch.from_numpy(pval_np).to(device)
+            ph0 = torch.sigmoid(rbm.sparse_hidden_input(prow, punit, n, pval))
+            if cfg.dropout > 0:  # the same units are dropped in both phases
+                hmask = (uniform(n_glob, cfg.n_hidden) >= cfg.dropout).to(ph0.dtype)
+                ph0 = ph0 * hmask
+            else:
+                hmask = None
+            h0 = bernoulli(ph0, n_glob)
+            # statistics, summed over the batch; hidden units weighted per term
+            w_like = cfg.like_weight * like_mask if cfg.like_weight > 0 else None
+            w_joint = cfg.joint_weight * joint_mask if cfg.joint_weight > 0 else None
+            w_pos = sum(w for w in (w_like, w_joint) if w is not None)
+            n_terms = (cfg.like_weight if w_like is not None else 0.0) + (
+                cfg.joint_weight if w_joint is not None else 0.0
+            )
+            # W's statistics: sums over ratings of (unit, hidden probabilities · weight),
+            # gathered as (units, rows, per-row values) and summed by one sparse product
+            terms = [(punit, prow, ph0 * w_pos, pval)]
+            gb = n_terms * torch.bincount(punit, pval, minlength=2 * data.n_items).to(ph0.dtype)
+            gc = w_pos * ph0.sum(0)
+            # conditional term: like vs dislike of the seen movies (sparse: only those)
+            if w_like is not None:
+                w_diff = rbm.W.index_select(0, 2 * items + 1) - rbm.W.index_select(0, 2 * items)
+                b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
+                liked0 = (cols0 % 2).to(ph0.dtype)
+                h = h0
+                for step in range(k):
+                    p_like = torch.sigmoid((h.index_select(0, rows) * w_diff).sum(1) + b_diff)
+                    if step == 0:
+                        err_sum += float((p_like - liked0).abs().sum())
+                        err_n += len(cols0)
+                    if mine is None:  # one uniform per rating of the batch
+                        u = draw((len(items),))
+                    else:
+                        u = draw((n_glob_ratings,))[mine]
+                    colsk = 2 * items + (u < p_like).long()
+                    phk = torch.sigmoid(rbm.sparse_hidden_input(rows, colsk, n))
+                    if hmask is not None:
+                        phk = phk * hmask
+                    h = bernoulli(phk, n_glob)
+                terms.append((colsk, rows, phk * -w_like, None))
+                gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * data.n_items)
+                gc -= w_like * phk.sum(0)
+            # joint term: which movies are seen at all (dense over the catalogue)
+            if w_joint is not None:
+                if cfg.persistent:
+                    if persistent_h is None or persistent_n != n_glob:
+                        persistent_h, persistent_n = h0.clone(), n_glob
+                    h = persistent_h
+                else:
+                    h = h0
+                W_lp = rbm.W.to(torch.bfloat16) if low_precision else None
+                for _ in range(k):
+                    # the sample is sparse: (row, unit) of its seen movies
+                    rows_k, cols_k = rbm.sample_visible(
+                        h, noise=uniform(n_glob, data.n_items), weights=W_lp
+                    )
+                    phk = torch.sigmoid(rbm.sparse_hidden_input(rows_k, cols_k, n))
+                    if hmask is not None:
+                        phk = phk * hmask
+                    h = bernoulli(phk, n_glob)
+                if cfg.persistent:
+                    persistent_h = h
+                terms.append((cols_k, rows_k, phk * -w_joint, None))
+                gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * data.n_items)
+                gc -= w_joint * phk.sum(0)
+            gW = _unit_sums(terms, 2 * data.n_items)
+            if dist is not None:
+                dist.all_reduce([gW, gb, gc])
+                n = n_glob
+            # momentum step on the batch means, with L2 weight decay
+            dW.mul_(cfg.momentum).add_(gW, alpha=lr / n).add_(rbm.W, alpha=-lr * cfg.weight_decay)
+            db.mul_(cfg.momentum).add_(gb, alpha=lr / n)
+            dc.mul_(cfg.momentum).add_(gc, alpha=lr / n)
+            rbm.W += dW
+            rbm.b += db
+            rbm.c += dc
+            if shadow is not None:  # a plain running mean until it is the EMA
+                n_updates += 1
+                w = max(1.0 - cfg.average, 1.0 / (1.0 + n_updates))
+                shadow.W.lerp_(rbm.W, w)
+                shadow.b.lerp_(rbm.b, w)
+                shadow.c.lerp_(rbm.c, w)
+            if progress is not None:
+                progress(BatchProgress(epoch, bi + 1, n_batches))
+        if dist is not None:
+            errs = torch.tensor([err_sum, err_n], dtype=torch.float64, device=device)
+            dist.all_reduce([errs])
+            err_sum, err_n = float(errs[0]), int(errs[1])
+        if not all(math.isfinite(float(t.abs().max())) for t in (rbm.W, rbm.b, rbm.c)):
+            raise FloatingPointError(
+                "training diverged (weights became NaN or infinite); try a smaller learning rate"
+            )
+        return err_sum / max(1, err_n)
+
+    def schedule(epoch: int) -> tuple[int, float]:
+        """CD steps and learning rate of (1-based) ``epoch``."""
+        frac = min(1.0, (epoch - 1) / max(1, n_main - 1))
+        k = int(round(cfg.cd_k + frac * (cfg.cd_k_max - cfg.cd_k)))
+        return k, cfg.learning_rate / (1.0 + cfg.lr_decay * (epoch - 1))
+
+    try:
+        for epoch in range(1, n_main + 1):
+            t0 = time.perf_counter()
+            k, lr = schedule(epoch)
+            loss = run_epoch(lm, epoch, k, lr)
             if dist is None or dist.rank == 0:
                 val = _validate(shadow or rbm, lm, vu, vi, vy, device)
             else:
                 val = {}
-            if not all(math.isfinite(float(t.abs().max())) for t in (rbm.W, rbm.b, rbm.c)):
-                raise FloatingPointError(
-                    "training diverged (weights became NaN or infinite); "
-                    "try a smaller learning rate"
-                )
             if val:
                 score = {
                     "auc": val["auc"],
@@ -679,7 +700,7 @@ def train(
             report = EpochReport(
                 epoch=epoch,
                 epochs=cfg.epochs,
-                train_loss=err_sum / max(1, err_n),
+                train_loss=loss,
                 val=val,
                 seconds=time.perf_counter() - t0,
                 best=is_best,
@@ -697,43 +718,51 @@ def train(
     except TrainingCancelled:
         cancelled = True
 
-    if dist is not None and dist.rank != 0:
-        return TrainResult(
-            model=None,
-            history=history,
-            cancelled=cancelled,
-            best_epoch=best_epoch,
-            seconds=time.perf_counter() - t_start,
-        )
     rbm.load_state_dict(best_state)
-    from engine.model import like_features, prior_like_share
-
     calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    if len(vu):
-        if len(vu) > CALIBRATION_PAIRS:  # 7 weights: a seeded sample is plenty, and lighter
-            pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
-            vu, vi, vy = vu[pick], vi[pick], vy[pick]
-        with torch.no_grad():
-            like_logit = pair_logits(rbm, lm, vu, vi, device)
-        # the person's and the movie's counts in the training part
-        u_likes, u_n = lm.person_counts()
-        i_likes, i_n = lm.movie_counts()
-        i_sums = lm.movie_rating_sums()
-        X = like_features(
-            like_logit,
-            u_likes[vu],
-            u_n[vu],
-            i_likes[vi],
-            i_n[vi],
-            i_sums[vi],
-            prior_like_share(i_likes, i_n),
-            float(i_sums.sum() / max(1, i_n.sum())),
-        )
-        if cfg.blend_biases:
-            calib = tuple(float(w) for w in fit_logistic(X, vy))
-        else:
-            a, b = fit_logistic(X[:, :1], vy)
-            calib = (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, float(b))
+    if len(vu) and (dist is None or dist.rank == 0):
+        calib = _calibration(rbm, lm, vu, vi, vy, cfg, device)
+
+    if n_refit and not cancelled:
+        # the validation ratings join the training data for a few more epochs, going on from
+        # the best epoch's averaged weights (calibrated above, on ratings it had not seen)
+        del lm
+        full = LikeMatrix.from_ratings(ratings, cfg.like_threshold, cfg.soft_labels)
+        rbm.load_state_dict({k: v.clone() for k, v in best_state.items()})  # own copies
+        if shadow is not None:  # what is kept: the plain mean of the refit's weights
+            shadow.load_state_dict({k: v.clone() for k, v in best_state.items()})
+            n_updates = 0
+        dW.zero_()
+        db.zero_()
+        dc.zero_()
+        try:
+            for j in range(1, n_refit + 1):
+                t0 = time.perf_counter()
+                epoch = len(history) + 1
+                k, lr = schedule(best_epoch + j)
+                loss = run_epoch(full, epoch, k, lr)
+                report = EpochReport(
+                    epoch=epoch,
+                    epochs=len(history) + 1 + n_refit - j,
+                    train_loss=loss,
+                    val={},
+                    seconds=time.perf_counter() - t0,
+                    best=j == n_refit,
+                    cd_k=k,
+                    learning_rate=lr,
+                )
+                history.append(report)
+                if callback is not None:
+                    callback(report)
+            for k2, v in (shadow or rbm).state_dict().items():
+                best_state[k2].copy_(v)
+        except TrainingCancelled:  # keep the best epoch's weights from before the refit
+            cancelled = True
+        rbm.load_state_dict(best_state)
+
+    seconds = time.perf_counter() - t_start
+    if dist is not None and dist.rank != 0:
+        return TrainResult(None, history, cancelled, best_epoch, seconds)
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -742,13 +771,40 @@ def train(
         history=history,
         best_epoch=best_epoch,
     )
-    return TrainResult(
-        model=model,
-        history=history,
-        cancelled=cancelled,
-        best_epoch=best_epoch,
-        seconds=time.perf_counter() - t_start,
+    return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)
+
+
+def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> tuple:
+    """The P(like) calibration weights (see :data:`engine.model.CALIBRATION_NAMES`), fitted
+    on the validation pairs ``(vu, vi, vy)`` with the people's and movies' statistics of the
+    training part ``lm``."""
+    import torch
+
+    from engine.model import like_features, prior_like_share
+
+    if len(vu) > CALIBRATION_PAIRS:  # 7 weights: a seeded sample is plenty, and lighter
+        rng = np.random.default_rng([cfg.seed, 0xCA1])  # its own: ranks' streams stay equal
+        pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
+        vu, vi, vy = vu[pick], vi[pick], vy[pick]
+    with torch.no_grad():
+        like_logit = pair_logits(rbm, lm, vu, vi, device)
+    u_likes, u_n = lm.person_counts()
+    i_likes, i_n = lm.movie_counts()
+    i_sums = lm.movie_rating_sums()
+    X = like_features(
+        like_logit,
+        u_likes[vu],
+        u_n[vu],
+        i_likes[vi],
+        i_n[vi],
+        i_sums[vi],
+        prior_like_share(i_likes, i_n),
+        float(i_sums.sum() / max(1, i_n.sum())),
     )
+    if cfg.blend_biases:
+        return tuple(float(w) for w in fit_logistic(X, vy))
+    a, b = fit_logistic(X[:, :1], vy)
+    return (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, float(b))
 
 
 def pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:

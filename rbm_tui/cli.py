@@ -289,6 +289,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str, str]] = [
     ("--soft-labels", "soft_labels", float, "F", "sharpness of soft like targets (0: hard)"),
     ("--patience", "patience", int, "N", "stop after N epochs without improvement (0: never)"),
     ("--val-fraction", "val_fraction", float, "F", "share of each user's ratings held out"),
+    ("--refit-share", "refit_share", float, "F", "share of the epochs on all ratings at the end"),
     ("--seed", "seed", int, "N", "random seed (same seed, same model)"),
 ]
 

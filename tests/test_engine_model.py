@@ -286,3 +286,46 @@ def test_the_best_epochs_weights_are_kept_with_weight_averaging(monkeypatch):
     assert res.best_epoch == 1 and len(seen) == 4
     assert torch.equal(res.model.rbm.W, seen[0])
     assert not torch.equal(seen[0], seen[-1])
+
+
+def test_refit_trains_the_last_epochs_on_all_ratings_and_cancel_keeps_the_model_before(
+    monkeypatch,
+):
+    """With ``refit_share``, the last epochs go on from the best epoch with the validation
+    ratings added; cancelling during them returns the model as it was before the refit."""
+    r = planted(80)
+    base = dict(n_hidden=8, patience=0, seed=3)
+    before = train(r, TrainConfig(epochs=4, refit_share=0.0, **base))
+    cfg = TrainConfig(epochs=5, refit_share=0.2, **base)
+    assert cfg.refit_epochs == 1 and TrainConfig(epochs=4, refit_share=0.2).refit_epochs == 0
+
+    seen = {}  # epoch -> ratings in that epoch's batches
+    epoch_now = {"e": 1}
+    orig = LikeMatrix.rows_and_shares
+
+    def counting(self, users):
+        out = orig(self, users)
+        seen[epoch_now["e"]] = seen.get(epoch_now["e"], 0) + len(out[0])
+        return out
+
+    def progress(p):
+        epoch_now["e"] = p.epoch + (p.batch == p.n_batches)
+
+    monkeypatch.setattr(LikeMatrix, "rows_and_shares", counting)
+    reports = []
+    after = train(r, cfg, callback=reports.append, progress=progress)
+    assert [x.epoch for x in reports] == [1, 2, 3, 4, 5] and reports[-1].val == {}
+    assert seen[5] == r.n_ratings and all(seen[e] < r.n_ratings for e in range(1, 5))
+    assert after.best_epoch == before.best_epoch
+    assert after.model.calibration == before.model.calibration  # fitted before the refit
+    assert not torch.equal(after.model.rbm.W, before.model.rbm.W)
+
+    monkeypatch.setattr(LikeMatrix, "rows_and_shares", orig)
+    state = {"epoch": 0}
+
+    def track(p):
+        state["epoch"] = p.epoch
+
+    cut = train(r, cfg, progress=track, cancel=lambda: state["epoch"] == 5)
+    assert cut.cancelled and len(cut.history) == 4
+    assert torch.equal(cut.model.rbm.W, before.model.rbm.W)
