@@ -119,6 +119,7 @@ class EpochReport:
     best: bool  # this epoch is the best so far (by the monitored score)
     cd_k: int
     learning_rate: float
+    refit: bool = False  # trained on all the ratings, validation ones too (no val metrics)
 
 
 @dataclass
@@ -747,9 +748,10 @@ def train(
                     train_loss=loss,
                     val={},
                     seconds=time.perf_counter() - t0,
-                    best=j == n_refit,
+                    best=False,
                     cd_k=k,
                     learning_rate=lr,
+                    refit=True,
                 )
                 history.append(report)
                 if callback is not None:

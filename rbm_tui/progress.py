@@ -169,6 +169,8 @@ class TrainProgress:
         parts.append(f"ETA {format_duration(self._eta(r.epoch * self.n_batches, total))}")
         if r.best:
             parts.append("*best")
+        if r.refit:
+            parts.append("+all ratings")
         self.line.write_line("  ".join(parts))
 
     def message(self, text: str) -> None:

@@ -627,22 +627,25 @@ def test_train_progress_lines_and_tty():
     class Report:
         def __init__(self, epoch):
             self.epoch, self.epochs, self.train_loss = epoch, 3, 0.25
-            self.val = {"auc": 0.8, "ndcg@10": 0.3}
+            self.refit = epoch == 3  # the last epoch trains on all the ratings: no val
+            self.val = {} if self.refit else {"auc": 0.8, "ndcg@10": 0.3}
             self.seconds, self.best = 0.5, epoch == 1
 
     t = [0.0]
     stream = io.StringIO()
     p = TrainProgress(3, stream, tty=False, clock=lambda: t[0])
-    for e in (1, 2):
+    for e in (1, 2, 3):
         for b in (1, 2):
             t[0] += 1
             p.on_batch(Batch(e, b, 2))
         p.on_epoch(Report(e))
     p.close()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3") and "loss 0.2500" in lines[0]
     assert "val auc 0.8000" in lines[0] and "ETA 0:04" in lines[0]
+    assert "*best" in lines[0] and "+all ratings" not in lines[0]
+    assert "+all ratings" in lines[2] and "val auc" not in lines[2]
     assert "\r" not in stream.getvalue()
 
     stream = io.StringIO()

@@ -315,6 +315,7 @@ def test_refit_trains_the_last_epochs_on_all_ratings_and_cancel_keeps_the_model_
     reports = []
     after = train(r, cfg, callback=reports.append, progress=progress)
     assert [x.epoch for x in reports] == [1, 2, 3, 4, 5] and reports[-1].val == {}
+    assert [x.refit for x in reports] == [False] * 4 + [True] and not reports[-1].best
     assert seen[5] == r.n_ratings and all(seen[e] < r.n_ratings for e in range(1, 5))
     assert after.best_epoch == before.best_epoch
     assert after.model.calibration == before.model.calibration  # fitted before the refit

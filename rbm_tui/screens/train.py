@@ -431,7 +431,7 @@ class TrainScreen(AppScreen):
         self.query_one("#loss-sparkline", Sparkline).data = list(self.losses)
         val = rep.val or {}
         table = self.query_one("#epochs", DataTable)
-        mark = "*" if rep.best else " "
+        mark = "*" if rep.best else "+" if rep.refit else " "
         table.add_row(
             f"{rep.epoch}/{rep.epochs}{mark}",
             f"{rep.train_loss:.3f}",
@@ -445,7 +445,7 @@ class TrainScreen(AppScreen):
             self.query_one("#train-state", Static).update(
                 Content.styled(
                     f"Epoch {rep.epoch}/{rep.epochs} done, {rep.seconds:.2g} s/epoch"
-                    " (* best so far)",
+                    + (" (+ on all ratings)" if rep.refit else " (* best so far)"),
                     "$warning",
                 )
             )
