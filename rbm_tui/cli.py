@@ -375,6 +375,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if val:
         summary += " (" + ", ".join(f"val {k} {v:.4f}" for k, v in val.items()) + ")"
+    n_refit = sum(1 for h in result.history if h.refit)
+    if n_refit:
+        summary += f", then {n_refit} on all the ratings"
     _info(summary)
     _info(f"saved the model to {path}")
     if args.json:

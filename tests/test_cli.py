@@ -728,3 +728,14 @@ def test_subprocess_ctrl_c_during_training_saves_nothing(ml100k, tmp_path):
     assert stdout == ""
     assert not out.exists()
     assert not list(tmp_path.glob(".interrupted.pt.*"))
+
+
+def test_train_reports_the_epochs_on_all_ratings(rbm_home, capsys):
+    args = ["train", "demo", "--hidden", "8", "--threads", "1", "--patience", "0"]
+    assert main([*args, "--epochs", "7"]) == 0  # 15 % of 7: one refit epoch
+    err = capsys.readouterr().err
+    assert "epoch 7/7" in err and "+all ratings" in err
+    assert "trained 7 epochs" in err and "then 1 on all the ratings" in err
+    assert main([*args, "--epochs", "7", "--refit-share", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "trained 7 epochs" in err and "all ratings" not in err
