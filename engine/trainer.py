@@ -511,6 +511,11 @@ def train(
     if n_like > 0:
         like_mask[n_like:] = 0.0
         joint_mask[:n_like] = 0.0
+    # statistics are summed over the batch, hidden units weighted per term
+    w_like = cfg.like_weight * like_mask if cfg.like_weight > 0 else None
+    w_joint = cfg.joint_weight * joint_mask if cfg.joint_weight > 0 else None
+    w_pos = sum(w for w in (w_like, w_joint) if w is not None)
+    n_terms = cfg.like_weight + cfg.joint_weight  # the data's share in the bias statistics
     dW = torch.zeros_like(rbm.W)
     db = torch.zeros_like(rbm.b)
     dc = torch.zeros_like(rbm.c)
@@ -581,13 +586,6 @@ def train(
             else:
                 hmask = None
             h0 = bernoulli(ph0, n_glob)
-            # statistics, summed over the batch; hidden units weighted per term
-            w_like = cfg.like_weight * like_mask if cfg.like_weight > 0 else None
-            w_joint = cfg.joint_weight * joint_mask if cfg.joint_weight > 0 else None
-            w_pos = sum(w for w in (w_like, w_joint) if w is not None)
-            n_terms = (cfg.like_weight if w_like is not None else 0.0) + (
-                cfg.joint_weight if w_joint is not None else 0.0
-            )
             # W's statistics: sums over ratings of (unit, hidden probabilities · weight),
             # gathered as (units, rows, per-row values) and summed by one sparse product
             terms = [(punit, prow, ph0 * w_pos, pval)]
@@ -668,6 +666,11 @@ def train(
             )
         return err_sum / max(1, err_n)
 
+    def publish(report: EpochReport) -> None:
+        history.append(report)
+        if callback is not None:
+            callback(report)
+
     def schedule(epoch: int) -> tuple[int, float]:
         """CD steps and learning rate of (1-based) ``epoch``."""
         frac = min(1.0, (epoch - 1) / max(1, n_main - 1))
@@ -708,9 +711,7 @@ def train(
                 cd_k=k,
                 learning_rate=lr,
             )
-            history.append(report)
-            if callback is not None:
-                callback(report)
+            publish(report)
             stop = bool(cfg.patience and bad_epochs >= cfg.patience)
             if dist is not None:
                 stop = dist.decide(stop)
@@ -753,9 +754,7 @@ def train(
                     learning_rate=lr,
                     refit=True,
                 )
-                history.append(report)
-                if callback is not None:
-                    callback(report)
+                publish(report)
             for k2, v in (shadow or rbm).state_dict().items():
                 best_state[k2].copy_(v)
         except TrainingCancelled:  # keep the best epoch's weights from before the refit
