@@ -1,15 +1,20 @@
 """Contrastive-divergence (CD-k) training of the three-state RBM.
 
 Each mini-batch of users is built from the sparse ratings (never a users × movies array of
-the whole dataset). The update sums two CD estimates:
+the whole dataset). The update sums two terms:
 
-- the *joint* term, whose negative phase resamples every movie's state (unseen, disliked,
-  liked): it teaches the model which movies a person picks (top-N);
-- the *conditional* term, whose negative phase keeps the person's seen movies and resamples
-  only like vs dislike: it teaches P(like | seen), the number shown to people.
+- the *joint* CD-k term, whose negative phase resamples every movie's state (unseen,
+  disliked, liked): it teaches the model which movies a person picks (top-N);
+- the *like* term: the exact gradient of log P(like | seen, the person's other ratings) of
+  every seen movie, hidden units summed out (a discriminative RBM term, as in Larochelle &
+  Bengio 2008's hybrid RBMs): it teaches P(like | seen), the number shown to people. It
+  costs ratings × like units, like one CD step, and has no sampling noise. A conditional
+  CD-k term (negative phase keeps the seen movies and resamples only like vs dislike) can
+  be used instead or as well (``like_weight``; off by default: on validation splits the
+  exact term gave +0.004 like AUC, -0.003 nDCG@10, in about the same time).
 
-A share of the hidden units (``like_hidden``) learns from the conditional term only, the
-rest from the joint term. Both terms cost ratings × hidden units per person except the joint
+A share of the hidden units (``like_hidden``) learns from the like term(s) only, the rest
+from the joint term. Both terms cost ratings × hidden units per person except the joint
 term's visible sampling, which is dense over the catalogue.
 
 Options: CD-k with an increasing-k schedule, persistent CD for the joint term, momentum,
@@ -51,10 +56,12 @@ class TrainConfig:
     cd_k_max: int = 1  # k grows linearly from cd_k to cd_k_max over the epochs
     persistent: bool = False
     joint_weight: float = 1.0  # weight of the joint (which movies are seen) CD term
-    like_weight: float = 1.0  # weight of the conditional (like | seen) CD term
+    like_weight: float = 0.0  # weight of the conditional (like | seen) CD term
+    #: weight of the exact like log-likelihood term of the like units (see module doc)
+    like_exact_weight: float = 1.6
     dropout: float = 0.4  # share of hidden units dropped per person and batch (dropout RBM)
     blend_biases: bool = True  # P(like) calibration also sees person / movie statistics
-    like_hidden: float = 0.33  # share of hidden units updated only by the conditional term
+    like_hidden: float = 0.25  # share of hidden units updated only by the like term(s)
     like_threshold: float = LIKE_THRESHOLD
     val_fraction: float = 0.1  # share of each user's ratings held out for early stopping
     patience: int = 8  # epochs without improvement before stopping (0: never stop early)
@@ -86,7 +93,10 @@ class TrainConfig:
             (0 <= self.refit_share < 1, "refit_share must be in [0, 1)"),
             (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
-            (self.joint_weight >= 0 and self.like_weight >= 0, "term weights must be >= 0"),
+            (
+                min(self.joint_weight, self.like_weight, self.like_exact_weight) >= 0,
+                "term weights must be >= 0",
+            ),
         ]
         for ok, msg in checks:
             if not ok:
@@ -422,6 +432,48 @@ def _rank_positions(lm: LikeMatrix, users: np.ndarray, dist) -> tuple[object, in
     return torch.from_numpy(pos), int(lens.sum())
 
 
+def _like_likelihood_grad(delta, b_diff, x, rows, items, p, hmask, weight: float, n_units: int):
+    """Gradient of ``weight · Σ_r log P(like_r | seen_r, v_-r)`` (soft targets ``p``) with
+    the hidden units summed out exactly (the discriminative RBM's gradient), for ``L`` of the
+    hidden units. ``rows, items, p``: ``(R,)`` owner, movie and like target of each rating;
+    ``delta (R, L)``: ``W[2j+1] - W[2j]`` of its movie ``j`` in those units' columns and
+    ``b_diff (R,)`` the same of the visible biases; ``x (n, L)``: the batch's hidden input
+    ``c + vW`` from its soft data; ``hmask (n, L)``: its dropout mask, or None. ``v_-r`` is
+    the person's data without rating ``r``, so the liked (disliked) state's hidden input is
+    ``x + (1-p)·delta`` (``x - p·delta``).
+
+    Returns ``(gW (n_units, L), gb (n_units,), gc (L,))``: the gradients of W's columns of
+    those units and of the visible and hidden biases, sums over the batch, in the direction
+    that raises the likelihood.
+    """
+    import torch
+
+    liked, disliked = 2 * items + 1, 2 * items
+    # inputs at most 40 (σ(-a) stays a normal float32 below), a dropped unit's -10⁴ (it then
+    # adds nothing to any sum below)
+    x = x.clamp(max=40.0)
+    if hmask is not None:
+        x = x.masked_fill(hmask == 0, -1e4)
+    xr = x.index_select(0, rows)
+    # 1 - sigmoid of the unit's input with the movie liked (a) and disliked (d)
+    na = torch.sigmoid(torch.addcmul(xr, (1.0 - p)[:, None], delta).neg_())
+    nd = torch.sigmoid(torch.addcmul(xr, -p[:, None], delta).neg_())
+    # softplus(a) - softplus(d) = log(σ(-d) / σ(-a))
+    z = b_diff + torch.log(nd / na).sum(1)  # like log-odds
+    e = weight * (p - torch.sigmoid(z))  # (R,) d log-likelihood / d z
+    g = (nd - na).mul_(e[:, None])  # (R, L) d / d x_-r: e · (σ(a) - σ(d))
+    G = torch.zeros(x.shape, dtype=x.dtype, device=x.device).index_add_(0, rows, g)
+    back = G.index_select(0, rows).sub_(g)  # through the person's other ratings' inputs
+    # liked unit: e·σ(a) + p·back; disliked unit: -e·σ(d) + (1-p)·back
+    v1 = torch.addcmul(back * p[:, None], e[:, None], 1.0 - na)
+    v0 = torch.addcmul(back.mul_((1.0 - p)[:, None]), -e[:, None], 1.0 - nd)
+    gW = torch.zeros(n_units, x.shape[1], dtype=x.dtype, device=x.device)
+    gW.index_add_(0, liked, v1).index_add_(0, disliked, v0)
+    gb = torch.zeros(n_units, dtype=x.dtype, device=x.device)
+    gb.index_add_(0, liked, e).index_add_(0, disliked, -e)
+    return gW, gb, G.sum(0)
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     """Weights ``(d+1,)`` (last: intercept) of an L2-regularised logistic regression of
     ``y`` on ``X (n, d)``, fitted by Newton's method. Used for P(like) calibration."""
@@ -503,7 +555,7 @@ def train(
         torch.from_numpy(counts[:, 1].copy()),
         lm.n_users,
     )
-    # hidden units [0, n_like) learn only from the conditional term, the rest only from the
+    # hidden units [0, n_like) learn only from the like term(s), the rest only from the
     # joint term (when like_hidden > 0; otherwise every unit learns from both)
     n_like = int(round(cfg.like_hidden * cfg.n_hidden))
     like_mask = torch.ones(cfg.n_hidden, device=device)
@@ -516,6 +568,7 @@ def train(
     w_joint = cfg.joint_weight * joint_mask if cfg.joint_weight > 0 else None
     w_pos = sum(w for w in (w_like, w_joint) if w is not None)
     n_terms = cfg.like_weight + cfg.joint_weight  # the data's share in the bias statistics
+    n_exact = n_like if n_like > 0 else cfg.n_hidden  # hidden units of the exact like term
     dW = torch.zeros_like(rbm.W)
     db = torch.zeros_like(rbm.b)
     dc = torch.zeros_like(rbm.c)
@@ -579,7 +632,8 @@ def train(
                 prow = torch.from_numpy(prow_np).to(device)
                 punit = torch.from_numpy(punit_np).to(device)
                 pval = torch.from_numpy(pval_np).to(device)
-            ph0 = torch.sigmoid(rbm.sparse_hidden_input(prow, punit, n, pval))
+            x0 = rbm.sparse_hidden_input(prow, punit, n, pval)
+            ph0 = torch.sigmoid(x0)
             if cfg.dropout > 0:  # the same units are dropped in both phases
                 hmask = (uniform(n_glob, cfg.n_hidden) >= cfg.dropout).to(ph0.dtype)
                 ph0 = ph0 * hmask
@@ -591,17 +645,19 @@ def train(
             terms = [(punit, prow, ph0 * w_pos, pval)]
             gb = n_terms * torch.bincount(punit, pval, minlength=2 * data.n_items).to(ph0.dtype)
             gc = w_pos * ph0.sum(0)
-            # conditional term: like vs dislike of the seen movies (sparse: only those)
+            # the seen movies' like vs dislike: reconstruction error (the training loss)
+            w_diff = rbm.W.index_select(0, 2 * items + 1) - rbm.W.index_select(0, 2 * items)
+            b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
+            liked0 = (cols0 % 2).to(ph0.dtype)
+            p_like = torch.sigmoid((h0.index_select(0, rows) * w_diff).sum(1) + b_diff)
+            err_sum += float((p_like - liked0).abs().sum())
+            err_n += len(cols0)
+            # conditional CD term: like vs dislike of the seen movies (sparse: only those)
             if w_like is not None:
-                w_diff = rbm.W.index_select(0, 2 * items + 1) - rbm.W.index_select(0, 2 * items)
-                b_diff = rbm.b[2 * items + 1] - rbm.b[2 * items]
-                liked0 = (cols0 % 2).to(ph0.dtype)
                 h = h0
                 for step in range(k):
-                    p_like = torch.sigmoid((h.index_select(0, rows) * w_diff).sum(1) + b_diff)
-                    if step == 0:
-                        err_sum += float((p_like - liked0).abs().sum())
-                        err_n += len(cols0)
+                    if step > 0:
+                        p_like = torch.sigmoid((h.index_select(0, rows) * w_diff).sum(1) + b_diff)
                     if mine is None:  # one uniform per rating of the batch
                         u = draw((len(items),))
                     else:
@@ -614,6 +670,23 @@ def train(
                 terms.append((colsk, rows, phk * -w_like, None))
                 gb -= cfg.like_weight * torch.bincount(colsk, minlength=2 * data.n_items)
                 gc -= w_like * phk.sum(0)
+            if cfg.like_exact_weight > 0:  # exact like log-likelihood of the seen movies
+                target = liked0 if share_np is None else torch.from_numpy(share_np).to(device)
+                exact = _like_likelihood_grad(
+                    w_diff[:, :n_exact],
+                    b_diff,
+                    x0[:, :n_exact],
+                    rows,
+                    items,
+                    target,
+                    None if hmask is None else hmask[:, :n_exact],
+                    cfg.like_exact_weight,
+                    2 * data.n_items,
+                )
+                gb += exact[1]
+                gc[:n_exact] += exact[2]
+            else:
+                exact = None
             # joint term: which movies are seen at all (dense over the catalogue)
             if w_joint is not None:
                 if cfg.persistent:
@@ -638,6 +711,8 @@ def train(
                 gb -= cfg.joint_weight * torch.bincount(cols_k, minlength=2 * data.n_items)
                 gc -= w_joint * phk.sum(0)
             gW = _unit_sums(terms, 2 * data.n_items)
+            if exact is not None:
+                gW[:, :n_exact] += exact[0]
             if dist is not None:
                 dist.all_reduce([gW, gb, gc])
                 n = n_glob

@@ -287,6 +287,8 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str, str]] = [
     ("--dropout", "dropout", float, "F", "share of hidden units dropped per person and batch"),
     ("--average", "average", float, "F", "decay of the weights' moving average (0: off)"),
     ("--soft-labels", "soft_labels", float, "F", "sharpness of soft like targets (0: hard)"),
+    ("--like-exact", "like_exact_weight", float, "F", "weight of the exact like likelihood term"),
+    ("--like-cd", "like_weight", float, "F", "weight of the conditional (like) CD-k term"),
     ("--patience", "patience", int, "N", "stop after N epochs without improvement (0: never)"),
     ("--val-fraction", "val_fraction", float, "F", "share of each user's ratings held out"),
     ("--refit-share", "refit_share", float, "F", "share of the epochs on all ratings at the end"),
