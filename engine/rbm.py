@@ -57,6 +57,11 @@ class RBM:
         #: share of hidden units kept in training (1 - dropout); at use every unit is present
         #: and its contribution to the free energy is scaled by ``keep``
         self.keep = 1.0
+        #: the first ``like_units`` hidden units learn like vs dislike only; their share of
+        #: every like log-odds is multiplied by ``like_gain`` (fitted with the P(like)
+        #: calibration; it leaves P(seen) alone)
+        self.like_units = 0
+        self.like_gain = 1.0
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -181,10 +186,10 @@ class RBM:
         chunk = max(1, budget // (x.shape[0] * 2 * self.n_hidden))
         for s in range(0, W.shape[0], chunk):
             Wc = W[s : s + chunk]  # (m, 2, H)
-            sc = self.keep * F.softplus(x[:, None, None, :] + Wc[None]).sum(3)
-            sc = sc + b[s : s + chunk][None]
+            sp = F.softplus(x[:, None, None, :] + Wc[None])  # (B, m, 2, H)
+            sc = self.keep * sp.sum(3) + b[s : s + chunk][None]
             seen_parts.append(logaddexp_pair(sc) - base)
-            like_parts.append(sc[..., LIKE] - sc[..., DISLIKE])
+            like_parts.append(sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp))
         return torch.cat(seen_parts, 1), torch.cat(like_parts, 1)
 
     def pair_scores(self, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -195,23 +200,54 @@ class RBM:
         return self.keep * sp + self.b.view(self.n_items, 2)[items]
 
     def pair_like_logits(
-        self, x: torch.Tensor, rows: torch.Tensor, items: torch.Tensor, batch: int = 65536
+        self,
+        x: torch.Tensor,
+        rows: torch.Tensor,
+        items: torch.Tensor,
+        batch: int = 65536,
+        *,
+        parts: bool = False,
     ) -> torch.Tensor:
-        """``(P,)`` like log-odds of movie ``items[p]`` for the person ``x[rows[p]]``."""
+        """``(P,)`` like log-odds of movie ``items[p]`` for the person ``x[rows[p]]``; with
+        ``parts``, ``(P, 2)``: the log-odds without :attr:`like_gain` and the like units'
+        share of it."""
         out = []
         for s in range(0, len(items), batch):
-            sc = self.pair_scores(x[rows[s : s + batch]], items[s : s + batch])
-            out.append(sc[:, 1] - sc[:, 0])
-        return torch.cat(out) if out else torch.zeros(0, device=x.device)
+            xs, it = x[rows[s : s + batch]], items[s : s + batch]
+            W = self.W.view(self.n_items, 2, self.n_hidden).index_select(0, it)
+            sp = F.softplus(xs[:, None, :] + W)  # (P, 2, H)
+            b = self.b.view(self.n_items, 2)[it]
+            z = self.keep * (sp[:, 1] - sp[:, 0]).sum(1) + b[:, 1] - b[:, 0]
+            L = self.like_units
+            if parts:
+                out.append(torch.stack((z, self.keep * (sp[:, 1, :L] - sp[:, 0, :L]).sum(1)), 1))
+            else:
+                out.append(z + self._like_extra(sp))
+        if out:
+            return torch.cat(out)
+        return torch.zeros((0, 2) if parts else 0, device=x.device)
+
+    def _like_extra(self, sp: torch.Tensor) -> torch.Tensor | float:
+        """What :attr:`like_gain` adds to like log-odds, from softplus inputs ``sp (..., 2, H)``."""
+        if self.like_gain == 1.0 or self.like_units == 0:
+            return 0.0
+        L = self.like_units
+        return self.keep * (self.like_gain - 1.0) * (sp[..., 1, :L] - sp[..., 0, :L]).sum(-1)
 
     def mean_field_conditionals(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Fast approximation of :meth:`conditionals` for all movies: one mean-field pass.
 
         ``(seen_logit, like_logit)``, each ``(B, N)``; cost is two ``(B,H)×(H,2N)`` products.
         """
-        logits = self.visible_logits(self.keep * torch.sigmoid(x))
+        ph = self.keep * torch.sigmoid(x)
+        logits = self.visible_logits(ph)
         seen = logaddexp_pair(logits)
-        return seen, logits[..., LIKE] - logits[..., DISLIKE]
+        like = logits[..., LIKE] - logits[..., DISLIKE]
+        if self.like_gain != 1.0 and self.like_units:
+            L = self.like_units
+            W = self.W.view(self.n_items, 2, self.n_hidden)[:, :, :L]
+            like = like + (self.like_gain - 1.0) * (ph[:, :L] @ (W[:, 1] - W[:, 0]).T)
+        return seen, like
 
 
 def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:

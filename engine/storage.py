@@ -67,6 +67,8 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "n_items": model.n_items,
         "n_hidden": model.rbm.n_hidden,
         "keep": model.rbm.keep,
+        "like_units": model.rbm.like_units,
+        "like_gain": model.rbm.like_gain,
         "item_ids": _ids_to_json(np.asarray(model.item_ids)),
         "like_threshold": model.like_threshold,
         "calibration": list(model.calibration),
@@ -134,6 +136,12 @@ def load_model(path: str | Path, device: str = "auto"):
         rbm.keep = float(header.get("keep", 1.0))
         if not 0 < rbm.keep <= 1:
             raise ModelError(f"{path}: hidden-unit keep share {rbm.keep} is out of range")
+        rbm.like_units = int(header.get("like_units", 0))
+        rbm.like_gain = float(header.get("like_gain", 1.0))
+        if not (0 <= rbm.like_units <= n_hidden and 0 < rbm.like_gain < 100):
+            raise ModelError(
+                f"{path}: like units ({rbm.like_units}, gain {rbm.like_gain}) out of range"
+            )
         calibration = pad_calibration(header["calibration"])
         if not all(np.isfinite(calibration)):
             raise ModelError(f"{path}: damaged model file (calibration)")

@@ -22,7 +22,8 @@ L2 weight decay, a learning-rate schedule, hidden-unit dropout, early stopping o
 validation split carved from the training ratings, a progress callback, cancellation between
 batches, seeded and reproducible. After training, P(like) is calibrated on the validation
 split by a logistic layer over the RBM's like log-odds, the person's and the movie's smoothed
-like rates and the movie's mean rating (:func:`engine.model.like_features`). Then the
+like rates and the movie's mean rating (:func:`engine.model.like_features`), the like units'
+share of the log-odds first given a gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then the
 validation ratings join the training data for the last ``refit_share`` of the epochs, going
 on from the best epoch's weights: the model kept is the mean of those epochs' weights, and
 the calibration stays the one fitted before, on ratings the model had not yet seen.
@@ -797,8 +798,9 @@ def train(
 
     rbm.load_state_dict(best_state)
     calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    like_gain = 1.0
     if len(vu) and (dist is None or dist.rank == 0):
-        calib = _calibration(rbm, lm, vu, vi, vy, cfg, device)
+        calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device, n_like)
 
     if n_refit and not cancelled:
         # the validation ratings join the training data for a few more epochs, going on from
@@ -839,6 +841,7 @@ def train(
     seconds = time.perf_counter() - t_start
     if dist is not None and dist.rank != 0:
         return TrainResult(None, history, cancelled, best_epoch, seconds)
+    rbm.like_units, rbm.like_gain = n_like, like_gain
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -850,10 +853,16 @@ def train(
     return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)
 
 
-def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> tuple:
-    """The P(like) calibration weights (see :data:`engine.model.CALIBRATION_NAMES`), fitted
-    on the validation pairs ``(vu, vi, vy)`` with the people's and movies' statistics of the
-    training part ``lm``."""
+def _calibration(
+    rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device, like_units: int = 0
+) -> tuple[tuple, float]:
+    """The P(like) calibration weights (see :data:`engine.model.CALIBRATION_NAMES`) and the
+    like units' gain (:attr:`engine.rbm.RBM.like_gain`), fitted on the validation pairs
+    ``(vu, vi, vy)`` with the people's and movies' statistics of the training part ``lm``.
+
+    The gain comes first, from a fit with the like units' share of the log-odds as an extra
+    feature (the like units learn from another objective than the others, so their share
+    deserves its own weight); then the weights are fitted on the log-odds with that gain."""
     import torch
 
     from engine.model import like_features, prior_like_share
@@ -862,34 +871,48 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
         rng = np.random.default_rng([cfg.seed, 0xCA1])  # its own: ranks' streams stay equal
         pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
         vu, vi, vy = vu[pick], vi[pick], vy[pick]
+    rbm.like_units = like_units
     with torch.no_grad():
-        like_logit = pair_logits(rbm, lm, vu, vi, device)
+        z, z_like = pair_logits(rbm, lm, vu, vi, device, parts=True).T
     u_likes, u_n = lm.person_counts()
     i_likes, i_n = lm.movie_counts()
     i_sums = lm.movie_rating_sums()
-    X = like_features(
-        like_logit,
-        u_likes[vu],
-        u_n[vu],
-        i_likes[vi],
-        i_n[vi],
-        i_sums[vi],
-        prior_like_share(i_likes, i_n),
-        float(i_sums.sum() / max(1, i_n.sum())),
-    )
+
+    def features(logit):
+        return like_features(
+            logit,
+            u_likes[vu],
+            u_n[vu],
+            i_likes[vi],
+            i_n[vi],
+            i_sums[vi],
+            prior_like_share(i_likes, i_n),
+            float(i_sums.sum() / max(1, i_n.sum())),
+        )
+
+    gain = 1.0
+    if like_units and cfg.blend_biases:
+        X = features(z)
+        w = fit_logistic(np.column_stack([X, z_like]), vy)
+        # the log-odds' weight where the average pair is (it grows with the counts)
+        slope = w[0] + w[4] * np.log1p(u_n[vu]).mean() + w[5] * np.log1p(i_n[vi]).mean()
+        if slope > 1e-3:
+            gain = float(np.clip((slope + w[-2]) / slope, 0.25, 4.0))
+    X = features(z + (gain - 1.0) * z_like)
     if cfg.blend_biases:
-        return tuple(float(w) for w in fit_logistic(X, vy))
+        return tuple(float(w) for w in fit_logistic(X, vy)), gain
     a, b = fit_logistic(X[:, :1], vy)
-    return (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, float(b))
+    return (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, float(b)), gain
 
 
-def pair_logits(rbm, lm: LikeMatrix, vu, vi, device) -> np.ndarray:
-    """Uncalibrated like log-odds for (user, item) pairs, the users' profiles taken from ``lm``."""
+def pair_logits(rbm, lm: LikeMatrix, vu, vi, device, *, parts: bool = False) -> np.ndarray:
+    """Uncalibrated like log-odds for (user, item) pairs, the users' profiles taken from
+    ``lm``: ``(P,)``, or with ``parts`` ``(P, 2)`` (see :meth:`engine.rbm.RBM.pair_like_logits`)."""
     import torch
 
     users, pos = np.unique(vu, return_inverse=True)
     x = torch.cat([lm.hidden_input(rbm, users[s : s + 4096]) for s in range(0, len(users), 4096)])
     logits = rbm.pair_like_logits(
-        x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device)
+        x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device), parts=parts
     )
     return logits.cpu().numpy().astype(np.float64)

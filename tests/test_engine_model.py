@@ -291,6 +291,44 @@ def test_like_likelihood_gradient_matches_autograd():
         torch.testing.assert_close(mine, ref.grad, rtol=1e-9, atol=1e-12)
 
 
+def test_like_gain_scales_the_like_units_share_on_every_path():
+    """With ``like_gain`` g, every like log-odds is b-diff + keep·Σ_k s_k·(softplus(x+W_like)
+    - softplus(x+W_dislike)) with s_k = g on the like units and 1 elsewhere; P(seen) does
+    not move. Checked for the exact conditionals, the pair path (and its parts) and the
+    mean-field pass (against its own formula)."""
+    import torch.nn.functional as F
+
+    from engine.rbm import RBM
+
+    rbm = RBM(4, 5, seed=3, init_std=0.7)
+    rbm.b = torch.randn(8, generator=torch.Generator().manual_seed(4))
+    rbm.keep = 0.6
+    x = torch.randn(2, 5, generator=torch.Generator().manual_seed(5))
+    seen0, like0 = rbm.conditionals(x)
+    mf_seen0, mf_like0 = rbm.mean_field_conditionals(x)
+    rbm.like_units, rbm.like_gain = 2, 1.7
+    seen, like = rbm.conditionals(x)
+    W = rbm.W.view(4, 2, 5)
+    b = rbm.b.view(4, 2)
+    s = torch.tensor([1.7, 1.7, 1.0, 1.0, 1.0])
+    gap = F.softplus(x[:, None, :] + W[None, :, 1]) - F.softplus(x[:, None, :] + W[None, :, 0])
+    expect = b[:, 1] - b[:, 0] + rbm.keep * (gap * s).sum(2)
+    torch.testing.assert_close(like, expect)
+    torch.testing.assert_close(seen, seen0)
+    assert not torch.allclose(like, like0)
+    rows = torch.tensor([0, 0, 1, 1])
+    items = torch.tensor([0, 3, 1, 2])
+    pair = rbm.pair_like_logits(x, rows, items)
+    torch.testing.assert_close(pair, expect[rows, items])
+    parts = rbm.pair_like_logits(x, rows, items, parts=True)
+    torch.testing.assert_close(parts[:, 0], like0[rows, items])
+    torch.testing.assert_close(parts[:, 0] + 0.7 * parts[:, 1], pair)
+    mf_seen, mf_like = rbm.mean_field_conditionals(x)
+    ph = rbm.keep * torch.sigmoid(x)
+    torch.testing.assert_close(mf_like, b[:, 1] - b[:, 0] + (ph * s) @ (W[:, 1] - W[:, 0]).T)
+    torch.testing.assert_close(mf_seen, mf_seen0)
+
+
 @pytest.mark.parametrize("low_precision", [False, True])
 def test_visible_sampler_matches_the_three_state_softmax(low_precision):
     """Empirical state frequencies of ``sample_visible`` against the exact softmax over

@@ -46,6 +46,8 @@ def test_round_trip(model, tmp_path):
     assert list(back.item_ids) == list(model.item_ids)
     assert torch.equal(back.rbm.W, model.rbm.W)
     assert back.calibration == model.calibration
+    assert (back.rbm.like_units, back.rbm.like_gain) == (model.rbm.like_units, model.rbm.like_gain)
+    assert model.rbm.like_units == 1 and model.rbm.like_gain != 1.0
     assert back.config == model.config
     assert back.meta["dataset"]["fingerprint"] == model.meta["dataset"]["fingerprint"]
     a = fold_in(model, [0], [1]).p_like
