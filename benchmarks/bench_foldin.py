@@ -52,6 +52,9 @@ def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
 
     rng = np.random.default_rng(seed)
     rbm = RBM(n_items, n_hidden, seed=seed, init_std=0.05)
+    cfg = TrainConfig(n_hidden=n_hidden)
+    rbm.like_units = round(cfg.like_hidden * n_hidden)  # as trained: the like units' gain is on
+    rbm.like_gain = 1.5
     counts = rng.integers(1, 1000, n_items)
     return Model(
         rbm=rbm,
@@ -61,7 +64,7 @@ def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
         item_counts=counts,
         item_likes=(counts * 0.8).astype(np.int64),
         item_rating_sums=counts * 3.6,
-        config=TrainConfig(n_hidden=n_hidden).to_dict(),
+        config=cfg.to_dict(),
     )
 
 

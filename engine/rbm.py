@@ -245,9 +245,19 @@ class RBM:
         like = logits[..., LIKE] - logits[..., DISLIKE]
         if self.like_gain != 1.0 and self.like_units:
             L = self.like_units
-            W = self.W.view(self.n_items, 2, self.n_hidden)[:, :, :L]
-            like = like + (self.like_gain - 1.0) * (ph[:, :L] @ (W[:, 1] - W[:, 0]).T)
+            like = like + (self.like_gain - 1.0) * (ph[:, :L] @ self._like_delta().T)
         return seen, like
+
+    def _like_delta(self) -> torch.Tensor:
+        """``(N, like_units)`` liked minus disliked weights of the like units, cached until
+        ``W`` changes (in place or replaced)."""
+        key = (self.W.data_ptr(), self.W._version, self.like_units)
+        cached = getattr(self, "_delta_cache", None)
+        if cached is None or cached[0] != key:
+            W = self.W.view(self.n_items, 2, self.n_hidden)[:, :, : self.like_units]
+            cached = (key, (W[:, 1] - W[:, 0]).contiguous())
+            self._delta_cache = cached
+        return cached[1]
 
 
 def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:
