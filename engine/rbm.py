@@ -192,12 +192,24 @@ class RBM:
             like_parts.append(sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp))
         return torch.cat(seen_parts, 1), torch.cat(like_parts, 1)
 
-    def pair_scores(self, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    def _pair_softplus(
+        self, x: torch.Tensor, items: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``softplus(x[p] + W[items[p], s])`` ``(P, 2, H)`` and the biases ``(P, 2)``."""
+        W = self.W.view(self.n_items, 2, self.n_hidden).index_select(0, items)
+        return F.softplus(x[:, None, :] + W), self.b.view(self.n_items, 2)[items]
+
+    def pair_scores(
+        self, x: torch.Tensor, items: torch.Tensor, *, with_like: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``(P, 2)`` scores of (disliked, liked) for pairs: row ``p`` of ``x (P, H)`` with
-        movie ``items[p]``; ``score[:, 1] - score[:, 0]`` is the like log-odds."""
-        W = self.W.view(self.n_items, 2, self.n_hidden).index_select(0, items)  # (P, 2, H)
-        sp = F.softplus(x[:, None, :] + W).sum(2)
-        return self.keep * sp + self.b.view(self.n_items, 2)[items]
+        movie ``items[p]``. With ``with_like``, also the ``(P,)`` like log-odds (the scores'
+        difference, plus what :attr:`like_gain` adds)."""
+        sp, b = self._pair_softplus(x, items)
+        sc = self.keep * sp.sum(2) + b
+        if not with_like:
+            return sc
+        return sc, sc[:, 1] - sc[:, 0] + self._like_extra(sp)
 
     def pair_like_logits(
         self,
@@ -212,17 +224,15 @@ class RBM:
         ``parts``, ``(P, 2)``: the log-odds without :attr:`like_gain` and the like units'
         share of it."""
         out = []
+        L = self.like_units
         for s in range(0, len(items), batch):
             xs, it = x[rows[s : s + batch]], items[s : s + batch]
-            W = self.W.view(self.n_items, 2, self.n_hidden).index_select(0, it)
-            sp = F.softplus(xs[:, None, :] + W)  # (P, 2, H)
-            b = self.b.view(self.n_items, 2)[it]
-            z = self.keep * (sp[:, 1] - sp[:, 0]).sum(1) + b[:, 1] - b[:, 0]
-            L = self.like_units
             if parts:
+                sp, b = self._pair_softplus(xs, it)
+                z = self.keep * (sp[:, 1] - sp[:, 0]).sum(1) + b[:, 1] - b[:, 0]
                 out.append(torch.stack((z, self.keep * (sp[:, 1, :L] - sp[:, 0, :L]).sum(1)), 1))
             else:
-                out.append(z + self._like_extra(sp))
+                out.append(self.pair_scores(xs, it, with_like=True)[1])
         if out:
             return torch.cat(out)
         return torch.zeros((0, 2) if parts else 0, device=x.device)

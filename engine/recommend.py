@@ -194,12 +194,11 @@ def explain(
     with torch.no_grad():
         W = rbm.W
         xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
-        sc = rbm.pair_scores(xs, torch.full((len(xs),), item, device=rbm.device))  # (1+R, 2)
+        items = torch.full((len(xs),), item, device=rbm.device)
+        sc, like = rbm.pair_scores(xs, items, with_like=True)  # (1+R, 2), (1+R,)
         base = rbm.keep * F.softplus(xs).sum(1)
         score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
-        rows = torch.arange(len(xs), device=rbm.device)
-        items = torch.full((len(xs),), item, device=rbm.device)
-        like_logit = rbm.pair_like_logits(xs, rows, items).double().cpu().numpy()
+        like_logit = like.double().cpu().numpy()
     if by != "seen":
         # the person's overall like rate is held fixed: the effect is the movie's own pull
         p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))

@@ -559,6 +559,7 @@ def train(
     # hidden units [0, n_like) learn only from the like term(s), the rest only from the
     # joint term (when like_hidden > 0; otherwise every unit learns from both)
     n_like = int(round(cfg.like_hidden * cfg.n_hidden))
+    rbm.like_units = n_like  # their gain stays 1 until the calibration fits it
     like_mask = torch.ones(cfg.n_hidden, device=device)
     joint_mask = torch.ones(cfg.n_hidden, device=device)
     if n_like > 0:
@@ -800,7 +801,7 @@ def train(
     calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     like_gain = 1.0
     if len(vu) and (dist is None or dist.rank == 0):
-        calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device, n_like)
+        calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device)
 
     if n_refit and not cancelled:
         # the validation ratings join the training data for a few more epochs, going on from
@@ -841,7 +842,7 @@ def train(
     seconds = time.perf_counter() - t_start
     if dist is not None and dist.rank != 0:
         return TrainResult(None, history, cancelled, best_epoch, seconds)
-    rbm.like_units, rbm.like_gain = n_like, like_gain
+    rbm.like_gain = like_gain
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -853,9 +854,7 @@ def train(
     return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)
 
 
-def _calibration(
-    rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device, like_units: int = 0
-) -> tuple[tuple, float]:
+def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> tuple[tuple, float]:
     """The P(like) calibration weights (see :data:`engine.model.CALIBRATION_NAMES`) and the
     like units' gain (:attr:`engine.rbm.RBM.like_gain`), fitted on the validation pairs
     ``(vu, vi, vy)`` with the people's and movies' statistics of the training part ``lm``.
@@ -871,7 +870,6 @@ def _calibration(
         rng = np.random.default_rng([cfg.seed, 0xCA1])  # its own: ranks' streams stay equal
         pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
         vu, vi, vy = vu[pick], vi[pick], vy[pick]
-    rbm.like_units = like_units
     with torch.no_grad():
         z, z_like = pair_logits(rbm, lm, vu, vi, device, parts=True).T
     u_likes, u_n = lm.person_counts()
@@ -891,7 +889,7 @@ def _calibration(
         )
 
     gain = 1.0
-    if like_units and cfg.blend_biases:
+    if rbm.like_units and cfg.blend_biases:
         X = features(z)
         w = fit_logistic(np.column_stack([X, z_like]), vy)
         # the log-odds' weight where the average pair is (it grows with the counts)

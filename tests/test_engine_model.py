@@ -45,16 +45,23 @@ def planted_model():
     return r, train(r, cfg)
 
 
-def test_planted_taste_is_recovered(planted_model):
-    r, res = planted_model
-    model = res.model
-    likes = [r.lookup_item(i) for i in range(5)]  # a new person who likes five A movies
+def planted_newcomer(r, model):
+    """A new person who likes five A movies and dislikes two B ones: ``(likes, dislikes,
+    mean P(like) of the other A movies, mean P(like) of the other B movies)``."""
+    likes = [r.lookup_item(i) for i in range(5)]
     dislikes = [r.lookup_item(i) for i in (40, 41)]
     sc = fold_in(model, likes, dislikes)
     a_items = np.array([r.lookup_item(i) for i in range(5, 30)])
     b_items = np.array([r.lookup_item(i) for i in range(42, 60)])
-    assert sc.p_like[a_items].mean() > 0.8
-    assert sc.p_like[b_items].mean() < 0.3
+    return likes, dislikes, float(sc.p_like[a_items].mean()), float(sc.p_like[b_items].mean())
+
+
+def test_planted_taste_is_recovered(planted_model):
+    r, res = planted_model
+    model = res.model
+    likes, dislikes, p_a, p_b = planted_newcomer(r, model)
+    assert p_a > 0.8
+    assert p_b < 0.3
     recs = recommend(model, likes, dislikes, n=10, by="liked")
     assert len(recs) == 10
     assert all(rec.item_id < 30 for rec in recs)  # what they would like: their own taste
@@ -157,13 +164,9 @@ def test_either_like_term_alone_learns_the_planted_likes(terms):
         like_hidden=0.0,
         **terms,
     )
-    model = train(r, cfg).model
-    likes = [r.lookup_item(i) for i in range(5)]
-    sc = fold_in(model, likes, [r.lookup_item(i) for i in (40, 41)])
-    a_items = np.array([r.lookup_item(i) for i in range(5, 30)])
-    b_items = np.array([r.lookup_item(i) for i in range(42, 60)])
-    assert sc.p_like[a_items].mean() > 0.8
-    assert sc.p_like[b_items].mean() < 0.3
+    _, _, p_a, p_b = planted_newcomer(r, train(r, cfg).model)
+    assert p_a > 0.8
+    assert p_b < 0.3
 
 
 def test_persistent_cd_and_k_schedule_train():
