@@ -15,7 +15,9 @@ From one model we read two things for a movie ``j`` a person has not rated:
 - ``P(like_j | seen_j, v)``, the chance they like it once they watch it (the P(like) shown).
 
 Both are exact conditionals of the RBM (the hidden units are summed out, not sampled), see
-:meth:`RBM.conditionals`. All tensors are on :attr:`RBM.device`, dtype float32.
+:meth:`RBM.conditionals`. Optional lateral weights between the movies' seen states
+(:attr:`RBM.lateral`, fitted by :mod:`engine.lateral`) add a movie-to-movie term to the seen
+log-odds where recommendations are ranked. All tensors are on :attr:`RBM.device`, float32.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class RBM:
         #: calibration; it leaves P(seen) alone)
         self.like_units = 0
         self.like_gain = 1.0
+        #: ``(N, N)`` lateral weights between the movies' seen states, or None (see
+        #: :mod:`engine.lateral`): rated movie ``i`` adds ``lateral[i, j]`` to movie ``j``'s
+        #: seen log-odds
+        self.lateral: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -90,6 +96,8 @@ class RBM:
     def to(self, device: str | torch.device) -> RBM:
         self.device = torch.device(device)
         self.W, self.b, self.c = (t.to(self.device) for t in (self.W, self.b, self.c))
+        if self.lateral is not None:
+            self.lateral = self.lateral.to(self.device)
         return self
 
     # ------------------------------------------------------------ conditionals
@@ -111,6 +119,15 @@ class RBM:
         return (
             F.embedding_bag(cols, self.W, offsets, mode="sum", per_sample_weights=weights) + self.c
         )
+
+    def lateral_input(self, rows: torch.Tensor, items: torch.Tensor, n: int) -> torch.Tensor | None:
+        """``(n, N)`` lateral term of the seen log-odds for a sparse batch: person ``rows[t]``
+        (sorted ascending, in ``[0, n)``) rated movie ``items[t]``. None without lateral
+        weights."""
+        if self.lateral is None:
+            return None
+        offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
+        return F.embedding_bag(items, self.lateral, offsets, mode="sum")
 
     def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
         """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""

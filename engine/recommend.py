@@ -4,7 +4,8 @@ Fold-in needs no retraining: a person's likes and dislikes set their visible uni
 hidden units are summed out exactly, and every movie gets
 
 - ``p_like``: calibrated P(like | they watch it), the percentage shown to people;
-- ``seen_logit``: log-odds that they would pick it at all (used to rank recommendations).
+- ``seen_logit``: log-odds that they would pick it at all (used to rank recommendations),
+  with the lateral movie-to-movie term when the model has one (:mod:`engine.lateral`).
 
 Movies are addressed by *model index* (``0..model.n_items-1``) in the per-person API, and by
 original IDs in the batch API (:func:`recommend_all`, :func:`predict_pairs`).
@@ -91,6 +92,10 @@ def fold_in(
             seen, like = model.rbm.conditionals(x)
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
+        lateral = model.rbm.lateral
+        if lateral is not None and (len(lk) or len(dk)):
+            rated_idx = torch.from_numpy(np.concatenate([lk, dk])).to(model.device)
+            seen = seen + lateral.index_select(0, rated_idx).sum(0)
     rated = np.zeros(model.n_items, dtype=bool)
     rated[lk] = True
     rated[dk] = True
@@ -204,6 +209,8 @@ def explain(
         p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))
         score = score + np.log(p)
     effect = score[0] - score[1:]
+    if rbm.lateral is not None:  # each rated movie's direct pull on the seen log-odds
+        effect = effect + rbm.lateral[torch.from_numpy(rated).to(rbm.device), item].cpu().numpy()
     order = np.argsort(-effect, kind="stable")
     out = []
     for j in order[:n]:
@@ -240,8 +247,11 @@ def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
     with torch.no_grad():
         x = lm.hidden_input(model.rbm, users)
         if _use_exact(model, exact):
-            return model.rbm.conditionals(x)
-        return model.rbm.mean_field_conditionals(x)
+            seen, like = model.rbm.conditionals(x)
+        else:
+            seen, like = model.rbm.mean_field_conditionals(x)
+        lateral = lm.lateral_input(model.rbm, users)
+        return (seen if lateral is None else seen + lateral), like
 
 
 def recommend_all(

@@ -1,6 +1,7 @@
 """Model files: save atomically, load safely, list, rename, delete.
 
-A model file (``*.pt``) is a ``torch.save`` of a plain dict of tensors and one JSON string;
+A model file (``*.pt``) is a ``torch.save`` of a plain dict of tensors (the lateral weights
+of :mod:`engine.lateral` among them when the model has them) and one JSON string;
 it is read with ``torch.load(weights_only=True)``, so a file can never run code, and every
 tensor's shape is checked against the metadata. Writes go to a temporary file in the same
 folder and are renamed into place, so a crash never leaves a half-written model.
@@ -85,6 +86,8 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "item_likes": torch.from_numpy(np.asarray(model.item_likes, dtype=np.int64)),
         "item_rating_sums": torch.from_numpy(np.asarray(model.item_rating_sums, dtype=np.float64)),
     }
+    if model.rbm.lateral is not None:
+        blob["lateral"] = model.rbm.lateral.cpu().contiguous()
     buf = io.BytesIO()
     torch.save(blob, buf)
     paths.atomic_write_bytes(path, buf.getvalue())
@@ -142,6 +145,13 @@ def load_model(path: str | Path, device: str = "auto"):
             raise ModelError(
                 f"{path}: like units ({rbm.like_units}, gain {rbm.like_gain}) out of range"
             )
+        lateral = blob.get("lateral")
+        if lateral is not None:
+            if not isinstance(lateral, torch.Tensor) or tuple(lateral.shape) != (n_items, n_items):
+                raise ModelError(f"{path}: lateral weights have the wrong shape")
+            if not torch.isfinite(lateral).all():
+                raise ModelError(f"{path}: lateral weights hold NaN or infinite values")
+            rbm.lateral = lateral.to(torch.float32).contiguous()
         calibration = pad_calibration(header["calibration"])
         if not all(np.isfinite(calibration)):
             raise ModelError(f"{path}: damaged model file (calibration)")

@@ -27,6 +27,8 @@ share of the log-odds first given a gain of its own (:attr:`engine.rbm.RBM.like_
 validation ratings join the training data for the last ``refit_share`` of the epochs, going
 on from the best epoch's weights: the model kept is the mean of those epochs' weights, and
 the calibration stays the one fitted before, on ratings the model had not yet seen.
+Last, the lateral movie-to-movie weights of the seen states are fitted in closed form on
+every training rating (:mod:`engine.lateral`; catalogues up to ``lateral_max_items``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from engine import lateral
 from engine.evaluate import auc, ranking_metrics
 from engine.ratings import LIKE_THRESHOLD, Ratings
 
@@ -72,6 +75,10 @@ class TrainConfig:
     monitor: str = "both"  # early-stopping score: "auc", "ndcg" or "both" (their sum)
     soft_labels: float = 3.0  # sharpness of soft like targets from the ratings (0: hard)
     average: float = 0.995  # decay of an exponential moving average of the weights (0: off)
+    #: scale of the lateral movie-to-movie weights (see :mod:`engine.lateral`; 0: off)
+    lateral_weight: float = 20.0
+    lateral_l2: float = 500.0  # their ridge penalty
+    lateral_max_items: int = 8000  # no lateral weights for bigger catalogues (N² memory)
     bf16_sampling: bool = True  # negative phase's dense product in bfloat16 (if fast here)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
@@ -94,6 +101,8 @@ class TrainConfig:
             (0 <= self.refit_share < 1, "refit_share must be in [0, 1)"),
             (self.monitor in ("auc", "ndcg", "both"), "monitor must be auc, ndcg or both"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
+            (self.lateral_weight >= 0, "lateral_weight must be >= 0"),
+            (self.lateral_l2 > 0, "lateral_l2 must be > 0"),
             (
                 min(self.joint_weight, self.like_weight, self.like_exact_weight) >= 0,
                 "term weights must be >= 0",
@@ -276,6 +285,20 @@ class LikeMatrix:
         row, col = self.rows(users)
         return rbm.sparse_hidden_input(
             torch.from_numpy(row).to(rbm.device), torch.from_numpy(col).to(rbm.device), len(users)
+        )
+
+    def lateral_input(self, rbm, users: np.ndarray):
+        """``(len(users), N)`` lateral term of ``users``' seen log-odds
+        (:meth:`engine.rbm.RBM.lateral_input`), None when the RBM has no lateral weights."""
+        import torch
+
+        if rbm.lateral is None:
+            return None
+        row, col = self.rows(users)
+        return rbm.lateral_input(
+            torch.from_numpy(row).to(rbm.device),
+            torch.from_numpy(col // 2).to(rbm.device),
+            len(users),
         )
 
     def dense(self, users: np.ndarray, device: str = "cpu"):
@@ -802,7 +825,6 @@ def train(
     like_gain = 1.0
     if len(vu) and (dist is None or dist.rank == 0):
         calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device)
-
     if n_refit and not cancelled:
         # the validation ratings join the training data for a few more epochs, going on from
         # the best epoch's averaged weights (calibrated above, on ratings it had not seen)
@@ -843,6 +865,11 @@ def train(
     if dist is not None and dist.rank != 0:
         return TrainResult(None, history, cancelled, best_epoch, seconds)
     rbm.like_gain = like_gain
+    if cfg.lateral_weight > 0 and ratings.n_items <= cfg.lateral_max_items:
+        # fitted on every training rating, validation ones included
+        data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
+        B = lateral.fit_lateral(data, cfg.lateral_l2)
+        rbm.lateral = (cfg.lateral_weight * B).to(device)
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,

@@ -58,3 +58,21 @@ def test_model_round_trip_predicts_the_same(u1, tmp_path):
     b, ok_b = predict_pairs(back, tr, uid, iid)
     assert ok_a.all() and ok_b.all()
     np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_lateral_weights_lift_the_top_n_ranking(u1):
+    """The same model ranks u1.test's movies better with its lateral movie-to-movie weights
+    than with the hidden units alone (measured: nDCG@10 0.574 against 0.546)."""
+    from engine.evaluate import evaluate
+
+    tr, te, res = u1
+    model = res.model
+    with_lateral = evaluate(model, tr, te)
+    lateral, model.rbm.lateral = model.rbm.lateral, None
+    try:
+        alone = evaluate(model, tr, te)
+    finally:
+        model.rbm.lateral = lateral
+    assert with_lateral["ndcg@10"] > alone["ndcg@10"] + 0.01
+    assert with_lateral["map"] > alone["map"] + 0.005
+    assert with_lateral["auc"] == alone["auc"]  # P(like) does not use them
