@@ -200,6 +200,42 @@ def like_section(folds: list[tuple[int, dict]]) -> list[str]:
     return out
 
 
+def bars_section(topn: dict | None, folds: list[tuple[int, dict]]) -> list[str]:
+    """Every bar of the engine issue, unrounded, met or missed (a 0.22999 shows as 0.230
+    in the tables above)."""
+    checks: list[tuple[str, float, str, float]] = []  # (what, value, ">=" or "<=", bar)
+    if topn is not None:
+        m = topn["metrics"]
+        for key, name, bar in (
+            ("map", "top-N MAP", 0.15),
+            ("ndcg@10", "top-N nDCG@10", 0.485),
+            ("precision@10", "top-N P@10", 0.42),
+            ("recall@10", "top-N R@10", 0.23),
+        ):
+            checks.append((name, m.get(key, math.nan), ">=", bar))
+    first = dict(folds).get(1)
+    if first is not None:
+        m = first["metrics"]
+        checks += [
+            ("u1 AUC", m.get("auc", math.nan), ">=", 0.815),
+            ("u1 accuracy", m.get("accuracy", math.nan), ">=", 0.85),
+            ("u1 per-user error", m.get("per_user_error", math.nan), "<=", 0.145),
+            ("u1 ECE", m.get("ece", math.nan), "<=", 0.03),
+            ("u1 training, whole process (s)", first["train_wall"], "<=", 10.0),
+        ]
+    if len(folds) == 5:
+        mean = sum(r["metrics"].get("auc", math.nan) for _, r in folds) / 5
+        checks.append(("5-fold mean AUC", mean, ">=", 0.815))
+    out = ["## Bars (unrounded)", "", "| measure | this run | bar | |", "|---|---|---|---|"]
+    for name, value, op, bar in checks:
+        ok = value >= bar if op == ">=" else value <= bar
+        out.append(
+            f"| {name} | {value:.5f} | {op.replace('>=', '≥').replace('<=', '≤')} "
+            f"{bar:g} | {'met' if ok else '**missed**'} |"
+        )
+    return out + [""]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -254,11 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp) / "home"
         env = _env(home, args.threads)
         try:
+            topn = None
             if not args.skip_topn:
-                res = train_and_evaluate(
+                topn = train_and_evaluate(
                     msr / "train.csv", msr / "test.csv", Path(tmp) / "msr.pt", env, args.threads
                 )
-                lines += topn_section(res)
+                lines += topn_section(topn)
             results = []
             for k in folds:
                 res = train_and_evaluate(
@@ -270,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 results.append((k, res))
             lines += like_section(results)
+            lines += bars_section(topn, results)
         except StepFailed as e:
             print(str(e), file=sys.stderr)
             return 1

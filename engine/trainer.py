@@ -76,8 +76,9 @@ class TrainConfig:
     soft_labels: float = 3.0  # sharpness of soft like targets from the ratings (0: hard)
     average: float = 0.995  # decay of an exponential moving average of the weights (0: off)
     #: scale of the lateral movie-to-movie weights (see :mod:`engine.lateral`; 0: off)
-    lateral_weight: float = 20.0
-    lateral_l2: float = 500.0  # their ridge penalty
+    lateral_weight: float = 10.0
+    lateral_l2: float = 150.0  # their ridge penalty
+    lateral_l2_pop: float = 2.0  # plus this much per rater of the movie (popular: more)
     lateral_max_items: int = 8000  # no lateral weights for bigger catalogues (N² memory)
     bf16_sampling: bool = True  # negative phase's dense product in bfloat16 (if fast here)
     seed: int = 0
@@ -103,6 +104,7 @@ class TrainConfig:
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
             (self.lateral_weight >= 0, "lateral_weight must be >= 0"),
             (self.lateral_l2 > 0, "lateral_l2 must be > 0"),
+            (self.lateral_l2_pop >= 0, "lateral_l2_pop must be >= 0"),
             (
                 min(self.joint_weight, self.like_weight, self.like_exact_weight) >= 0,
                 "term weights must be >= 0",
@@ -868,7 +870,7 @@ def train(
     if cfg.lateral_weight > 0 and ratings.n_items <= cfg.lateral_max_items:
         # fitted on every training rating, validation ones included
         data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
-        B = lateral.fit_lateral(data, cfg.lateral_l2)
+        B = lateral.fit_lateral(data, cfg.lateral_l2, cfg.lateral_l2_pop)
         rbm.lateral = (cfg.lateral_weight * B).to(device)
     model = Model.from_training(
         rbm=rbm,

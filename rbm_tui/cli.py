@@ -291,6 +291,7 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str, str]] = [
     ("--like-cd", "like_weight", float, "F", "weight of the conditional (like) CD-k term"),
     ("--lateral", "lateral_weight", float, "F", "scale of the movie-to-movie weights (0: off)"),
     ("--lateral-l2", "lateral_l2", float, "F", "ridge penalty of the movie-to-movie weights"),
+    ("--lateral-l2-pop", "lateral_l2_pop", float, "F", "added ridge penalty per rater of a movie"),
     ("--patience", "patience", int, "N", "stop after N epochs without improvement (0: never)"),
     ("--val-fraction", "val_fraction", float, "F", "share of each user's ratings held out"),
     ("--refit-share", "refit_share", float, "F", "share of the epochs on all ratings at the end"),

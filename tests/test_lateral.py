@@ -41,30 +41,38 @@ def random_ratings(n_users=40, n_items=9, seed=0):
     return from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float))
 
 
-def test_lateral_weights_are_each_movies_ridge_regression_on_the_others():
+@pytest.mark.parametrize("l2_pop", [0.0, 2.0])
+def test_lateral_weights_are_each_movies_ridge_regression_on_the_others(l2_pop):
     """Column j of B is scikit-learn's ridge regression (no intercept) of movie j's seen
-    indicator on every other movie's; the diagonal is zero."""
+    indicator on every other movie's, movie i's penalty 3 + l2_pop·(its raters) (a
+    per-feature penalty is a unit one on features divided by its square root); the
+    diagonal is zero."""
     from sklearn.linear_model import Ridge
 
     r = random_ratings()
     lm = LikeMatrix.from_ratings(r)
-    B = fit_lateral(lm, l2=3.0).double().numpy()
+    B = fit_lateral(lm, l2=3.0, l2_pop=l2_pop).double().numpy()
     X = np.zeros((r.n_users, r.n_items))
     X[r.users, r.items] = 1.0
+    scale = np.sqrt(3.0 + l2_pop * X.sum(0))
     assert np.all(np.diag(B) == 0)
     for j in range(r.n_items):
         others = np.delete(np.arange(r.n_items), j)
-        ref = Ridge(alpha=3.0, fit_intercept=False).fit(X[:, others], X[:, j]).coef_
-        np.testing.assert_allclose(B[others, j], ref, atol=1e-5)
+        fit = Ridge(alpha=1.0, fit_intercept=False).fit(X[:, others] / scale[others], X[:, j])
+        np.testing.assert_allclose(B[others, j], fit.coef_ / scale[others], atol=1e-5)
     with pytest.raises(ValueError, match="l2"):
         fit_lateral(lm, l2=0.0)
+    with pytest.raises(ValueError, match="l2"):
+        fit_lateral(lm, l2=1.0, l2_pop=-1.0)
 
 
 def test_training_fits_scaled_lateral_weights_on_every_rating(planted_model):
     r, model = planted_model
     L = model.rbm.lateral
     assert L is not None and tuple(L.shape) == (r.n_items, r.n_items)
-    expect = 20.0 * fit_lateral(LikeMatrix.from_ratings(r), 500.0)
+    cfg = TrainConfig()
+    data = LikeMatrix.from_ratings(r)
+    expect = cfg.lateral_weight * fit_lateral(data, cfg.lateral_l2, cfg.lateral_l2_pop)
     torch.testing.assert_close(L, expect)
     small = planted(40)
     cfg = dict(n_hidden=4, epochs=1, batch_size=20, patience=0)
@@ -72,6 +80,8 @@ def test_training_fits_scaled_lateral_weights_on_every_rating(planted_model):
     assert train(small, TrainConfig(lateral_max_items=59, **cfg)).model.rbm.lateral is None
     with pytest.raises(ValueError, match="lateral_l2"):
         TrainConfig(lateral_l2=0)
+    with pytest.raises(ValueError, match="lateral_l2_pop"):
+        TrainConfig(lateral_l2_pop=-1)
 
 
 def test_lateral_term_is_added_on_every_ranking_path(planted_model):
