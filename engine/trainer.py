@@ -827,6 +827,7 @@ def train(
     like_gain = 1.0
     if len(vu) and (dist is None or dist.rank == 0):
         calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device)
+
     if n_refit and not cancelled:
         # the validation ratings join the training data for a few more epochs, going on from
         # the best epoch's averaged weights (calibrated above, on ratings it had not seen)
