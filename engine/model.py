@@ -19,6 +19,8 @@ from engine.ratings import Ratings
 
 #: pseudo-counts of the smoothed like rates (person, movie)
 PERSON_PRIOR, MOVIE_PRIOR = 3.0, 10.0
+#: pseudo-count (in ratings at the movies' mean) of a person's smoothed rating bias
+PERSON_RATING_PRIOR = 5.0
 
 
 def prior_like_share(likes: np.ndarray, counts: np.ndarray) -> float:
@@ -35,8 +37,35 @@ CALIBRATION_NAMES = (
     "movie_rating",
     "rbm*log_person_n",
     "rbm*log_movie_n",
+    "person_rating",
     "bias",
 )
+
+
+def movie_mean_ratings(
+    rating_sums: np.ndarray, counts: np.ndarray, mean_rating: float
+) -> np.ndarray:
+    """``float64`` smoothed mean rating of each movie (``MOVIE_PRIOR`` pseudo-ratings at
+    ``mean_rating``), from its ratings' sum and count (arrays of one shape)."""
+    return (np.asarray(rating_sums, np.float64) + MOVIE_PRIOR * mean_rating) / (
+        np.asarray(counts, np.float64) + MOVIE_PRIOR
+    )
+
+
+def person_rating_bias(
+    owners: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    movie_means: np.ndarray,
+    n_people: int,
+) -> np.ndarray:
+    """``float64 (n_people,)`` each person's rating bias: the sum over their ratings of
+    (rating - the movie's smoothed mean ``movie_means[item]``), divided by their number of
+    ratings plus :data:`PERSON_RATING_PRIOR` (rating units; 0 for a person with no ratings).
+    ``owners``, ``items``, ``values``: one entry per rating."""
+    resid = np.asarray(values, np.float64) - np.asarray(movie_means, np.float64)[items]
+    sums = np.bincount(owners, weights=resid, minlength=n_people)
+    return sums / (np.bincount(owners, minlength=n_people) + PERSON_RATING_PRIOR)
 
 
 def like_features(
@@ -48,15 +77,19 @@ def like_features(
     movie_rating_sum: np.ndarray,
     prior: float,
     mean_rating: float,
+    person_bias: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """``(P, 6)`` calibration features of P pairs (every array ``(P,)``):
+    """``(P, 7)`` calibration features of P pairs (every array ``(P,)``):
 
     0. the RBM's like log-odds ``z``;
     1. the smoothed like log-odds of the person's ratings;
     2. the smoothed like log-odds of the movie's ratings;
     3. the movie's smoothed mean rating minus ``mean_rating`` (rating units);
     4. ``z · log(1 + person_n)`` and 5. ``z · log(1 + movie_n)``: how much to trust the RBM
-       grows with what it has seen of the person and of the movie.
+       grows with what it has seen of the person and of the movie;
+    6. the person's rating bias (:func:`person_rating_bias`, rating units; a scalar
+       broadcasts): how far above or below the movies' means they rate. People known only
+       by thumbs have none (0).
     """
     z = np.asarray(like_logit, np.float64)
     person_n = np.asarray(person_n, np.float64)
@@ -66,9 +99,7 @@ def like_features(
         likes = np.asarray(likes, np.float64)
         return np.log((likes + m * prior) / (n - likes + m * (1 - prior)))
 
-    movie_mean = (np.asarray(movie_rating_sum, np.float64) + MOVIE_PRIOR * mean_rating) / (
-        movie_n + MOVIE_PRIOR
-    )
+    movie_mean = movie_mean_ratings(movie_rating_sum, movie_n, mean_rating)
     return np.column_stack(
         [
             z,
@@ -77,16 +108,20 @@ def like_features(
             movie_mean - mean_rating,
             z * np.log1p(person_n),
             z * np.log1p(movie_n),
+            np.broadcast_to(np.asarray(person_bias, np.float64), z.shape),
         ]
     )
 
 
 def pad_calibration(weights) -> tuple[float, ...]:
-    """The calibration weights as a full tuple (files from before the movie-rating and trust
-    features hold 4 weights: rbm, person, movie, bias; the others are then 0)."""
+    """The calibration weights as a full tuple. Older files hold fewer: 4 (rbm, person,
+    movie, bias) from before the movie-rating and trust features, 7 from before the person's
+    rating bias; the missing weights are 0."""
     w = [float(x) for x in weights]
     if len(w) == 4:
         w = w[:3] + [0.0, 0.0, 0.0] + w[3:]
+    if len(w) == 7:
+        w = w[:6] + [0.0] + w[6:]
     if len(w) != len(CALIBRATION_NAMES):
         raise ValueError(f"{len(w)} calibration weights, expected {len(CALIBRATION_NAMES)}")
     return tuple(w)
@@ -139,10 +174,16 @@ class Model:
         return self.rbm.device
 
     def p_like(
-        self, like_logit: np.ndarray, person_likes, person_n, items: np.ndarray
+        self,
+        like_logit: np.ndarray,
+        person_likes,
+        person_n,
+        items: np.ndarray,
+        person_bias=0.0,
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
-        for people with ``person_likes`` likes out of ``person_n`` ratings. The arguments
+        for people with ``person_likes`` likes out of ``person_n`` ratings and rating bias
+        ``person_bias`` (:meth:`person_bias`; 0 when only thumbs are known). The arguments
         broadcast against ``like_logit``'s shape; the result has that shape."""
         prior = prior_like_share(self.item_likes, self.item_counts)
         like_logit = np.asarray(like_logit, np.float64)
@@ -161,10 +202,20 @@ class Model:
             self.item_rating_sums[items],
             prior,
             self.mean_rating(),
+            flat(person_bias),
         )
         w = np.asarray(self.calibration, np.float64)
         z = (X @ w[:-1] + w[-1]).reshape(shape)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def person_bias(
+        self, owners: np.ndarray, items: np.ndarray, values: np.ndarray, n_people: int
+    ) -> np.ndarray:
+        """``float64 (n_people,)`` rating bias of people whose ratings (model indices
+        ``items``, values in the training data's scale) are given one entry per rating, with
+        ``owners`` in ``[0, n_people)`` (see :func:`person_rating_bias`)."""
+        means = movie_mean_ratings(self.item_rating_sums, self.item_counts, self.mean_rating())
+        return person_rating_bias(owners, items, values, means, n_people)
 
     def mean_rating(self) -> float:
         """Mean of every rating in the training data (0 when unknown)."""

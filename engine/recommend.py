@@ -78,11 +78,14 @@ def fold_in(
     dislikes: Iterable[int] = (),
     *,
     exact: bool | None = None,
+    rating_bias: float = 0.0,
 ) -> Scores:
     """Scores for every movie from a person's likes and dislikes (model indices).
 
     ``exact`` sums the hidden units out exactly; None chooses exact for catalogues up to
     :data:`EXACT_LIMIT` movies × hidden units and the mean-field pass above.
+    ``rating_bias``: the person's rating bias (:meth:`engine.model.Model.person_bias`, rating
+    units) when their ratings' values are known; thumbs alone have none (0).
     """
     import torch
 
@@ -101,7 +104,9 @@ def fold_in(
     rated[dk] = True
     n_items = np.arange(model.n_items)
     return Scores(
-        p_like=model.p_like(like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items),
+        p_like=model.p_like(
+            like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, rating_bias
+        ),
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
     )
@@ -238,7 +243,15 @@ def _user_visible(model: Model, known: Ratings):
     counts[np.diff(indptr) == 0] = 0
     new_indptr = np.zeros(known.n_users + 1, np.int64)
     np.cumsum(counts, out=new_indptr[1:])
-    return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items)
+    return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items, values[keep])
+
+
+def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``."""
+    likes, n = lm.person_counts()
+    if lm.values is None:
+        return likes, n, np.zeros(lm.n_users)
+    return likes, n, model.person_bias(lm.owners(), lm.cols // 2, lm.values, lm.n_users)
 
 
 def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
@@ -286,10 +299,10 @@ def recommend_all(
         p_all = None
         if by == "liked" or with_scores:
             if person is None:
-                person = lm.person_counts()
-            pl, pn = person[0][us], person[1][us]
+                person = _people(model, lm)
+            pl, pn, pb = (a[us, None] for a in person)
             cols = np.arange(model.n_items)[None, :]
-            p_all = model.p_like(like.double().cpu().numpy(), pl[:, None], pn[:, None], cols)
+            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb)
         if by == "liked":
             rank = seen + torch.from_numpy(np.log(p_all)).to(seen.dtype).to(seen.device)
         else:
@@ -346,6 +359,6 @@ def predict_pairs(
         return p, ok
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
-    pl, pn = (a[uidx[ok]] for a in lm.person_counts())
-    p[ok] = model.p_like(logits, pl, pn, iidx[ok])
+    pl, pn, pb = (a[uidx[ok]] for a in _people(model, lm))
+    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb)
     return p, ok

@@ -22,8 +22,8 @@ L2 weight decay, a learning-rate schedule, hidden-unit dropout, early stopping o
 validation split carved from the training ratings, a progress callback, cancellation between
 batches, seeded and reproducible. After training, P(like) is calibrated on the validation
 split by a logistic layer over the RBM's like log-odds, the person's and the movie's smoothed
-like rates and the movie's mean rating (:func:`engine.model.like_features`), the like units'
-share of the log-odds first given a gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then the
+like rates, the movie's mean rating and the person's rating bias
+(:func:`engine.model.like_features`), the like units' share of the log-odds first given a gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then the
 validation ratings join the training data for the last ``refit_share`` of the epochs, going
 on from the best epoch's weights: the model kept is the mean of those epochs' weights, and
 the calibration stays the one fitted before, on ratings the model had not yet seen.
@@ -258,9 +258,12 @@ class LikeMatrix:
 
     def person_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """``(likes, ratings)``: ``int64 (n_users,)`` counts of each person."""
-        owner = np.repeat(np.arange(self.n_users), np.diff(self.indptr))
         liked = (self.cols % 2).astype(bool)
-        return np.bincount(owner[liked], minlength=self.n_users), np.diff(self.indptr)
+        return np.bincount(self.owners()[liked], minlength=self.n_users), np.diff(self.indptr)
+
+    def owners(self) -> np.ndarray:
+        """``int64 (nnz,)`` the user of each entry of ``cols``."""
+        return np.repeat(np.arange(self.n_users), np.diff(self.indptr))
 
     def movie_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """``(likes, ratings)``: ``int64 (n_items,)`` counts of each movie."""
@@ -823,7 +826,7 @@ def train(
         cancelled = True
 
     rbm.load_state_dict(best_state)
-    calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     like_gain = 1.0
     if len(vu) and (dist is None or dist.rank == 0):
         calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device)
@@ -894,9 +897,9 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
     deserves its own weight); then the weights are fitted on the log-odds with that gain."""
     import torch
 
-    from engine.model import like_features, prior_like_share
+    from engine.model import like_features, movie_mean_ratings, person_rating_bias, prior_like_share
 
-    if len(vu) > CALIBRATION_PAIRS:  # 7 weights: a seeded sample is plenty, and lighter
+    if len(vu) > CALIBRATION_PAIRS:  # 8 weights: a seeded sample is plenty, and lighter
         rng = np.random.default_rng([cfg.seed, 0xCA1])  # its own: ranks' streams stay equal
         pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
         vu, vi, vy = vu[pick], vi[pick], vy[pick]
@@ -905,6 +908,12 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
     u_likes, u_n = lm.person_counts()
     i_likes, i_n = lm.movie_counts()
     i_sums = lm.movie_rating_sums()
+    mu = float(i_sums.sum() / max(1, i_n.sum()))
+    if lm.values is None:
+        u_bias = np.zeros(lm.n_users)
+    else:
+        means = movie_mean_ratings(i_sums, i_n, mu)
+        u_bias = person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
 
     def features(logit):
         return like_features(
@@ -915,7 +924,8 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
             i_n[vi],
             i_sums[vi],
             prior_like_share(i_likes, i_n),
-            float(i_sums.sum() / max(1, i_n.sum())),
+            mu,
+            u_bias[vu],
         )
 
     gain = 1.0
@@ -930,7 +940,7 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
     if cfg.blend_biases:
         return tuple(float(w) for w in fit_logistic(X, vy)), gain
     a, b = fit_logistic(X[:, :1], vy)
-    return (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, float(b)), gain
+    return (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(b)), gain
 
 
 def pair_logits(rbm, lm: LikeMatrix, vu, vi, device, *, parts: bool = False) -> np.ndarray:

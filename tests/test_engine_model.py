@@ -7,6 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from engine.model import CALIBRATION_NAMES  # noqa: E402
 from engine.ratings import from_arrays  # noqa: E402
 from engine.recommend import explain, fold_in, popular, recommend  # noqa: E402
 from engine.trainer import LikeMatrix, TrainConfig, split_validation, train  # noqa: E402
@@ -207,7 +208,9 @@ def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_m
     for user in (0, 1):
         items, values = r.user_items(r.lookup_user(user))
         liked = values >= 3
-        sc = fold_in(model, items[liked], items[~liked])
+        bias = model.person_bias(np.zeros(len(items), np.int64), items, values, 1)[0]
+        assert bias != 0.0
+        sc = fold_in(model, items[liked], items[~liked], rating_bias=bias)
         top = [rec.item_id for rec in recommend(model, items[liked], items[~liked], n=5)]
         assert [x[0] for x in recs[user]] == top
         got = [x[2] for x in recs[user]]
@@ -215,6 +218,52 @@ def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_m
         p, ok = predict_pairs(model, r, np.full(len(top), user), np.array(top))
         assert ok.all()
         np.testing.assert_allclose(p, got, rtol=1e-5)
+
+
+def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(planted_model):
+    """The bias against a plain loop; a person who rates the same movies the same way
+    (same likes and dislikes) but higher on the scale gets a higher P(like) exactly when the
+    calibration's weight on the bias is positive, and thumbs alone have no bias."""
+    from engine.model import PERSON_RATING_PRIOR, person_rating_bias
+    from engine.recommend import predict_pairs
+
+    rng = np.random.default_rng(3)
+    owners = np.sort(rng.integers(0, 4, 30))
+    items = rng.integers(0, 6, 30)
+    values = rng.integers(1, 6, 30).astype(float)
+    means = rng.uniform(2, 4, 6)
+    got = person_rating_bias(owners, items, values, means, 5)
+    for p in range(5):
+        mine = owners == p
+        expect = (values[mine] - means[items[mine]]).sum() / (mine.sum() + PERSON_RATING_PRIOR)
+        assert got[p] == pytest.approx(expect)
+    assert got[4] == 0.0  # no ratings
+
+    r, res = planted_model
+    model = res.model
+    names = dict(zip(CALIBRATION_NAMES, model.calibration))
+    u = r.lookup_user(0)
+    items, values = r.user_items(u)
+    # 1 -> 2 and 3 -> 4 -> 5: every like stays a like and every dislike a dislike
+    up = np.select([values == 1, values == 3, values == 4], [2.0, 4.0, 5.0], values)
+    assert ((up >= 3) == (values >= 3)).all() and (up > values).any()
+    people = from_arrays(
+        np.r_[np.zeros(len(items), np.int64), np.ones(len(items), np.int64)],
+        np.r_[r.item_ids[items], r.item_ids[items]],
+        np.r_[values, up],
+    )
+    others = np.setdiff1d(np.arange(r.n_items), items)[:10]
+    ids = r.item_ids[others]
+    p_low, _ = predict_pairs(model, people, np.zeros(10, np.int64), ids)
+    p_high, _ = predict_pairs(model, people, np.ones(10, np.int64), ids)
+    assert names["person_rating"] != 0.0
+    assert np.all(np.sign(p_high - p_low) == np.sign(names["person_rating"]))
+    liked = values >= 3
+    thumbs = fold_in(model, items[liked], items[~liked]).p_like[others]
+    pb = model.person_bias(np.zeros(len(items), np.int64), items, values, 1)[0]
+    with_bias = fold_in(model, items[liked], items[~liked], rating_bias=pb).p_like[others]
+    np.testing.assert_allclose(with_bias, p_low, rtol=1e-6)
+    assert not np.allclose(thumbs, p_low)
 
 
 def test_exact_conditionals_match_brute_force_on_a_tiny_rbm():

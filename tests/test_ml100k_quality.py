@@ -31,6 +31,10 @@ def test_like_dislike_on_u1_beats_baselines(u1):
     assert m["accuracy"] > 0.825  # always-like 0.821
     assert m["per_user_error"] < 0.159  # always-like 0.159
     assert m["ece"] < 0.03  # calibrated P(like)
+    from engine.model import CALIBRATION_NAMES
+
+    weights = dict(zip(CALIBRATION_NAMES, res.model.calibration))
+    assert weights["person_rating"] > 0  # who rates above the movies' means likes more
 
 
 def test_recommendations_are_personal_and_exclude_rated(u1):

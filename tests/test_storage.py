@@ -132,7 +132,7 @@ def test_files_from_before_the_movie_rating_feature_still_load(model, tmp_path):
     blob["header"] = json.dumps(header)
     torch.save(blob, tmp_path / "old.pt")
     old = load_model(tmp_path / "old.pt", device="cpu")
-    assert old.calibration == (0.5, 0.25, 0.75, 0.0, 0.0, 0.0, -0.1)
+    assert old.calibration == (0.5, 0.25, 0.75, 0.0, 0.0, 0.0, 0.0, -0.1)
     z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
     from engine.model import like_features, prior_like_share
 
@@ -153,6 +153,29 @@ def test_files_from_before_the_movie_rating_feature_still_load(model, tmp_path):
     torch.save(blob, tmp_path / "bad_sums.pt")
     with pytest.raises(ModelError, match="item_rating_sums"):
         load_model(tmp_path / "bad_sums.pt")
+
+
+def test_files_from_before_the_person_rating_bias_still_load(model, tmp_path):
+    """Seven calibration weights (the layout before the person's rating bias) load with
+    that feature's weight at 0; a wrong count is refused with a clear message."""
+    import json
+
+    path = save_model(model, tmp_path / "m.pt")
+    blob = torch.load(path, weights_only=True)
+    header = json.loads(blob["header"])
+    header["calibration"] = [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, -0.2]
+    blob["header"] = json.dumps(header)
+    torch.save(blob, tmp_path / "seven.pt")
+    old = load_model(tmp_path / "seven.pt", device="cpu")
+    assert old.calibration == (0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.0, -0.2)
+    z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
+    # with no weight on it, the rating bias changes nothing
+    np.testing.assert_allclose(old.p_like(z, pl, pn, items, 1.5), old.p_like(z, pl, pn, items))
+    header["calibration"] = [0.9, 0.1, 0.2]
+    blob["header"] = json.dumps(header)
+    torch.save(blob, tmp_path / "three.pt")
+    with pytest.raises(ModelError, match="calibration"):
+        load_model(tmp_path / "three.pt")
 
 
 def test_failed_save_leaves_previous_copy(model, tmp_path, monkeypatch):
