@@ -165,6 +165,9 @@ class Model:
     config: dict
     meta: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.calibration = pad_calibration(self.calibration)  # older layouts; checks the count
+
     @property
     def n_items(self) -> int:
         return len(self.item_ids)

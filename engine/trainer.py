@@ -23,10 +23,11 @@ validation split carved from the training ratings, a progress callback, cancella
 batches, seeded and reproducible. After training, P(like) is calibrated on the validation
 split by a logistic layer over the RBM's like log-odds, the person's and the movie's smoothed
 like rates, the movie's mean rating and the person's rating bias
-(:func:`engine.model.like_features`), the like units' share of the log-odds first given a gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then the
-validation ratings join the training data for the last ``refit_share`` of the epochs, going
-on from the best epoch's weights: the model kept is the mean of those epochs' weights, and
-the calibration stays the one fitted before, on ratings the model had not yet seen.
+(:func:`engine.model.like_features`), the like units' share of the log-odds first given a
+gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then the validation ratings join the
+training data for the last ``refit_share`` of the epochs, going on from the best epoch's
+weights: the model kept is the mean of those epochs' weights, and the calibration stays the
+one fitted before, on ratings the model had not yet seen.
 Last, the lateral movie-to-movie weights of the seen states are fitted in closed form on
 every training rating (:mod:`engine.lateral`; catalogues up to ``lateral_max_items``).
 """
