@@ -38,6 +38,7 @@ CALIBRATION_NAMES = (
     "rbm*log_person_n",
     "rbm*log_movie_n",
     "person_rating",
+    "neighbours",
     "bias",
 )
 
@@ -78,8 +79,9 @@ def like_features(
     prior: float,
     mean_rating: float,
     person_bias: np.ndarray | float = 0.0,
+    neighbours: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """``(P, 7)`` calibration features of P pairs (every array ``(P,)``):
+    """``(P, 8)`` calibration features of P pairs (every array ``(P,)``):
 
     0. the RBM's like log-odds ``z``;
     1. the smoothed like log-odds of the person's ratings;
@@ -89,7 +91,8 @@ def like_features(
        grows with what it has seen of the person and of the movie;
     6. the person's rating bias (:func:`person_rating_bias`, rating units; a scalar
        broadcasts): how far above or below the movies' means they rate. People known only
-       by thumbs have none (0).
+       by thumbs have none (0);
+    7. the movie's neighbours' residual stars (:mod:`engine.neighbours`; 0 without stars).
     """
     z = np.asarray(like_logit, np.float64)
     person_n = np.asarray(person_n, np.float64)
@@ -109,6 +112,7 @@ def like_features(
             z * np.log1p(person_n),
             z * np.log1p(movie_n),
             np.broadcast_to(np.asarray(person_bias, np.float64), z.shape),
+            np.broadcast_to(np.asarray(neighbours, np.float64), z.shape),
         ]
     )
 
@@ -116,12 +120,14 @@ def like_features(
 def pad_calibration(weights) -> tuple[float, ...]:
     """The calibration weights as a full tuple. Older files hold fewer: 4 (rbm, person,
     movie, bias) from before the movie-rating and trust features, 7 from before the person's
-    rating bias; the missing weights are 0."""
+    rating bias, 8 from before the neighbours; the missing weights are 0."""
     w = [float(x) for x in weights]
     if len(w) == 4:
         w = w[:3] + [0.0, 0.0, 0.0] + w[3:]
     if len(w) == 7:
         w = w[:6] + [0.0] + w[6:]
+    if len(w) == 8:
+        w = w[:7] + [0.0] + w[7:]
     if len(w) != len(CALIBRATION_NAMES):
         raise ValueError(f"{len(w)} calibration weights, expected {len(CALIBRATION_NAMES)}")
     return tuple(w)
@@ -151,6 +157,8 @@ class Model:
         item_counts: ``int64 (n_items,)`` ratings per movie in the training data.
         item_likes: ``int64 (n_items,)`` likes per movie in the training data.
         item_rating_sums: ``float64 (n_items,)`` sum of each movie's ratings there.
+        neighbours: ``(items int64 (n_items, k), sims float32 (n_items, k))`` tensors of
+            :mod:`engine.neighbours`, or None (catalogue too big, or an older file).
         config: the hyperparameters (a :class:`engine.trainer.TrainConfig` as a dict).
         meta: free-form metadata: dataset name/fingerprint/sizes, metrics, history, versions.
     """
@@ -164,6 +172,7 @@ class Model:
     item_rating_sums: np.ndarray
     config: dict
     meta: dict = field(default_factory=dict)
+    neighbours: tuple | None = None
 
     def __post_init__(self) -> None:
         self.calibration = pad_calibration(self.calibration)  # older layouts; checks the count
@@ -183,10 +192,12 @@ class Model:
         person_n,
         items: np.ndarray,
         person_bias=0.0,
+        neighbours=0.0,
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
         for people with ``person_likes`` likes out of ``person_n`` ratings and rating bias
-        ``person_bias`` (:meth:`person_bias`; 0 when only thumbs are known). The arguments
+        ``person_bias`` (:meth:`person_bias`; 0 when only thumbs are known) and neighbours
+        feature ``neighbours`` (:mod:`engine.neighbours`; 0 likewise). The arguments
         broadcast against ``like_logit``'s shape; the result has that shape."""
         prior = prior_like_share(self.item_likes, self.item_counts)
         like_logit = np.asarray(like_logit, np.float64)
@@ -206,10 +217,15 @@ class Model:
             prior,
             self.mean_rating(),
             flat(person_bias),
+            flat(neighbours),
         )
         w = np.asarray(self.calibration, np.float64)
         z = (X @ w[:-1] + w[-1]).reshape(shape)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def movie_means(self) -> np.ndarray:
+        """``float64 (n_items,)`` each movie's smoothed mean rating (:func:`movie_mean_ratings`)."""
+        return movie_mean_ratings(self.item_rating_sums, self.item_counts, self.mean_rating())
 
     def person_bias(
         self, owners: np.ndarray, items: np.ndarray, values: np.ndarray, n_people: int
@@ -217,8 +233,7 @@ class Model:
         """``float64 (n_people,)`` rating bias of people whose ratings (model indices
         ``items``, values in the training data's scale) are given one entry per rating, with
         ``owners`` in ``[0, n_people)`` (see :func:`person_rating_bias`)."""
-        means = movie_mean_ratings(self.item_rating_sums, self.item_counts, self.mean_rating())
-        return person_rating_bias(owners, items, values, means, n_people)
+        return person_rating_bias(owners, items, values, self.movie_means(), n_people)
 
     def mean_rating(self) -> float:
         """Mean of every rating in the training data (0 when unknown)."""
@@ -247,7 +262,9 @@ class Model:
         return out
 
     @classmethod
-    def from_training(cls, *, rbm, ratings: Ratings, config, calibration, history, best_epoch):
+    def from_training(
+        cls, *, rbm, ratings: Ratings, config, calibration, history, best_epoch, neighbours=None
+    ):
         import torch
 
         from engine import __version__
@@ -294,4 +311,5 @@ class Model:
             ).astype(np.float64),
             config=config.to_dict(),
             meta=meta,
+            neighbours=neighbours,
         )

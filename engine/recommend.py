@@ -13,12 +13,14 @@ original IDs in the batch API (:func:`recommend_all`, :func:`predict_pairs`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.model import Model
+from engine.neighbours import pair_scores as neighbour_pair_scores
+from engine.neighbours import scores as neighbour_scores
 from engine.ratings import Ratings
 
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
@@ -78,14 +80,15 @@ def fold_in(
     dislikes: Iterable[int] = (),
     *,
     exact: bool | None = None,
-    rating_bias: float = 0.0,
+    stars: Mapping[int, float] | None = None,
 ) -> Scores:
     """Scores for every movie from a person's likes and dislikes (model indices).
 
     ``exact`` sums the hidden units out exactly; None chooses exact for catalogues up to
     :data:`EXACT_LIMIT` movies × hidden units and the mean-field pass above.
-    ``rating_bias``: the person's rating bias (:meth:`engine.model.Model.person_bias`, rating
-    units) when their ratings' values are known; thumbs alone have none (0).
+    ``stars``: the person's star ratings (model index -> rating, on the training data's
+    scale) when known, as for a person from a ratings file: P(like) then also uses their
+    rating bias and the neighbours feature. Thumbs alone have neither (both count as 0).
     """
     import torch
 
@@ -103,13 +106,35 @@ def fold_in(
     rated[lk] = True
     rated[dk] = True
     n_items = np.arange(model.n_items)
+    bias, knn = _star_features(model, stars)
     return Scores(
         p_like=model.p_like(
-            like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, rating_bias
+            like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias, knn
         ),
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
     )
+
+
+def _star_features(model: Model, stars: Mapping[int, float] | None):
+    """``(rating bias, neighbours feature (n_items,) or 0.0)`` of one person's stars."""
+    if not stars:
+        return 0.0, 0.0
+    from engine.trainer import LikeMatrix
+
+    items = np.fromiter(stars.keys(), np.int64)
+    values = np.fromiter(stars.values(), np.float64)
+    order = np.argsort(items, kind="stable")
+    items, values = items[order], values[order]
+    if items.min() < 0 or items.max() >= model.n_items:
+        raise IndexError("movie index out of range for this model")
+    cols = 2 * items + (values >= model.like_threshold)
+    lm = LikeMatrix(np.array([0, len(items)]), cols, 1, model.n_items, values)
+    _, _, bias, resid = _people(model, lm)
+    knn = 0.0
+    if resid is not None:
+        knn = neighbour_scores(*model.neighbours, lm, resid, np.array([0]))[0]
+    return float(bias[0]), knn
 
 
 def recommend(
@@ -246,12 +271,20 @@ def _user_visible(model: Model, known: Ratings):
     return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items, values[keep])
 
 
-def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``."""
+def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``, and
+    the residual of each of their ratings (``(nnz,)``, for the neighbours feature; None when
+    the model has no neighbours or the stars are unknown)."""
+    from engine import neighbours
+
     likes, n = lm.person_counts()
     if lm.values is None:
-        return likes, n, np.zeros(lm.n_users)
-    return likes, n, model.person_bias(lm.owners(), lm.cols // 2, lm.values, lm.n_users)
+        return likes, n, np.zeros(lm.n_users), None
+    bias = model.person_bias(lm.owners(), lm.cols // 2, lm.values, lm.n_users)
+    resid = None
+    if model.neighbours is not None:
+        resid = neighbours.residuals(lm, model.movie_means())
+    return likes, n, bias, resid
 
 
 def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
@@ -300,9 +333,12 @@ def recommend_all(
         if by == "liked" or with_scores:
             if person is None:
                 person = _people(model, lm)
-            pl, pn, pb = (a[us, None] for a in person)
+            pl, pn, pb = (a[us, None] for a in person[:3])
+            knn = 0.0
+            if person[3] is not None:
+                knn = neighbour_scores(*model.neighbours, lm, person[3], us)
             cols = np.arange(model.n_items)[None, :]
-            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb)
+            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, knn)
         if by == "liked":
             rank = seen + torch.from_numpy(np.log(p_all)).to(seen.dtype).to(seen.device)
         else:
@@ -359,6 +395,10 @@ def predict_pairs(
         return p, ok
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
-    pl, pn, pb = (a[uidx[ok]] for a in _people(model, lm))
-    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb)
+    person = _people(model, lm)
+    pl, pn, pb = (a[uidx[ok]] for a in person[:3])
+    knn = 0.0
+    if person[3] is not None:
+        knn = neighbour_pair_scores(*model.neighbours, lm, person[3], uidx[ok], iidx[ok])
+    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb, knn)
     return p, ok

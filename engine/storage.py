@@ -1,7 +1,8 @@
 """Model files: save atomically, load safely, list, rename, delete.
 
 A model file (``*.pt``) is a ``torch.save`` of a plain dict of tensors (the lateral weights
-of :mod:`engine.lateral` among them when the model has them) and one JSON string;
+of :mod:`engine.lateral` and the neighbours of :mod:`engine.neighbours` among them when the
+model has them) and one JSON string;
 it is read with ``torch.load(weights_only=True)``, so a file can never run code, and every
 tensor's shape is checked against the metadata. Writes go to a temporary file in the same
 folder and are renamed into place, so a crash never leaves a half-written model.
@@ -88,6 +89,9 @@ def save_model(model, path: str | Path | None = None) -> Path:
     }
     if model.rbm.lateral is not None:
         blob["lateral"] = model.rbm.lateral.cpu().contiguous()
+    if model.neighbours is not None:
+        blob["neighbour_items"] = model.neighbours[0].cpu().to(torch.int64).contiguous()
+        blob["neighbour_sims"] = model.neighbours[1].cpu().to(torch.float32).contiguous()
     buf = io.BytesIO()
     torch.save(blob, buf)
     paths.atomic_write_bytes(path, buf.getvalue())
@@ -152,6 +156,7 @@ def load_model(path: str | Path, device: str = "auto"):
             if not torch.isfinite(lateral).all():
                 raise ModelError(f"{path}: lateral weights hold NaN or infinite values")
             rbm.lateral = lateral.to(torch.float32).contiguous()
+        neighbours = _neighbours(path, blob, n_items)
         calibration = pad_calibration(header["calibration"])
         if not all(np.isfinite(calibration)):
             raise ModelError(f"{path}: damaged model file (calibration)")
@@ -170,7 +175,32 @@ def load_model(path: str | Path, device: str = "auto"):
         item_rating_sums=blob["item_rating_sums"].numpy().astype(np.float64),
         config=dict(header.get("config", {})),
         meta=dict(header.get("meta", {})),
+        neighbours=neighbours,
     )
+
+
+def _neighbours(path, blob: dict, n_items: int):
+    """The file's checked ``(items, sims)`` neighbour tensors, or None (older files)."""
+    import torch
+
+    items, sims = blob.get("neighbour_items"), blob.get("neighbour_sims")
+    if items is None and sims is None:
+        return None
+    if not (isinstance(items, torch.Tensor) and isinstance(sims, torch.Tensor)):
+        raise ModelError(f"{path}: damaged model file (neighbours)")
+    if (
+        items.dim() != 2
+        or tuple(items.shape) != tuple(sims.shape)
+        or items.shape[0] != n_items
+        or not 1 <= items.shape[1] <= n_items
+        or items.dtype != torch.int64
+    ):
+        raise ModelError(f"{path}: neighbours have the wrong shape or type")
+    if len(items) and (items.min() < 0 or items.max() >= n_items):
+        raise ModelError(f"{path}: a neighbour index is out of range")
+    if not torch.isfinite(sims).all():
+        raise ModelError(f"{path}: neighbour similarities hold NaN or infinite values")
+    return items.contiguous(), sims.to(torch.float32).contiguous()
 
 
 @dataclass

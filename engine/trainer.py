@@ -21,15 +21,16 @@ Options: CD-k with an increasing-k schedule, persistent CD for the joint term, m
 L2 weight decay, a learning-rate schedule, hidden-unit dropout, early stopping on a
 validation split carved from the training ratings, a progress callback, cancellation between
 batches, seeded and reproducible. After training, P(like) is calibrated on the validation
-split by a logistic layer over the RBM's like log-odds, the person's and the movie's smoothed
-like rates, the movie's mean rating and the person's rating bias
-(:func:`engine.model.like_features`), the like units' share of the log-odds first given a
-gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then the validation ratings join the
-training data for the last ``refit_share`` of the epochs, going on from the best epoch's
-weights: the model kept is the mean of those epochs' weights, and the calibration stays the
-one fitted before, on ratings the model had not yet seen.
+split by a logistic layer over the RBM's like log-odds, the person's and the movie's
+smoothed like rates, the movie's mean rating, the person's rating bias and the neighbours
+feature of :mod:`engine.neighbours` (:func:`engine.model.like_features`), the like units'
+share of the log-odds first given a gain of its own (:attr:`engine.rbm.RBM.like_gain`). Then
+the validation ratings join the training data for the last ``refit_share`` of the epochs,
+going on from the best epoch's weights: the model kept is the mean of those epochs' weights,
+and the calibration stays the one fitted before, on ratings the model had not yet seen.
 Last, the lateral movie-to-movie weights of the seen states are fitted in closed form on
-every training rating (:mod:`engine.lateral`; catalogues up to ``lateral_max_items``).
+every training rating (:mod:`engine.lateral`; catalogues up to ``lateral_max_items``), and
+so are the movies' neighbours the model keeps.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from engine import lateral
+from engine import neighbours as neighbour_fit
 from engine.evaluate import auc, ranking_metrics
 from engine.ratings import LIKE_THRESHOLD, Ratings
 
@@ -80,7 +82,10 @@ class TrainConfig:
     lateral_weight: float = 10.0
     lateral_l2: float = 150.0  # their ridge penalty
     lateral_l2_pop: float = 2.0  # plus this much per rater of the movie (popular: more)
-    lateral_max_items: int = 8000  # no lateral weights for bigger catalogues (N² memory)
+    lateral_max_items: int = 8000  # no lateral weights or neighbours above this (N² memory)
+    #: movie neighbours kept for the P(like) neighbours feature (:mod:`engine.neighbours`; 0: off)
+    neighbours: int = 100
+    neighbours_shrink: float = 20.0  # similarities from c common raters scale by c/(c+this)
     bf16_sampling: bool = True  # negative phase's dense product in bfloat16 (if fast here)
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
@@ -106,6 +111,8 @@ class TrainConfig:
             (self.lateral_weight >= 0, "lateral_weight must be >= 0"),
             (self.lateral_l2 > 0, "lateral_l2 must be > 0"),
             (self.lateral_l2_pop >= 0, "lateral_l2_pop must be >= 0"),
+            (self.neighbours >= 0, "neighbours must be >= 0"),
+            (self.neighbours_shrink >= 0, "neighbours_shrink must be >= 0"),
             (
                 min(self.joint_weight, self.like_weight, self.like_exact_weight) >= 0,
                 "term weights must be >= 0",
@@ -558,7 +565,7 @@ def train(
     """
     import torch
 
-    from engine.model import Model
+    from engine.model import Model, movie_mean_ratings
     from engine.rbm import RBM, init_biases
 
     cfg = config or TrainConfig()
@@ -827,7 +834,7 @@ def train(
         cancelled = True
 
     rbm.load_state_dict(best_state)
-    calib: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    calib: tuple[float, ...] = (1.0,) + (0.0,) * 8
     like_gain = 1.0
     if len(vu) and (dist is None or dist.rank == 0):
         calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device)
@@ -877,6 +884,14 @@ def train(
         data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
         B = lateral.fit_lateral(data, cfg.lateral_l2, cfg.lateral_l2_pop)
         rbm.lateral = (cfg.lateral_weight * B).to(device)
+    neighbours = None
+    if _use_neighbours(cfg, ratings.n_items):
+        data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
+        means = movie_mean_ratings(
+            data.movie_rating_sums(), data.movie_counts()[1], float(ratings.values.mean())
+        )
+        resid = neighbour_fit.residuals(data, means)
+        neighbours = neighbour_fit.fit(data, resid, cfg.neighbours, cfg.neighbours_shrink)
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -884,8 +899,13 @@ def train(
         calibration=calib,
         history=history,
         best_epoch=best_epoch,
+        neighbours=neighbours,
     )
     return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)
+
+
+def _use_neighbours(cfg: TrainConfig, n_items: int) -> bool:
+    return cfg.neighbours > 0 and cfg.blend_biases and n_items <= cfg.lateral_max_items
 
 
 def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> tuple[tuple, float]:
@@ -910,11 +930,16 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
     i_likes, i_n = lm.movie_counts()
     i_sums = lm.movie_rating_sums()
     mu = float(i_sums.sum() / max(1, i_n.sum()))
+    knn = np.zeros(len(vu))
     if lm.values is None:
         u_bias = np.zeros(lm.n_users)
     else:
         means = movie_mean_ratings(i_sums, i_n, mu)
         u_bias = person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
+        if _use_neighbours(cfg, lm.n_items):
+            resid = neighbour_fit.residuals(lm, means)
+            nb = neighbour_fit.fit(lm, resid, cfg.neighbours, cfg.neighbours_shrink)
+            knn = neighbour_fit.pair_scores(*nb, lm, resid, vu, vi)
 
     def features(logit):
         return like_features(
@@ -927,6 +952,7 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
             prior_like_share(i_likes, i_n),
             mu,
             u_bias[vu],
+            knn,
         )
 
     gain = 1.0
@@ -941,7 +967,7 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
     if cfg.blend_biases:
         return tuple(float(w) for w in fit_logistic(X, vy)), gain
     a, b = fit_logistic(X[:, :1], vy)
-    return (float(a), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(b)), gain
+    return (float(a),) + (0.0,) * 7 + (float(b),), gain
 
 
 def pair_logits(rbm, lm: LikeMatrix, vu, vi, device, *, parts: bool = False) -> np.ndarray:

@@ -292,6 +292,8 @@ TRAIN_OPTIONS: list[tuple[str, str, type, str, str]] = [
     ("--lateral", "lateral_weight", float, "F", "scale of the movie-to-movie weights (0: off)"),
     ("--lateral-l2", "lateral_l2", float, "F", "ridge penalty of the movie-to-movie weights"),
     ("--lateral-l2-pop", "lateral_l2_pop", float, "F", "added ridge penalty per rater of a movie"),
+    ("--neighbours", "neighbours", int, "K", "movie neighbours for P(like) from stars (0: off)"),
+    ("--neighbours-shrink", "neighbours_shrink", float, "F", "shrinks similarities of few raters"),
     ("--patience", "patience", int, "N", "stop after N epochs without improvement (0: never)"),
     ("--val-fraction", "val_fraction", float, "F", "share of each user's ratings held out"),
     ("--refit-share", "refit_share", float, "F", "share of the epochs on all ratings at the end"),

@@ -35,6 +35,7 @@ def test_like_dislike_on_u1_beats_baselines(u1):
 
     weights = dict(zip(CALIBRATION_NAMES, res.model.calibration))
     assert weights["person_rating"] > 0  # who rates above the movies' means likes more
+    assert weights["neighbours"] > 0  # who rates a movie's neighbours up likes it more
 
 
 def test_recommendations_are_personal_and_exclude_rated(u1):

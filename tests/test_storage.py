@@ -132,7 +132,7 @@ def test_files_from_before_the_movie_rating_feature_still_load(model, tmp_path):
     blob["header"] = json.dumps(header)
     torch.save(blob, tmp_path / "old.pt")
     old = load_model(tmp_path / "old.pt", device="cpu")
-    assert old.calibration == (0.5, 0.25, 0.75, 0.0, 0.0, 0.0, 0.0, -0.1)
+    assert old.calibration == (0.5, 0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, -0.1)
     z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
     from engine.model import like_features, prior_like_share
 
@@ -167,15 +167,53 @@ def test_files_from_before_the_person_rating_bias_still_load(model, tmp_path):
     blob["header"] = json.dumps(header)
     torch.save(blob, tmp_path / "seven.pt")
     old = load_model(tmp_path / "seven.pt", device="cpu")
-    assert old.calibration == (0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.0, -0.2)
+    assert old.calibration == (0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.0, 0.0, -0.2)
     z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
-    # with no weight on it, the rating bias changes nothing
-    np.testing.assert_allclose(old.p_like(z, pl, pn, items, 1.5), old.p_like(z, pl, pn, items))
+    # with no weight on them, the rating bias and the neighbours change nothing
+    np.testing.assert_allclose(
+        old.p_like(z, pl, pn, items, 1.5, -0.7), old.p_like(z, pl, pn, items)
+    )
+    header["calibration"] = [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, -0.2]  # before neighbours
+    blob["header"] = json.dumps(header)
+    torch.save(blob, tmp_path / "eight.pt")
+    eight = load_model(tmp_path / "eight.pt", device="cpu")
+    assert eight.calibration == (0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.0, -0.2)
     header["calibration"] = [0.9, 0.1, 0.2]
     blob["header"] = json.dumps(header)
     torch.save(blob, tmp_path / "three.pt")
     with pytest.raises(ModelError, match="calibration"):
         load_model(tmp_path / "three.pt")
+
+
+def test_neighbours_round_trip_and_damaged_ones_are_refused(model, tmp_path):
+    assert model.neighbours is not None
+    path = save_model(model, tmp_path / "m.pt")
+    back = load_model(path, device="cpu")
+    for a, b in zip(model.neighbours, back.neighbours):
+        assert torch.equal(a, b)
+    blob = torch.load(path, weights_only=True)
+    n_items = blob["W"].shape[0] // 2
+    cases = {
+        "out_of_range": ("neighbour_items", lambda t: t.fill_(n_items), "out of range"),
+        "negative": ("neighbour_items", lambda t: t.fill_(-1), "out of range"),
+        "nan": ("neighbour_sims", lambda t: t.fill_(float("nan")), "NaN"),
+        "shape": ("neighbour_sims", lambda t: t[:, :1], "shape"),
+        "rows": ("neighbour_items", lambda t: t[:-1], "shape"),
+        "dtype": ("neighbour_items", lambda t: t.to(torch.float32), "type"),
+        "half": ("neighbour_sims", lambda t: None, "neighbours"),
+    }
+    for name, (key, damage, message) in cases.items():
+        bad = dict(blob)
+        bad[key] = damage(blob[key].clone())
+        if bad[key] is None:
+            del bad[key]
+        torch.save(bad, tmp_path / f"{name}.pt")
+        with pytest.raises(ModelError, match=message):
+            load_model(tmp_path / f"{name}.pt")
+    old = dict(blob)  # files from before the neighbours: none, and P(like) without them
+    del old["neighbour_items"], old["neighbour_sims"]
+    torch.save(old, tmp_path / "old.pt")
+    assert load_model(tmp_path / "old.pt").neighbours is None
 
 
 def test_failed_save_leaves_previous_copy(model, tmp_path, monkeypatch):

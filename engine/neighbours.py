@@ -1,0 +1,96 @@
+"""Movie-to-movie neighbours on rating residuals: a P(like) feature for people known by stars.
+
+The RBM sees a person's likes and dislikes; the star values behind them carry more: someone
+who gave the neighbours of a movie more stars than expected tends to like it. The residual of
+a rating is ``r - m_i - b_u`` (``m_i`` the movie's smoothed mean rating, ``b_u`` the
+person's rating bias, :func:`engine.model.person_rating_bias`). Movies ``i`` and ``j`` have
+the similarity ``s_ij``: the cosine of their residual columns times ``c_ij / (c_ij + shrink)``
+(``c_ij`` people who rated both: similarities from few people shrink to 0). Each movie keeps
+its ``k`` most similar movies (by ``|s|``). The feature of a person and a movie ``i`` is::
+
+    Σ_j s_ij · resid_j / (1 + Σ_j |s_ij|)      over the person's rated neighbours j of i
+
+(item-based collaborative filtering on baseline residuals, as in Koren 2008). It enters the
+P(like) calibration (:func:`engine.model.like_features`); people known only by thumbs have no
+residuals, and for them it is 0. Fitting takes two ``n_items²`` float32 arrays, so it is done
+for catalogues up to ``TrainConfig.lateral_max_items`` movies, like the lateral weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def residuals(lm, movie_means: np.ndarray) -> np.ndarray:
+    """``float32 (nnz,)`` residual of each rating of ``lm`` (a LikeMatrix with values):
+    ``value - movie_means[item] - the person's rating bias``."""
+    from engine.model import person_rating_bias
+
+    owners, items = lm.owners(), lm.cols // 2
+    means = np.asarray(movie_means, np.float64)
+    bias = person_rating_bias(owners, items, lm.values, means, lm.n_users)
+    return (lm.values - means[items] - bias[owners]).astype(np.float32)
+
+
+def fit(lm, resid: np.ndarray, k: int = 100, shrink: float = 20.0, batch: int = 4096):
+    """The ``k`` neighbours of every movie: ``(items int64 (N, k), sims float32 (N, k))``,
+    from the residuals ``resid`` of the ratings of ``lm`` (see the module doc), built
+    ``batch`` people at a time (never a whole people × movies array). ``k`` is capped at
+    ``N - 1``."""
+    import torch
+
+    n = lm.n_items
+    num = torch.zeros(n, n)
+    co = torch.zeros(n, n)
+    r = torch.from_numpy(np.asarray(resid, np.float32))
+    for s in range(0, lm.n_users, batch):
+        users = np.arange(s, min(s + batch, lm.n_users))
+        row, col = lm.rows(users)
+        lo = int(lm.indptr[users[0]])
+        R = torch.zeros(len(users), n)
+        M = torch.zeros(len(users), n)
+        at = (torch.from_numpy(row), torch.from_numpy(col // 2))
+        R[at] = r[lo : lo + len(row)]
+        M[at] = 1.0
+        num.addmm_(R.T, R)
+        co.addmm_(M.T, M)
+    norm = num.diagonal().sqrt() + 1e-9
+    sim = num.div_(norm[:, None]).div_(norm[None, :]).mul_(co / (co + shrink).clamp_(min=1e-9))
+    sim.fill_diagonal_(0.0)
+    k = max(1, min(k, n - 1))
+    top = sim.abs().topk(k, dim=1).indices.sort(dim=1).values
+    return top, sim.gather(1, top).contiguous()
+
+
+def scores(items, sims, lm, resid: np.ndarray, users: np.ndarray):
+    """``float64 (len(users), N)`` the feature of each of ``users`` (rows of ``lm``, whose
+    ratings have residuals ``resid``) for every movie."""
+    import torch
+
+    n = lm.n_items
+    row, pos = lm._positions(users)
+    col = lm.cols[pos]
+    R = torch.zeros(len(users), n)
+    M = torch.zeros(len(users), n)
+    at = (torch.from_numpy(row), torch.from_numpy(col // 2))
+    R[at] = torch.from_numpy(np.asarray(resid, np.float32)[pos])
+    M[at] = 1.0
+    at = torch.stack((torch.arange(n).repeat_interleave(items.shape[1]), items.reshape(-1)))
+    S = torch.sparse_coo_tensor(at, sims.reshape(-1), (n, n), check_invariants=True).coalesce()
+    A = torch.sparse_coo_tensor(at, sims.abs().reshape(-1), (n, n), check_invariants=True)
+    A = A.coalesce()
+    numer = torch.sparse.mm(S, R.T).T
+    den = torch.sparse.mm(A, M.T).T + 1.0
+    return (numer / den).double().numpy()
+
+
+def pair_scores(items, sims, lm, resid, users: np.ndarray, movies: np.ndarray, block: int = 1024):
+    """``float64 (P,)`` the feature of pairs (``users[p]`` a row of ``lm``, ``movies[p]`` a
+    movie index), computed ``block`` people at a time."""
+    out = np.zeros(len(users))
+    uniq, inv = np.unique(users, return_inverse=True)
+    for s in range(0, len(uniq), block):
+        sel = (inv >= s) & (inv < s + block)
+        F = scores(items, sims, lm, resid, uniq[s : s + block])
+        out[sel] = F[inv[sel] - s, movies[sel]]
+    return out
