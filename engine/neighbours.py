@@ -55,7 +55,8 @@ def fit(lm, resid: np.ndarray, k: int = 100, shrink: float = 20.0, batch: int = 
         num.addmm_(R.T, R)
         co.addmm_(M.T, M)
     norm = num.diagonal().sqrt() + 1e-9
-    sim = num.div_(norm[:, None]).div_(norm[None, :]).mul_(co / (co + shrink).clamp_(min=1e-9))
+    sim = num.div_(norm[:, None]).div_(norm[None, :]).mul_(co)  # in place: no N² temporaries
+    sim.div_(co.add_(shrink).clamp_(min=1e-9))
     sim.fill_diagonal_(0.0)
     k = max(1, min(k, n - 1))
     top = sim.abs().topk(k, dim=1).indices.sort(dim=1).values
