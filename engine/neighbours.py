@@ -63,19 +63,26 @@ def fit(lm, resid: np.ndarray, k: int = 100, shrink: float = 20.0, batch: int = 
     return top, sim.gather(1, top).contiguous()
 
 
+def _rows(lm, resid: np.ndarray, users: np.ndarray):
+    """Dense ``(len(users), N)`` float32 residuals and rated indicators of ``users``."""
+    import torch
+
+    row, pos = lm._positions(users)
+    R = torch.zeros(len(users), lm.n_items)
+    M = torch.zeros(len(users), lm.n_items)
+    at = (torch.from_numpy(row), torch.from_numpy(lm.cols[pos] // 2))
+    R[at] = torch.from_numpy(np.asarray(resid, np.float32)[pos])
+    M[at] = 1.0
+    return R, M
+
+
 def scores(items, sims, lm, resid: np.ndarray, users: np.ndarray):
     """``float64 (len(users), N)`` the feature of each of ``users`` (rows of ``lm``, whose
     ratings have residuals ``resid``) for every movie."""
     import torch
 
     n = lm.n_items
-    row, pos = lm._positions(users)
-    col = lm.cols[pos]
-    R = torch.zeros(len(users), n)
-    M = torch.zeros(len(users), n)
-    at = (torch.from_numpy(row), torch.from_numpy(col // 2))
-    R[at] = torch.from_numpy(np.asarray(resid, np.float32)[pos])
-    M[at] = 1.0
+    R, M = _rows(lm, resid, users)
     at = torch.stack((torch.arange(n).repeat_interleave(items.shape[1]), items.reshape(-1)))
     S = torch.sparse_coo_tensor(at, sims.reshape(-1), (n, n), check_invariants=True).coalesce()
     A = torch.sparse_coo_tensor(at, sims.abs().reshape(-1), (n, n), check_invariants=True)
@@ -87,11 +94,18 @@ def scores(items, sims, lm, resid: np.ndarray, users: np.ndarray):
 
 def pair_scores(items, sims, lm, resid, users: np.ndarray, movies: np.ndarray, block: int = 1024):
     """``float64 (P,)`` the feature of pairs (``users[p]`` a row of ``lm``, ``movies[p]`` a
-    movie index), computed ``block`` people at a time."""
+    movie index), ``block`` people at a time; cost ~ pairs × neighbours."""
+    import torch
+
     out = np.zeros(len(users))
     uniq, inv = np.unique(users, return_inverse=True)
     for s in range(0, len(uniq), block):
-        sel = (inv >= s) & (inv < s + block)
-        F = scores(items, sims, lm, resid, uniq[s : s + block])
-        out[sel] = F[inv[sel] - s, movies[sel]]
+        sel = np.nonzero((inv >= s) & (inv < s + block))[0]
+        R, M = _rows(lm, resid, uniq[s : s + block])
+        row = torch.from_numpy(inv[sel] - s)[:, None]
+        mv = torch.from_numpy(np.asarray(movies)[sel])
+        nb, sim = items[mv], sims[mv]  # (p, k)
+        numer = (R[row, nb] * sim).sum(1)
+        den = (M[row, nb] * sim.abs()).sum(1) + 1.0
+        out[sel] = (numer / den).double().numpy()
     return out
