@@ -42,18 +42,19 @@ def fit(lm, resid: np.ndarray, k: int = 100, shrink: float = 20.0, batch: int = 
     n = lm.n_items
     num = torch.zeros(n, n)
     co = torch.zeros(n, n)
-    r = torch.from_numpy(np.asarray(resid, np.float32))
     for s in range(0, lm.n_users, batch):
         users = np.arange(s, min(s + batch, lm.n_users))
+        R, M = _rows(lm, resid, users)
+        # the transposed batch as a sparse matrix: cost ~ its ratings × N, not users × N²
         row, col = lm.rows(users)
-        lo = int(lm.indptr[users[0]])
-        R = torch.zeros(len(users), n)
-        M = torch.zeros(len(users), n)
-        at = (torch.from_numpy(row), torch.from_numpy(col // 2))
-        R[at] = r[lo : lo + len(row)]
-        M[at] = 1.0
-        num.addmm_(R.T, R)
-        co.addmm_(M.T, M)
+        at = torch.stack((torch.from_numpy(col // 2), torch.from_numpy(row)))
+        lo, hi = int(lm.indptr[users[0]]), int(lm.indptr[users[-1] + 1])
+        vals = torch.from_numpy(np.asarray(resid[lo:hi], np.float32))
+        shape = (n, len(users))
+        Rt = torch.sparse_coo_tensor(at, vals, shape, check_invariants=True).coalesce()
+        Mt = torch.sparse_coo_tensor(at, torch.ones(len(vals)), shape, check_invariants=True)
+        num.add_(torch.sparse.mm(Rt, R))
+        co.add_(torch.sparse.mm(Mt.coalesce(), M))
     norm = num.diagonal().sqrt() + 1e-9
     sim = num.div_(norm[:, None]).div_(norm[None, :]).mul_(co)  # in place: no N² temporaries
     sim.div_(co.add_(shrink).clamp_(min=1e-9))

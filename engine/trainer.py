@@ -29,8 +29,9 @@ the validation ratings join the training data for the last ``refit_share`` of th
 going on from the best epoch's weights: the model kept is the mean of those epochs' weights,
 and the calibration stays the one fitted before, on ratings the model had not yet seen.
 Last, the lateral movie-to-movie weights of the seen states are fitted in closed form on
-every training rating (:mod:`engine.lateral`; catalogues up to ``lateral_max_items``), and
-so are the movies' neighbours the model keeps.
+every training rating (:mod:`engine.lateral`; catalogues up to ``lateral_max_items``). The
+movies' neighbours the model keeps are the ones the calibration used (fitted without the
+validation ratings).
 """
 
 from __future__ import annotations
@@ -565,7 +566,7 @@ def train(
     """
     import torch
 
-    from engine.model import Model, movie_mean_ratings
+    from engine.model import Model
     from engine.rbm import RBM, init_biases
 
     cfg = config or TrainConfig()
@@ -835,9 +836,9 @@ def train(
 
     rbm.load_state_dict(best_state)
     calib: tuple[float, ...] = (1.0,) + (0.0,) * 8
-    like_gain = 1.0
+    like_gain, neighbours = 1.0, None
     if len(vu) and (dist is None or dist.rank == 0):
-        calib, like_gain = _calibration(rbm, lm, vu, vi, vy, cfg, device)
+        calib, like_gain, neighbours = _calibration(rbm, lm, vu, vi, vy, cfg, device)
 
     if n_refit and not cancelled:
         # the validation ratings join the training data for a few more epochs, going on from
@@ -884,14 +885,6 @@ def train(
         data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
         B = lateral.fit_lateral(data, cfg.lateral_l2, cfg.lateral_l2_pop)
         rbm.lateral = (cfg.lateral_weight * B).to(device)
-    neighbours = None
-    if _use_neighbours(cfg, ratings.n_items):
-        data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
-        means = movie_mean_ratings(
-            data.movie_rating_sums(), data.movie_counts()[1], float(ratings.values.mean())
-        )
-        resid = neighbour_fit.residuals(data, means)
-        neighbours = neighbour_fit.fit(data, resid, cfg.neighbours, cfg.neighbours_shrink)
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -930,7 +923,7 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
     i_likes, i_n = lm.movie_counts()
     i_sums = lm.movie_rating_sums()
     mu = float(i_sums.sum() / max(1, i_n.sum()))
-    knn = np.zeros(len(vu))
+    knn, nb = np.zeros(len(vu)), None
     if lm.values is None:
         u_bias = np.zeros(lm.n_users)
     else:
@@ -965,9 +958,9 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
             gain = float(np.clip((slope + w[-2]) / slope, 0.25, 4.0))
     X = features(z + (gain - 1.0) * z_like)
     if cfg.blend_biases:
-        return tuple(float(w) for w in fit_logistic(X, vy)), gain
+        return tuple(float(w) for w in fit_logistic(X, vy)), gain, nb
     a, b = fit_logistic(X[:, :1], vy)
-    return (float(a),) + (0.0,) * 7 + (float(b),), gain
+    return (float(a),) + (0.0,) * 7 + (float(b),), gain, None
 
 
 def pair_logits(rbm, lm: LikeMatrix, vu, vi, device, *, parts: bool = False) -> np.ndarray:
