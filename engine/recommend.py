@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.model import Model
 from engine.neighbours import pair_scores as neighbour_pair_scores
+from engine.neighbours import residuals as neighbour_residuals
 from engine.neighbours import scores as neighbour_scores
 from engine.ratings import Ratings
 
@@ -275,15 +276,13 @@ def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``, and
     the residual of each of their ratings (``(nnz,)``, for the neighbours feature; None when
     the model has no neighbours or the stars are unknown)."""
-    from engine import neighbours
-
     likes, n = lm.person_counts()
     if lm.values is None:
         return likes, n, np.zeros(lm.n_users), None
     bias = model.person_bias(lm.owners(), lm.cols // 2, lm.values, lm.n_users)
     resid = None
     if model.neighbours is not None:
-        resid = neighbours.residuals(lm, model.movie_means())
+        resid = neighbour_residuals(lm, model.movie_means())
     return likes, n, bias, resid
 
 

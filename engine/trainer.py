@@ -901,9 +901,12 @@ def _use_neighbours(cfg: TrainConfig, n_items: int) -> bool:
     return cfg.neighbours > 0 and cfg.blend_biases and n_items <= cfg.lateral_max_items
 
 
-def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> tuple[tuple, float]:
-    """The P(like) calibration weights (see :data:`engine.model.CALIBRATION_NAMES`) and the
-    like units' gain (:attr:`engine.rbm.RBM.like_gain`), fitted on the validation pairs
+def _calibration(
+    rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device
+) -> tuple[tuple, float, tuple | None]:
+    """The P(like) calibration weights (see :data:`engine.model.CALIBRATION_NAMES`), the
+    like units' gain (:attr:`engine.rbm.RBM.like_gain`) and the movies' neighbours of the
+    neighbours feature (None when not fitted), fitted on the validation pairs
     ``(vu, vi, vy)`` with the people's and movies' statistics of the training part ``lm``.
 
     The gain comes first, from a fit with the like units' share of the log-odds as an extra
@@ -913,7 +916,7 @@ def _calibration(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> t
 
     from engine.model import like_features, movie_mean_ratings, person_rating_bias, prior_like_share
 
-    if len(vu) > CALIBRATION_PAIRS:  # 8 weights: a seeded sample is plenty, and lighter
+    if len(vu) > CALIBRATION_PAIRS:  # 9 weights: a seeded sample is plenty, and lighter
         rng = np.random.default_rng([cfg.seed, 0xCA1])  # its own: ranks' streams stay equal
         pick = np.sort(rng.choice(len(vu), CALIBRATION_PAIRS, replace=False))
         vu, vi, vy = vu[pick], vi[pick], vy[pick]
