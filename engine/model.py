@@ -196,7 +196,7 @@ class Model:
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
         for people with ``person_likes`` likes out of ``person_n`` ratings and rating bias
-        ``person_bias`` (:meth:`person_bias`; 0 when only thumbs are known) and neighbours
+        ``person_bias`` (:func:`person_rating_bias`; 0 when only thumbs are known) and neighbours
         feature ``neighbours`` (:mod:`engine.neighbours`; 0 likewise). The arguments
         broadcast against ``like_logit``'s shape; the result has that shape."""
         prior = prior_like_share(self.item_likes, self.item_counts)
@@ -226,14 +226,6 @@ class Model:
     def movie_means(self) -> np.ndarray:
         """``float64 (n_items,)`` each movie's smoothed mean rating (:func:`movie_mean_ratings`)."""
         return movie_mean_ratings(self.item_rating_sums, self.item_counts, self.mean_rating())
-
-    def person_bias(
-        self, owners: np.ndarray, items: np.ndarray, values: np.ndarray, n_people: int
-    ) -> np.ndarray:
-        """``float64 (n_people,)`` rating bias of people whose ratings (model indices
-        ``items``, values in the training data's scale) are given one entry per rating, with
-        ``owners`` in ``[0, n_people)`` (see :func:`person_rating_bias`)."""
-        return person_rating_bias(owners, items, values, self.movie_means(), n_people)
 
     def mean_rating(self) -> float:
         """Mean of every rating in the training data (0 when unknown)."""

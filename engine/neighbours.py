@@ -21,14 +21,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def residuals(lm, movie_means: np.ndarray) -> np.ndarray:
+def residuals(lm, movie_means: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``float32 (nnz,)`` residual of each rating of ``lm`` (a LikeMatrix with values):
-    ``value - movie_means[item] - the person's rating bias``."""
+    ``value - movie_means[item] - the person's rating bias`` (``bias (n_users,)`` when the
+    caller has it, else computed here)."""
     from engine.model import person_rating_bias
 
     owners, items = lm.owners(), lm.cols // 2
     means = np.asarray(movie_means, np.float64)
-    bias = person_rating_bias(owners, items, lm.values, means, lm.n_users)
+    if bias is None:
+        bias = person_rating_bias(owners, items, lm.values, means, lm.n_users)
     return (lm.values - means[items] - bias[owners]).astype(np.float32)
 
 
@@ -44,12 +46,9 @@ def fit(lm, resid: np.ndarray, k: int = 100, shrink: float = 20.0, batch: int = 
     co = torch.zeros(n, n)
     for s in range(0, lm.n_users, batch):
         users = np.arange(s, min(s + batch, lm.n_users))
-        R, M = _rows(lm, resid, users)
+        R, M, (row, item), vals = _rows(lm, resid, users)
         # the transposed batch as a sparse matrix: cost ~ its ratings × N, not users × N²
-        row, col = lm.rows(users)
-        at = torch.stack((torch.from_numpy(col // 2), torch.from_numpy(row)))
-        lo, hi = int(lm.indptr[users[0]]), int(lm.indptr[users[-1] + 1])
-        vals = torch.from_numpy(np.asarray(resid[lo:hi], np.float32))
+        at = torch.stack((item, row))
         shape = (n, len(users))
         Rt = torch.sparse_coo_tensor(at, vals, shape, check_invariants=True).coalesce()
         Mt = torch.sparse_coo_tensor(at, torch.ones(len(vals)), shape, check_invariants=True)
@@ -65,16 +64,18 @@ def fit(lm, resid: np.ndarray, k: int = 100, shrink: float = 20.0, batch: int = 
 
 
 def _rows(lm, resid: np.ndarray, users: np.ndarray):
-    """Dense ``(len(users), N)`` float32 residuals and rated indicators of ``users``."""
+    """Dense ``(len(users), N)`` float32 residuals and rated indicators of ``users``, with
+    the ``(row, item)`` coordinates and residual values they were filled from."""
     import torch
 
     row, pos = lm._positions(users)
     R = torch.zeros(len(users), lm.n_items)
     M = torch.zeros(len(users), lm.n_items)
     at = (torch.from_numpy(row), torch.from_numpy(lm.cols[pos] // 2))
-    R[at] = torch.from_numpy(np.asarray(resid, np.float32)[pos])
+    vals = torch.from_numpy(np.asarray(resid, np.float32)[pos])
+    R[at] = vals
     M[at] = 1.0
-    return R, M
+    return R, M, at, vals
 
 
 def scores(items, sims, lm, resid: np.ndarray, users: np.ndarray):
@@ -83,7 +84,7 @@ def scores(items, sims, lm, resid: np.ndarray, users: np.ndarray):
     import torch
 
     n = lm.n_items
-    R, M = _rows(lm, resid, users)
+    R, M = _rows(lm, resid, users)[:2]
     at = torch.stack((torch.arange(n).repeat_interleave(items.shape[1]), items.reshape(-1)))
     S = torch.sparse_coo_tensor(at, sims.reshape(-1), (n, n), check_invariants=True).coalesce()
     A = torch.sparse_coo_tensor(at, sims.abs().reshape(-1), (n, n), check_invariants=True)
@@ -102,7 +103,7 @@ def pair_scores(items, sims, lm, resid, users: np.ndarray, movies: np.ndarray, b
     uniq, inv = np.unique(users, return_inverse=True)
     for s in range(0, len(uniq), block):
         sel = np.nonzero((inv >= s) & (inv < s + block))[0]
-        R, M = _rows(lm, resid, uniq[s : s + block])
+        R, M = _rows(lm, resid, uniq[s : s + block])[:2]
         row = torch.from_numpy(inv[sel] - s)[:, None]
         mv = torch.from_numpy(np.asarray(movies)[sel])
         nb, sim = items[mv], sims[mv]  # (p, k)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model import Model
+from engine.model import Model, person_rating_bias
 from engine.neighbours import pair_scores as neighbour_pair_scores
 from engine.neighbours import residuals as neighbour_residuals
 from engine.neighbours import scores as neighbour_scores
@@ -279,10 +279,11 @@ def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     likes, n = lm.person_counts()
     if lm.values is None:
         return likes, n, np.zeros(lm.n_users), None
-    bias = model.person_bias(lm.owners(), lm.cols // 2, lm.values, lm.n_users)
+    means = model.movie_means()
+    bias = person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
     resid = None
     if model.neighbours is not None:
-        resid = neighbour_residuals(lm, model.movie_means())
+        resid = neighbour_residuals(lm, means, bias)
     return likes, n, bias, resid
 
 

@@ -933,7 +933,7 @@ def _calibration(
         means = movie_mean_ratings(i_sums, i_n, mu)
         u_bias = person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
         if _use_neighbours(cfg, lm.n_items):
-            resid = neighbour_fit.residuals(lm, means)
+            resid = neighbour_fit.residuals(lm, means, u_bias)
             nb = neighbour_fit.fit(lm, resid, cfg.neighbours, cfg.neighbours_shrink)
             knn = neighbour_fit.pair_scores(*nb, lm, resid, vu, vi)
 
