@@ -1,4 +1,4 @@
-"""Benchmark data-parallel training (``engine.distributed``) on the MovieLens-25M-shaped set.
+"""Benchmark data-parallel training (``engine.training.distributed``) on 25M-shaped data.
 
     python benchmarks/bench_distributed.py [FOLDER] [--ranks 1 2] [--max-batches N]
         [--users N] [--hidden N] [--batch-size N] [--threads N] [--json]
@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 
 def _load(folder: Path, users: int | None):
-    from engine.loaders import load_ratings
+    from engine.data.loaders import load_ratings
 
     r = load_ratings(folder / "ratings.csv")
     if users:
@@ -53,8 +53,8 @@ def child(a: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(a.threads)
-    from engine.distributed import run_training
-    from engine.trainer import TrainConfig
+    from engine.settings import TrainConfig
+    from engine.training.distributed import run_training
 
     rank = int(os.environ["RANK"])
     t0 = time.perf_counter()
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         print(_load(a.folder, None).report.from_cache)
         return
     if a.child:
-        from engine.trainer import TrainConfig
+        from engine.settings import TrainConfig
 
         d = TrainConfig()
         a.hidden = a.hidden or d.n_hidden

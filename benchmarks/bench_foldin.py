@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 
 def measure(model, trials: int, seed: int = 0) -> np.ndarray:
-    from engine.recommend import fold_in, recommend
+    from engine.recommender import fold_in, recommend
 
     rng = np.random.default_rng(seed)
     times = []
@@ -46,9 +46,10 @@ def measure(model, trials: int, seed: int = 0) -> np.ndarray:
 
 
 def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
-    from engine.model import Model
-    from engine.rbm import RBM
-    from engine.trainer import TrainConfig
+    from engine.model.calibration import from_positional
+    from engine.model.rbm import RBM
+    from engine.model.trained import Model
+    from engine.settings import TrainConfig
 
     rng = np.random.default_rng(seed)
     rbm = RBM(n_items, n_hidden, seed=seed, init_std=0.05)
@@ -60,7 +61,7 @@ def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
         rbm=rbm,
         item_ids=np.arange(1, n_items + 1),
         like_threshold=3.0,
-        calibration=(1.0, 0.5, 0.5, 0.2, 0.05, 0.05, 0.1, 0.0),
+        calibration=from_positional((1.0, 0.5, 0.5, 0.2, 0.05, 0.05, 0.1, 0.0)),
         item_counts=counts,
         item_likes=(counts * 0.8).astype(np.int64),
         item_rating_sums=counts * 3.6,
@@ -75,8 +76,9 @@ def main() -> int:
     args = ap.parse_args()
     import torch
 
-    from engine.loaders import load_ratings
-    from engine.trainer import TrainConfig, train
+    from engine.data.loaders import load_ratings
+    from engine.settings import TrainConfig
+    from engine.training.loop import train
 
     if args.threads:
         torch.set_num_threads(args.threads)

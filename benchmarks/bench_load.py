@@ -34,7 +34,7 @@ def child(folder: Path) -> None:
     sys.path.insert(0, str(REPO))
     import numpy as np
 
-    from engine.loaders import load_ratings
+    from engine.data.loaders import load_ratings
 
     base = rss_now()
     t0 = time.perf_counter()

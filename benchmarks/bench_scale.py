@@ -54,7 +54,7 @@ def main() -> int:
             return proc.returncode
         out = json.loads(proc.stdout)
         sys.path.insert(0, str(REPO))
-        from engine.storage import read_header
+        from engine.model.storage import read_header
 
         header = read_header(model)
         history = header["meta"]["history"]

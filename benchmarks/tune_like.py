@@ -14,7 +14,6 @@ Prints AUC, accuracy, per-user error and ECE per fold and their means.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -24,21 +23,20 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.evaluate import evaluate  # noqa: E402
-from engine.splits import official_fold  # noqa: E402
-from engine.trainer import TrainConfig, train  # noqa: E402
+from engine.data.splits import official_fold  # noqa: E402
+from engine.evaluation import evaluate  # noqa: E402
+from engine.settings import SETTINGS_BY_NAME, TrainConfig  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "ml-100k"
 
 
 def parse_setting(text: str) -> tuple[str, object]:
-    """``name=value`` of a :class:`TrainConfig` field, the value cast to the field's type."""
+    """``name=value`` of a setting (:mod:`engine.settings`), the value parsed by it."""
     name, _, value = text.partition("=")
-    types = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)}
-    if name not in types or not value:
-        raise SystemExit(f"--set {text!r}: expected FIELD=VALUE with a TrainConfig field")
-    kind = types[name]
-    return name, (value.lower() in ("1", "true", "yes") if kind is bool else kind(value))
+    if name not in SETTINGS_BY_NAME or not value:
+        raise SystemExit(f"--set {text!r}: expected NAME=VALUE with a training setting")
+    return name, SETTINGS_BY_NAME[name].parse(value)
 
 
 def carve(base, fraction: float = 0.2, seed: int = 7):

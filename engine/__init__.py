@@ -1,33 +1,51 @@
 """rbm-tui's engine: loaders, the RBM, the CD-k trainer, evaluation, recommendation, storage.
 
-The engine never imports Textual, and ``import engine`` does not import torch: the modules
-that need it import it on first use.
+The engine never imports Textual, and ``import engine`` imports nothing but itself: every
+name below loads its module on first use, and the modules that need torch import it inside
+their functions.
 
 >>> import engine
 >>> ratings = engine.load_ratings("ml-100k/u1.base")
->>> result = engine.train(ratings, callback=print)  # an EpochReport per epoch
+>>> result = engine.train(ratings, engine.TrainConfig(epochs=20), callback=print)
 >>> engine.evaluate(result.model, ratings, engine.load_ratings("ml-100k/u1.test"))
->>> engine.recommend(result.model, likes=[0, 49], dislikes=[171], n=10)
+>>> engine.recommend(result.model, likes=[0, 49], dislikes=[171], n=10)  # model indices
 >>> model = engine.load_model(engine.save_model(result.model))
 """
 
 from __future__ import annotations
 
-# ``evaluate`` and ``recommend`` share their module's name, so they are bound here (neither
-# module imports torch or the trainer at import time); the rest loads on first use.
-from engine.evaluate import evaluate  # noqa: E402
-from engine.recommend import explain, fold_in, predict_pairs, recommend, recommend_all  # noqa: E402
-
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_ratings": "engine.loaders",
-    "TrainConfig": "engine.trainer",
-    "EpochReport": "engine.trainer",
-    "train": "engine.trainer",
-    "save_model": "engine.storage",
-    "load_model": "engine.storage",
-    "ModelError": "engine.storage",
+    "LIKE_THRESHOLD": "engine.settings",
+    "SETTINGS": "engine.settings",
+    "Setting": "engine.settings",
+    "TrainConfig": "engine.settings",
+    "Ratings": "engine.data.ratings",
+    "LoadReport": "engine.data.ratings",
+    "from_arrays": "engine.data.ratings",
+    "load_ratings": "engine.data.loaders",
+    "train": "engine.training.loop",
+    "EpochReport": "engine.training.loop",
+    "BatchProgress": "engine.training.loop",
+    "TrainResult": "engine.training.loop",
+    "Model": "engine.model.trained",
+    "save_model": "engine.model.storage",
+    "load_model": "engine.model.storage",
+    "Session": "engine.session",
+    "evaluate": "engine.evaluation",
+    "explain": "engine.recommender",
+    "fold_in": "engine.recommender",
+    "predict_pairs": "engine.recommender",
+    "recommend": "engine.recommender",
+    "recommend_all": "engine.recommender",
+    "RbmTuiError": "engine.errors",
+    "RatingsError": "engine.errors",
+    "DatasetError": "engine.errors",
+    "ModelError": "engine.errors",
+    "SettingError": "engine.errors",
+    "TrainingError": "engine.errors",
+    "UserStoreError": "engine.errors",
 }
 
 
@@ -44,12 +62,23 @@ def __getattr__(name: str):
 
 __all__ = [
     "LIKE_THRESHOLD",
+    "SETTINGS",
+    "BatchProgress",
+    "DatasetError",
     "EpochReport",
     "LoadReport",
+    "Model",
     "ModelError",
     "Ratings",
     "RatingsError",
+    "RbmTuiError",
+    "Session",
+    "Setting",
+    "SettingError",
     "TrainConfig",
+    "TrainResult",
+    "TrainingError",
+    "UserStoreError",
     "evaluate",
     "explain",
     "fold_in",

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import paths
+from engine.errors import UserStoreError
 
 __all__ = ["DB_NAME", "UNDO_LIMIT", "Change", "RatedItem", "UserStore", "UserStoreError"]
 
@@ -34,10 +35,6 @@ DB_NAME = "ratings.sqlite"
 #: Undo steps kept per dataset (older ones are dropped).
 UNDO_LIMIT = 1000
 SCHEMA_VERSION = 1
-
-
-class UserStoreError(Exception):
-    """The ratings database cannot be opened or written (the message says which file)."""
 
 
 @dataclass(frozen=True)

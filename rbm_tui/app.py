@@ -2,20 +2,14 @@
 rare actions in the command palette (ctrl+p).
 
 The app owns the shared state (the chosen dataset and its ratings, the active model, the
-person's ratings store, the settings) and loads datasets and models in thread workers.
-Importing this module does not import torch: the engine's torch modules are imported inside
-the workers that need them, so the first screen appears fast.
-
-Environment: ``RBM_TUI_EXIT_AFTER_MOUNT=1`` makes the app exit as soon as the first screen is
-mounted and painted; :func:`run` then prints the seconds since the process started (see
-``benchmarks/bench_startup.py``). ``RBM_TUI_BENCH_T0`` (``time.time()`` of the launcher) is
-used as the start when set.
+person's :class:`~engine.session.Session` with their thumbs, the preferences) and loads
+datasets and models in thread workers. Importing this module does not import torch: the
+engine's torch modules are imported inside the workers that need them, so the first screen
+appears fast.
 """
 
 from __future__ import annotations
 
-import os
-import time
 import traceback
 from functools import partial
 from pathlib import Path
@@ -26,18 +20,16 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from engine.errors import RbmTuiError
 from rbm_tui import messages as msg
+from rbm_tui.preferences import Preferences
 from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
 from rbm_tui.screens.browse import BrowseScreen
 from rbm_tui.screens.datasets import DatasetsScreen
 from rbm_tui.screens.dialogs import ErrorDialog, PromptDialog
-from rbm_tui.screens.help import HelpScreen
+from rbm_tui.screens.help import HelpScreen, help_sections
 from rbm_tui.screens.models import ModelsScreen
 from rbm_tui.screens.train import TrainScreen
-from rbm_tui.settings import Settings
-
-BENCH_ENV = "RBM_TUI_EXIT_AFTER_MOUNT"
-BENCH_T0_ENV = "RBM_TUI_BENCH_T0"
 
 MAIN_SCREENS: dict[str, type[AppScreen]] = {
     "datasets": DatasetsScreen,
@@ -49,28 +41,6 @@ MAIN_SCREENS: dict[str, type[AppScreen]] = {
 _SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
-def process_start_time() -> float:
-    """``time.time()`` when this process started (from /proc on Linux; else import time)."""
-    env = os.environ.get(BENCH_T0_ENV)
-    if env:
-        try:
-            return float(env)
-        except ValueError:
-            pass
-    try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])
-        with open("/proc/stat", encoding="ascii") as fh:
-            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
-        return btime + start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return _IMPORT_TIME
-
-
-_IMPORT_TIME = time.time()
-
-
 class RbmCommands(Provider):
     """Command palette entries for rare actions: switch dataset, theme, export ratings."""
 
@@ -78,10 +48,10 @@ class RbmCommands(Provider):
         app: RbmTuiApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, Any, str]] = []
         try:
-            from engine import datasets
+            from engine import catalogue
 
-            for d in datasets.catalogue():
-                if datasets.is_on_disk(d.name):
+            for d in catalogue.catalogue():
+                if catalogue.is_on_disk(d.name):
                     out.append(
                         (
                             f"Switch dataset: {d.name}",
@@ -144,24 +114,24 @@ class RbmTuiApp(App[Any]):
         first_screen: str | None = None,
     ) -> None:
         super().__init__()
-        self.settings = Settings.load()
+        self.prefs = Preferences.load()
         self._store = None
         self.dataset_name: str | None = None  # the dataset whose ratings are loaded
-        self.ratings: Any = None  # engine.ratings.Ratings
+        self.ratings: Any = None  # engine.data.ratings.Ratings
         self.loading_dataset: str | None = None
-        self.model: Any = None  # engine.model.Model
+        self.model: Any = None  # engine.model.trained.Model
         self.model_path: Path | None = None
         self.loading_model: Path | None = None
+        #: the person's thumbs on the loaded dataset and the active model's view of them
+        self.session: Any = None  # engine.session.Session
         self.state_version = 0
-        self._model_map: tuple[int, int, Any] | None = None
         self._initial_dataset = dataset
         self._startup_dataset: str | None = None
         self._first_screen = first_screen
-        self._warmup = warmup and not os.environ.get(BENCH_ENV)
-        self.first_screen_seconds: float | None = None
+        self._warmup = warmup
         for mode, cls in MAIN_SCREENS.items():
             self.add_mode(mode, cls)
-        theme = self.settings.theme
+        theme = self.prefs.theme
         if theme and theme in self.available_themes:
             self.theme = theme
 
@@ -178,15 +148,6 @@ class RbmTuiApp(App[Any]):
     @property
     def dataset_key(self) -> str | None:
         return self.dataset_name
-
-    def model_map(self):
-        """``int64 (n_items,)``: the active model's index of each dataset movie (-1 unknown)."""
-        if self.model is None or self.ratings is None:
-            return None
-        key = (id(self.model), id(self.ratings))
-        if self._model_map is None or self._model_map[:2] != key:
-            self._model_map = (*key, self.model.map_items(self.ratings.item_ids))
-        return self._model_map[2]
 
     @property
     def dataset_label(self) -> str:
@@ -216,9 +177,9 @@ class RbmTuiApp(App[Any]):
             if isinstance(s, AppScreen) and s is not screen:
                 s.maybe_sync()
 
-    def save_settings(self) -> None:
+    def save_prefs(self) -> None:
         try:
-            self.settings.save()
+            self.prefs.save()
         except OSError as e:
             self.notify(f"cannot save settings: {e}", severity="warning")
 
@@ -226,30 +187,23 @@ class RbmTuiApp(App[Any]):
     async def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         first = self._first_screen
-        dataset = self._initial_dataset or self.settings.dataset
+        dataset = self._initial_dataset or self.prefs.dataset
         if first is None:
             first = "browse" if dataset else "datasets"
         await self.switch_mode(first)
-        self.call_after_refresh(self._first_screen_shown)
+        if self._warmup:
+            self.call_after_refresh(self.set_timer, 0.5, self._warm_up)
         if dataset:
             self._startup_dataset = dataset
             self.use_dataset(dataset, show=None)
-
-    def _first_screen_shown(self) -> None:
-        self.first_screen_seconds = time.time() - process_start_time()
-        if os.environ.get(BENCH_ENV):
-            self.exit(self.first_screen_seconds)
-            return
-        if self._warmup:
-            self.set_timer(0.5, self._warm_up)
 
     def _warm_up(self) -> None:
         self.run_worker(_import_torch, thread=True, group="warmup", exit_on_error=False)
 
     def _theme_changed(self, theme) -> None:
-        if self.settings.theme != theme.name:
-            self.settings.theme = theme.name
-            self.save_settings()
+        if self.prefs.theme != theme.name:
+            self.prefs.theme = theme.name
+            self.save_prefs()
 
     def set_theme(self, name: str) -> None:
         self.theme = name
@@ -265,7 +219,7 @@ class RbmTuiApp(App[Any]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(help_sections(type(self), MAIN_SCREENS)))
 
     def show_error(self, title: str, message: str, detail: str = "") -> None:
         self.push_screen(ErrorDialog(title, message, detail))
@@ -317,10 +271,10 @@ class RbmTuiApp(App[Any]):
     @work(thread=True, exclusive=True, group="dataset", exit_on_error=False)
     def _load_dataset(self, name: str, show: str | None) -> None:
         try:
-            from engine import datasets
-            from engine.loaders import load_ratings
+            from engine import catalogue
+            from engine.data.loaders import load_ratings
 
-            ratings = load_ratings(datasets.resolve(name))
+            ratings = load_ratings(catalogue.resolve(name))
         except Exception as e:
             self.post_message(msg.DatasetFailed(name, _describe(e)))
             return
@@ -335,13 +289,15 @@ class RbmTuiApp(App[Any]):
         changed = event.name != self.dataset_name
         self.dataset_name = event.name
         self.ratings = event.ratings
-        if self.settings.dataset != event.name:
-            self.settings.dataset = event.name
-            self.save_settings()
-        remembered = self.settings.active_model(event.name)
+        self._open_session()
+        if self.prefs.dataset != event.name:
+            self.prefs.dataset = event.name
+            self.save_prefs()
+        remembered = self.prefs.active_model(event.name)
         if changed or self.model is None:
             self.model = None
             self.model_path = None
+            self.session.set_model(None)
             if remembered and Path(remembered).is_file():
                 self.load_model(Path(remembered))
         self.state_changed()
@@ -381,7 +337,7 @@ class RbmTuiApp(App[Any]):
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def _load_model(self, path: Path, dataset: str | None) -> None:
         try:
-            from engine.storage import load_model
+            from engine.model.storage import load_model
 
             model = load_model(path, device="cpu")
         except Exception as e:
@@ -403,13 +359,26 @@ class RbmTuiApp(App[Any]):
         self.state_changed()
         self.show_error("Cannot load the model", event.error)
 
+    def _open_session(self) -> None:
+        """A new :class:`~engine.session.Session` for the loaded dataset: the person's thumbs
+        read from their ratings store, scored by the active model."""
+        from engine.session import Session
+
+        try:
+            self.session = Session(self.ratings, self.store, self.dataset_key, self.model)
+        except RbmTuiError as e:  # the store cannot be read: keep going, thumbs in memory
+            self.session = Session(self.ratings, None, self.dataset_key, self.model)
+            self.show_error("Cannot read your ratings", str(e))
+
     def set_active_model(self, model: Any, path: Path | None) -> None:
         """Make ``model`` (saved at ``path``) the active model of the current dataset."""
         self.model = model
         self.model_path = Path(path) if path is not None else None
+        if self.session is not None:
+            self.session.set_model(model)
         if self.dataset_name and path is not None:
-            self.settings.set_active_model(self.dataset_name, path)
-            self.save_settings()
+            self.prefs.set_active_model(self.dataset_name, path)
+            self.save_prefs()
         trained_on = model_dataset_name(model)
         if self.dataset_name and trained_on and trained_on != self.dataset_name:
             self.notify(
@@ -422,20 +391,22 @@ class RbmTuiApp(App[Any]):
     def forget_model(self, path: Path) -> None:
         """A model file went away (deleted/renamed): drop it from the settings and state."""
         path = Path(path)
-        for k, v in list(self.settings.models.items()):
+        for k, v in list(self.prefs.models.items()):
             if Path(v) == path:
-                del self.settings.models[k]
-        self.save_settings()
+                del self.prefs.models[k]
+        self.save_prefs()
         if self.model_path == path:
             self.model = None
             self.model_path = None
+            if self.session is not None:
+                self.session.set_model(None)
         self.state_changed()
 
     def model_renamed(self, old: Path, new: Path) -> None:
-        for k, v in list(self.settings.models.items()):
+        for k, v in list(self.prefs.models.items()):
             if Path(v) == Path(old):
-                self.settings.models[k] = str(new)
-        self.save_settings()
+                self.prefs.models[k] = str(new)
+        self.save_prefs()
         if self.model_path == Path(old):
             self.model_path = Path(new)
         self.state_changed()
@@ -448,21 +419,17 @@ def _import_torch() -> None:
     from rbm_tui.runtime import use_interactive_threads
 
     use_interactive_threads()
-    import engine.recommend  # noqa: F401
-    import engine.storage  # noqa: F401
-    import engine.trainer  # noqa: F401
+    import engine.model.storage  # noqa: F401
+    import engine.session  # noqa: F401
+    import engine.training.loop  # noqa: F401
 
 
 def _describe(e: BaseException) -> str:
     """A one-paragraph message for an exception (the engine's messages name file and line)."""
-    text = str(e).strip()
-    if not text:
-        text = type(e).__name__
-    if not isinstance(e, (OSError, ValueError)) and type(e).__name__ not in text:
-        kind = type(e).__name__
-        if kind not in ("DatasetError", "RatingsError", "ModelError", "UserStoreError"):
-            text = f"{kind}: {text}"
-    return text
+    text = str(e).strip() or type(e).__name__
+    if isinstance(e, (RbmTuiError, OSError)) or type(e).__name__ in text:
+        return text
+    return f"{type(e).__name__}: {text}"
 
 
 def format_exception(e: BaseException) -> str:
@@ -472,9 +439,7 @@ def format_exception(e: BaseException) -> str:
 def run(dataset: str | None = None, *, headless: bool = False) -> int:
     """Run the app (what ``rbm-tui`` does without arguments); returns the exit code."""
     app = RbmTuiApp(dataset=dataset)
-    result = app.run(headless=headless)
-    if os.environ.get(BENCH_ENV) and isinstance(result, float):
-        print(f"first screen after {result:.3f} s")
+    app.run(headless=headless)
     return int(app.return_code or 0)
 
 

@@ -43,3 +43,11 @@ def bench_dir() -> Path:
     if not (d / "train.csv").is_file():
         pytest.skip(f"benchmark split not found at {d}")
     return d
+
+
+@pytest.fixture(scope="session")
+def seeded_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny seeded demo model (``helpers.SEEDED_CONFIG``), trained once per session."""
+    from helpers import train_seeded_model
+
+    return train_seeded_model(tmp_path_factory.mktemp("seeded") / "demo-seeded.pt")

@@ -15,29 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import SIZE, make_app, wait_for
 from textual.widgets import DataTable, Input
 
 from rbm_tui import messages as msg
-from rbm_tui.app import RbmTuiApp
+from rbm_tui.preferences import Preferences
 from rbm_tui.screens.train import TrainScreen
-from rbm_tui.settings import Settings
 
-SIZE = (80, 24)
-#: The seeded model's hyperparameters, spelled out so that new trainer defaults do not
-#: change the snapshots.
-SEEDED_CONFIG = dict(
-    n_hidden=8,
-    epochs=2,
-    batch_size=64,
-    learning_rate=0.02,
-    momentum=0.9,
-    weight_decay=1e-4,
-    cd_k=1,
-    like_threshold=3.0,
-    seed=0,
-    device="cpu",
-    bf16_sampling=False,  # the same numbers whether or not this CPU multiplies bfloat16
-)
 #: The training form's values in the snapshots (not the trainer's defaults, which may move).
 FORM = dict(
     n_hidden=100,
@@ -51,14 +35,6 @@ FORM = dict(
     seed=0,
 )
 PINNED = time.mktime((2024, 5, 1, 12, 0, 0, 0, 0, -1))
-
-
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 async def settle(pilot) -> None:
@@ -89,19 +65,6 @@ def _fixed_world(monkeypatch):
     time.tzset()
 
 
-@pytest.fixture(scope="session")
-def seeded_model_file(tmp_path_factory) -> Path:
-    from engine import datasets
-    from engine.loaders import load_ratings
-    from engine.storage import save_model
-    from engine.trainer import TrainConfig, train
-
-    r = load_ratings(datasets.demo_path(), cache=False)
-    result = train(r, TrainConfig(**SEEDED_CONFIG))
-    result.model.meta["dataset"]["name"] = "demo"
-    return save_model(result.model, tmp_path_factory.mktemp("seeded") / "demo-seeded.pt")
-
-
 def remember_demo(model_file: Path | None = None) -> Path | None:
     from engine import paths
 
@@ -112,12 +75,8 @@ def remember_demo(model_file: Path | None = None) -> Path | None:
         shutil.copy(model_file, target)
         os.utime(target, (PINNED, PINNED))
         models["demo"] = str(target)
-    Settings(dataset="demo", models=models).save()
+    Preferences(dataset="demo", models=models).save()
     return target
-
-
-def make_app(**kwargs) -> RbmTuiApp:
-    return RbmTuiApp(warmup=False, **kwargs)
 
 
 # ---------------------------------------------------------------------------- screens
@@ -158,7 +117,7 @@ def test_train_screen_after_training(snap_compare):
     remember_demo()
 
     async def run_before(pilot):
-        from engine.trainer import EpochReport
+        from engine.training.loop import EpochReport
 
         app = pilot.app
         await wait_for(pilot, lambda: app.ratings is not None, what="the demo")

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from rbm_tui.cli import main, read_pairs
+from engine.data.pairs import read_pairs
+from engine.errors import DownloadCancelled
+from rbm_tui.cli import main
 from rbm_tui.progress import ByteProgress, TrainProgress, format_bytes, format_duration
 
 REPO = Path(__file__).resolve().parent.parent
@@ -149,15 +151,24 @@ def test_every_command_has_help_with_examples(cmd, capsys):
     assert "example" in out
 
 
-def test_train_help_shows_trainconfig_defaults(capsys):
-    from engine.trainer import TrainConfig
+def test_train_help_fits_one_screen_and_comes_from_the_settings_table(capsys, monkeypatch):
+    """``train --help`` lists exactly the basic settings (with their defaults) on one 80x24
+    screen; ``--help-advanced`` lists every setting of the table with its range."""
+    from engine.settings import ADVANCED, BASIC
 
+    monkeypatch.setenv("COLUMNS", "80")
     assert main(["train", "--help"]) == 0
-    out = " ".join(capsys.readouterr().out.split())
-    d = TrainConfig()
-    assert f"hidden units (default: {d.n_hidden})" in out
-    assert f"(default: {d.epochs})" in out
-    assert f"learning rate (default: {d.learning_rate})" in out
+    text = capsys.readouterr().out
+    lines = text.rstrip("\n").split("\n")
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80, text
+    flags = {w for line in lines for w in line.split() if w.startswith("--")}
+    assert {s.flag for s in BASIC} <= flags
+    assert not any(f"--{s.name.replace('_', '-')}" in flags for s in ADVANCED)
+    assert "(320)" in text and "(0.08)" in text  # the defaults, from the table
+    assert main(["train", "--help-advanced"]) == 0
+    adv = capsys.readouterr().out
+    for s in (*BASIC, *ADVANCED):
+        assert f"  {s.name} = " in adv and s.describe_range() in adv
 
 
 def test_usage_errors_exit_2(capsys):
@@ -183,8 +194,8 @@ def test_no_arguments_opens_the_app(monkeypatch):
 
 # --------------------------------------------------------------------------- train
 def test_train_json_and_defaults(u1_model):
-    from engine.storage import load_model
-    from engine.trainer import TrainConfig
+    from engine.model.storage import load_model
+    from engine.settings import TrainConfig
 
     path, info = u1_model
     assert path.is_file()
@@ -281,9 +292,11 @@ def test_train_model_out_folder(rbm_home, tmp_path, capsys):
 @pytest.mark.parametrize(
     "flags, needle",
     [
-        (["--hidden", "0"], "n_hidden"),
-        (["--momentum", "1.5"], "momentum"),
-        (["--learning-rate", "-1"], "learning_rate"),
+        (["--hidden", "0"], "--hidden: 0 is out of range"),
+        (["--set", "momentum=1.5"], "--set momentum: 1.5 is out of range; use a value in [0, 1)"),
+        (["--learning-rate", "-1"], "--learning-rate: -1 is out of range"),
+        (["--set", "nonsense=1"], "--set nonsense: no such setting"),
+        (["--set", "dropout"], "expected NAME=VALUE"),
     ],
 )
 def test_train_bad_hyperparameters(flags, needle, tmp_path):
@@ -598,7 +611,7 @@ def test_datasets_download_from_mirror(mirror, rbm_home):
 
 def test_datasets_download_ctrl_c_cancels(monkeypatch, rbm_home):
     """The first Ctrl+C sets the cancel flag the engine polls; exit 130."""
-    from engine import datasets as ds
+    from engine import catalogue as ds
 
     seen = []
 
@@ -607,7 +620,7 @@ def test_datasets_download_ctrl_c_cancels(monkeypatch, rbm_home):
         progress(400, 1000)
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C: handled, not raised
         seen.append(cancel.is_set())
-        raise ds.DownloadCancelled(f"download of {name} cancelled")
+        raise DownloadCancelled(f"download of {name} cancelled")
 
     monkeypatch.setattr(ds, "download", fake_download)
     before = signal.getsignal(signal.SIGINT)
@@ -675,8 +688,10 @@ def test_byte_progress():
 def test_fast_start_imports_nothing_heavy():
     code = (
         "import sys, rbm_tui.cli as c; c.build_parser();"
-        "mods = ('torch', 'pandas', 'numpy', 'engine', 'textual');"
-        "heavy = [m for m in mods if m in sys.modules];"
+        "mods = ('torch', 'pandas', 'numpy', 'textual');"
+        "light = {'engine', 'engine.errors', 'engine.settings'};"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in mods"
+        " or (m.startswith('engine') and m not in light)];"
         "print(heavy)"
     )
     r = subprocess.run(
@@ -704,7 +719,7 @@ def test_subprocess_errors_have_no_traceback(u1_model, ml100k, tmp_path):
 
 def test_subprocess_ctrl_c_during_training_saves_nothing(ml100k, tmp_path):
     out = tmp_path / "interrupted.pt"
-    args = ["train", ml100k / "u1.base", "--epochs", "1000", "--patience", "0"]
+    args = ["train", ml100k / "u1.base", "--epochs", "1000", "--set", "patience=0"]
     args += ["--hidden", "20", "--model-out", out]
     p = subprocess.Popen(
         [sys.executable, "-m", "rbm_tui", *map(str, args)],
@@ -731,11 +746,11 @@ def test_subprocess_ctrl_c_during_training_saves_nothing(ml100k, tmp_path):
 
 
 def test_train_reports_the_epochs_on_all_ratings(rbm_home, capsys):
-    args = ["train", "demo", "--hidden", "8", "--threads", "1", "--patience", "0"]
+    args = ["train", "demo", "--hidden", "8", "--threads", "1", "--set", "patience=0"]
     assert main([*args, "--epochs", "7"]) == 0  # 15 % of 7: one refit epoch
     err = capsys.readouterr().err
     assert "epoch 7/7" in err and "+all ratings" in err
     assert "trained 7 epochs" in err and "then 1 on all the ratings" in err
-    assert main([*args, "--epochs", "7", "--refit-share", "0"]) == 0
+    assert main([*args, "--epochs", "7", "--set", "refit_share=0"]) == 0
     err = capsys.readouterr().err
     assert "trained 7 epochs" in err and "all ratings" not in err

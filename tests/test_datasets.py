@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import datasets as ds
+from engine import catalogue as ds
 from engine import paths
+from engine.catalogue.install import STALE_SECONDS
+from engine.catalogue.registry import MARKER_FILE, REGISTRY_FILE
+from engine.errors import DatasetError, DownloadCancelled
 
 GROUPLENS = "https://files.grouplens.org/datasets/movielens/"
 ALL = ["demo", "ml-100k", "ml-1m", "ml-latest-small", "ml-10m", "ml-20m", "ml-25m", "ml-32m"]
@@ -167,7 +170,7 @@ def good_zip():
 
 
 def _load(path):
-    from engine.loaders import load_ratings
+    from engine.data.loaders import load_ratings
 
     return load_ratings(path, cache=False)
 
@@ -202,7 +205,7 @@ def test_catalogue_lists_every_dataset():
 
 def test_get_is_case_insensitive_and_rejects_unknown():
     assert ds.get("ML-100K").name == "ml-100k"
-    with pytest.raises(ds.DatasetError, match="unknown dataset 'nope'.*ml-100k"):
+    with pytest.raises(DatasetError, match="unknown dataset 'nope'.*ml-100k"):
         ds.get("nope")
     assert not ds.is_on_disk("nope") and ds.local_path("nope") is None
 
@@ -214,20 +217,20 @@ def test_demo_is_on_disk_and_the_default():
     assert ds.resolve("demo") == ds.demo_path()
     assert ds.default_dataset() == "demo"
     assert not ds.is_on_disk("ml-100k")
-    with pytest.raises(ds.DatasetError, match="demo"):
+    with pytest.raises(DatasetError, match="demo"):
         ds.download("demo")
-    with pytest.raises(ds.DatasetError, match="cannot be removed"):
+    with pytest.raises(DatasetError, match="cannot be removed"):
         ds.remove("demo")
 
 
 def test_resolve_names_and_paths(tmp_path):
-    with pytest.raises(ds.DatasetError, match="rbm-tui datasets download ml-1m"):
+    with pytest.raises(DatasetError, match="rbm-tui datasets download ml-1m"):
         ds.resolve("ml-1m")
-    with pytest.raises(ds.DatasetError, match="neither a dataset"):
+    with pytest.raises(DatasetError, match="neither a dataset"):
         ds.resolve("no-such-thing")
-    with pytest.raises(ds.DatasetError, match="no such file"):
+    with pytest.raises(DatasetError, match="no such file"):
         ds.resolve("./missing.csv")
-    with pytest.raises(ds.DatasetError, match="no dataset given"):
+    with pytest.raises(DatasetError, match="no dataset given"):
         ds.resolve("  ")
     f = tmp_path / "r.csv"
     f.write_text("user,item,rating\n1,2,3\n")
@@ -248,8 +251,8 @@ def test_download_good(server, good_zip):
     files = ml100k_files()
     for name, blob in files.items():
         assert (p / name).read_bytes() == blob
-    assert (p / ds.MARKER_FILE).is_file()
-    assert json.loads((p / ds.MARKER_FILE).read_text())["md5"] == md5(good_zip)
+    assert (p / MARKER_FILE).is_file()
+    assert json.loads((p / MARKER_FILE).read_text())["md5"] == md5(good_zip)
     # progress: increasing, from 0 to the whole file, with the total known
     done = [d for d, _ in calls]
     assert done[0] == 0 and done[-1] == len(good_zip) and len(calls) >= 3
@@ -290,7 +293,7 @@ def test_download_through_mirror_env(server, monkeypatch):
     assert _load(ds.resolve("ml-latest-small")).n_ratings == 3
     # through a mirror, a pinned checksum is still the one checked
     server.serve_zip("/mirror/ml-100k.zip", make_zip(ml100k_files()))
-    with pytest.raises(ds.DatasetError, match="0e33842e24a9c977be4e0107933c0723"):
+    with pytest.raises(DatasetError, match="0e33842e24a9c977be4e0107933c0723"):
         ds.download("ml-100k")
     assert not ds.is_on_disk("ml-100k")
     assert _listing() == ["ml-latest-small"]
@@ -302,21 +305,21 @@ def test_wrong_checksum_leaves_nothing_and_keeps_previous_copy(server, good_zip)
     before = {f.name: f.read_bytes() for f in p.iterdir()}
     other = make_zip(ml100k_files(seed=1))
     server.serve_zip("/ml-100k.zip", other, checksum="0" * 32)
-    with pytest.raises(ds.DatasetError) as e:
+    with pytest.raises(DatasetError) as e:
         ds.download("ml-100k", url=url)
     msg = str(e.value)
     assert "MD5" in msg and "0" * 32 in msg and md5(other) in msg
     assert url in msg and "rbm-tui datasets import" in msg
     assert _listing() == ["ml-100k"]
     assert {f.name: f.read_bytes() for f in p.iterdir()} == before
-    with pytest.raises(ds.DatasetError, match="damaged"):
+    with pytest.raises(DatasetError, match="damaged"):
         ds.download("ml-100k", url=url, md5="f" * 32)
     assert _listing() == ["ml-100k"]
 
 
 def test_truncated_body(server, good_zip):
     url = server.serve_zip("/ml-100k.zip", good_zip, mode="truncated")
-    with pytest.raises(ds.DatasetError) as e:
+    with pytest.raises(DatasetError) as e:
         ds.download("ml-100k", url=url, timeout=5)
     msg = str(e.value)
     assert "truncated" in msg and f"{len(good_zip)} of {len(good_zip) + 1000}" in msg
@@ -329,7 +332,7 @@ def test_server_error(server, good_zip, which):
     url = server.serve_zip("/ml-100k.zip", good_zip)
     failing = "/ml-100k.zip" if which == "zip" else "/ml-100k.zip.md5"
     server.routes[failing] = ("error", b"")
-    with pytest.raises(ds.DatasetError) as e:
+    with pytest.raises(DatasetError) as e:
         ds.download("ml-100k", url=url)
     msg = str(e.value)
     assert "HTTP 500" in msg and server.url(failing) in msg
@@ -338,7 +341,7 @@ def test_server_error(server, good_zip, which):
 
 
 def test_not_found(server):
-    with pytest.raises(ds.DatasetError, match="HTTP 404"):
+    with pytest.raises(DatasetError, match="HTTP 404"):
         ds.download("ml-1m", url=server.url("/nothing.zip"), md5="0" * 32)
     assert _listing() == []
 
@@ -348,7 +351,7 @@ def test_offline():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/ml-1m.zip"
-    with pytest.raises(ds.DatasetError) as e:
+    with pytest.raises(DatasetError) as e:
         ds.download("ml-1m", url=url, md5="0" * 32, timeout=5)
     msg = str(e.value)
     assert "cannot reach the server" in msg and url in msg
@@ -359,14 +362,14 @@ def test_offline():
 def test_timeout(server):
     server.routes["/ml-1m.zip"] = ("hang", b"")
     t0 = time.monotonic()
-    with pytest.raises(ds.DatasetError, match="rbm-tui datasets import"):
+    with pytest.raises(DatasetError, match="rbm-tui datasets import"):
         ds.download("ml-1m", url=server.url("/ml-1m.zip"), md5="0" * 32, timeout=0.5)
     assert time.monotonic() - t0 < 5
     assert _listing() == []
 
 
 def test_only_http_urls():
-    with pytest.raises(ds.DatasetError, match="http"):
+    with pytest.raises(DatasetError, match="http"):
         ds.download("ml-1m", url="file:///etc/passwd", md5="0" * 32)
 
 
@@ -384,7 +387,7 @@ def test_cancel_slow_download_after_first_chunk(server, good_zip):
             cancel.set()
 
     t0 = time.monotonic()
-    with pytest.raises(ds.DownloadCancelled):
+    with pytest.raises(DownloadCancelled):
         ds.download("ml-100k", url=url, progress=progress, cancel=cancel, timeout=20)
     assert time.monotonic() - t0 < 5  # did not wait for the slow server
     assert seen[0] == 0 and 0 < seen[-1] < len(good_zip)
@@ -394,16 +397,16 @@ def test_cancel_slow_download_after_first_chunk(server, good_zip):
 
 def test_cancel_callable_before_start(server, good_zip):
     url = server.serve_zip("/ml-100k.zip", good_zip)
-    with pytest.raises(ds.DownloadCancelled):
+    with pytest.raises(DownloadCancelled):
         ds.download("ml-100k", url=url, cancel=lambda: True)
     assert server.requests == [] and _listing() == []
-    assert issubclass(ds.DownloadCancelled, ds.DatasetError)
+    assert issubclass(DownloadCancelled, DatasetError)
 
 
 @pytest.mark.parametrize("mode", ["ok", "nolength"])
 def test_size_cap(server, good_zip, mode):
     url = server.serve_zip("/ml-100k.zip", good_zip, mode=mode)
-    with pytest.raises(ds.DatasetError, match="limit"):
+    with pytest.raises(DatasetError, match="limit"):
         ds.download("ml-100k", url=url, max_bytes=100_000)
     assert _listing() == []
 
@@ -440,7 +443,7 @@ def _hostile(kind: str) -> bytes:
 def test_hostile_zip_refused_before_extracting(server, tmp_path, kind, why):
     blob = _hostile(kind)
     url = server.serve_zip("/ml-100k.zip", blob)
-    with pytest.raises(ds.DatasetError, match="refusing to extract") as e:
+    with pytest.raises(DatasetError, match="refusing to extract") as e:
         ds.download("ml-100k", url=url)
     assert why in str(e.value)
     assert _listing() == []
@@ -448,10 +451,10 @@ def test_hostile_zip_refused_before_extracting(server, tmp_path, kind, why):
     # the same check guards safe_extract and import
     z = tmp_path / "hostile.zip"
     z.write_bytes(blob)
-    with pytest.raises(ds.DatasetError, match=why):
+    with pytest.raises(DatasetError, match=why):
         ds.safe_extract(z, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ds.DatasetError, match="refusing"):
+    with pytest.raises(DatasetError, match="refusing"):
         ds.import_dataset(z, "hostile")
     assert _listing() == []
     assert not list(tmp_path.rglob("evil*"))
@@ -460,7 +463,7 @@ def test_hostile_zip_refused_before_extracting(server, tmp_path, kind, why):
 def test_unpacked_size_cap(tmp_path):
     z = tmp_path / "a.zip"
     z.write_bytes(make_zip(ml100k_files()))
-    with pytest.raises(ds.DatasetError, match="more than 100 bytes"):
+    with pytest.raises(DatasetError, match="more than 100 bytes"):
         ds.safe_extract(z, tmp_path / "out", max_total=100)
     assert not (tmp_path / "out").exists()
     out = ds.safe_extract(z, tmp_path / "out")
@@ -471,7 +474,7 @@ def test_damaged_zip(server):
     blob = bytearray(make_zip(ml100k_files()))
     blob[200:260] = b"x" * 60  # corrupt the compressed data; md5 matches the damage
     url = server.serve_zip("/ml-100k.zip", bytes(blob))
-    with pytest.raises(ds.DatasetError, match="damaged|not a readable"):
+    with pytest.raises(DatasetError, match="damaged|not a readable"):
         ds.download("ml-100k", url=url)
     assert _listing() == []
 
@@ -493,15 +496,15 @@ def test_import_folder(tmp_path):
     assert ds.local_path("my-set") == paths.datasets_dir() / "my-set"
     assert ds.resolve("my-set") == ds.local_path("my-set")
     assert _load(ds.resolve("my-set")).n_ratings == info.ratings
-    reg = json.loads((paths.datasets_dir() / ds.REGISTRY_FILE).read_text())
+    reg = json.loads((paths.datasets_dir() / REGISTRY_FILE).read_text())
     assert reg["datasets"]["my-set"]["source"] == str(src.resolve())
-    assert _listing() == [ds.REGISTRY_FILE, "my-set"]
+    assert _listing() == [REGISTRY_FILE, "my-set"]
     # a copy: the source can go away
     for f in src.iterdir():
         f.unlink()
     assert _load(ds.resolve("my-set")).n_ratings == info.ratings
     assert ds.remove("my-set") and "my-set" not in ds.names()
-    assert _listing() == [ds.REGISTRY_FILE]
+    assert _listing() == [REGISTRY_FILE]
 
 
 def test_import_folder_linked(tmp_path):
@@ -553,19 +556,19 @@ def test_import_bad_input_leaves_nothing(tmp_path):
     good.write_text("user,item,rating\n1,10,4\n")
     ds.import_dataset(good, "keep")
     before = _listing()
-    reg = (paths.datasets_dir() / ds.REGISTRY_FILE).read_bytes()
+    reg = (paths.datasets_dir() / REGISTRY_FILE).read_bytes()
     bad = tmp_path / "bad.csv"
     bad.write_text("this is not,a ratings file\nat,all\n")
-    with pytest.raises(ds.DatasetError, match="does not load"):
+    with pytest.raises(DatasetError, match="does not load"):
         ds.import_dataset(bad, "keep")
-    with pytest.raises(ds.DatasetError, match="no such file"):
+    with pytest.raises(DatasetError, match="no such file"):
         ds.import_dataset(tmp_path / "missing.csv")
-    with pytest.raises(ds.DatasetError, match="bad dataset name"):
+    with pytest.raises(DatasetError, match="bad dataset name"):
         ds.import_dataset(good, "../x")
-    with pytest.raises(ds.DatasetError, match="demo"):
+    with pytest.raises(DatasetError, match="demo"):
         ds.import_dataset(good, "demo")
     assert _listing() == before
-    assert (paths.datasets_dir() / ds.REGISTRY_FILE).read_bytes() == reg
+    assert (paths.datasets_dir() / REGISTRY_FILE).read_bytes() == reg
     assert _load(ds.resolve("keep")).n_ratings == 1
 
 
@@ -577,7 +580,7 @@ def test_import_zip_fetched_by_hand_becomes_the_builtin(tmp_path):
     assert ds.is_on_disk("ml-100k")
     assert (ds.resolve("ml-100k") / "u.data").is_file()
     assert [d.name for d in ds.catalogue()] == ALL  # not listed twice
-    assert not (paths.datasets_dir() / ds.REGISTRY_FILE).exists()
+    assert not (paths.datasets_dir() / REGISTRY_FILE).exists()
 
 
 def test_relink_and_stale_temp_folders_swept(tmp_path):
@@ -586,13 +589,13 @@ def test_relink_and_stale_temp_folders_swept(tmp_path):
     ds.import_dataset(src, "lnk", link=True)  # again: replaces the link
     assert (paths.datasets_dir() / "lnk").is_symlink()
     ds.import_dataset(src, "cp")
-    with pytest.raises(ds.DatasetError, match="already the dataset"):
+    with pytest.raises(DatasetError, match="already the dataset"):
         ds.import_dataset(paths.datasets_dir() / "cp" / "u.data", "cp", link=True)
     stale = paths.datasets_dir() / ".ml-1m.download-abc"
     fresh = paths.datasets_dir() / ".ml-1m.download-def"
     stale.mkdir()
     fresh.mkdir()
-    old = time.time() - 2 * ds.STALE_SECONDS
+    old = time.time() - 2 * STALE_SECONDS
     os.utime(stale, (old, old))
     ds.import_dataset(src, "lnk", link=True)
     assert not stale.exists() and fresh.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import datasets as ds
+from engine import catalogue as ds
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
@@ -101,7 +101,7 @@ def test_shape_and_catalogue_counts(demo):
 
 
 def test_loads_with_load_ratings():
-    loaders = pytest.importorskip("engine.loaders")
+    loaders = pytest.importorskip("engine.data.loaders")
     r = loaders.load_ratings(ds.resolve("demo"), cache=False)
     info = ds.get("demo")
     assert (r.n_users, r.n_items, r.n_ratings) == (info.users, info.movies, info.ratings)

@@ -1,5 +1,6 @@
-"""Data-parallel training (engine.distributed): 2 gloo ranks on 127.0.0.1, as torchrun would
-start them (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment).
+"""Data-parallel training (engine.training.distributed) through its one launcher, ``rbm-tui train
+DATA --distributed``: 2 gloo ranks on 127.0.0.1, as torchrun would start them (RANK,
+WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment).
 
 - the model two ranks train equals the single-process one (same seed, same global batch);
 - a rank that dies, or stalls, makes the other fail with a clear error within the timeout.
@@ -18,15 +19,14 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-RUN_MAIN = "import sys; from engine.distributed import main; sys.exit(main(sys.argv[1:]))"
 RUN_CLI = "import sys; from rbm_tui.cli import main; sys.exit(main(sys.argv[1:]))"
 
 # rank 1 dies (or stalls) at its 4th hidden-input pass: inside epoch 1, between two all-reduces
 BREAK_RANK_1 = """
 import os, sys, time
-import engine.rbm
+import engine.model.rbm
 if os.environ["RANK"] == "1":
-    orig = engine.rbm.RBM.sparse_hidden_input
+    orig = engine.model.rbm.RBM.sparse_hidden_input
     calls = [0]
     def sparse_hidden_input(self, *args, **kwargs):
         calls[0] += 1
@@ -36,7 +36,7 @@ if os.environ["RANK"] == "1":
                 os._exit(3)
             time.sleep(300)
         return orig(self, *args, **kwargs)
-    engine.rbm.RBM.sparse_hidden_input = sparse_hidden_input
+    engine.model.rbm.RBM.sparse_hidden_input = sparse_hidden_input
 """
 
 
@@ -107,35 +107,29 @@ def _kill(procs: list[subprocess.Popen]) -> None:
 
 CASES = {
     # CD-1, validation split and early stopping (rank 0 decides), last batch 61 = 8·7 + 5
-    "cd1-val": ["--hidden", "8", "--epochs", "4", "--batch-size", "7", "--patience", "2"],
+    "cd1-val": ["--hidden", "8", "--epochs", "4", "--batch-size", "7", "--set", "patience=2"],
     # persistent CD-2..3, separate like units, no validation; the last global batch has one
     # user, so rank 1 has an empty batch
     "pcd-k3": [
-        "--hidden", "6", "--epochs", "3", "--batch-size", "4", "--val-fraction", "0",
+        "--hidden", "6", "--epochs", "3", "--batch-size", "4", "--set", "val_fraction=0",
         "--cd-k", "2", "--set", "cd_k_max=3", "--set", "persistent=true",
         "--set", "like_hidden=0.5",
     ],
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "case,entry",
-    [("cd1-val", "engine.distributed"), ("pcd-k3", "engine.distributed"), ("cd1-val", "cli")],
-)
-def test_two_ranks_equal_single_process(tmp_path: Path, case: str, entry: str) -> None:
-    from engine.distributed import _parse_set
-    from engine.loaders import load_ratings
-    from engine.storage import load_model
-    from engine.trainer import TrainConfig, train
+@pytest.mark.parametrize("case", ["cd1-val", "pcd-k3"])
+def test_two_ranks_equal_single_process(tmp_path: Path, case: str) -> None:
+    from engine.data.loaders import load_ratings
+    from engine.model.storage import load_model
+    from engine.settings import TrainConfig
+    from engine.training.loop import train
 
     data = _write_ratings(tmp_path / "ratings.csv")
     out = tmp_path / "m.pt"
     args = ["train", str(data), "--model-out", str(out), "--seed", "3", "--device", "cpu"]
     args += CASES[case] + ["--learning-rate", "0.05", "--dist-timeout", "30", "--json"]
-    if entry == "cli":  # rbm-tui train DATA --distributed
-        procs = _launch(RUN_CLI, args + ["--distributed"])
-    else:
-        procs = _launch(RUN_MAIN, args)
+    procs = _launch(RUN_CLI, args + ["--distributed"])
     try:
         results = [_finish(p, 90) for p in procs]
     finally:
@@ -144,23 +138,20 @@ def test_two_ranks_equal_single_process(tmp_path: Path, case: str, entry: str) -
         assert rc == 0, f"rank {rank} failed:\n{err}"
     assert results[0][1].strip(), "rank 0 prints the summary"
     assert results[1][1].strip() == "", "only rank 0 reports"
-    if entry != "cli":  # (the CLI's progress bar writes nothing on a pipe before the end)
-        assert "epoch 1/" in results[0][2] and "epoch 1/" not in results[1][2]
+    assert "epoch 1/" in results[0][2] and "epoch 1/" not in results[1][2]
 
     # the same run in one process
     flags = dict(zip(CASES[case][::2], CASES[case][1::2]))
-    sets = [v for k, v in zip(CASES[case][::2], CASES[case][1::2]) if k == "--set"]
-    cfg = TrainConfig(
+    sets = dict(v.split("=") for k, v in zip(CASES[case][::2], CASES[case][1::2]) if k == "--set")
+    cfg = TrainConfig.from_strings(
+        sets,
         n_hidden=int(flags["--hidden"]),
         epochs=int(flags["--epochs"]),
         batch_size=int(flags["--batch-size"]),
-        patience=int(flags.get("--patience", TrainConfig.patience)),
-        val_fraction=float(flags.get("--val-fraction", TrainConfig.val_fraction)),
         cd_k=int(flags.get("--cd-k", 1)),
         learning_rate=0.05,
         seed=3,
         device="cpu",
-        **_parse_set(sets),
     )
     single = train(load_ratings(data), cfg)
     dist_model = load_model(out, device="cpu")
@@ -178,7 +169,8 @@ def test_two_ranks_equal_single_process(tmp_path: Path, case: str, entry: str) -
         assert abs(h["train_loss"] - s.train_loss) < 1e-5
         for k, v in s.val.items():
             assert abs(h["val"][k] - v) < 1e-4
-    assert np.allclose(dist_model.calibration, single.model.calibration, atol=1e-4)
+    for name, weight in single.model.calibration.items():
+        assert abs(dist_model.calibration[name] - weight) < 1e-4, name
 
 
 @pytest.mark.parametrize("how", ["die", "stall"])
@@ -187,14 +179,14 @@ def test_lost_rank_fails_clearly(tmp_path: Path, how: str) -> None:
     args = ["train", str(data), "--model-out", str(tmp_path / "m.pt"), "--device", "cpu"]
     args += ["--hidden", "4", "--epochs", "50", "--batch-size", "4", "--dist-timeout", "5"]
     t0 = time.monotonic()
-    procs = _launch(BREAK_RANK_1 + RUN_MAIN, args, extra_env={"HOW": how})
+    procs = _launch(BREAK_RANK_1 + RUN_CLI, args + ["--distributed"], extra_env={"HOW": how})
     try:
         rc, _out, err = _finish(procs[0], 45)
         elapsed = time.monotonic() - t0
     finally:
         _kill(procs)
-    assert rc == 1, err
-    assert "error: rank 0 of 2: the all-reduce with the other ranks failed" in err, err
+    assert rc == 2, err
+    assert "rbm-tui: error: rank 0 of 2: the all-reduce with the other ranks failed" in err, err
     cause = {"die": "connection to another rank broke", "stall": "did not answer in time"}
     assert cause[how] in err and "--dist-timeout" in err
     assert "Traceback" not in err
@@ -203,23 +195,10 @@ def test_lost_rank_fails_clearly(tmp_path: Path, how: str) -> None:
 
 
 def test_not_under_torchrun(monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path) -> None:
-    from engine.distributed import main
+    from rbm_tui.cli import main
 
     for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.delenv(k, raising=False)
     data = _write_ratings(tmp_path / "ratings.csv")
-    assert main(["train", str(data), "--device", "cpu"]) == 1
+    assert main(["train", str(data), "--device", "cpu", "--distributed"]) == 2
     assert "not started by torchrun" in capsys.readouterr().err
-
-
-def test_parse_set() -> None:
-    from engine.distributed import _parse_set
-
-    assert _parse_set(["persistent=yes", "cd-k-max=3", "like_hidden=0.25"]) == {
-        "persistent": True,
-        "cd_k_max": 3,
-        "like_hidden": 0.25,
-    }
-    for bad in ("nope=1", "persistent=maybe", "epochs=x", "epochs"):
-        with pytest.raises(ValueError):
-            _parse_set([bad])

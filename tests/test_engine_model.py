@@ -7,36 +7,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.model import CALIBRATION_NAMES  # noqa: E402
-from engine.ratings import from_arrays  # noqa: E402
-from engine.recommend import explain, fold_in, popular, recommend  # noqa: E402
-from engine.trainer import LikeMatrix, TrainConfig, split_validation, train  # noqa: E402
+from helpers import planted  # noqa: E402
+
+from engine.data.likes import LikeMatrix  # noqa: E402
+from engine.data.ratings import from_arrays  # noqa: E402
+from engine.recommender import explain, fold_in, popular, recommend  # noqa: E402
+from engine.settings import TrainConfig  # noqa: E402
+from engine.training.loop import train  # noqa: E402
+from engine.training.validation import split_validation  # noqa: E402
 
 N_ITEMS = 60
-
-
-def planted(n_users: int = 300, seed: int = 0):
-    """Two tastes: group A likes movies 0-29 and dislikes 30-59; group B the reverse.
-
-    Each person watches mostly movies of their own taste (70%) and some of the other (30%).
-    """
-    rng = np.random.default_rng(seed)
-    users, items, values = [], [], []
-    for u in range(n_users):
-        group = u % 2
-        own = np.arange(30) if group == 0 else np.arange(30, 60)
-        other = np.arange(30, 60) if group == 0 else np.arange(30)
-        watched = np.concatenate(
-            [rng.choice(own, 14, replace=False), rng.choice(other, 6, replace=False)]
-        )
-        for i in watched:
-            liked = (i < 30) == (group == 0)
-            if rng.random() < 0.05:
-                liked = not liked
-            users.append(u)
-            items.append(int(i))
-            values.append(5.0 if liked else 1.0)
-    return from_arrays(np.array(users), np.array(items), np.array(values), source="planted")
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +115,7 @@ def test_callbacks_and_cancel_keep_best_so_far():
 
 
 def test_small_datasets_get_enough_updates_per_epoch():
-    from engine.trainer import effective_batch_size
+    from engine.training.loop import effective_batch_size
 
     assert effective_batch_size(128, 943) == 118
     assert effective_batch_size(128, 100_000) == 128
@@ -184,11 +164,12 @@ def test_validation_split_holds_out_per_user_and_builds_batches():
     tr, vu, vi, vy = split_validation(lm, 0.25, seed=0)
     assert len(tr.cols) + len(vu) == len(lm.cols)
     assert np.all(np.bincount(vu, minlength=50) == 5)  # 20 ratings each, 25% held out
-    v = tr.dense(np.array([0, 1]))
-    assert v.shape == (2, 2 * N_ITEMS)
-    assert int(v.sum()) == tr.indptr[2] - tr.indptr[0]
+    row, col = tr.rows(np.array([0, 1]))
+    v = np.zeros((2, 2 * N_ITEMS))
+    v[row, col] = 1.0
+    assert int(v.sum()) == tr.indptr[2] - tr.indptr[0] == len(row)
     # one state per movie at most
-    assert v.view(2, N_ITEMS, 2).sum(2).max() <= 1
+    assert v.reshape(2, N_ITEMS, 2).sum(2).max() <= 1
 
 
 @pytest.mark.parametrize(
@@ -200,7 +181,7 @@ def test_bad_config_is_refused(bad):
 
 
 def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_model):
-    from engine.recommend import predict_pairs, recommend_all
+    from engine.recommender import predict_pairs, recommend_all
 
     r, res = planted_model
     model = res.model
@@ -224,8 +205,8 @@ def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(plant
     """The bias against a plain loop; a person who rates the same movies the same way
     (same likes and dislikes) but higher on the scale gets a different P(like), and thumbs
     alone have no bias."""
-    from engine.model import PERSON_RATING_PRIOR, person_rating_bias
-    from engine.recommend import predict_pairs
+    from engine.model.calibration import PERSON_RATING_PRIOR, person_rating_bias
+    from engine.recommender import predict_pairs
 
     rng = np.random.default_rng(3)
     owners = np.sort(rng.integers(0, 4, 30))
@@ -241,7 +222,7 @@ def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(plant
 
     r, res = planted_model
     model = res.model
-    names = dict(zip(CALIBRATION_NAMES, model.calibration))
+    names = model.calibration
     u = r.lookup_user(0)
     items, values = r.user_items(u)
     # 1 -> 2 and 3 -> 4 -> 5: every like stays a like and every dislike a dislike
@@ -270,7 +251,7 @@ def test_exact_conditionals_match_brute_force_on_a_tiny_rbm():
     """P(seen_j | v) and P(like_j | seen_j, v) against summing the joint over every h."""
     import itertools
 
-    from engine.rbm import RBM
+    from engine.model.rbm import RBM
 
     rbm = RBM(3, 3, seed=5, init_std=1.0)
     rbm.b = torch.randn(6, generator=torch.Generator().manual_seed(1))
@@ -306,7 +287,7 @@ def test_like_likelihood_gradient_matches_autograd():
     objective written plainly: each rating's like log-odds from the person's other ratings."""
     import torch.nn.functional as F
 
-    from engine.trainer import _like_likelihood_grad
+    from engine.training.gradients import like_likelihood_grad as _like_likelihood_grad
 
     g = torch.Generator().manual_seed(0)
     n_items, n_hidden = 7, 5
@@ -350,7 +331,7 @@ def test_like_gain_scales_the_like_units_share_on_every_path():
     mean-field pass (against its own formula)."""
     import torch.nn.functional as F
 
-    from engine.rbm import RBM
+    from engine.model.rbm import RBM
 
     rbm = RBM(4, 5, seed=3, init_std=0.7)
     rbm.b = torch.randn(8, generator=torch.Generator().manual_seed(4))
@@ -385,7 +366,7 @@ def test_like_gain_scales_the_like_units_share_on_every_path():
 def test_visible_sampler_matches_the_three_state_softmax(low_precision):
     """Empirical state frequencies of ``sample_visible`` against the exact softmax over
     (unseen, disliked, liked), with the float32 product and with a bfloat16 copy of W."""
-    from engine.rbm import RBM
+    from engine.model.rbm import RBM
 
     rbm = RBM(4, 6, seed=3, init_std=0.8)
     rbm.b = torch.tensor([-1.0, 0.5, -3.0, -2.0, 0.0, 0.0, 1.0, -1.0])
@@ -406,7 +387,7 @@ def test_visible_sampler_matches_the_three_state_softmax(low_precision):
 
 
 def test_soft_like_targets_keep_every_label_and_order_the_ratings():
-    from engine.trainer import soft_like_targets
+    from engine.data.likes import soft_like_targets
 
     whole = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     t = soft_like_targets(whole, 3.0, 3.0)
@@ -435,7 +416,7 @@ def test_soft_entries_put_both_units_of_a_rating_in_the_data():
 def test_the_best_epochs_weights_are_kept_with_weight_averaging(monkeypatch):
     """With the moving average on, the model returned holds the averaged weights of the
     best-scoring epoch, not those of the last one (the kept copy must not alias them)."""
-    import engine.trainer as trainer_mod
+    import engine.training.loop as trainer_mod
 
     seen: list[torch.Tensor] = []
 
@@ -443,7 +424,7 @@ def test_the_best_epochs_weights_are_kept_with_weight_averaging(monkeypatch):
         seen.append(rbm.W.clone())
         return {"auc": 1.0 / len(seen), "logloss": 0.5, "ndcg@10": 0.0}  # epoch 1 is best
 
-    monkeypatch.setattr(trainer_mod, "_validate", fake_validate)
+    monkeypatch.setattr(trainer_mod, "validate", fake_validate)
     res = train(planted(60), TrainConfig(n_hidden=8, epochs=4, patience=0, average=0.9))
     assert res.best_epoch == 1 and len(seen) == 4
     assert torch.equal(res.model.rbm.W, seen[0])

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.evaluate import accuracy, auc, ece, per_user_error, ranking_metrics
+from engine.metrics import accuracy, auc, ece, per_user_error, ranking_metrics
 
 sk = pytest.importorskip("sklearn.metrics")
 

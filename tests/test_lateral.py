@@ -10,13 +10,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_engine_model import planted  # noqa: E402
+from helpers import planted, random_ratings  # noqa: E402
 
-from engine.lateral import fit_lateral  # noqa: E402
-from engine.ratings import from_arrays  # noqa: E402
-from engine.recommend import explain, fold_in, recommend, recommend_all  # noqa: E402
-from engine.storage import ModelError, load_model, save_model  # noqa: E402
-from engine.trainer import LikeMatrix, TrainConfig, train  # noqa: E402
+from engine.data.likes import LikeMatrix  # noqa: E402
+from engine.errors import ModelError  # noqa: E402
+from engine.model.lateral import fit_lateral  # noqa: E402
+from engine.model.storage import load_model, save_model  # noqa: E402
+from engine.recommender import explain, fold_in, recommend, recommend_all  # noqa: E402
+from engine.settings import TrainConfig  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -31,16 +33,6 @@ def planted_model():
     return r, train(r, cfg).model
 
 
-def random_ratings(n_users=40, n_items=9, seed=0):
-    rng = np.random.default_rng(seed)
-    pairs = {
-        (int(u), int(i))
-        for u, i in zip(rng.integers(0, n_users, 150), rng.integers(0, n_items, 150))
-    }
-    u, i = np.array(sorted(pairs)).T
-    return from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float))
-
-
 @pytest.mark.parametrize("l2_pop", [0.0, 2.0])
 def test_lateral_weights_are_each_movies_ridge_regression_on_the_others(l2_pop):
     """Column j of B is scikit-learn's ridge regression (no intercept) of movie j's seen
@@ -49,7 +41,7 @@ def test_lateral_weights_are_each_movies_ridge_regression_on_the_others(l2_pop):
     diagonal is zero."""
     from sklearn.linear_model import Ridge
 
-    r = random_ratings()
+    r = random_ratings(n_users=40, n_items=9, n=150)
     lm = LikeMatrix.from_ratings(r)
     B = fit_lateral(lm, l2=3.0, l2_pop=l2_pop).double().numpy()
     X = np.zeros((r.n_users, r.n_items))

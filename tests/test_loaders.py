@@ -10,17 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import cache as rcache
-from engine.loaders import (
+from engine.data import cache as rcache
+from engine.data.loaders import load_ratings
+from engine.data.movies import parse_year
+from engine.data.parsing import (
     FORMAT_CSV,
     FORMAT_ML1M,
     FORMAT_ML10M,
     FORMAT_ML100K,
     FORMAT_ML_LATEST,
-    load_ratings,
-    parse_year,
 )
-from engine.ratings import RatingsError
+from engine.errors import RatingsError
 
 MISERABLES = "Misérables, Les (1995)"
 
@@ -384,7 +384,7 @@ def test_dat_bad_rows(tmp_path: Path) -> None:
 def test_bad_line_found_across_scan_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
 ) -> None:
-    import engine.loaders as loaders
+    import engine.data.parsing as loaders
 
     monkeypatch.setattr(loaders, "_SCAN_BLOCK", block)
     f = tmp_path / "blocks.csv"

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import loaders
-from engine.loaders import load_ratings
-from engine.ratings import RatingsError
+from engine.data import parsing
+from engine.data.loaders import load_ratings
+from engine.errors import RatingsError
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("RBM_HYPOTHESIS_EXAMPLES", "40")),
@@ -147,13 +147,13 @@ def test_corrupt_row_names_its_line(spec, kind, data) -> None:
     line = 1 + k + 1 + sum(blanks[: k + 1])
     # The bad line is hunted in blocks of lines; small blocks exercise the block edges.
     block = data.draw(st.sampled_from([1, 2, 3, 7, 100_000]), label="scan block")
-    saved = loaders._SCAN_BLOCK
-    loaders._SCAN_BLOCK = block
+    saved = parsing._SCAN_BLOCK
+    parsing._SCAN_BLOCK = block
     try:
         with written(render(sep, header, rows, blanks)) as f, pytest.raises(RatingsError) as ei:
             load_ratings(f)
     finally:
-        loaders._SCAN_BLOCK = saved
+        parsing._SCAN_BLOCK = saved
     e = ei.value
     assert e.line == line, str(e)
     assert "ratings_in.csv" in str(e) and f"line {line}" in str(e)

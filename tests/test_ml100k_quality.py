@@ -14,15 +14,15 @@ pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def u1(ml100k_dir):
-    from engine.splits import official_fold
-    from engine.trainer import train
+    from engine.data.splits import official_fold
+    from engine.training.loop import train
 
     tr, te = official_fold(ml100k_dir, 1)
     return tr, te, train(tr)
 
 
 def test_like_dislike_on_u1_beats_baselines(u1):
-    from engine.evaluate import evaluate
+    from engine.evaluation import evaluate
 
     tr, te, res = u1
     m = evaluate(res.model, tr, te)
@@ -31,15 +31,13 @@ def test_like_dislike_on_u1_beats_baselines(u1):
     assert m["accuracy"] > 0.825  # always-like 0.821
     assert m["per_user_error"] < 0.159  # always-like 0.159
     assert m["ece"] < 0.03  # calibrated P(like)
-    from engine.model import CALIBRATION_NAMES
-
-    weights = dict(zip(CALIBRATION_NAMES, res.model.calibration))
+    weights = res.model.calibration
     assert weights["person_rating"] > 0  # who rates above the movies' means likes more
     assert weights["neighbours"] > 0  # who rates a movie's neighbours up likes it more
 
 
 def test_recommendations_are_personal_and_exclude_rated(u1):
-    from engine.recommend import recommend_all
+    from engine.recommender import recommend_all
 
     tr, _, res = u1
     recs = recommend_all(res.model, tr, k=10, users=[1, 2, 3])
@@ -53,8 +51,8 @@ def test_recommendations_are_personal_and_exclude_rated(u1):
 def test_model_round_trip_predicts_the_same(u1, tmp_path):
     import numpy as np
 
-    from engine.recommend import predict_pairs
-    from engine.storage import load_model, save_model
+    from engine.model.storage import load_model, save_model
+    from engine.recommender import predict_pairs
 
     tr, te, res = u1
     back = load_model(save_model(res.model, tmp_path / "m.pt"), device="cpu")
@@ -68,7 +66,7 @@ def test_model_round_trip_predicts_the_same(u1, tmp_path):
 def test_lateral_weights_lift_the_top_n_ranking(u1):
     """The same model ranks u1.test's movies better with its lateral movie-to-movie weights
     than with the hidden units alone (measured: nDCG@10 0.573 against 0.546)."""
-    from engine.evaluate import evaluate
+    from engine.evaluation import evaluate
 
     tr, te, res = u1
     model = res.model

@@ -7,19 +7,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine import neighbours  # noqa: E402
-from engine.model import CALIBRATION_NAMES, PERSON_RATING_PRIOR  # noqa: E402
-from engine.ratings import from_arrays  # noqa: E402
-from engine.trainer import LikeMatrix, TrainConfig, train  # noqa: E402
+from helpers import random_ratings  # noqa: E402
 
-
-def random_ratings(n_users=50, n_items=12, n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    pairs = sorted(
-        {(int(u), int(i)) for u, i in zip(rng.integers(0, n_users, n), rng.integers(0, n_items, n))}
-    )
-    u, i = np.array(pairs).T
-    return from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float))
+from engine.data.likes import LikeMatrix  # noqa: E402
+from engine.model import neighbours  # noqa: E402
+from engine.model.calibration import PERSON_RATING_PRIOR  # noqa: E402
+from engine.settings import TrainConfig  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 
 def reference(r, means, k, shrink):
@@ -82,7 +76,7 @@ def test_k_is_capped_by_the_catalogue():
 
 
 def test_training_fits_them_and_p_like_uses_them_only_with_stars():
-    from engine.recommend import fold_in, predict_pairs
+    from engine.recommender import fold_in, predict_pairs
 
     r = random_ratings(n_users=80, n_items=10, n=500, seed=3)
     cfg = dict(n_hidden=4, epochs=4, patience=0)
@@ -91,7 +85,7 @@ def test_training_fits_them_and_p_like_uses_them_only_with_stars():
     assert items.shape == (10, 9)
     off = train(r, TrainConfig(**cfg, neighbours=0)).model
     assert off.neighbours is None
-    assert dict(zip(CALIBRATION_NAMES, off.calibration))["neighbours"] == 0.0
+    assert off.calibration["neighbours"] == 0.0
     big = train(r, TrainConfig(**cfg, lateral_max_items=5)).model
     assert big.neighbours is None
 
@@ -99,7 +93,7 @@ def test_training_fits_them_and_p_like_uses_them_only_with_stars():
     u = r.lookup_user(r.user_ids[0])
     its, vals = r.user_items(u)
     liked = vals >= 3
-    weight = dict(zip(CALIBRATION_NAMES, model.calibration))["neighbours"]
+    weight = model.calibration["neighbours"]
     assert weight != 0.0
     stars = dict(zip(its.tolist(), vals.tolist()))
     with_stars = fold_in(model, its[liked], its[~liked], stars=stars).p_like

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import splits
-from engine.loaders import load_ratings
-from engine.ratings import from_arrays
+from engine.data import splits
+from engine.data.loaders import load_ratings
+from engine.data.ratings import from_arrays
 
 
 def keyset(r) -> set:

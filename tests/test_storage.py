@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.ratings import from_arrays  # noqa: E402
-from engine.recommend import fold_in  # noqa: E402
-from engine.storage import (  # noqa: E402
-    ModelError,
+from engine.data.ratings import from_arrays  # noqa: E402
+from engine.errors import ModelError  # noqa: E402
+from engine.model.calibration import FEATURES, from_positional  # noqa: E402
+from engine.model.storage import (  # noqa: E402
+    FORMAT_VERSION,
     delete_model,
     find_model,
     list_models,
@@ -21,7 +23,9 @@ from engine.storage import (  # noqa: E402
     rename_model,
     save_model,
 )
-from engine.trainer import TrainConfig, train  # noqa: E402
+from engine.recommender import fold_in  # noqa: E402
+from engine.settings import TrainConfig  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -119,70 +123,72 @@ def test_foreign_and_mismatched_files(model, tmp_path):
         load_model(tmp_path / "nan.pt")
 
 
-def test_files_from_before_the_movie_rating_feature_still_load(model, tmp_path):
-    """A file with four calibration weights and no item_rating_sums (the earlier layout)
-    loads with the new weights at 0, so its P(like) is the old formula's."""
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["model-v1.pt", "model-v1-4weights.pt"])
+def test_version_1_files_load_through_their_upgrade_and_score_as_before(name, tmp_path):
+    """Stored files written by rbm-tui's format version 1 (positional calibration weights; the
+    oldest layout with 4 weights and no rating sums, lateral weights or neighbours; the last
+    with 9 and all of them) load through the 1 -> 2 upgrade and give the P(like) and seen
+    log-odds the version that wrote them gave (``model-v1-expected.json``); saved again they
+    are version 2 and load the same."""
     import json
 
+    expected = json.loads((DATA / "model-v1-expected.json").read_text())[name]
+    header = json.loads(torch.load(DATA / name, weights_only=True)["header"])
+    assert header["format_version"] == 1 and isinstance(header["calibration"], list)
+    old = load_model(DATA / name, device="cpu")
+    assert set(old.calibration) == {*FEATURES, "bias"}
+    got = fold_in(old, [0, 1], [2])
+    np.testing.assert_allclose(got.p_like, expected["p_like"], rtol=1e-9)
+    np.testing.assert_allclose(got.seen_logit, expected["seen_logit"], rtol=1e-6)
+    again = load_model(save_model(old, tmp_path / "v2.pt"), device="cpu")
+    assert (
+        json.loads(torch.load(tmp_path / "v2.pt", weights_only=True)["header"])["format_version"]
+        == FORMAT_VERSION
+    )
+    assert again.calibration == old.calibration
+    np.testing.assert_allclose(fold_in(again, [0, 1], [2]).p_like, got.p_like)
+
+
+def test_positional_weights_map_to_names_with_the_missing_ones_at_zero():
+    """The 1 -> 2 upgrade names the positional weights: 4 (before the movie-rating and trust
+    features), 7 (before the rating bias), 8 (before the neighbours) or 9; others refused."""
+    four = from_positional([0.5, 0.25, 0.75, -0.1])
+    assert [four[n] for n in (*FEATURES, "bias")] == [0.5, 0.25, 0.75, 0, 0, 0, 0, 0, -0.1]
+    seven = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, -0.2])
+    assert seven["person_rating"] == 0.0 and seven["neighbours"] == 0.0 and seven["bias"] == -0.2
+    eight = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, -0.2])
+    assert eight["person_rating"] == 0.5 and eight["neighbours"] == 0.0
+    with pytest.raises(ValueError, match="3 calibration weights"):
+        from_positional([0.9, 0.1, 0.2])
+
+
+def test_a_version_1_file_with_a_bad_weight_count_or_a_future_version_is_refused(tmp_path):
+    import json
+
+    blob = torch.load(DATA / "model-v1.pt", weights_only=True)
+    header = json.loads(blob["header"])
+    header["calibration"] = [0.9, 0.1, 0.2]
+    blob["header"] = json.dumps(header)
+    torch.save(blob, tmp_path / "three.pt")
+    with pytest.raises(ModelError, match="upgrade.*3 calibration weights"):
+        load_model(tmp_path / "three.pt")
+    header["format_version"] = FORMAT_VERSION + 1
+    blob["header"] = json.dumps(header)
+    torch.save(blob, tmp_path / "future.pt")
+    with pytest.raises(ModelError, match="version"):
+        load_model(tmp_path / "future.pt")
+
+
+def test_a_misshapen_item_rating_sums_is_refused(model, tmp_path):
     path = save_model(model, tmp_path / "m.pt")
     blob = torch.load(path, weights_only=True)
-    del blob["item_rating_sums"]
-    header = json.loads(blob["header"])
-    header["calibration"] = [0.5, 0.25, 0.75, -0.1]
-    blob["header"] = json.dumps(header)
-    torch.save(blob, tmp_path / "old.pt")
-    old = load_model(tmp_path / "old.pt", device="cpu")
-    assert old.calibration == (0.5, 0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, -0.1)
-    z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
-    from engine.model import like_features, prior_like_share
-
-    X = like_features(
-        z,
-        pl,
-        pn,
-        old.item_likes[items],
-        old.item_counts[items],
-        np.zeros(2),
-        prior_like_share(old.item_likes, old.item_counts),
-        0.0,
-    )
-    expect = 1 / (1 + np.exp(-(X[:, :3] @ np.array([0.5, 0.25, 0.75]) - 0.1)))
-    np.testing.assert_allclose(old.p_like(z, pl, pn, items), expect)
-    # a present but misshapen item_rating_sums is refused
     blob["item_rating_sums"] = torch.zeros(3, dtype=torch.float64)
     torch.save(blob, tmp_path / "bad_sums.pt")
     with pytest.raises(ModelError, match="item_rating_sums"):
         load_model(tmp_path / "bad_sums.pt")
-
-
-def test_files_from_before_the_person_rating_bias_still_load(model, tmp_path):
-    """Seven calibration weights (the layout before the person's rating bias) load with
-    that feature's weight at 0; a wrong count is refused with a clear message."""
-    import json
-
-    path = save_model(model, tmp_path / "m.pt")
-    blob = torch.load(path, weights_only=True)
-    header = json.loads(blob["header"])
-    header["calibration"] = [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, -0.2]
-    blob["header"] = json.dumps(header)
-    torch.save(blob, tmp_path / "seven.pt")
-    old = load_model(tmp_path / "seven.pt", device="cpu")
-    assert old.calibration == (0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.0, 0.0, -0.2)
-    z, pl, pn, items = np.array([0.3, -1.2]), np.array([3, 0]), np.array([4, 2]), np.array([0, 1])
-    # with no weight on them, the rating bias and the neighbours change nothing
-    np.testing.assert_allclose(
-        old.p_like(z, pl, pn, items, 1.5, -0.7), old.p_like(z, pl, pn, items)
-    )
-    header["calibration"] = [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, -0.2]  # before neighbours
-    blob["header"] = json.dumps(header)
-    torch.save(blob, tmp_path / "eight.pt")
-    eight = load_model(tmp_path / "eight.pt", device="cpu")
-    assert eight.calibration == (0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.0, -0.2)
-    header["calibration"] = [0.9, 0.1, 0.2]
-    blob["header"] = json.dumps(header)
-    torch.save(blob, tmp_path / "three.pt")
-    with pytest.raises(ModelError, match="calibration"):
-        load_model(tmp_path / "three.pt")
 
 
 def test_neighbours_round_trip_and_damaged_ones_are_refused(model, tmp_path):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from engine import paths
-from engine.userstore import DB_NAME, UNDO_LIMIT, UserStore, UserStoreError
+from engine.errors import UserStoreError
+from engine.userstore import DB_NAME, UNDO_LIMIT, UserStore
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
 """Browse: the movies of the dataset with P(like) for the person, rating keys, recommendations.
 
-Every rating key is one SQLite transaction (:mod:`engine.userstore`), then one fold-in of
-the person's thumbs (a few ms) that updates the P(like) cells of the table in place and the
-recommendations panel below it; the table is never rebuilt for a rating.
+The screen asks the app's :class:`~engine.session.Session` and draws: a rating key is
+``session.rate`` (one SQLite transaction and one fold-in of the person's thumbs, a few ms),
+then the P(like) cells of the table are updated in place and the recommendations panel below
+it redrawn; the table is never rebuilt for a rating.
 """
 
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 from textual import on
@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from engine.errors import RbmTuiError
 from rbm_tui.screens.base import AppScreen
 from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
 
@@ -63,8 +64,8 @@ class BrowseScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         self._ratings_id: int | None = None
+        self._session_id: int | None = None
         self._model_id: int | None = None
-        self.mine: dict[object, bool] = {}
         self.rows: list[int] = []  # dataset indices shown, in table order
         self._row_pos: dict[int, int] = {}  # dataset index -> table row
         self.p_like: np.ndarray | None = None
@@ -73,7 +74,6 @@ class BrowseScreen(AppScreen):
         self.mine_only = False
         self.query_text = ""
         self.genre = ""
-        self.last_update_ms = 0.0
         self.rec_heading = ""
         self._rec_lines: list[tuple[int, float, str]] = []
         self._genre_cache: tuple[str, np.ndarray] | None = None
@@ -123,8 +123,9 @@ class BrowseScreen(AppScreen):
         empty.add_class("hidden")
         table.remove_class("hidden")
         recs.remove_class("hidden")
-        if id(r) != self._ratings_id:
+        if id(r) != self._ratings_id or id(app.session) != self._session_id:
             self._ratings_id = id(r)
+            self._session_id = id(app.session)
             self._model_id = None
             self._new_dataset(r)
         if id(app.model) != self._model_id:
@@ -151,13 +152,12 @@ class BrowseScreen(AppScreen):
         select.value = ""
         self.p_like = None
         self._row_pos = {}
-        key = self.rbm.dataset_key
-        try:
-            self.mine = self.rbm.store.ratings(key) if key else {}
-        except Exception as e:
-            self.mine = {}
-            self.rbm.show_error("Cannot read your ratings", str(e))
         self.rebuild()
+
+    @property
+    def session(self):
+        """The app's :class:`~engine.session.Session` (the person's thumbs and scores)."""
+        return self.rbm.session
 
     def genre_mask(self) -> np.ndarray:
         """``bool (n_items,)``: the dataset's movies of the chosen genre (cached)."""
@@ -168,17 +168,6 @@ class BrowseScreen(AppScreen):
             mask = np.fromiter((g in gs.split("|") for gs in self.genre_lists), bool, n)
             cached = self._genre_cache = (g, mask)
         return cached[1]
-
-    def my_indices(self) -> tuple[list[int], list[int]]:
-        """Dataset indices of the person's likes and dislikes."""
-        index = self.rbm.ratings.item_index
-        likes, dislikes = [], []
-        for item_id, liked in self.mine.items():
-            i = index.get(item_id)
-            if i is None:
-                continue
-            (likes if liked else dislikes).append(i)
-        return likes, dislikes
 
     # ----------------------------------------------------------------- table
     def rebuild(self, keep: int | None = None) -> None:
@@ -193,7 +182,7 @@ class BrowseScreen(AppScreen):
         mask = np.ones(n, dtype=bool)
         if self.mine_only:
             mask[:] = False
-            likes, dislikes = self.my_indices()
+            likes, dislikes = self.session.thumb_indices()
             mask[likes + dislikes] = True
         if self.genre:
             mask &= self.genre_mask()
@@ -210,7 +199,7 @@ class BrowseScreen(AppScreen):
         for i in self.rows:
             rows.append(
                 (
-                    thumb(self.mine.get(self._item_id(i))),
+                    thumb(self.session.thumb(i)),
                     self.titles[i],
                     self.years[i],
                     self.genre_lists[i].replace("|", ","),
@@ -240,19 +229,12 @@ class BrowseScreen(AppScreen):
     def _update_view_label(self) -> None:
         shown = len(self.rows)
         if self.mine_only:
-            what = f"mine ({len(self.mine)})"
+            what = f"mine ({len(self.session.thumbs)})"
         elif shown < self.total_matches:
             what = f"{shown:,} of {self.total_matches:,}"
         else:
             what = f"{shown:,} movies"
         self.query_one("#view-label", Label).update(f"{what} · {SORT_LABELS[self.sort]}")
-
-    def _item_id(self, i: int) -> object:
-        return (
-            self.rbm.ratings.item_ids[i].item()
-            if hasattr(self.rbm.ratings.item_ids[i], "item")
-            else self.rbm.ratings.item_ids[i]
-        )
 
     def p_cell(self, i: int) -> Content:
         """The P(like) cell of movie ``i``, from the current scores (read at render time)."""
@@ -281,91 +263,33 @@ class BrowseScreen(AppScreen):
 
     # ---------------------------------------------------------------- scoring
     def rescore(self) -> None:
-        """Fold in the person's thumbs: update the P(like) cells in place and the panel."""
-        t0 = time.perf_counter()
+        """Draw the session's scores: the P(like) cells in place and the panel."""
         app = self.rbm
-        r = app.ratings
-        if r is None:
+        if app.ratings is None or self.session is None:
             return
-        model = app.model
-        likes, dislikes = self.my_indices()
-        recs = self.query_one(RecsList)
-        if model is None:
-            self.p_like = None
-            self._update_p_cells()
-            picks = self._popular_from_data(set(likes + dislikes))
+        self.p_like = self.session.p_like
+        self._update_p_cells()
+        recs = self.session.recommendations(N_RECS, self.genre_mask() if self.genre else None)
+        lines = []
+        for pick in recs.picks:
+            if recs.personal:
+                because = ""
+                if pick.because is not None:
+                    verb = "liked" if pick.because_liked else "disliked"
+                    because = f"because you {verb} {self.titles[pick.because]}"
+            else:
+                because = f"liked by {pick.liked_share:.0%} of {pick.raters:,}"
+            lines.append((pick.index, pick.p_like, because))
+        if recs.personal:
+            self.rec_heading = f"Recommended for you ({recs.rated} rated)"
+        elif app.model is not None:
+            self.rec_heading = "Rate these first: popular, well-liked movies"
+        else:
             loading = app.loading_model is not None
             hint = "loading the model…" if loading else "no model yet: 2 to train one"
             self.rec_heading = f"Rate these first: popular, well liked ({hint})"
-            self._show_recs(
-                [(i, p, f"liked by {p:.0%} of {int(self.counts[i]):,}") for i, p in picks]
-            )
-        else:
-            from engine.recommend import explain, fold_in, popular, recommend
-
-            mp = app.model_map()
-            ok = mp >= 0
-            inv = np.full(model.n_items, -1, dtype=np.int64)
-            inv[mp[ok]] = np.nonzero(ok)[0]
-            m_likes = [int(mp[i]) for i in likes if mp[i] >= 0]
-            m_dislikes = [int(mp[i]) for i in dislikes if mp[i] >= 0]
-            scores = fold_in(model, m_likes, m_dislikes)
-            p = np.full(r.n_items, np.nan)
-            p[ok] = scores.p_like[mp[ok]]
-            self.p_like = p
-            self._update_p_cells()
-            cand = inv >= 0
-            if self.genre:
-                cand &= self.genre_mask()[np.maximum(inv, 0)]
-            lines = []
-            if m_likes or m_dislikes:
-                n_rated = len(m_likes) + len(m_dislikes)
-                self.rec_heading = f"Recommended for you ({n_rated} rated)"
-                picks = recommend(
-                    model, m_likes, m_dislikes, N_RECS, by="liked", scores=scores, candidates=cand
-                )
-                for rec in picks:
-                    because = ""
-                    reasons = explain(model, m_likes, m_dislikes, rec.item, n=1)
-                    if reasons and inv[reasons[0].item] >= 0:
-                        why = reasons[0]
-                        verb = "liked" if why.liked else "disliked"
-                        because = f"because you {verb} {self.titles[int(inv[why.item])]}"
-                    lines.append((int(inv[rec.item]), rec.p_like, because))
-            else:
-                self.rec_heading = "Rate these first: popular, well-liked movies"
-                rated = set()
-                for rec in popular(model, model.n_items):
-                    j = int(inv[rec.item])
-                    if j < 0 or j in rated or not cand[rec.item]:
-                        continue
-                    n = int(model.item_counts[rec.item])
-                    share = model.item_likes[rec.item] / n if n else 0.0
-                    lines.append(
-                        (j, float(scores.p_like[rec.item]), f"liked by {share:.0%} of {n:,}")
-                    )
-                    if len(lines) >= N_RECS:
-                        break
-            self._show_recs(lines)
-        recs.border_title = self.rec_heading
-        self.last_update_ms = (time.perf_counter() - t0) * 1000
-
-    def _popular_from_data(self, exclude: set[int]) -> list[tuple[int, float]]:
-        counts = self.counts.astype(np.float64)
-        likes = self.like_counts.astype(np.float64)
-        prior = likes.sum() / max(1.0, counts.sum())
-        rate = (likes + 10 * prior) / (counts + 10)
-        score = rate * np.log1p(counts)
-        if self.genre:
-            score[~self.genre_mask()] = -np.inf
-        if exclude:
-            score[list(exclude)] = -np.inf
-        top = np.argsort(-score, kind="stable")[:N_RECS]
-        return [
-            (int(i), float(likes[i] / counts[i]) if counts[i] else 0.0)
-            for i in top
-            if np.isfinite(score[i])
-        ]
+        self._show_recs(lines)
+        self.query_one(RecsList).border_title = self.rec_heading
 
     def _update_p_cells(self) -> None:
         """The P(like) cells read the scores when drawn: touching one cell redraws them all,
@@ -408,53 +332,44 @@ class BrowseScreen(AppScreen):
 
     # ----------------------------------------------------------------- rating
     def action_rate(self, liked: bool | None) -> None:
-        app = self.rbm
-        key = app.dataset_key
         i = self.target_movie()
-        if key is None or i is None:
+        if self.session is None or i is None:
             return
-        item_id = self._item_id(i)
         try:
-            change = app.store.set(key, item_id, liked)
-        except Exception as e:
-            app.show_error("Cannot save the rating", str(e))
+            change = self.session.rate(i, liked)
+        except RbmTuiError as e:
+            self.rbm.show_error("Cannot save the rating", str(e))
             return
-        self._apply(i, change.after)
-        if change.changed:
+        self._drawn(i)
+        if change is not None and change.changed:
             if self.query_one(MoviesTable).has_focus and liked is not None:
                 self.query_one(MoviesTable).action_cursor_down()
 
     def action_undo(self) -> None:
-        app = self.rbm
-        key = app.dataset_key
-        if key is None:
+        if self.session is None:
             return
         try:
-            change = app.store.undo(key)
-        except Exception as e:
-            app.show_error("Cannot undo", str(e))
+            change = self.session.undo()
+        except RbmTuiError as e:
+            self.rbm.show_error("Cannot undo", str(e))
             return
         if change is None:
             self.notify("nothing to undo", timeout=2)
             return
-        i = app.ratings.item_index.get(change.item_id)
+        i = self.rbm.ratings.item_index.get(change.item_id)
         if i is None:
             return
-        self._apply(i, change.after)
+        self._drawn(i)
         if i in self._row_pos:
             table = self.query_one(MoviesTable)
             table.move_cursor(row=self._row_pos[i], animate=False)
         what = {True: "liked", False: "disliked", None: "not rated"}[change.after]
         self.notify(f"undone: {self.titles[i]} is {what} again", timeout=2)
 
-    def _apply(self, i: int, after: bool | None) -> None:
-        item_id = self._item_id(i)
-        if after is None:
-            self.mine.pop(item_id, None)
-        else:
-            self.mine[item_id] = after
+    def _drawn(self, i: int) -> None:
+        """Redraw what a thumb change on movie ``i`` changed: its thumb cell and the scores."""
         if i in self._row_pos:
-            self.query_one(MoviesTable).update_cell(str(i), "me", thumb(after))
+            self.query_one(MoviesTable).update_cell(str(i), "me", thumb(self.session.thumb(i)))
         self.rescore()
         self._update_view_label()
 

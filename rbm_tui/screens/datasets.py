@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.validation import ValidationResult, Validator
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
+from engine.errors import DownloadCancelled
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen
 
@@ -101,11 +102,11 @@ class DatasetsScreen(AppScreen):
 
     # ---------------------------------------------------------------- catalogue
     def fill_table(self, select: str | None = None) -> None:
-        from engine import datasets
+        from engine import catalogue
 
         table = self.query_one(CatalogueTable)
         try:
-            infos = datasets.catalogue()
+            infos = catalogue.catalogue()
         except Exception as e:  # a damaged catalogue should not stop the app
             self.rbm.show_error("Cannot read the dataset catalogue", str(e))
             infos = []
@@ -115,10 +116,10 @@ class DatasetsScreen(AppScreen):
             table.add_row(*self._row(d), key=d.name)
         if not infos:
             return
-        want = select or self._highlighted or self.rbm.dataset_name or self.rbm.settings.dataset
+        want = select or self._highlighted or self.rbm.dataset_name or self.rbm.prefs.dataset
         if want not in self._infos:
             try:
-                want = datasets.default_dataset()
+                want = catalogue.default_dataset()
             except Exception:
                 want = infos[0].name
         if want in self._infos:
@@ -126,12 +127,12 @@ class DatasetsScreen(AppScreen):
         self._show_detail(want)
 
     def _row(self, d) -> tuple:
-        from engine import datasets
+        from engine import catalogue
 
         current = d.name == self.rbm.dataset_name
         if self._downloading == d.name:
             disk = Content.styled("loading", "$warning")
-        elif datasets.is_on_disk(d.name):
+        elif catalogue.is_on_disk(d.name):
             disk = Content.styled("✓ yes", "$success")
         elif d.downloadable:
             disk = Content.styled("no (d)", "$text-muted")
@@ -165,13 +166,13 @@ class DatasetsScreen(AppScreen):
         self.action_use()
 
     def _show_detail(self, name: str | None) -> None:
-        from engine import datasets
+        from engine import catalogue
 
         self._highlighted = name
         d = self._infos.get(name) if name else None
         if d is None:
             return
-        on_disk = datasets.is_on_disk(d.name)
+        on_disk = catalogue.is_on_disk(d.name)
         title = Content.assemble((d.title, "bold"), "  ", (f"({d.name})", "$text-muted"))
         self.query_one("#ds-title", Static).update(title)
         self.query_one("#ds-description", Static).update(d.description or "")
@@ -209,10 +210,10 @@ class DatasetsScreen(AppScreen):
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
     def _load_stats(self, name: str) -> None:
         try:
-            from engine import datasets
-            from engine.loaders import load_ratings
+            from engine import catalogue
+            from engine.data.loaders import load_ratings
 
-            r = load_ratings(datasets.resolve(name))
+            r = load_ratings(catalogue.resolve(name))
             self.post_message(msg.StatsLoaded(name, stats_from_ratings(r)))
         except Exception as e:
             self.post_message(msg.StatsLoaded(name, None, str(e)))
@@ -226,12 +227,12 @@ class DatasetsScreen(AppScreen):
 
     # -------------------------------------------------------------------- using
     def action_use(self) -> None:
-        from engine import datasets
+        from engine import catalogue
 
         name = self._highlighted
         if name is None:
             return
-        if not datasets.is_on_disk(name):
+        if not catalogue.is_on_disk(name):
             d = self._infos.get(name)
             if d is not None and d.downloadable:
                 self.notify(f"{name} is not on disk yet: press d to download it", timeout=4)
@@ -242,7 +243,7 @@ class DatasetsScreen(AppScreen):
 
     # ---------------------------------------------------------------- download
     def action_download(self) -> None:
-        from engine import datasets
+        from engine import catalogue
 
         name = self._highlighted
         d = self._infos.get(name or "")
@@ -254,7 +255,7 @@ class DatasetsScreen(AppScreen):
         if not d.downloadable:
             self.notify(f"{d.name} is not downloadable ({d.kind})", severity="warning")
             return
-        if datasets.is_on_disk(d.name):
+        if catalogue.is_on_disk(d.name):
             self.notify(f"{d.name} is on disk already; Enter uses it")
             return
         self._downloading = d.name
@@ -272,7 +273,7 @@ class DatasetsScreen(AppScreen):
 
     @work(thread=True, group="download", exit_on_error=False)
     def _download(self, name: str, cancel: threading.Event) -> None:
-        from engine import datasets
+        from engine import catalogue
 
         last = [0.0]
 
@@ -283,8 +284,8 @@ class DatasetsScreen(AppScreen):
                 self.post_message(msg.DownloadProgress(name, done, total))
 
         try:
-            path = datasets.download(name, progress=progress, cancel=cancel.is_set)
-        except datasets.DownloadCancelled:
+            path = catalogue.download(name, progress=progress, cancel=cancel.is_set)
+        except DownloadCancelled:
             self.post_message(msg.DownloadDone(name, cancelled=True))
         except Exception as e:
             self.post_message(msg.DownloadDone(name, error=str(e) or type(e).__name__))
@@ -354,10 +355,10 @@ class DatasetsScreen(AppScreen):
 
     @work(thread=True, group="import", exit_on_error=False)
     def _import(self, path: str) -> None:
-        from engine import datasets
+        from engine import catalogue
 
         try:
-            info = datasets.import_dataset(path)
+            info = catalogue.import_dataset(path)
         except Exception as e:
             self.post_message(msg.ImportDone(path, error=str(e) or type(e).__name__))
             return

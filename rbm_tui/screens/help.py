@@ -29,9 +29,11 @@ def _bindings(cls) -> list[Binding]:
     return out
 
 
-def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
-    """``[(section, [(keys, what), ...]), ...]`` for the app's screens."""
-    from rbm_tui.app import MAIN_SCREENS, RbmTuiApp
+def help_sections(
+    app_class: type, screens: dict[str, type]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[(section, [(keys, what), ...]), ...]`` for the app (``app_class``'s own keys) and its
+    main ``screens`` (``{mode: screen class}``)."""
     from rbm_tui.screens.browse import MoviesTable
     from rbm_tui.screens.datasets import CatalogueTable
     from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
@@ -39,11 +41,11 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
 
     extra = {"datasets": [CatalogueTable], "models": [ModelsTable], "browse": [MoviesTable]}
     sections: list[tuple[str, list[tuple[str, str]]]] = []
-    rows = [(_keys(b), b.description) for b in _bindings(RbmTuiApp) if b.description]
+    rows = [(_keys(b), b.description) for b in _bindings(app_class) if b.description]
     rows += [(_keys(b), b.description) for b in _bindings(HelpScreen) if b.description]
     rows += WIDGET_KEYS
     sections.append(("Everywhere", rows))
-    for mode, cls in MAIN_SCREENS.items():
+    for mode, cls in screens.items():
         rows = []
         for widget in extra.get(mode, []):
             rows += [(_keys(b), b.description) for b in _bindings(widget) if b.description]
@@ -82,14 +84,20 @@ def _dedupe(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 class HelpScreen(ModalScreen[None]):
+    """Every key, in the ``sections`` of :func:`help_sections`."""
+
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close help", id="help.close")]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box") as box:
             box.border_title = "Keys"
             box.border_subtitle = "esc to close"
             with VerticalScroll(id="help-scroll"):
-                for section, rows in help_sections():
+                for section, rows in self.sections:
                     yield Static(Content.styled(section, "bold $accent"), classes="help-section")
                     lines = [
                         Content.assemble((f"{keys:>16}", "bold $secondary"), "  ", what)

@@ -68,7 +68,7 @@ class ModelsScreen(AppScreen):
     @work(thread=True, exclusive=True, group="models", exit_on_error=False)
     def _list_models(self) -> None:
         try:
-            from engine.storage import list_models
+            from engine.model.storage import list_models
 
             self.post_message(msg.ModelsListed(list_models()))
         except Exception as e:  # pragma: no cover - unreadable folder
@@ -203,14 +203,14 @@ class ModelsScreen(AppScreen):
         trained_on = model_dataset_name((m.header or {}).get("meta", {}))
         if trained_on and trained_on != app.dataset_name:
             try:
-                from engine import datasets
+                from engine import catalogue
 
-                on_disk = datasets.is_on_disk(trained_on)
+                on_disk = catalogue.is_on_disk(trained_on)
             except Exception:
                 on_disk = False
             if on_disk:
-                app.settings.set_active_model(trained_on, m.path)
-                app.save_settings()
+                app.prefs.set_active_model(trained_on, m.path)
+                app.save_prefs()
                 app.use_dataset(trained_on, show=None)
                 self.notify(f"switching to {trained_on}, the model's dataset")
                 return
@@ -225,7 +225,7 @@ class ModelsScreen(AppScreen):
         def done(new: str | None) -> None:
             if not new or new == m.name:
                 return
-            from engine.storage import rename_model
+            from engine.model.storage import rename_model
 
             try:
                 target = rename_model(m.path, new)
@@ -256,7 +256,7 @@ class ModelsScreen(AppScreen):
         def done(yes: bool | None) -> None:
             if not yes:
                 return
-            from engine.storage import delete_model
+            from engine.model.storage import delete_model
 
             try:
                 delete_model(m.path)

@@ -11,121 +11,56 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.validation import Function, Integer, Number, Validator
-from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Sparkline, Static
+from textual.validation import ValidationResult, Validator
+from textual.widgets import (
+    Button,
+    Collapsible,
+    DataTable,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    Sparkline,
+    Static,
+)
 
+from engine.errors import SettingError
+from engine.settings import ADVANCED, BASIC, SETTINGS, SETTINGS_BY_NAME, TrainConfig
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, display_name
 
 
-@dataclass(frozen=True)
-class Field:
-    name: str  # the TrainConfig field
-    label: str
-    kind: str  # "integer" or "number"
-    validators: tuple[Validator, ...]
-    tooltip: str
+class SettingValidator(Validator):
+    """Checks an input against its setting's type and range (:mod:`engine.settings`)."""
 
+    def __init__(self, setting) -> None:
+        super().__init__()
+        self.setting = setting
 
-def _in_unit(v: str) -> bool:
-    try:
-        return 0 <= float(v) < 1
-    except ValueError:
-        return False
-
-
-FIELDS: tuple[Field, ...] = (
-    Field(
-        "n_hidden",
-        "Hidden units",
-        "integer",
-        (Integer(minimum=1, maximum=100_000),),
-        "number of hidden units (features the RBM learns)",
-    ),
-    Field(
-        "epochs",
-        "Epochs",
-        "integer",
-        (Integer(minimum=1, maximum=10_000),),
-        "passes over the training users (early stopping may end sooner)",
-    ),
-    Field(
-        "batch_size",
-        "Batch size",
-        "integer",
-        (Integer(minimum=1, maximum=1_000_000),),
-        "users per mini-batch",
-    ),
-    Field(
-        "learning_rate",
-        "Learning rate",
-        "number",
-        (Number(minimum=1e-9, maximum=10),),
-        "step size of the CD updates (> 0)",
-    ),
-    Field(
-        "momentum",
-        "Momentum",
-        "number",
-        (Number(), Function(_in_unit, "momentum must be in [0, 1)")),
-        "momentum of the updates, in [0, 1)",
-    ),
-    Field(
-        "weight_decay",
-        "Weight decay",
-        "number",
-        (Number(minimum=0, maximum=1),),
-        "L2 penalty on the weights (>= 0)",
-    ),
-    Field(
-        "cd_k",
-        "CD-k",
-        "integer",
-        (Integer(minimum=1, maximum=100),),
-        "Gibbs steps of contrastive divergence",
-    ),
-    Field(
-        "patience",
-        "Patience",
-        "integer",
-        (Integer(minimum=0, maximum=10_000),),
-        "stop after this many epochs without a better validation score (0: never)",
-    ),
-    Field(
-        "like_threshold",
-        "Like if ≥",
-        "number",
-        (Number(minimum=0, maximum=10),),
-        "a rating at or above this is a like",
-    ),
-    Field(
-        "seed",
-        "Seed",
-        "integer",
-        (Integer(minimum=0, maximum=2**31 - 1),),
-        "random seed (same seed, same model)",
-    ),
-)
-
-
-def default_values() -> dict[str, str]:
-    from engine.trainer import TrainConfig
-
-    cfg = TrainConfig()
-    return {f.name: format_value(getattr(cfg, f.name)) for f in FIELDS}
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.setting.parse(value)
+        except SettingError as e:
+            return self.failure(str(e).split(": ", 1)[-1])
+        return self.success()
 
 
 def format_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
-        return f"{v:g}"
+        return f"{v:.12g}"
     return str(v)
+
+
+def _label(s) -> str:
+    return s.label or s.name.replace("_", " ")
 
 
 class TrainScreen(AppScreen):
@@ -148,35 +83,15 @@ class TrainScreen(AppScreen):
 
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
-        values = default_values()
         with Horizontal(id="train-body"):
             with VerticalScroll(id="train-form") as form:
-                form.border_title = "Hyperparameters"
-                for f in FIELDS:
-                    with Horizontal(classes="field"):
-                        yield Label(f.label, classes="field-label")
-                        inp = Input(
-                            values[f.name],
-                            type=f.kind,
-                            validators=list(f.validators),
-                            id=f"cfg-{f.name}",
-                            compact=True,
-                            valid_empty=False,
-                            classes="field-input",
-                        )
-                        inp.tooltip = f.tooltip
-                        yield inp
-                with Horizontal(classes="field"):
-                    yield Label("Device", classes="field-label")
-                    yield Select(
-                        [("auto", "auto"), ("cpu", "cpu")],
-                        value="auto",
-                        allow_blank=False,
-                        id="cfg-device",
-                        compact=True,
-                        classes="field-input",
-                    )
+                form.border_title = "Settings"
+                for setting in BASIC:
+                    yield from self._field(setting)
                 yield Label("checking devices…", id="device-info", classes="hint")
+                with Collapsible(title="Advanced settings", id="advanced", collapsed=True):
+                    for setting in ADVANCED:
+                        yield from self._field(setting)
                 yield Label("", id="form-error", classes="field-error")
                 with Horizontal(id="train-buttons"):
                     yield Button("Start ^s", id="start", variant="primary", compact=True)
@@ -188,6 +103,34 @@ class TrainScreen(AppScreen):
                 yield Label("Loss per epoch (like/dislike error)", classes="hint")
                 yield Sparkline([], id="loss-sparkline", summary_function=max)
                 yield DataTable(id="epochs", cursor_type="row", zebra_stripes=True)
+
+    def _field(self, setting) -> ComposeResult:
+        """One row of the form: the setting's label and its input (a choice: a select)."""
+        with Horizontal(classes="field"):
+            yield Label(_label(setting), classes="field-label")
+            value = format_value(setting.default)
+            if setting.choices or setting.type is bool:
+                options = setting.choices or ("true", "false")
+                widget = Select(
+                    [(o, o) for o in options],
+                    value=value,
+                    allow_blank=False,
+                    id=f"cfg-{setting.name}",
+                    compact=True,
+                    classes="field-input",
+                )
+            else:
+                widget = Input(
+                    value,
+                    type="integer" if setting.type is int else "number",
+                    validators=[SettingValidator(setting)],
+                    id=f"cfg-{setting.name}",
+                    compact=True,
+                    valid_empty=False,
+                    classes="field-input",
+                )
+            widget.tooltip = f"{setting.help} ({setting.describe_range()})"
+            yield widget
 
     def on_mount(self) -> None:
         table = self.query_one("#epochs", DataTable)
@@ -246,26 +189,28 @@ class TrainScreen(AppScreen):
         self.query_one("#device-info", Label).update(event.description)
 
     # ------------------------------------------------------------------ form
-    def read_config(self):
-        """The TrainConfig of the form, or None (the first bad field is focused)."""
-        from engine.trainer import TrainConfig
-
-        values: dict[str, object] = {}
+    def read_config(self) -> TrainConfig | None:
+        """The :class:`~engine.settings.TrainConfig` of the form, or None (the first bad
+        field is focused and its problem shown)."""
         err = self.query_one("#form-error", Label)
-        for f in FIELDS:
-            inp = self.query_one(f"#cfg-{f.name}", Input)
-            result = inp.validate(inp.value)
+        values: dict[str, str] = {}
+        for setting in SETTINGS:
+            widget = self.query_one(f"#cfg-{setting.name}")
+            if isinstance(widget, Select):
+                values[setting.name] = str(widget.value)
+                continue
+            result = widget.validate(widget.value)
             if result is not None and not result.is_valid:
                 why = "; ".join(result.failure_descriptions) or "invalid"
-                err.update(f"{f.label}: {why}")
-                inp.focus()
+                err.update(f"{_label(setting)}: {why}")
+                if not setting.basic:
+                    self.query_one("#advanced", Collapsible).collapsed = False
+                widget.focus()
                 return None
-            values[f.name] = int(inp.value) if f.kind == "integer" else float(inp.value)
-        device = self.query_one("#cfg-device", Select).value
-        values["device"] = str(device) if device in ("auto", "cpu", "cuda") else "auto"
+            values[setting.name] = widget.value
         try:
-            cfg = TrainConfig(**values)
-        except (TypeError, ValueError) as e:
+            cfg = TrainConfig.from_strings(values)
+        except SettingError as e:
             err.update(str(e))
             return None
         err.update("")
@@ -275,7 +220,8 @@ class TrainScreen(AppScreen):
     def _field_changed(self, event: Input.Changed) -> None:
         err = self.query_one("#form-error", Label)
         if event.validation_result is not None and not event.validation_result.is_valid:
-            label = next((f.label for f in FIELDS if f"cfg-{f.name}" == event.input.id), "value")
+            name = (event.input.id or "").removeprefix("cfg-")
+            label = _label(SETTINGS_BY_NAME[name]) if name in SETTINGS_BY_NAME else "value"
             err.update(f"{label}: " + "; ".join(event.validation_result.failure_descriptions))
         else:
             err.update("")
@@ -283,21 +229,16 @@ class TrainScreen(AppScreen):
     def action_defaults(self) -> None:
         if self.training:
             return
-        for name, value in default_values().items():
-            self.query_one(f"#cfg-{name}", Input).value = value
-        self.query_one("#cfg-device", Select).value = "auto"
+        self.set_values(**{s.name: s.default for s in SETTINGS})
         self.query_one("#form-error", Label).update("")
 
     def set_values(self, **values: object) -> None:
         """Fill form fields (tests and scripts): ``set_values(epochs=2, n_hidden=8)``."""
-        names = {f.name for f in FIELDS}
         for k, v in values.items():
-            if k == "device":
-                self.query_one("#cfg-device", Select).value = str(v)
-            elif k in names:
-                self.query_one(f"#cfg-{k}", Input).value = format_value(v)
-            else:
+            if k not in SETTINGS_BY_NAME:
                 raise KeyError(k)
+            widget = self.query_one(f"#cfg-{k}")
+            widget.value = format_value(v)
 
     # -------------------------------------------------------------- training
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -364,7 +305,8 @@ class TrainScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self, ratings, cfg, dataset: str, cancel: threading.Event) -> None:
-        from engine import storage, trainer
+        from engine.model import storage
+        from engine.training.loop import train
         from rbm_tui.runtime import training_threads
 
         last = [0.0]
@@ -381,7 +323,7 @@ class TrainScreen(AppScreen):
         try:
             self.post_message(msg.TrainStarted(cfg.epochs, dataset))
             with training_threads():
-                result = trainer.train(
+                result = train(
                     ratings, cfg, callback=callback, progress=progress, cancel=cancel.is_set
                 )
             path = None

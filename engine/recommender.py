@@ -5,7 +5,7 @@ hidden units are summed out exactly, and every movie gets
 
 - ``p_like``: calibrated P(like | they watch it), the percentage shown to people;
 - ``seen_logit``: log-odds that they would pick it at all (used to rank recommendations),
-  with the lateral movie-to-movie term when the model has one (:mod:`engine.lateral`).
+  with the lateral movie-to-movie term when the model has one (:mod:`engine.model.lateral`).
 
 Movies are addressed by *model index* (``0..model.n_items-1``) in the per-person API, and by
 original IDs in the batch API (:func:`recommend_all`, :func:`predict_pairs`).
@@ -18,11 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model import Model, person_rating_bias
-from engine.neighbours import pair_scores as neighbour_pair_scores
-from engine.neighbours import residuals as neighbour_residuals
-from engine.neighbours import scores as neighbour_scores
-from engine.ratings import Ratings
+from engine.data.likes import LikeMatrix
+from engine.data.ratings import Ratings
+from engine.model.calibration import person_rating_bias
+from engine.model.inference import hidden_input, lateral_input, pair_logits
+from engine.model.neighbours import pair_scores as neighbour_pair_scores
+from engine.model.neighbours import residuals as neighbour_residuals
+from engine.model.neighbours import scores as neighbour_scores
+from engine.model.trained import Model
 
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
 EXACT_LIMIT = 4_000_000
@@ -121,8 +124,6 @@ def _star_features(model: Model, stars: Mapping[int, float] | None):
     """``(rating bias, neighbours feature (n_items,) or 0.0)`` of one person's stars."""
     if not stars:
         return 0.0, 0.0
-    from engine.trainer import LikeMatrix
-
     items = np.fromiter(stars.keys(), np.int64)
     values = np.fromiter(stars.values(), np.float64)
     order = np.argsort(items, kind="stable")
@@ -178,13 +179,20 @@ def recommend(
     ]
 
 
-def popular(model: Model, n: int = 10, exclude: Iterable[int] = ()) -> list[Recommendation]:
-    """Popular, well-liked movies to rate first: a smoothed like rate times log popularity."""
-    counts = model.item_counts.astype(np.float64)
-    likes = model.item_likes.astype(np.float64)
+def popularity(counts: np.ndarray, likes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(score, like rate)``, each ``float64 (n_items,)``, of movies rated ``counts`` times
+    and liked ``likes`` times: the like rate smoothed by 10 ratings at the overall rate, and
+    the score that ranks movies to rate first, that rate times log(1 + ratings)."""
+    counts = np.asarray(counts, np.float64)
+    likes = np.asarray(likes, np.float64)
     prior = likes.sum() / max(1.0, counts.sum())
     rate = (likes + 10 * prior) / (counts + 10)
-    score = rate * np.log1p(counts)
+    return rate * np.log1p(counts), rate
+
+
+def popular(model: Model, n: int = 10, exclude: Iterable[int] = ()) -> list[Recommendation]:
+    """Popular, well-liked movies to rate first (:func:`popularity`)."""
+    score, rate = popularity(model.item_counts, model.item_likes)
     excl = np.fromiter(exclude, np.int64)
     if len(excl):
         score[excl] = -np.inf
@@ -217,6 +225,20 @@ def explain(
     the profile, the person's overall like rate held fixed. Only positive effects are
     returned.
     """
+    return explain_many(model, likes, dislikes, [item], n, by=by)[0]
+
+
+def explain_many(
+    model: Model,
+    likes: Sequence[int],
+    dislikes: Sequence[int],
+    items: Sequence[int],
+    n: int = 3,
+    *,
+    by: str = "liked",
+) -> list[list[Reason]]:
+    """:func:`explain` for each of ``items`` (model indices), the profile's hidden inputs
+    (with and without each rated movie) computed once for all of them."""
     import torch
     import torch.nn.functional as F
 
@@ -225,38 +247,41 @@ def explain(
         x, lk, dk = _profile(model, likes, dislikes)  # x: (1, H)
     rated = np.concatenate([lk, dk])
     if not len(rated):
-        return []
+        return [[] for _ in items]
     units = np.concatenate([2 * lk + 1, 2 * dk])
     with torch.no_grad():
         W = rbm.W
         xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
-        items = torch.full((len(xs),), item, device=rbm.device)
-        sc, like = rbm.pair_scores(xs, items, with_like=True)  # (1+R, 2), (1+R,)
         base = rbm.keep * F.softplus(xs).sum(1)
-        score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
-        like_logit = like.double().cpu().numpy()
-    if by != "seen":
-        # the person's overall like rate is held fixed: the effect is the movie's own pull
-        p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))
-        score = score + np.log(p)
-    effect = score[0] - score[1:]
-    if rbm.lateral is not None:  # each rated movie's direct pull on the seen log-odds
-        effect = effect + rbm.lateral[torch.from_numpy(rated).to(rbm.device), item].cpu().numpy()
-    order = np.argsort(-effect, kind="stable")
+        rated_t = torch.from_numpy(rated).to(rbm.device)
     out = []
-    for j in order[:n]:
-        if effect[j] <= 0:
-            break
-        i = int(rated[j])
-        out.append(Reason(i, model.item_ids[i], bool(j < len(lk)), float(effect[j])))
+    for item in items:
+        with torch.no_grad():
+            its = torch.full((len(xs),), int(item), device=rbm.device)
+            sc, like = rbm.pair_scores(xs, its, with_like=True)  # (1+R, 2), (1+R,)
+            score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
+            like_logit = like.double().cpu().numpy()
+        if by != "seen":
+            # the person's overall like rate is held fixed: the effect is the movie's own pull
+            p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))
+            score = score + np.log(p)
+        effect = score[0] - score[1:]
+        if rbm.lateral is not None:  # each rated movie's direct pull on the seen log-odds
+            effect = effect + rbm.lateral[rated_t, int(item)].cpu().numpy()
+        order = np.argsort(-effect, kind="stable")
+        reasons = []
+        for j in order[:n]:
+            if effect[j] <= 0:
+                break
+            i = int(rated[j])
+            reasons.append(Reason(i, model.item_ids[i], bool(j < len(lk)), float(effect[j])))
+        out.append(reasons)
     return out
 
 
 # ------------------------------------------------------------------------- batch
 def _user_visible(model: Model, known: Ratings):
     """Per-user visible coordinates of ``known`` in the model's index space."""
-    from engine.trainer import LikeMatrix
-
     col_items = model.map_items(known.item_ids)  # dataset item index -> model index
     indptr, items, values = known.by_user()
     mi = col_items[items]
@@ -291,12 +316,12 @@ def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
     import torch
 
     with torch.no_grad():
-        x = lm.hidden_input(model.rbm, users)
+        x = hidden_input(model.rbm, lm, users)
         if _use_exact(model, exact):
             seen, like = model.rbm.conditionals(x)
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
-        lateral = lm.lateral_input(model.rbm, users)
+        lateral = lateral_input(model.rbm, lm, users)
         return (seen if lateral is None else seen + lateral), like
 
 
@@ -375,8 +400,6 @@ def predict_pairs(
     in ``known`` or the movie is unknown to the model (``p_like`` is NaN there).
     """
     import torch
-
-    from engine.trainer import pair_logits
 
     lm = _user_visible(model, known)
     uidx = np.fromiter(

@@ -7,14 +7,14 @@ Hinton 2008)::
 
     seen_logit[j] += Σ_{i rated by the person} L[i, j]
 
-``L`` is fitted in closed form, as the ridge regression of every movie's seen indicator on
-the other movies' (the estimator of Steck 2019, "Embarrassingly shallow autoencoders"),
-then scaled by ``TrainConfig.lateral_weight``. The ridge penalty (150 plus 2 per rater of
-the movie) and the scale (10) were chosen on four validation splits carved from ML-100K
-training files, where nDCG@10 rose by 0.006 to 0.020. The like log-odds are not touched.
-Memory is ``n_items²`` floats, so the term is only fitted for catalogues up to
-``TrainConfig.lateral_max_items`` movies (8,000 by default: ML-1M's 3,706 movies take
-55 MB); bigger catalogues use the hidden units alone.
+``L`` is fitted in closed form, as the ridge regression of every movie's seen indicator on the
+other movies' (the estimator of Steck 2019, "Embarrassingly shallow autoencoders"), then scaled
+by the setting ``lateral_weight`` (:mod:`engine.settings`). The ridge penalty (150 plus 2 per
+rater of the movie) and the scale (10) were chosen on four validation splits carved from
+ML-100K training files, where nDCG@10 rose by 0.006 to 0.020. The like log-odds are not
+touched. Memory is ``n_items²`` floats, so the term is only fitted for catalogues up to
+``TrainConfig.lateral_max_items`` movies (8,000 by default: ML-1M's 3,706 movies take 55 MB);
+bigger catalogues use the hidden units alone.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 def gram(lm, batch: int = 4096):
     """``float32 (n_items, n_items)`` co-occurrence counts ``XᵀX`` of the seen indicators
-    ``X`` (users × movies) of a :class:`engine.trainer.LikeMatrix`, built ``batch`` users at
+    ``X`` (users × movies) of a :class:`engine.data.likes.LikeMatrix`, built ``batch`` users at
     a time (never the whole ``X``)."""
     import torch
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from engine._lazy import lazy_module
-from engine.loaders import load_ratings
-from engine.ratings import Ratings, _movie_frame
+from engine.data.loaders import load_ratings
+from engine.data.ratings import Ratings, movie_frame
 
 pd = lazy_module("pandas")
 
@@ -156,7 +156,7 @@ def align(a: Ratings, b: Ratings) -> tuple[Ratings, Ratings]:
     items = _union(ia, ib)
     meta = pd.concat([a.movies.set_axis(pd.Index(ia)), b.movies.set_axis(pd.Index(ib))], axis=0)
     meta = meta[~meta.index.duplicated(keep="first")]
-    movies = _movie_frame(np.asarray(items), meta)
+    movies = movie_frame(np.asarray(items), meta)
     user_ids, item_ids = np.asarray(users), np.asarray(items)
 
     def remap(r: Ratings, uids: np.ndarray, iids: np.ndarray) -> Ratings:

@@ -1,11 +1,18 @@
-"""Model files: save atomically, load safely, list, rename, delete.
+"""Model files: save atomically, load safely (upgrading older versions), list, rename, delete.
 
 A model file (``*.pt``) is a ``torch.save`` of a plain dict of tensors (the lateral weights
-of :mod:`engine.lateral` and the neighbours of :mod:`engine.neighbours` among them when the
-model has them) and one JSON string;
-it is read with ``torch.load(weights_only=True)``, so a file can never run code, and every
-tensor's shape is checked against the metadata. Writes go to a temporary file in the same
-folder and are renamed into place, so a crash never leaves a half-written model.
+of :mod:`engine.model.lateral` and the neighbours of :mod:`engine.model.neighbours` among them
+when the model has them) and one JSON header; it is read with
+``torch.load(weights_only=True)``, so a file can never run code, and every tensor's shape is
+checked against the header. Writes go to a temporary file in the same folder and are renamed
+into place, so a crash never leaves a half-written model.
+
+Versions. :data:`FORMAT_VERSION` is bumped whenever the layout changes; a file of an older
+version is read through one explicit upgrade step per version (:data:`UPGRADES`), each
+turning a version-``n`` header and tensors into version ``n + 1``:
+
+- 1: the calibration is a positional list of 4, 7, 8 or 9 weights;
+- 2: the calibration is a ``{feature: weight}`` dict (:mod:`engine.model.calibration`).
 """
 
 from __future__ import annotations
@@ -20,14 +27,21 @@ from pathlib import Path
 import numpy as np
 
 from engine import paths
+from engine.errors import ModelError
+from engine.model import calibration as cal
 
 FORMAT = "rbm-tui-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".pt"
 
 
-class ModelError(Exception):
-    """A model file that cannot be used: missing, corrupted, truncated, foreign or mismatched."""
+def _upgrade_v1(header: dict, blob: dict) -> None:
+    """Version 1 -> 2: the positional calibration weights become named ones."""
+    header["calibration"] = cal.from_positional(header["calibration"])
+
+
+#: ``{version: step}``: each step upgrades a header and its tensors, in place, by one version.
+UPGRADES = {1: _upgrade_v1}
 
 
 def default_model_path(dataset_name: str) -> Path:
@@ -73,7 +87,7 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "like_gain": model.rbm.like_gain,
         "item_ids": _ids_to_json(np.asarray(model.item_ids)),
         "like_threshold": model.like_threshold,
-        "calibration": list(model.calibration),
+        "calibration": dict(model.calibration),
         "config": model.config,
         "meta": model.meta,
     }
@@ -102,9 +116,9 @@ def load_model(path: str | Path, device: str = "auto"):
     """Load a model file safely. Raises :class:`ModelError` with a clear message."""
     import torch
 
-    from engine.model import Model, pad_calibration
-    from engine.rbm import RBM
-    from engine.trainer import resolve_device
+    from engine.device import resolve_device
+    from engine.model.rbm import RBM
+    from engine.model.trained import Model
 
     path = Path(path)
     if not path.is_file():
@@ -120,11 +134,7 @@ def load_model(path: str | Path, device: str = "auto"):
         raise ModelError(f"{path}: not an rbm-tui model file (format marker missing)")
     try:
         header = json.loads(blob["header"])
-        if header.get("format_version") != FORMAT_VERSION:
-            raise ModelError(
-                f"{path}: model format version {header.get('format_version')} is not supported "
-                f"(this rbm-tui reads version {FORMAT_VERSION})"
-            )
+        _upgrade(path, header, blob)
         n_items, n_hidden = int(header["n_items"]), int(header["n_hidden"])
         item_ids = _ids_from_json(header["item_ids"])
         if len(item_ids) != n_items:
@@ -157,9 +167,10 @@ def load_model(path: str | Path, device: str = "auto"):
                 raise ModelError(f"{path}: lateral weights hold NaN or infinite values")
             rbm.lateral = lateral.to(torch.float32).contiguous()
         neighbours = _neighbours(path, blob, n_items)
-        calibration = pad_calibration(header["calibration"])
-        if not all(np.isfinite(calibration)):
-            raise ModelError(f"{path}: damaged model file (calibration)")
+        try:
+            calibration = cal.check(header["calibration"])
+        except (ValueError, TypeError, AttributeError) as e:
+            raise ModelError(f"{path}: damaged model file ({e})") from None
     except ModelError:
         raise
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
@@ -177,6 +188,25 @@ def load_model(path: str | Path, device: str = "auto"):
         meta=dict(header.get("meta", {})),
         neighbours=neighbours,
     )
+
+
+def _upgrade(path, header: dict, blob: dict) -> None:
+    """Bring a header and its tensors up to :data:`FORMAT_VERSION`, one step per version."""
+    version = header.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: model format version {version} is not supported (this rbm-tui reads "
+            f"versions 1 to {FORMAT_VERSION}; a newer rbm-tui wrote it?)"
+        )
+    while version < FORMAT_VERSION:
+        try:
+            UPGRADES[version](header, blob)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(
+                f"{path}: cannot upgrade the model file from version {version} ({e})"
+            ) from None
+        version += 1
+        header["format_version"] = version
 
 
 def _neighbours(path, blob: dict, n_items: int):
@@ -214,7 +244,8 @@ class ModelInfo:
 
 
 def read_header(path: str | Path) -> dict:
-    """The metadata of a model file without building the model (raises ModelError)."""
+    """The metadata of a model file, upgraded to the current version, without building the
+    model (raises ModelError)."""
     import torch
 
     try:
@@ -222,6 +253,7 @@ def read_header(path: str | Path) -> dict:
         header = json.loads(blob["header"])
     except Exception as exc:
         raise ModelError(f"{path}: not a readable rbm-tui model file ({exc})") from None
+    _upgrade(path, header, blob)
     header.pop("item_ids", None)
     return header
 

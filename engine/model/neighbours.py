@@ -3,17 +3,19 @@
 The RBM sees a person's likes and dislikes; the star values behind them carry more: someone
 who gave the neighbours of a movie more stars than expected tends to like it. The residual of
 a rating is ``r - m_i - b_u`` (``m_i`` the movie's smoothed mean rating, ``b_u`` the
-person's rating bias, :func:`engine.model.person_rating_bias`). Movies ``i`` and ``j`` have
-the similarity ``s_ij``: the cosine of their residual columns times ``c_ij / (c_ij + shrink)``
-(``c_ij`` people who rated both: similarities from few people shrink to 0). Each movie keeps
-its ``k`` most similar movies (by ``|s|``). The feature of a person and a movie ``i`` is::
+person's rating bias, :func:`engine.model.calibration.person_rating_bias`). Movies ``i`` and
+``j`` have the similarity ``s_ij``: the cosine of their residual columns times
+``c_ij / (c_ij + shrink)`` (``c_ij`` people who rated both: similarities from few people
+shrink to 0). Each movie keeps its ``k`` most similar movies (by ``|s|``). The feature of a
+person and a movie ``i`` is::
 
     Σ_j s_ij · resid_j / (1 + Σ_j |s_ij|)      over the person's rated neighbours j of i
 
 (item-based collaborative filtering on baseline residuals, as in Koren 2008). It enters the
-P(like) calibration (:func:`engine.model.like_features`); people known only by thumbs have no
-residuals, and for them it is 0. Fitting takes two ``n_items²`` float32 arrays, so it is done
-for catalogues up to ``TrainConfig.lateral_max_items`` movies, like the lateral weights.
+P(like) calibration (:func:`engine.model.calibration.like_features`); people known only by
+thumbs have no residuals, and for them it is 0. Fitting takes two ``n_items²`` float32
+arrays, so it is done for catalogues up to ``lateral_max_items`` movies, like the lateral
+weights.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def residuals(lm, movie_means: np.ndarray, bias: np.ndarray | None = None) -> np
     """``float32 (nnz,)`` residual of each rating of ``lm`` (a LikeMatrix with values):
     ``value - movie_means[item] - the person's rating bias`` (``bias (n_users,)`` when the
     caller has it, else computed here)."""
-    from engine.model import person_rating_bias
+    from engine.model.calibration import person_rating_bias
 
     owners, items = lm.owners(), lm.cols // 2
     means = np.asarray(movie_means, np.float64)

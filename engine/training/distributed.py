@@ -15,43 +15,35 @@ A rank that dies or stalls makes the others fail with :class:`DistributedError` 
 closed connection is seen at once; a stalled peer after ``timeout`` seconds) instead of
 hanging forever.
 
-Entry point (the environment variables come from ``torchrun``)::
+From the command line (the environment variables come from ``torchrun``)::
 
-    torchrun --standalone --nproc-per-node 2 -m engine.distributed train DATA \\
-        --model-out m.pt [--epochs N --batch-size N ...] [--dist-timeout 300]
+    torchrun --standalone --nproc-per-node 2 -m rbm_tui train DATA --distributed \\
+        --model-out m.pt [--epochs N --set NAME=VALUE ...] [--dist-timeout 300]
 
 From Python, in each process started by ``torchrun``::
 
-    from engine.distributed import run_training
+    from engine.training.distributed import run_training
     result = run_training(lambda: load_ratings(path), config)   # model on rank 0 only
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-from engine.ratings import Ratings
-from engine.trainer import BatchProgress, EpochReport, TrainConfig, TrainResult
+from engine.data.ratings import Ratings
+from engine.errors import DistributedError
+from engine.settings import TrainConfig
+from engine.training.loop import BatchProgress, EpochReport, TrainResult
 
 #: Seconds a rank waits for the others (rendezvous, each collective) before failing.
 DEFAULT_TIMEOUT = 300.0
 
 _ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
-
-class DistributedError(RuntimeError):
-    """The distributed run cannot go on: not started by torchrun, a peer died or stalled, or
-    the ranks disagree (different data)."""
 
 
 def _short(e: BaseException, n: int = 300) -> str:
@@ -74,7 +66,7 @@ def env_rank() -> int:
 
 @dataclass
 class Collective:
-    """The hook :func:`engine.trainer.train` gets as ``dist``: rank, world size and the two
+    """The hook :func:`engine.training.loop.train` gets as ``dist``: rank, world size and the two
     collectives it needs, with every failure turned into a :class:`DistributedError`."""
 
     rank: int
@@ -164,7 +156,7 @@ def init_process_group(
     import torch
     import torch.distributed as tdist
 
-    from engine.trainer import resolve_device
+    from engine.device import resolve_device
 
     missing = [k for k in _ENV if not os.environ.get(k)]
     if missing:
@@ -228,7 +220,7 @@ def destroy() -> None:
 
 
 def _fingerprint_int(r: Ratings) -> int:
-    from engine.model import dataset_fingerprint
+    from engine.model.trained import dataset_fingerprint
 
     return int(dataset_fingerprint(r)[:15], 16)
 
@@ -250,7 +242,7 @@ def run_training(
         ratings: the ratings, or a function that loads them (then local rank 0 of each
             machine loads first, so the others read the parse cache it writes).
         config: hyperparameters; ``batch_size`` is the *global* batch (all ranks together).
-        callback, progress: as for :func:`engine.trainer.train`, called on rank 0 only.
+        callback, progress: as for :func:`engine.training.loop.train`, called on rank 0 only.
         cancel: polled on rank 0 between batches; its answer is broadcast to every rank.
         timeout: seconds a rank waits for the others before failing.
         backend: "gloo" or "nccl" (default: nccl on CUDA, gloo on the CPU).
@@ -264,7 +256,7 @@ def run_training(
         DistributedError: not under torchrun, a rank died or stalled, or the ranks loaded
             different data.
     """
-    from engine.trainer import train
+    from engine.training.loop import train
 
     cfg = config or TrainConfig()
     coll = init_process_group(device=cfg.device, timeout=timeout, backend=backend)
@@ -295,167 +287,3 @@ def run_training(
         if not keep_group:
             destroy()
     return result
-
-
-# ------------------------------------------------------------------------------ command line
-#: (flag, TrainConfig field, type, help): the same flags as ``rbm-tui train``.
-TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
-    ("--hidden", "n_hidden", int, "hidden units"),
-    ("--epochs", "epochs", int, "most epochs (early stopping may end sooner)"),
-    ("--cd-k", "cd_k", int, "Gibbs steps of contrastive divergence (CD-k)"),
-    ("--batch-size", "batch_size", int, "users per global mini-batch (all ranks together)"),
-    ("--learning-rate", "learning_rate", float, "learning rate"),
-    ("--momentum", "momentum", float, "momentum, in [0, 1)"),
-    ("--weight-decay", "weight_decay", float, "L2 weight decay"),
-    ("--like-threshold", "like_threshold", float, "a rating >= F is a like"),
-    ("--patience", "patience", int, "stop after N epochs without improvement (0: never)"),
-    ("--val-fraction", "val_fraction", float, "share of each user's ratings held out"),
-    ("--refit-share", "refit_share", float, "share of the epochs on all ratings at the end"),
-    ("--seed", "seed", int, "random seed (same seed, same model as one process)"),
-]
-
-
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` overrides of any TrainConfig field, typed like the field's default."""
-    types = {f.name: type(f.default) for f in fields(TrainConfig)}
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or key not in types:
-            raise ValueError(f"--set {item!r}: expected FIELD=VALUE, FIELD one of {sorted(types)}")
-        typ = types[key]
-        if typ is bool:
-            low = value.strip().lower()
-            if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise ValueError(f"--set {item!r}: expected true or false")
-            out[key] = low in ("1", "true", "yes", "on")
-        else:
-            try:
-                out[key] = typ(value)
-            except ValueError:
-                raise ValueError(f"--set {item!r}: not a valid {typ.__name__}") from None
-    return out
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m engine.distributed",
-        description="Data-parallel RBM training; start one process per rank with torchrun.",
-        epilog="example: torchrun --standalone --nproc-per-node 2 -m engine.distributed "
-        "train ratings.csv --model-out m.pt --epochs 20",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    p = sub.add_parser("train", help="train a model on DATA with all ranks; rank 0 saves it")
-    p.add_argument("data", metavar="DATA", help="a dataset name, folder, .zip or ratings file")
-    p.add_argument("--model-out", metavar="PATH", help="where rank 0 saves the model")
-    for flag, field, typ, help_ in TRAIN_FLAGS:
-        p.add_argument(flag, dest=field, type=typ, default=None, help=help_)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="device")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="any other TrainConfig field, e.g. --set persistent=true --set cd_k_max=3",
-    )
-    p.add_argument(
-        "--dist-timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"how long a rank waits for the others before failing (default {DEFAULT_TIMEOUT:g})",
-    )
-    p.add_argument("--backend", choices=("gloo", "nccl"), default=None, help="default: by device")
-    p.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--json", action="store_true", help="rank 0 prints a JSON summary on stdout")
-    return parser
-
-
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from engine.datasets import DatasetError
-
-    args = build_parser().parse_args(argv)
-    rank = env_rank()
-    main_rank = rank == 0
-    try:
-        overrides = {
-            f: getattr(args, f) for _, f, *_ in TRAIN_FLAGS if getattr(args, f) is not None
-        }
-        if args.device is not None:
-            overrides["device"] = args.device
-        overrides.update(_parse_set(args.overrides))
-        config = TrainConfig(**overrides)
-    except (ValueError, TypeError) as e:
-        if main_rank:
-            _say(f"error: bad training option: {e}")
-        return 2
-
-    def load() -> Ratings:
-        from engine.datasets import resolve
-        from engine.loaders import load_ratings
-
-        r = load_ratings(resolve(args.data))
-        if r.n_ratings == 0:
-            raise ValueError(f"{args.data}: holds no ratings")
-        if main_rank:
-            _say(
-                f"loaded {args.data}: {r.n_users:,} users, {r.n_items:,} movies, "
-                f"{r.n_ratings:,} ratings ({r.report.seconds:.1f} s)"
-            )
-        return r
-
-    def on_epoch(rep: EpochReport) -> None:
-        val = " ".join(f"{k} {v:.4f}" for k, v in rep.val.items())
-        _say(
-            f"epoch {rep.epoch}/{rep.epochs}  loss {rep.train_loss:.4f}  {val}  "
-            f"{rep.seconds:.1f} s{'  *' if rep.best else ''}"
-        )
-
-    try:
-        result = run_training(
-            load, config, callback=on_epoch, timeout=args.dist_timeout, backend=args.backend
-        )
-        if result.model is None:
-            return 0
-        from engine.storage import default_model_path, save_model
-
-        out = args.model_out
-        if out is not None and Path(out).expanduser().is_dir():
-            out = Path(out).expanduser() / default_model_path(Path(args.data).stem).name
-        path = save_model(result.model, out)
-    except DistributedError as e:
-        _say(f"error: {e}")
-        return 1
-    except (ValueError, FloatingPointError, OSError, DatasetError) as e:
-        _say(f"error: rank {rank}: {_short(e, 1000)}")
-        return 1
-    val = dict(result.model.meta.get("val_metrics", {}))
-    _say(
-        f"trained {len(result.history)} epochs in {result.seconds:.1f} s on "
-        f"{os.environ.get('WORLD_SIZE', '1')} ranks; best epoch {result.best_epoch}"
-    )
-    if args.json:
-        summary = {
-            "path": str(path),
-            "dataset": str(args.data),
-            "world_size": int(os.environ.get("WORLD_SIZE", "1")),
-            "epochs": len(result.history),
-            "best_epoch": result.best_epoch,
-            "seconds": round(result.seconds, 3),
-            "val": val,
-            "config": config.to_dict(),
-        }
-        print(json.dumps(summary))
-    else:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,6 @@
-"""The app's settings: a small JSON file in the user config dir, written atomically.
+"""The app's preferences: a small JSON file in the user config dir, written atomically.
+
+(Training settings are another thing: :mod:`engine.settings`.)
 
 What is remembered: the last dataset chosen, the theme, and the active model of each
 dataset. A missing, unreadable or damaged file gives the defaults (it is never an error).
@@ -13,16 +15,16 @@ from typing import Any
 
 from engine import paths
 
-SETTINGS_FILE = "settings.json"
+PREFERENCES_FILE = "settings.json"
 
 
-def settings_path() -> Path:
+def preferences_path() -> Path:
     """``<config dir>/settings.json``."""
-    return paths.config_dir() / SETTINGS_FILE
+    return paths.config_dir() / PREFERENCES_FILE
 
 
 @dataclass
-class Settings:
+class Preferences:
     dataset: str | None = None  # the last dataset chosen (a catalogue name or a path)
     theme: str | None = None  # the Textual theme name
     models: dict[str, str] = field(default_factory=dict)  # dataset -> active model path
@@ -37,9 +39,9 @@ class Settings:
             self.models[dataset] = str(model_path)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Settings:
+    def load(cls, path: Path | None = None) -> Preferences:
         """The saved settings, or the defaults when the file is missing or damaged."""
-        path = path or settings_path()
+        path = path or preferences_path()
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -60,7 +62,7 @@ class Settings:
 
     def save(self, path: Path | None = None) -> Path:
         """Write the settings atomically (temporary file + rename); returns the path."""
-        path = path or settings_path()
+        path = path or preferences_path()
         blob = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
         paths.atomic_write_bytes(path, blob.encode("utf-8"))
         return path

@@ -16,7 +16,7 @@ From one model we read two things for a movie ``j`` a person has not rated:
 
 Both are exact conditionals of the RBM (the hidden units are summed out, not sampled), see
 :meth:`RBM.conditionals`. Optional lateral weights between the movies' seen states
-(:attr:`RBM.lateral`, fitted by :mod:`engine.lateral`) add a movie-to-movie term to the seen
+(:attr:`RBM.lateral`, fitted by :mod:`engine.model.lateral`) add a movie-to-movie term to the seen
 log-odds where recommendations are ranked. All tensors are on :attr:`RBM.device`, float32.
 """
 
@@ -65,7 +65,7 @@ class RBM:
         self.like_units = 0
         self.like_gain = 1.0
         #: ``(N, N)`` lateral weights between the movies' seen states, or None (see
-        #: :mod:`engine.lateral`): rated movie ``i`` adds ``lateral[i, j]`` to movie ``j``'s
+        #: :mod:`engine.model.lateral`): rated movie ``i`` adds ``lateral[i, j]`` to movie ``j``'s
         #: seen log-odds
         self.lateral: torch.Tensor | None = None
 

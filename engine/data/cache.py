@@ -19,7 +19,7 @@ import numpy as np
 
 from engine import paths
 from engine._lazy import lazy_module
-from engine.ratings import LoadReport, Ratings
+from engine.data.ratings import LoadReport, Ratings
 
 pd = lazy_module("pandas")
 

@@ -14,26 +14,9 @@ from functools import cached_property
 import numpy as np
 
 from engine._lazy import lazy_module
+from engine.settings import LIKE_THRESHOLD
 
 pd = lazy_module("pandas")
-
-#: Default like threshold: a rating >= 3 is a like on 1-5 and 0.5-5 scales.
-LIKE_THRESHOLD = 3.0
-
-
-class RatingsError(ValueError):
-    """Bad ratings input; the message names the file, the line (when known), the problem, a fix."""
-
-    def __init__(self, path: object, problem: str, line: int | None = None, hint: str = "") -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        self.hint = hint
-        where = self.path if line is None else f"{self.path}, line {line}"
-        msg = f"{where}: {problem}"
-        if hint:
-            msg += f" ({hint})"
-        super().__init__(msg)
 
 
 @dataclass
@@ -258,7 +241,7 @@ def from_arrays(
         uniq_items = all_items
     else:
         iid_codes, uniq_items = pd.factorize(pd.Series(item_ids), sort=True)
-    meta = _movie_frame(np.asarray(uniq_items), movies)
+    meta = movie_frame(np.asarray(uniq_items), movies)
     return Ratings(
         users=np.asarray(uid_codes, dtype=np.int32),
         items=np.asarray(iid_codes, dtype=np.int32),
@@ -271,7 +254,9 @@ def from_arrays(
     )
 
 
-def _movie_frame(item_ids: np.ndarray, movies: pd.DataFrame | None) -> pd.DataFrame:
+def movie_frame(item_ids: np.ndarray, movies: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per movie of ``item_ids`` with ``title``, ``year`` and ``genres``, taken from
+    ``movies`` (indexed by movie ID) where it has them (a missing title is the ID)."""
     n = len(item_ids)
     if movies is None or not len(movies):
         return pd.DataFrame(

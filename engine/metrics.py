@@ -1,4 +1,4 @@
-"""Metrics, exactly as ``BENCHMARKS.md`` defines them, and model evaluation on a train/test pair.
+"""The benchmark metrics, exactly as ``BENCHMARKS.md`` defines them (pure functions of arrays).
 
 Like/dislike (over test rows): AUC of P(like); accuracy of P(like) > 0.5; per-user error
 (mean over users of the fraction of their test movies misclassified at 0.5); ECE over 10
@@ -105,32 +105,3 @@ def ranking_metrics(
         "map": float(np.mean((hits * precision_at).sum(1) / n_rel_a)),
         "users": len(n_rel),
     }
-
-
-# --------------------------------------------------------------- model evaluation
-def evaluate(model, train, test, k: int = 10) -> dict[str, float]:
-    """Both benchmark protocols for ``model`` with ``train`` as every user's known ratings.
-
-    ``train`` and ``test`` are :class:`engine.ratings.Ratings`; IDs are matched by their
-    original values. Test rows of users or movies the model cannot score are counted in
-    ``skipped_rows`` and left out.
-    """
-    from engine.recommend import predict_pairs, recommend_all
-
-    test_users = test.user_ids[test.users]
-    test_items = test.item_ids[test.items]
-    p, ok = predict_pairs(model, train, test_users, test_items)
-    labels = test.values >= model.like_threshold
-    out: dict[str, float] = {}
-    if ok.any():
-        out.update(like_metrics(test_users[ok], labels[ok], p[ok]))
-    out["skipped_rows"] = int((~ok).sum())
-    # top-N: every test row is relevant
-    relevant: dict[object, set] = {}
-    for u, i in zip(test_users.tolist(), test_items.tolist()):
-        relevant.setdefault(u, set()).add(i)
-    users = [u for u in relevant if u in train.user_index]
-    recs = recommend_all(model, train, k=k, users=users)
-    out.update(ranking_metrics([recs.get(u, []) for u in users], [relevant[u] for u in users], k))
-    out["test_rows"] = int(len(test_users))
-    return out

@@ -1,0 +1,39 @@
+"""Datasets: the catalogue (:mod:`.registry`), downloads (:mod:`.download`), imports
+(:mod:`.importer`), zip safety (:mod:`.archive`) and atomic installs (:mod:`.install`).
+
+Nothing here imports Textual or torch; the ratings loader is imported lazily (imports only).
+"""
+
+from engine.catalogue.archive import check_zip, safe_extract
+from engine.catalogue.download import MIRROR_ENV, download
+from engine.catalogue.importer import import_dataset
+from engine.catalogue.install import remove
+from engine.catalogue.registry import (
+    DatasetInfo,
+    catalogue,
+    default_dataset,
+    demo_path,
+    get,
+    is_on_disk,
+    local_path,
+    names,
+    resolve,
+)
+
+__all__ = [
+    "MIRROR_ENV",
+    "DatasetInfo",
+    "catalogue",
+    "check_zip",
+    "default_dataset",
+    "demo_path",
+    "download",
+    "get",
+    "import_dataset",
+    "is_on_disk",
+    "local_path",
+    "names",
+    "remove",
+    "resolve",
+    "safe_extract",
+]

@@ -1,0 +1,67 @@
+"""Where training and scoring run: the torch device, its CPU threads, and whether bfloat16 is
+fast there."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from engine.errors import SettingError
+
+
+def available_cpus() -> int:
+    """How many CPUs this process may run on (its affinity mask; all of them elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's CPU thread count set to ``n`` for the block, then put back (0: leave it).
+
+    Raises :class:`~engine.errors.SettingError` when ``n`` is more than the CPUs this process
+    may use."""
+    if n <= 0:
+        yield
+        return
+    cpus = available_cpus()
+    if n > cpus:
+        raise SettingError(f"--threads {n}: this process may use {cpus} CPU(s); use 1 to {cpus}")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def resolve_device(device: str = "auto") -> str:
+    """The device to use: "cuda" when asked (or "auto" and available), else "cpu".
+
+    Raises :class:`~engine.errors.SettingError` when CUDA is asked for but absent."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SettingError("--device cuda: CUDA was asked for but is not available here")
+    return device
+
+
+def bf16_is_fast(device: str) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices natively: a CUDA GPU with bfloat16
+    support, or a CPU with AVX512-BF16 or AMX-BF16 units."""
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    try:
+        caps = torch.cpu.get_capabilities()
+    except (AttributeError, RuntimeError):  # older torch
+        return False
+    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))

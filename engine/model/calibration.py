@@ -1,0 +1,178 @@
+"""P(like) calibration: named features of a (person, movie) pair and the logistic layer over them.
+
+The RBM gives a like log-odds ``z`` for a movie a person has not rated; the number shown to
+people is ``P(like) = sigmoid(Σ_f w_f · feature_f + w_bias)`` over the features of
+:data:`FEATURES`, each with a name (the weights are a ``{name: weight}`` dict, ``"bias"`` the
+intercept). The weights are fitted on validation pairs the RBM did not train on (see
+:mod:`engine.training.calibrate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+#: pseudo-counts of the smoothed like rates (person, movie)
+PERSON_PRIOR, MOVIE_PRIOR = 3.0, 10.0
+#: pseudo-count (in ratings at the movies' mean) of a person's smoothed rating bias
+PERSON_RATING_PRIOR = 5.0
+
+#: The calibration's features, in the order of :func:`like_features`' columns.
+FEATURES = (
+    "rbm",  # the RBM's like log-odds z
+    "person",  # the smoothed like log-odds of the person's ratings
+    "movie",  # the smoothed like log-odds of the movie's ratings
+    "movie_rating",  # the movie's smoothed mean rating minus the overall mean (rating units)
+    "rbm*log_person_n",  # z · log(1 + the person's ratings): trust grows with what is known
+    "rbm*log_movie_n",  # z · log(1 + the movie's ratings)
+    "person_rating",  # the person's rating bias (stars only; 0 for thumbs)
+    "neighbours",  # the movie's neighbours' residual stars (stars only; 0 for thumbs)
+)
+#: The intercept's name in a weights dict.
+BIAS = "bias"
+
+
+def identity() -> dict[str, float]:
+    """Weights that leave the RBM's log-odds as they are: P(like) = sigmoid(z)."""
+    weights = dict.fromkeys(FEATURES, 0.0)
+    weights["rbm"] = 1.0
+    weights[BIAS] = 0.0
+    return weights
+
+
+def check(weights: Mapping[str, float]) -> dict[str, float]:
+    """``weights`` as a plain dict in :data:`FEATURES` order; raises ValueError when a name is
+    missing or unknown or a weight is not a finite number."""
+    names = (*FEATURES, BIAS)
+    if set(weights) != set(names):
+        missing = sorted(set(names) - set(weights))
+        extra = sorted(set(weights) - set(names))
+        raise ValueError(f"calibration weights: missing {missing}, unknown {extra}")
+    out = {}
+    for n in names:
+        w = weights[n]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not np.isfinite(w):
+            raise ValueError(f"calibration weight {n!r} is not a finite number")
+        out[n] = float(w)
+    return out
+
+
+def prior_like_share(likes: np.ndarray, counts: np.ndarray) -> float:
+    """The overall like share (the smoothing prior)."""
+    return float(np.clip(likes.sum() / max(1, counts.sum()), 0.01, 0.99))
+
+
+def movie_mean_ratings(
+    rating_sums: np.ndarray, counts: np.ndarray, mean_rating: float
+) -> np.ndarray:
+    """``float64`` smoothed mean rating of each movie (``MOVIE_PRIOR`` pseudo-ratings at
+    ``mean_rating``), from its ratings' sum and count (arrays of one shape)."""
+    return (np.asarray(rating_sums, np.float64) + MOVIE_PRIOR * mean_rating) / (
+        np.asarray(counts, np.float64) + MOVIE_PRIOR
+    )
+
+
+def person_rating_bias(
+    owners: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    movie_means: np.ndarray,
+    n_people: int,
+) -> np.ndarray:
+    """``float64 (n_people,)`` each person's rating bias: the sum over their ratings of
+    (rating - the movie's smoothed mean ``movie_means[item]``), divided by their number of
+    ratings plus :data:`PERSON_RATING_PRIOR` (rating units; 0 for a person with no ratings).
+    ``owners``, ``items``, ``values``: one entry per rating."""
+    resid = np.asarray(values, np.float64) - np.asarray(movie_means, np.float64)[items]
+    sums = np.bincount(owners, weights=resid, minlength=n_people)
+    return sums / (np.bincount(owners, minlength=n_people) + PERSON_RATING_PRIOR)
+
+
+def like_features(
+    like_logit: np.ndarray,
+    person_likes: np.ndarray,
+    person_n: np.ndarray,
+    movie_likes: np.ndarray,
+    movie_n: np.ndarray,
+    movie_rating_sum: np.ndarray,
+    prior: float,
+    mean_rating: float,
+    person_bias: np.ndarray | float = 0.0,
+    neighbours: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """``(P, len(FEATURES))`` features of P pairs (every array ``(P,)``; the two star
+    features may be scalars), columns in :data:`FEATURES` order. ``like_logit``: the RBM's
+    like log-odds; ``person_likes``/``person_n``: the person's likes and ratings;
+    ``movie_likes``/``movie_n``/``movie_rating_sum``: the movie's likes, ratings and rating
+    sum in the training data; ``prior``: :func:`prior_like_share`; ``mean_rating``: the mean
+    of every training rating; ``person_bias``: :func:`person_rating_bias` (0 without stars);
+    ``neighbours``: :mod:`engine.model.neighbours`' feature (0 without stars)."""
+    z = np.asarray(like_logit, np.float64)
+    person_n = np.asarray(person_n, np.float64)
+    movie_n = np.asarray(movie_n, np.float64)
+
+    def smoothed(likes, n, m):
+        likes = np.asarray(likes, np.float64)
+        return np.log((likes + m * prior) / (n - likes + m * (1 - prior)))
+
+    movie_mean = movie_mean_ratings(movie_rating_sum, movie_n, mean_rating)
+    return np.column_stack(
+        [
+            z,
+            smoothed(person_likes, person_n, PERSON_PRIOR),
+            smoothed(movie_likes, movie_n, MOVIE_PRIOR),
+            movie_mean - mean_rating,
+            z * np.log1p(person_n),
+            z * np.log1p(movie_n),
+            np.broadcast_to(np.asarray(person_bias, np.float64), z.shape),
+            np.broadcast_to(np.asarray(neighbours, np.float64), z.shape),
+        ]
+    )
+
+
+def probability(weights: Mapping[str, float], X: np.ndarray) -> np.ndarray:
+    """``sigmoid(X · w + bias)`` for features ``X (P, len(FEATURES))``: ``float64 (P,)``."""
+    w = np.fromiter((weights[n] for n in FEATURES), np.float64, len(FEATURES))
+    z = X @ w + weights[BIAS]
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
+    """Weights ``(d+1,)`` (last: intercept) of an L2-regularised logistic regression of
+    ``y`` on ``X (n, d)``, fitted by Newton's method (the first weight starts at 1)."""
+    Xb = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
+    yf = y.astype(np.float64)
+    w = np.zeros(Xb.shape[1])
+    w[0] = 1.0
+    reg = l2 * len(yf) * np.eye(Xb.shape[1])
+    reg[-1, -1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(Xb @ w, -30, 30)))
+        g = Xb.T @ (p - yf) + reg @ w
+        Hm = (Xb * (p * (1 - p))[:, None]).T @ Xb + reg + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(Hm, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    if not np.all(np.isfinite(w)):
+        w = np.zeros(Xb.shape[1])
+        w[0] = 1.0
+    return w
+
+
+def from_positional(weights) -> dict[str, float]:
+    """Named weights from the positional list of version-1 model files: 4 weights (rbm,
+    person, movie, bias) from before the movie-rating and trust features, 7 from before the
+    person's rating bias, 8 from before the neighbours, 9 the full set; the missing weights
+    are 0. Raises ValueError for any other count."""
+    w = [float(x) for x in weights]
+    if len(w) == 4:
+        w = w[:3] + [0.0, 0.0, 0.0] + w[3:]
+    if len(w) == 7:
+        w = w[:6] + [0.0] + w[6:]
+    if len(w) == 8:
+        w = w[:7] + [0.0] + w[7:]
+    if len(w) != len(FEATURES) + 1:
+        raise ValueError(f"{len(weights)} calibration weights, expected {len(FEATURES) + 1}")
+    return dict(zip((*FEATURES, BIAS), w))

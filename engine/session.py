@@ -1,0 +1,194 @@
+"""A person's session with one dataset: their thumbs, saved as they press keys, and what the
+active model makes of them.
+
+The browser asks a :class:`Session` and draws: :meth:`Session.rate` writes the thumb to the
+person's ratings store (one SQLite transaction) and folds the thumbs in again; :attr:`p_like`
+is P(like) for every movie of the dataset; :meth:`Session.recommendations` is the list to show,
+each pick with the rated movie that pushed it up most. Movies are addressed by *dataset index*
+(``0..ratings.n_items-1``); the session keeps the map to the model's indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.data.ratings import Ratings
+from engine.recommender import explain_many, fold_in, popularity, recommend
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One movie of the recommendations list.
+
+    ``index``: its dataset index; ``p_like``: P(like) for the person (for a popular pick
+    without a model, the share of its raters who liked it). A personal pick names the rated
+    movie that pushed it up most (``because``, a dataset index, and the person's thumb on it,
+    ``because_liked``); a popular pick says how many people rated it (``raters``) and the share
+    who liked it (``liked_share``).
+    """
+
+    index: int
+    p_like: float
+    because: int | None = None
+    because_liked: bool | None = None
+    raters: int = 0
+    liked_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """What to show: ``personal`` picks (from the person's thumbs) or popular, well-liked movies
+    to rate first; ``rated`` is how many of the person's thumbs the model knows."""
+
+    picks: list[Pick]
+    personal: bool
+    rated: int = 0
+
+
+class Session:
+    """The person's thumbs on ``ratings`` (a dataset), kept in ``store`` under ``key`` (an
+    :class:`engine.userstore.UserStore`; None keeps them in memory), scored by ``model``
+    (an :class:`engine.model.trained.Model`, or None)."""
+
+    def __init__(self, ratings: Ratings, store=None, key: str | None = None, model=None) -> None:
+        self.ratings = ratings
+        self.store = store
+        self.key = key
+        self.thumbs: dict[object, bool] = dict(store.ratings(key)) if store is not None else {}
+        self._item_index = ratings.item_index
+        self._counts = ratings.item_counts()
+        self._likes = ratings.item_like_counts()
+        self.model = None
+        self.p_like: np.ndarray | None = None
+        self._scores = None
+        self.set_model(model)
+
+    # ------------------------------------------------------------------ model
+    def set_model(self, model) -> None:
+        """Score with ``model`` (None: no scores) and fold the thumbs in."""
+        self.model = model
+        if model is not None:
+            to_model = model.map_items(self.ratings.item_ids)  # dataset -> model index, -1
+            ok = to_model >= 0
+            to_data = np.full(model.n_items, -1, dtype=np.int64)
+            to_data[to_model[ok]] = np.nonzero(ok)[0]
+            self._to_model, self._to_data, self._known = to_model, to_data, ok
+        self._rescore()
+
+    # ----------------------------------------------------------------- thumbs
+    def item_id(self, index: int) -> object:
+        """The original movie ID of dataset index ``index`` (a Python scalar)."""
+        v = self.ratings.item_ids[index]
+        return v.item() if hasattr(v, "item") else v
+
+    def thumb(self, index: int) -> bool | None:
+        """The person's thumb on movie ``index``: True (like), False (dislike) or None."""
+        return self.thumbs.get(self.item_id(index))
+
+    def thumb_indices(self) -> tuple[list[int], list[int]]:
+        """Dataset indices of the person's likes and dislikes (movies of this dataset only)."""
+        likes, dislikes = [], []
+        for item_id, liked in self.thumbs.items():
+            i = self._item_index.get(item_id)
+            if i is not None:
+                (likes if liked else dislikes).append(i)
+        return likes, dislikes
+
+    def rate(self, index: int, liked: bool | None):
+        """Set the thumb on movie ``index`` (None clears it): saved in the store first (one
+        transaction), then folded in. Returns the store's ``Change`` (None without a store)."""
+        change = None
+        if self.store is not None:
+            change = self.store.set(self.key, self.item_id(index), liked)
+        self._set(self.item_id(index), liked)
+        return change
+
+    def undo(self):
+        """Undo the last thumb change in the store; returns the ``Change`` (None: nothing to
+        undo) after folding the thumbs in again."""
+        if self.store is None:
+            return None
+        change = self.store.undo(self.key)
+        if change is not None:
+            self._set(change.item_id, change.after)
+        return change
+
+    def _set(self, item_id: object, liked: bool | None) -> None:
+        if liked is None:
+            self.thumbs.pop(item_id, None)
+        else:
+            self.thumbs[item_id] = liked
+        self._rescore()
+
+    # ----------------------------------------------------------------- scores
+    def _model_thumbs(self) -> tuple[list[int], list[int]]:
+        likes, dislikes = self.thumb_indices()
+        m = self._to_model
+        return [int(m[i]) for i in likes if m[i] >= 0], [int(m[i]) for i in dislikes if m[i] >= 0]
+
+    def _rescore(self) -> None:
+        model = self.model
+        if model is None:
+            self.p_like, self._scores = None, None
+            return
+        self._scores = fold_in(model, *self._model_thumbs())
+        p = np.full(self.ratings.n_items, np.nan)
+        p[self._known] = self._scores.p_like[self._to_model[self._known]]
+        self.p_like = p
+
+    def recommendations(self, n: int, candidates: np.ndarray | None = None) -> Recommendations:
+        """The ``n`` movies to show, best first, among ``candidates`` (a bool mask over the
+        dataset's movies, e.g. a genre; None: all): personal picks when the person has thumbs
+        the model knows, else popular, well-liked movies to rate first."""
+        model = self.model
+        if model is None:
+            return Recommendations(self._popular_from_data(n, candidates), personal=False)
+        cand = self._to_data >= 0
+        if candidates is not None:
+            cand &= np.asarray(candidates, bool)[np.maximum(self._to_data, 0)]
+        m_likes, m_dislikes = self._model_thumbs()
+        if not (m_likes or m_dislikes):
+            return Recommendations(self._popular_from_model(n, cand), personal=False)
+        recs = recommend(
+            model, m_likes, m_dislikes, n, by="liked", scores=self._scores, candidates=cand
+        )
+        reasons = explain_many(model, m_likes, m_dislikes, [r.item for r in recs], n=1)
+        picks = []
+        for rec, why in zip(recs, reasons):
+            because = liked = None
+            if why and self._to_data[why[0].item] >= 0:
+                because, liked = int(self._to_data[why[0].item]), why[0].liked
+            picks.append(Pick(int(self._to_data[rec.item]), rec.p_like, because, liked))
+        return Recommendations(picks, personal=True, rated=len(m_likes) + len(m_dislikes))
+
+    def _popular_from_model(self, n: int, cand: np.ndarray) -> list[Pick]:
+        model = self.model
+        score, _ = popularity(model.item_counts, model.item_likes)
+        score[~cand] = -np.inf
+        picks = []
+        for i in np.argsort(-score, kind="stable")[:n]:
+            if not np.isfinite(score[i]):
+                break
+            raters = int(model.item_counts[i])
+            share = model.item_likes[i] / raters if raters else 0.0
+            j = int(self._to_data[i])
+            picks.append(Pick(j, float(self._scores.p_like[i]), raters=raters, liked_share=share))
+        return picks
+
+    def _popular_from_data(self, n: int, candidates: np.ndarray | None) -> list[Pick]:
+        score, _ = popularity(self._counts, self._likes)
+        if candidates is not None:
+            score[~np.asarray(candidates, bool)] = -np.inf
+        likes, dislikes = self.thumb_indices()
+        if likes or dislikes:
+            score[likes + dislikes] = -np.inf
+        picks = []
+        for i in np.argsort(-score, kind="stable")[:n]:
+            if not np.isfinite(score[i]):
+                break
+            raters = int(self._counts[i])
+            share = float(self._likes[i] / raters) if raters else 0.0
+            picks.append(Pick(int(i), share, raters=raters, liked_share=share))
+        return picks

@@ -1,0 +1,100 @@
+"""Fitting the P(like) calibration on the validation pairs, after the main epochs.
+
+The weights of :mod:`engine.model.calibration` are fitted by logistic regression on held-out
+(person, movie, liked) pairs the RBM did not train on. First the like units' share of the
+log-odds gets a gain of its own (they learn from another objective than the other units);
+then the named weights are fitted on the log-odds with that gain. The neighbours of the
+stars feature (:mod:`engine.model.neighbours`) are fitted here too, on the training part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.data.likes import LikeMatrix
+from engine.model import calibration as cal
+from engine.model import neighbours as neighbour_fit
+from engine.model.inference import pair_logits
+from engine.settings import TrainConfig
+
+
+@dataclass
+class Calibration:
+    """What the calibration fitted: the named weights, the like units' gain
+    (:attr:`engine.model.rbm.RBM.like_gain`) and the neighbours (``(items, sims)`` tensors;
+    None when not fitted)."""
+
+    weights: dict[str, float]
+    like_gain: float = 1.0
+    neighbours: tuple | None = None
+
+
+def uses_neighbours(cfg: TrainConfig, n_items: int) -> bool:
+    """Whether training fits the neighbours feature for a catalogue of ``n_items`` movies."""
+    return cfg.neighbours > 0 and cfg.blend_biases and n_items <= cfg.lateral_max_items
+
+
+def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibration:
+    """The calibration fitted on the validation pairs ``(vu, vi, vy)`` (people, movies, liked;
+    ``(P,)`` each), with the people's and movies' statistics of the training part ``lm``."""
+    import torch
+
+    if len(vu) > cfg.calibration_pairs:  # a few weights: a seeded sample is plenty, and lighter
+        rng = np.random.default_rng([cfg.seed, 0xCA1])  # its own: ranks' streams stay equal
+        pick = np.sort(rng.choice(len(vu), cfg.calibration_pairs, replace=False))
+        vu, vi, vy = vu[pick], vi[pick], vy[pick]
+    with torch.no_grad():
+        z, z_like = pair_logits(rbm, lm, vu, vi, device, parts=True).T
+    u_likes, u_n = lm.person_counts()
+    i_likes, i_n = lm.movie_counts()
+    i_sums = lm.movie_rating_sums()
+    mu = float(i_sums.sum() / max(1, i_n.sum()))
+    knn, nb = np.zeros(len(vu)), None
+    if lm.values is None:
+        u_bias = np.zeros(lm.n_users)
+    else:
+        means = cal.movie_mean_ratings(i_sums, i_n, mu)
+        u_bias = cal.person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
+        if uses_neighbours(cfg, lm.n_items):
+            resid = neighbour_fit.residuals(lm, means, u_bias)
+            nb = neighbour_fit.fit(lm, resid, cfg.neighbours, cfg.neighbours_shrink)
+            knn = neighbour_fit.pair_scores(*nb, lm, resid, vu, vi)
+
+    def features(logit):
+        return cal.like_features(
+            logit,
+            u_likes[vu],
+            u_n[vu],
+            i_likes[vi],
+            i_n[vi],
+            i_sums[vi],
+            cal.prior_like_share(i_likes, i_n),
+            mu,
+            u_bias[vu],
+            knn,
+        )
+
+    def named(w: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+        return dict(zip((*names, cal.BIAS), (float(x) for x in w)))
+
+    gain = 1.0
+    if rbm.like_units and cfg.blend_biases:
+        X = np.column_stack([features(z), z_like])
+        w = named(cal.fit_logistic(X, vy), (*cal.FEATURES, "like_units"))
+        # the log-odds' weight where the average pair is (it grows with the counts)
+        slope = (
+            w["rbm"]
+            + w["rbm*log_person_n"] * np.log1p(u_n[vu]).mean()
+            + w["rbm*log_movie_n"] * np.log1p(i_n[vi]).mean()
+        )
+        if slope > 1e-3:
+            gain = float(np.clip((slope + w["like_units"]) / slope, 0.25, 4.0))
+    X = features(z + (gain - 1.0) * z_like)
+    if cfg.blend_biases:
+        return Calibration(named(cal.fit_logistic(X, vy), cal.FEATURES), gain, nb)
+    a, b = cal.fit_logistic(X[:, :1], vy)
+    weights = cal.identity()
+    weights["rbm"], weights[cal.BIAS] = float(a), float(b)
+    return Calibration(weights, gain, None)

@@ -1,0 +1,84 @@
+"""Validation during training: the held-out split, and the scores early stopping watches.
+
+:func:`split_validation` holds out a share of each person's ratings; :func:`validate` scores
+the model on them each epoch: the AUC and log-loss of the like log-odds, and nDCG@10 of the
+held-out movies among each sampled person's unseen movies.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.data.likes import LikeMatrix
+from engine.metrics import auc, ranking_metrics
+from engine.model.inference import hidden_input, pair_logits
+
+
+def split_validation(
+    lm: LikeMatrix, fraction: float, seed: int
+) -> tuple[LikeMatrix, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out ``fraction`` of each user's ratings (users with >= 5 ratings).
+
+    Returns the training LikeMatrix and the held-out ``(users, items, liked)`` arrays.
+    """
+    rng = np.random.default_rng(seed)
+    keep = np.ones(len(lm.cols), dtype=bool)
+    lens = np.diff(lm.indptr)
+    # a random key per rating, ranked within each user: the lowest ``n_val`` go to validation
+    key = rng.random(len(lm.cols))
+    users = np.repeat(np.arange(lm.n_users), lens)
+    order = np.lexsort((key, users))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.repeat(lm.indptr[:-1], lens)
+    n_val = np.where(lens >= 5, np.floor(lens * fraction + 0.5), 0).astype(np.int64)
+    val = rank < n_val[users]
+    keep[val] = False
+    counts = np.bincount(users[keep], minlength=lm.n_users)
+    indptr = np.zeros(lm.n_users + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    values = None if lm.values is None else lm.values[keep]
+    share = None if lm.like_share is None else lm.like_share[keep]
+    train = LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items, values, share)
+    vcols = lm.cols[val]
+    return train, users[val], vcols // 2, (vcols % 2).astype(bool)
+
+
+def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -> dict:
+    """``{auc, logloss, ndcg@10}`` of the held-out pairs ``(vu, vi, vy)`` (people, movies,
+    liked), each person's profile taken from ``train``; nDCG@10 over at most ``max_users``
+    people (seeded sample). Empty when there is nothing held out."""
+    import torch
+
+    if len(vu) == 0:
+        return {}
+    out: dict[str, float] = {}
+    users = np.unique(vu)
+    with torch.no_grad():
+        like_logit = pair_logits(rbm, train, vu, vi, device)
+        p = 1 / (1 + np.exp(-like_logit))
+        out["auc"] = auc(vy, like_logit)
+        eps = 1e-7
+        out["logloss"] = float(-np.mean(vy * np.log(p + eps) + (~vy) * np.log(1 - p + eps)))
+        # top-N on held-out movies (any rating is relevant), on up to max_users users
+        rng = np.random.default_rng(0)
+        sample = users if len(users) <= max_users else rng.choice(users, max_users, replace=False)
+        sample = np.sort(sample)
+        order = np.argsort(vu, kind="stable")
+        starts = np.searchsorted(vu[order], sample)
+        ends = np.searchsorted(vu[order], sample, side="right")
+        k = min(10, rbm.n_items)
+        recs, rel = [], []
+        for s in range(0, len(sample), 256):
+            us = sample[s : s + 256]
+            seen_logit, _ = rbm.mean_field_conditionals(hidden_input(rbm, train, us))
+            row, col = train.rows(us)
+            seen_logit[
+                torch.from_numpy(row).to(device), torch.from_numpy(col // 2).to(device)
+            ] = -math.inf
+            recs.extend(torch.topk(seen_logit, k, dim=1).indices.cpu().numpy().tolist())
+        for a, b in zip(starts, ends):
+            rel.append(set(vi[order[a:b]].tolist()))
+        out["ndcg@10"] = ranking_metrics(recs, rel, k=10)["ndcg@10"]
+    return out

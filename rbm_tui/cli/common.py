@@ -1,0 +1,305 @@
+"""What every ``rbm-tui`` command shares: exit codes, messages, tables, atomic output files,
+Ctrl+C handling, loading DATA and MODEL arguments, the help formatter.
+
+Nothing here imports torch, pandas or the engine's heavy modules at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.errors import RbmTuiError
+
+PROG = "rbm-tui"
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(RbmTuiError):
+    """A user error found by the command line itself: one ``rbm-tui: error: ...`` line, exit 2."""
+
+
+class Interrupted(Exception):
+    """Ctrl+C: the command stopped cleanly, exit code 130."""
+
+
+# --------------------------------------------------------------------------- output helpers
+def err(msg: str) -> None:
+    print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+
+
+def warn(msg: str) -> None:
+    err(f"warning: {msg}")
+
+
+def info(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fmt_num(x: Any, digits: int = 4) -> str:
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    if isinstance(x, float):
+        return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
+    return str(x)
+
+
+def json_safe(x: Any) -> Any:
+    """NaN/inf -> None, numpy scalars -> Python, recursively (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {str(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        try:
+            x = x.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(json_safe(obj), indent=2, ensure_ascii=False))
+
+
+def table(rows: list[list[str]], header: list[str], right: set[int] = frozenset()) -> str:
+    """A plain aligned text table."""
+    widths = [len(h) for h in header]
+    for r in rows:
+        for i, c in enumerate(r):
+            widths[i] = max(widths[i], len(c))
+
+    def line(cells: list[str]) -> str:
+        out = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ]
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(header)] + [line(r) for r in rows])
+
+
+def shorten(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+@contextlib.contextmanager
+def output(path: str | None) -> Iterator[Any]:
+    """A text stream for results: stdout, or ``path`` written atomically (a temporary file in
+    the same folder renamed into place on success, removed on any failure or Ctrl+C)."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    import tempfile
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise CLIError(f"{target}: is a folder; give a file name for --output")
+    folder = target.parent
+    if not folder.is_dir():
+        raise CLIError(f"{target}: the folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def interrupt_flag() -> Iterator[Any]:
+    """Turn the first Ctrl+C into a flag (a ``threading.Event``) checked by the engine between
+    batches/chunks; a second Ctrl+C raises KeyboardInterrupt as usual."""
+    import signal
+    import threading
+
+    flag = threading.Event()
+
+    def handler(signum, frame):  # noqa: ARG001
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+        with contextlib.suppress(Exception):
+            sys.stderr.write("\n" + f"{PROG}: interrupted; stopping (Ctrl+C again to abort)\n")
+            sys.stderr.flush()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: Ctrl+C raises KeyboardInterrupt as usual
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """torch's CPU thread count set to ``n`` for the command (and put back after)."""
+    if not n:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+# --------------------------------------------------------------------------- loading helpers
+def dataset_name(data: str, path: Path) -> str:
+    """A short name for DATA (for default model file names): the catalogue name, or the
+    folder/file name (``ml-100k/u1.base`` -> ``ml-100k-u1``)."""
+    from engine import catalogue
+
+    key = str(data).strip().lower()
+    for name in catalogue.names():
+        if name.lower() == key:
+            return name
+    if path.is_dir():
+        return path.name
+    if path.suffix.lower() == ".zip":
+        return path.stem
+    if path.name.lower() in {"u.data", "ratings.csv", "ratings.dat"} and path.parent.name:
+        return path.parent.name
+    return f"{path.parent.name}-{path.stem}" if path.parent.name else path.stem
+
+
+def load_data(data: str, *, quiet: bool = True):
+    """``(Ratings, resolved path, short name)`` for a DATA argument."""
+    from engine.catalogue import resolve
+    from engine.data.loaders import load_ratings
+
+    path = resolve(data)
+    ratings = load_ratings(path)
+    if ratings.n_ratings == 0:
+        raise CLIError(f"{path}: holds no ratings")
+    if not quiet:
+        info(
+            f"loaded {data}: {ratings.n_users:,} users, {ratings.n_items:,} movies, "
+            f"{ratings.n_ratings:,} ratings ({ratings.report.seconds:.1f} s"
+            + (", cached" if ratings.report.from_cache else "")
+            + ")"
+        )
+    return ratings, path, dataset_name(data, path)
+
+
+def load_model(name_or_path: str, device: str = "auto"):
+    """``(Model, path)``."""
+    from engine.model.storage import find_model, load_model
+
+    path = find_model(name_or_path)
+    try:
+        return load_model(path, device=device), path
+    except ValueError as e:  # resolve_device: CUDA asked for but absent
+        raise CLIError(str(e)) from None
+
+
+def check_fits(model, model_path: Path, ratings, data: str) -> None:
+    """Refuse a model that knows none of DATA's movies; warn when it knows only some."""
+    known = model.map_items(ratings.item_ids) >= 0
+    if not known.any():
+        src = model.meta.get("dataset", {}).get("source", "other data")
+        raise CLIError(
+            f"the model {model_path} knows none of the movies of {data} (it was trained on "
+            f"{src}); train a model on this data with:  rbm-tui train {data}"
+        )
+    missing = int((~known).sum())
+    if missing:
+        rated = ratings.items[~known[ratings.items]]
+        warn(
+            f"{missing:,} of the {ratings.n_items:,} movies of {data} are unknown to the model "
+            f"and ignored ({len(rated):,} ratings)"
+        )
+
+
+def lookup_user(ratings, user: str, data: str) -> int:
+    try:
+        return ratings.lookup_user(user)
+    except KeyError:
+        ids = ratings.user_ids
+        sample = ", ".join(str(x) for x in ids[:3].tolist())
+        raise CLIError(
+            f"unknown user {user!r}: {data} has {ratings.n_users:,} users ({sample}, ...)"
+        ) from None
+
+
+def print_pairs(lines: list[tuple[str, str]]) -> None:
+    w = max(len(k) for k, _ in lines)
+    for k, v in lines:
+        print(f"{k.ljust(w)}  {v}")
+
+
+def confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+# --------------------------------------------------------------------------- parser
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps examples as written; appends defaults (TrainConfig's, read only when shown)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            action.option_strings
+            and "%(default)" not in text
+            and action.default not in (None, False, argparse.SUPPRESS)
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="CPU threads for torch (default: torch's choice, one per core); 1 is often "
+        "faster on a busy machine",
+    )
+
+
+DATA_HELP = (
+    "a dataset name (demo, ml-100k, ... see `rbm-tui datasets`), a folder, a GroupLens .zip "
+    "or one ratings file (u1.base, ratings.csv, a CSV with user,item,rating columns)"
+)
+MODEL_HELP = "a model file, or the name of one in the models folder (`rbm-tui models list`)"

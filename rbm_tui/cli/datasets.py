@@ -1,0 +1,277 @@
+"""``rbm-tui datasets``: the catalogue, downloads, imports, removal, stats."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from engine.errors import DownloadCancelled
+from rbm_tui.cli.common import (
+    DATA_HELP,
+    EXIT_OK,
+    CLIError,
+    HelpFormatter,
+    Interrupted,
+    confirm,
+    info,
+    interrupt_flag,
+    load_data,
+    print_json,
+    print_pairs,
+    shorten,
+    table,
+    warn,
+)
+
+EPILOG_DATASETS = """\
+examples:
+  rbm-tui datasets                       list (same as `datasets list`)
+  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels cleanly)
+  rbm-tui datasets import ~/ml-100k.zip  use a zip you downloaded yourself
+  rbm-tui datasets import my.csv --name mine
+  rbm-tui datasets info ml-100k          counts, like share, sparsity, licence
+"""
+
+
+# --------------------------------------------------------------------------- datasets
+def short_licence(text: str) -> str:
+    cut = len(text)
+    for ch in (":", "(", ";", "."):
+        j = text.find(ch)
+        if 0 < j < cut:
+            cut = j
+    return shorten(text[:cut].strip(), 40)
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    action = args.action or "list"
+    return {
+        "list": _datasets_list,
+        "download": _datasets_download,
+        "import": _datasets_import,
+        "info": _datasets_info,
+        "remove": _datasets_remove,
+    }[action](args)
+
+
+def _datasets_list(args: argparse.Namespace) -> int:
+    from engine import catalogue
+    from rbm_tui.progress import format_bytes
+
+    entries = []
+    for d in catalogue.catalogue():
+        where = catalogue.local_path(d.name)
+        entries.append((d, where))
+    if getattr(args, "json", False):
+        print_json(
+            [
+                {**d.to_dict(), "on_disk": where is not None, "path": str(where or "")}
+                for d, where in entries
+            ]
+        )
+        return EXIT_OK
+    rows = []
+    for d, where in entries:
+        status = "bundled" if d.kind == "demo" else ("on disk" if where else "-")
+        rows.append(
+            [
+                d.name,
+                status,
+                format_bytes(d.size) if d.size else "-",
+                f"{d.ratings:,}" if d.ratings else "-",
+                shorten(d.title, 28),
+                short_licence(d.licence),
+            ]
+        )
+    print(table(rows, ["name", "status", "size", "ratings", "title", "licence"], right={2, 3}))
+    print(
+        "\nrbm-tui datasets download NAME fetches one; rbm-tui datasets info NAME shows its "
+        "licence and citation."
+    )
+    return EXIT_OK
+
+
+def _datasets_download(args: argparse.Namespace) -> int:
+    from engine import catalogue
+    from rbm_tui.progress import ByteProgress
+
+    entry = catalogue.get(args.name)
+    if not entry.downloadable:
+        raise CLIError(
+            f"{entry.name} is not downloadable (it is {entry.kind}); downloadable: "
+            + ", ".join(d.name for d in catalogue.catalogue() if d.downloadable)
+        )
+    where = catalogue.local_path(entry.name)
+    if where is not None and not args.force:
+        info(f"{entry.name} is already downloaded (use --force to fetch it again)")
+        print(where)
+        return EXIT_OK
+    info(f"{entry.title}: {entry.licence}")
+    bar = ByteProgress(f"downloading {entry.name}", sys.stderr)
+    with interrupt_flag() as stop:
+        try:
+            path = catalogue.download(entry.name, progress=bar, cancel=stop)
+        except DownloadCancelled:
+            raise Interrupted(
+                f"download of {entry.name} cancelled; nothing was left behind"
+            ) from None
+        finally:
+            bar.close()
+        if stop.is_set():  # pragma: no cover - Ctrl+C after the last check
+            warn("interrupted after the download had finished; it was kept")
+    info(f"downloaded {entry.name}")
+    print(path)
+    return EXIT_OK
+
+
+def _datasets_import(args: argparse.Namespace) -> int:
+    from engine import catalogue
+
+    entry = catalogue.import_dataset(args.path, args.name, link=args.link)
+    where = catalogue.local_path(entry.name)
+    info(f"imported {args.path} as {entry.name}" + (" (linked)" if args.link else ""))
+    print(where if where is not None else entry.name)
+    return EXIT_OK
+
+
+def _datasets_remove(args: argparse.Namespace) -> int:
+    from engine import catalogue
+
+    entry = catalogue.get(args.name)
+    if not confirm(f"delete the dataset {entry.name} from disk?", args.yes):
+        raise CLIError("not deleted (pass --yes to delete without asking)")
+    if catalogue.remove(entry.name):
+        info(f"removed {entry.name}")
+    else:
+        info(f"{entry.name} was not on disk")
+    return EXIT_OK
+
+
+def _datasets_info(args: argparse.Namespace) -> int:
+    from engine import catalogue
+    from rbm_tui.progress import format_bytes
+
+    out: dict[str, Any] = {}
+    lines: list[tuple[str, str]] = []
+    key = str(args.data).strip().lower()
+    entry = next((d for d in catalogue.catalogue() if d.name.lower() == key), None)
+    if entry is not None:
+        out["catalogue"] = entry.to_dict()
+        lines += [("name", entry.name), ("title", entry.title), ("kind", entry.kind)]
+        if entry.description:
+            lines.append(("description", entry.description))
+        if entry.size:
+            lines.append(("download size", format_bytes(entry.size)))
+        lines.append(("licence", entry.licence or "-"))
+        if entry.citation:
+            lines.append(("citation", entry.citation))
+        if entry.url:
+            lines.append(("url", entry.url))
+        where = catalogue.local_path(entry.name)
+        hint = f"no (download it with:  rbm-tui datasets download {entry.name})"
+        lines.append(("on disk", str(where) if where else hint))
+        if where is None:
+            if args.json:
+                print_json(out)
+            else:
+                print_pairs(lines)
+            return EXIT_OK
+    from engine.settings import LIKE_THRESHOLD
+
+    ratings, path, _name = load_data(args.data)
+    threshold = args.like_threshold if args.like_threshold is not None else LIKE_THRESHOLD
+    lo, hi = ratings.scale
+    stats = {
+        "path": str(path),
+        "format": ratings.report.format,
+        "users": ratings.n_users,
+        "movies": ratings.n_items,
+        "ratings": ratings.n_ratings,
+        "like_threshold": threshold,
+        "like_share": ratings.like_share(threshold),
+        "sparsity": ratings.sparsity,
+        "scale": [lo, hi],
+        "timestamps": ratings.timestamps is not None,
+        "duplicates_dropped": ratings.report.duplicates_dropped,
+    }
+    out["stats"] = stats
+    if args.json:
+        print_json(out)
+        return EXIT_OK
+    lines += [
+        ("path", str(path)),
+        ("format", ratings.report.format or "-"),
+        ("users", f"{ratings.n_users:,}"),
+        ("movies", f"{ratings.n_items:,}"),
+        ("ratings", f"{ratings.n_ratings:,}"),
+        ("rating scale", f"{lo:g}-{hi:g}"),
+        (f"like share (rating >= {threshold:g})", f"{100 * stats['like_share']:.1f}%"),
+        ("sparsity", f"{100 * ratings.sparsity:.2f}% unrated"),
+    ]
+    if ratings.report.duplicates_dropped:
+        lines.append(("duplicates dropped", f"{ratings.report.duplicates_dropped:,}"))
+    print_pairs(lines)
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    """The ``datasets`` subcommand and its actions."""
+    p = sub.add_parser(
+        "datasets",
+        help="list, download, import and inspect datasets",
+        description="The dataset catalogue, downloads and imports.",
+        epilog=EPILOG_DATASETS,
+        formatter_class=HelpFormatter,
+    )
+    p.set_defaults(func=cmd_datasets, action=None, json=False)
+    dsub = p.add_subparsers(dest="action", metavar="ACTION")
+    q = dsub.add_parser(
+        "list",
+        help="the catalogue, with on-disk status, size and licence",
+        epilog="examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
+        formatter_class=HelpFormatter,
+    )
+    q.add_argument("--json", action="store_true", help="as JSON")
+    q = dsub.add_parser(
+        "download",
+        help="download a MovieLens dataset from GroupLens",
+        description="Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves "
+        "nothing behind.",
+        epilog="example:\n  rbm-tui datasets download ml-100k\n",
+        formatter_class=HelpFormatter,
+    )
+    q.add_argument("name", metavar="NAME", help="a downloadable dataset (ml-100k, ml-1m, ...)")
+    q.add_argument("--force", action="store_true", help="download again if already on disk")
+    q = dsub.add_parser(
+        "import",
+        help="import a local folder, .zip or ratings file",
+        description="Import a local folder, GroupLens .zip or ratings file as a dataset.",
+        epilog="examples:\n  rbm-tui datasets import ~/Downloads/ml-1m.zip\n"
+        "  rbm-tui datasets import ratings.csv --name mine --link\n",
+        formatter_class=HelpFormatter,
+    )
+    q.add_argument("path", metavar="PATH", help="a folder, .zip or ratings file")
+    q.add_argument("--name", metavar="N", help="the dataset's name (default: from PATH)")
+    q.add_argument("--link", action="store_true", help="link to PATH instead of copying it")
+    q = dsub.add_parser(
+        "info",
+        help="users, movies, ratings, like share, sparsity",
+        description="Load DATA and show its size, like share and sparsity (and, for a "
+        "catalogue name, its licence and citation).",
+        epilog="examples:\n  rbm-tui datasets info demo\n  rbm-tui datasets info ml-100k/u1.base\n",
+        formatter_class=HelpFormatter,
+    )
+    q.add_argument("data", metavar="DATA", help=DATA_HELP)
+    q.add_argument(
+        "--like-threshold", type=float, metavar="F", help="a rating >= F is a like (default: 3)"
+    )
+    q.add_argument("--json", action="store_true", help="as JSON")
+    q = dsub.add_parser(
+        "remove",
+        help="delete a downloaded or imported dataset",
+        epilog="example:\n  rbm-tui datasets remove ml-1m --yes\n",
+        formatter_class=HelpFormatter,
+    )
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--yes", "-y", action="store_true", help="do not ask")

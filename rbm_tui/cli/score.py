@@ -1,0 +1,261 @@
+"""Commands that use a trained model: ``recommend``, ``predict`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+
+from rbm_tui.cli.common import (
+    DATA_HELP,
+    EXIT_OK,
+    MODEL_HELP,
+    HelpFormatter,
+    add_threads,
+    check_fits,
+    fmt_num,
+    info,
+    load_data,
+    load_model,
+    lookup_user,
+    output,
+    positive_int,
+    print_json,
+    shorten,
+    table,
+    warn,
+)
+
+EPILOG_RECOMMEND = """\
+examples:
+  rbm-tui recommend ml-100k --model m.pt > top10.csv
+  rbm-tui recommend ml-100k --model m.pt --k 20 --output top20.csv
+  rbm-tui recommend ml-100k --model m.pt --user 196
+
+CSV: header user,item,score; original IDs; for every user the k best movies that user has
+not rated in DATA, best first (score: the model's log-odds of picking the movie). With --user
+and no --output: a table with titles and P(like).
+"""
+
+EPILOG_PREDICT = """\
+examples:
+  rbm-tui predict ml-100k/u1.base --model m.pt --pairs ml-100k/u1.test > p.csv
+  rbm-tui predict ratings.csv --model m.pt --pairs pairs.csv --output p.csv
+
+FILE: any ratings file, or a CSV of user,item pairs (header optional; extra columns
+ignored). Output: header user,item,p_like, one row per row of FILE in the same order.
+Pairs whose user is not in DATA or whose movie the model does not know keep their row with an
+empty p_like, and are counted on stderr.
+"""
+
+EPILOG_EVALUATE = """\
+examples:
+  rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
+  rbm-tui evaluate --model m.pt --train train.csv --test test.csv --json
+
+Like/dislike metrics over the test rows (AUC, accuracy, per-user error, ECE) and top-N
+metrics over the test users (P@k, R@k, nDCG@k, MAP), as in BENCHMARKS.md. Users and movies are
+matched between the two files by their original IDs; TRAIN gives each user's known ratings.
+"""
+
+
+# --------------------------------------------------------------------------- recommend
+def cmd_recommend(args: argparse.Namespace) -> int:
+
+    from engine.recommender import recommend_all
+
+    ratings, _path, _name = load_data(args.data)
+    model, model_path = load_model(args.model, args.device)
+    check_fits(model, model_path, ratings, args.data)
+    users = None
+    if args.user is not None:
+        u = lookup_user(ratings, args.user, args.data)
+        users = ratings.user_ids[u : u + 1].tolist()
+    recs = recommend_all(model, ratings, k=args.k, users=users, by=args.by, with_scores=True)
+
+    if args.user is not None and args.output is None:
+        uid = users[0]
+        rows = []
+        for rank, (item, _score, p) in enumerate(recs[uid], 1):
+            try:
+                title = str(ratings.movies["title"].iat[ratings.lookup_item(item)])
+            except KeyError:
+                title = str(item)
+            rows.append([str(rank), str(item), shorten(title, 60), f"{100 * p:.0f}%"])
+        n_rated = len(ratings.user_items(ratings.lookup_user(uid))[0])
+        print(
+            f"Top {len(rows)} for user {uid} ({n_rated} movies rated in {args.data}; "
+            f"model {model_path.name}):"
+        )
+        print(table(rows, ["#", "movie", "title", "P(like)"], right={0, 1, 3}))
+        return EXIT_OK
+
+    with output(args.output) as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["user", "item", "score"])
+        for uid, items in recs.items():
+            for item, score, _p in items:
+                w.writerow([uid, item, f"{score:.6f}"])
+    if args.output is not None:
+        n = sum(len(v) for v in recs.values())
+        info(f"wrote {n:,} recommendations for {len(recs):,} users to {args.output}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def some(values: list, n: int = 5) -> str:
+    shown = ", ".join(str(v) for v in values[:n])
+    return shown + (", ..." if len(values) > n else "")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+
+    import numpy as np
+
+    from engine.recommender import predict_pairs
+
+    ratings, _path, _name = load_data(args.data)
+    model, model_path = load_model(args.model, args.device)
+    check_fits(model, model_path, ratings, args.data)
+    from engine.data.pairs import read_pairs
+
+    users, items = read_pairs(args.pairs)
+    p, ok = predict_pairs(model, ratings, np.asarray(users, dtype=object), np.asarray(items))
+    if not ok.all():
+        bad_users: dict = {}
+        bad_items: dict = {}
+        unknown_item = model.map_items(np.asarray(items, dtype=object)) < 0
+        for j in np.nonzero(~ok)[0].tolist():
+            try:
+                ratings.lookup_user(users[j])
+            except KeyError:
+                bad_users[users[j]] = bad_users.get(users[j], 0) + 1
+            if unknown_item[j]:
+                bad_items[items[j]] = bad_items.get(items[j], 0) + 1
+        msg = f"{int((~ok).sum()):,} of {len(ok):,} pairs have no prediction (empty p_like):"
+        if bad_users:
+            msg += f" {len(bad_users)} user(s) not in {args.data} ({some(list(bad_users))})"
+        if bad_items:
+            msg += (";" if bad_users else "") + (
+                f" {len(bad_items)} movie(s) unknown to the model ({some(list(bad_items))})"
+            )
+        warn(msg)
+    with output(args.output) as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["user", "item", "p_like"])
+        for u, i, pl, good in zip(users, items, p.tolist(), ok.tolist()):
+            w.writerow([u, i, f"{pl:.6f}" if good else ""])
+    if args.output is not None:
+        info(f"wrote {int(ok.sum()):,} predictions for {len(ok):,} pairs to {args.output}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- evaluate
+_METRIC_NAMES = {
+    "auc": "AUC of P(like)",
+    "accuracy": "accuracy (P(like) > 0.5)",
+    "per_user_error": "per-user error",
+    "ece": "ECE (10 bins)",
+    "map": "MAP",
+    "users": "users ranked",
+    "test_rows": "test rows",
+    "skipped_rows": "skipped test rows",
+}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from engine.evaluation import evaluate
+
+    train, _tp, _tn = load_data(args.train)
+    test, _sp, _sn = load_data(args.test)
+    model, model_path = load_model(args.model, args.device)
+    check_fits(model, model_path, train, args.train)
+    metrics = evaluate(model, train, test, k=args.k)
+    if metrics.get("skipped_rows"):
+        warn(
+            f"{metrics['skipped_rows']:,} test rows were skipped (user not in {args.train} "
+            "or movie unknown to the model)"
+        )
+    if args.json:
+        print_json(
+            {
+                "model": str(model_path),
+                "train": str(args.train),
+                "test": str(args.test),
+                "k": args.k,
+                "metrics": metrics,
+            }
+        )
+        return EXIT_OK
+    k = args.k
+    order = ["auc", "accuracy", "per_user_error", "ece"]
+    order += [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", "map"]
+    order += ["users", "test_rows", "skipped_rows"]
+    order += [m for m in metrics if m not in order]
+    rows = []
+    for m in order:
+        if m in metrics:
+            label = _METRIC_NAMES.get(m, m.replace("precision@", "P@").replace("recall@", "R@"))
+            label = label.replace("ndcg@", "nDCG@")
+            rows.append([label, fmt_num(metrics[m])])
+    print(f"model {model_path}  train {args.train}  test {args.test}")
+    print(table(rows, ["metric", "value"], right={1}))
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    """The ``recommend``, ``predict`` and ``evaluate`` subcommands."""
+    p = sub.add_parser(
+        "recommend",
+        help="top-k movies for every user of DATA (or one)",
+        description="The top-k movies for each user of DATA, leaving out what they rated.",
+        epilog=EPILOG_RECOMMEND,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("data", metavar="DATA", help=DATA_HELP)
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--k", type=positive_int, default=10, metavar="N", help="movies per user")
+    p.add_argument("--user", metavar="ID", help="only this user (original ID)")
+    p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
+    p.add_argument(
+        "--by",
+        choices=("seen", "liked"),
+        default="seen",
+        help="rank by how likely the user picks the movie (seen) or picks and likes it (liked)",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
+    add_threads(p)
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser(
+        "predict",
+        help="P(like) for (user, movie) pairs",
+        description="P(like) for each (user, movie) row of a pairs file, DATA giving each "
+        "user's known ratings.",
+        epilog=EPILOG_PREDICT,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("data", metavar="DATA", help=DATA_HELP)
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--pairs", required=True, metavar="FILE", help="the (user, movie) pairs")
+    p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
+    add_threads(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="like/dislike and top-N metrics on a train/test pair",
+        description="Evaluate a model: TRAIN gives each user's known ratings, TEST the truth.",
+        epilog=EPILOG_EVALUATE,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--train", required=True, metavar="DATA", help="the known ratings")
+    p.add_argument("--test", required=True, metavar="DATA", help="the held-out ratings")
+    p.add_argument("--k", type=positive_int, default=10, metavar="N", help="list length")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
+    add_threads(p)
+    p.set_defaults(func=cmd_evaluate)

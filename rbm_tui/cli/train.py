@@ -1,0 +1,207 @@
+"""``rbm-tui train``: the flags come from the settings table (:mod:`engine.settings`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rbm_tui.cli.common import (
+    EXIT_OK,
+    CLIError,
+    HelpFormatter,
+    Interrupted,
+    info,
+    interrupt_flag,
+    load_data,
+    print_json,
+)
+
+EXAMPLES = """\
+examples:
+  rbm-tui train demo
+  rbm-tui train ml-100k --model-out ml100k.pt
+  rbm-tui train path/to/ml-100k/u1.base --hidden 200 --epochs 60 --seed 1
+  rbm-tui train ratings.csv --set dropout=0.3 --json > run.json
+  torchrun --nproc-per-node 2 -m rbm_tui train DATA --distributed --device cpu
+
+Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved model's path (or,
+with --json, a JSON object) to stdout. Ctrl+C stops training and saves nothing (exit 130).
+"""
+
+
+def _flag_dest(name: str) -> str:
+    return f"setting_{name}"
+
+
+def _train_config(args: argparse.Namespace):
+    """The :class:`~engine.settings.TrainConfig` of the flags and ``--set`` items (each value
+    parsed and range-checked by its setting; errors name the option)."""
+    from engine.settings import BASIC, TrainConfig
+
+    values = {}
+    for item in args.set or []:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep:
+            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
+        values[name] = value
+    for s in BASIC:
+        v = getattr(args, _flag_dest(s.name), None)
+        if v is not None:
+            values[s.name] = v
+    return TrainConfig.from_strings(values)
+
+
+def _model_out(arg: str | None, name: str) -> Path:
+    from engine.model.storage import default_model_path
+
+    if arg is None:
+        return default_model_path(name)
+    p = Path(arg).expanduser()
+    if p.is_dir():
+        return p / default_model_path(name).name
+    return p
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = _train_config(args)
+    ratings, _path, name = load_data(args.data, quiet=False)
+
+    from engine.device import resolve_device
+    from engine.model.storage import save_model
+    from engine.training.loop import train
+    from rbm_tui.progress import TrainProgress
+
+    info(
+        f"training on {resolve_device(config.device)}: {config.n_hidden} hidden units, "
+        f"up to {config.epochs} epochs, CD-{config.cd_k}, batch {config.batch_size}"
+    )
+    bar = TrainProgress(config.epochs, sys.stderr)
+    with interrupt_flag() as stop:
+        try:
+            run = train
+            if getattr(args, "distributed", False):  # one process of a torchrun job
+                from functools import partial
+
+                from engine.training.distributed import run_training
+
+                run = partial(run_training, timeout=args.dist_timeout)
+            result = run(
+                ratings,
+                config,
+                callback=bar.on_epoch,
+                progress=bar.on_batch,
+                cancel=stop.is_set,
+            )
+        finally:
+            bar.close()
+        if result.cancelled or stop.is_set():
+            raise Interrupted("training interrupted; no model was saved")
+    if result.model is None:  # --distributed: only rank 0 saves the model
+        return EXIT_OK
+    path = save_model(result.model, _model_out(args.model_out, name))
+    val = dict(result.model.meta.get("val_metrics", {}))
+    summary = (
+        f"trained {len(result.history)} epochs in {result.seconds:.1f} s; "
+        f"best epoch {result.best_epoch}"
+    )
+    if val:
+        summary += " (" + ", ".join(f"val {k} {v:.4f}" for k, v in val.items()) + ")"
+    n_refit = sum(1 for h in result.history if h.refit)
+    if n_refit:
+        summary += f", then {n_refit} on all the ratings"
+    info(summary)
+    info(f"saved the model to {path}")
+    if args.json:
+        print_json(
+            {
+                "path": str(path),
+                "dataset": str(args.data),
+                "epochs": len(result.history),
+                "best_epoch": result.best_epoch,
+                "seconds": round(result.seconds, 3),
+                "device": resolve_device(config.device),
+                "val": val,
+                "config": config.to_dict(),
+            }
+        )
+    else:
+        print(path)
+    return EXIT_OK
+
+
+class _AdvancedHelp(argparse.Action):
+    """``--help-advanced``: every setting with its default, range and help, then exit."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(advanced_help())
+        parser.exit()
+
+
+def advanced_help() -> str:
+    """The text of ``rbm-tui train --help-advanced``."""
+    from engine.settings import ADVANCED, BASIC
+
+    out = [
+        "Every setting of rbm-tui train. Basic ones have a flag; give any setting as",
+        "--set NAME=VALUE (e.g. --set dropout=0.3 --set persistent=true).",
+        "",
+    ]
+    for title, group in (("basic", BASIC), ("advanced", ADVANCED)):
+        out.append(f"{title} settings:")
+        for s in group:
+            flag = f" ({s.flag})" if s.flag else ""
+            out.append(f"  {s.name} = {_show(s.default)}{flag}, {s.describe_range()}")
+            out.append(f"      {s.help}")
+        out.append("")
+    out.append(EXAMPLES.rstrip())
+    return "\n".join(out)
+
+
+def _show(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def add_parser(sub) -> None:
+    """The ``train`` subcommand: one flag per basic setting, ``--set`` for the others."""
+    from engine.settings import BASIC
+
+    p = sub.add_parser(
+        "train",
+        help="train a model on DATA and save it",
+        usage="rbm-tui train DATA [options] [--set NAME=VALUE ...]",
+        description="Train an RBM on DATA and save it (progress on stderr, the path on stdout).",
+        formatter_class=HelpFormatter,
+        add_help=False,
+    )
+    p.add_argument("data", metavar="DATA", help="a dataset name, folder, .zip or ratings file")
+    p.add_argument("-h", "--help", action="help", help="this help")
+    p.add_argument(
+        "--help-advanced", action=_AdvancedHelp, help="every setting, its range, and examples"
+    )
+    p.add_argument("--model-out", metavar="PATH", help="where to save (default: models folder)")
+    for s in BASIC:
+        metavar = "D" if s.choices else ("N" if s.type is int else "F")
+        p.add_argument(
+            s.flag, dest=_flag_dest(s.name), metavar=metavar, help=f"{s.help} ({_show(s.default)})"
+        )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="any setting (see --help-advanced)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument(
+        "--distributed", action="store_true", help="one process of a torchrun job (README)"
+    )
+    p.add_argument("--dist-timeout", type=float, default=300.0, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_train)

@@ -1,0 +1,117 @@
+"""Helpers shared by the test modules: planted data, the app's Pilot steps, seeded models.
+
+Fixtures live in ``conftest.py``; this module holds plain functions the tests import.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.data.ratings import from_arrays
+
+SIZE = (80, 24)
+#: A tiny, seeded model of the demo, spelled out so that new trainer defaults do not change
+#: what the app tests and snapshots see.
+SEEDED_CONFIG = dict(
+    n_hidden=8,
+    epochs=2,
+    batch_size=64,
+    learning_rate=0.02,
+    momentum=0.9,
+    weight_decay=1e-4,
+    cd_k=1,
+    like_threshold=3.0,
+    seed=0,
+    device="cpu",
+    bf16_sampling=False,  # the same numbers whether or not this CPU multiplies bfloat16
+)
+
+
+# ------------------------------------------------------------------------------- data
+def planted(n_users: int = 300, seed: int = 0):
+    """Two tastes over 60 movies: group A likes movies 0-29 and dislikes 30-59; group B the
+    reverse. Each person watches mostly movies of their own taste (70%) and some of the other
+    (30%); 5 % of the thumbs are flipped."""
+    rng = np.random.default_rng(seed)
+    users, items, values = [], [], []
+    for u in range(n_users):
+        group = u % 2
+        own = np.arange(30) if group == 0 else np.arange(30, 60)
+        other = np.arange(30, 60) if group == 0 else np.arange(30)
+        watched = np.concatenate(
+            [rng.choice(own, 14, replace=False), rng.choice(other, 6, replace=False)]
+        )
+        for i in watched:
+            liked = (i < 30) == (group == 0)
+            if rng.random() < 0.05:
+                liked = not liked
+            users.append(u)
+            items.append(int(i))
+            values.append(5.0 if liked else 1.0)
+    return from_arrays(np.array(users), np.array(items), np.array(values), source="planted")
+
+
+def random_ratings(n_users: int = 50, n_items: int = 12, n: int = 300, seed: int = 0):
+    """``n`` random (person, movie) draws (repeats merged), each with 1 to 5 stars."""
+    rng = np.random.default_rng(seed)
+    pairs = sorted(
+        {(int(u), int(i)) for u, i in zip(rng.integers(0, n_users, n), rng.integers(0, n_items, n))}
+    )
+    u, i = np.array(pairs).T
+    return from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float))
+
+
+def train_seeded_model(path: Path) -> Path:
+    """Train the tiny seeded demo model (:data:`SEEDED_CONFIG`) and save it to ``path``
+    (touches no user dirs)."""
+    from engine import catalogue
+    from engine.data.loaders import load_ratings
+    from engine.model.storage import save_model
+    from engine.settings import TrainConfig
+    from engine.training.loop import train
+
+    r = load_ratings(catalogue.demo_path(), cache=False)
+    result = train(r, TrainConfig(**SEEDED_CONFIG))
+    result.model.meta["dataset"]["name"] = "demo"
+    return save_model(result.model, path)
+
+
+# -------------------------------------------------------------------------------- app
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Pause the Pilot until ``condition()`` holds (AssertionError after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def make_app(**kwargs):
+    """The app without its background warm-up (tests import torch when they need it)."""
+    from rbm_tui.app import RbmTuiApp
+
+    return RbmTuiApp(warmup=False, **kwargs)
+
+
+async def pick_demo(pilot) -> None:
+    """On the Datasets screen: choose the bundled demo and wait for it to load."""
+    from textual.widgets import DataTable
+
+    from rbm_tui.screens.datasets import DatasetsScreen
+
+    app = pilot.app
+    screen = app.screen
+    assert isinstance(screen, DatasetsScreen)
+    table = screen.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index("demo"))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.ratings is not None, what="the demo to load")
+    await pilot.pause()
+
+
+def rec_items(screen) -> list[int]:
+    """The dataset indices of the Browse screen's recommendations, in order."""
+    return [i for i, _ in screen.recs]

@@ -1,0 +1,46 @@
+"""The README stays true: its code-layout tree names every module with its job, and only
+modules that exist."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def layout_tree() -> dict[str, str]:
+    """``{path: job}`` of the fenced tree under the README's "Code layout" heading (folders
+    end with ``/``; two spaces of indent per level)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Code layout", 1)[1].split("```", 2)[1]
+    out, stack = {}, []
+    for line in block.splitlines()[1:]:
+        if not line.strip():
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        name, _, job = line.strip().partition(" ")
+        stack = stack[:depth] + [name]
+        out["".join(stack)] = job.strip()
+    return out
+
+
+def has_code(path: Path) -> bool:
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return bool(body[1:] if body and isinstance(body[0], ast.Expr) else body)
+
+
+def test_the_code_layout_names_every_module_with_its_job_and_nothing_else():
+    tree = layout_tree()
+    files = {p: job for p, job in tree.items() if not p.endswith("/")}
+    assert all(files.values()), [p for p, job in files.items() if not job]
+    for path in tree:
+        assert (REPO / path).exists(), f"the README names {path}, which does not exist"
+    modules = {
+        str(p.relative_to(REPO))
+        for pkg in ("engine", "rbm_tui")
+        for p in (REPO / pkg).rglob("*.py")
+        if p.name != "__init__.py" or has_code(p)
+    }
+    missing = sorted(m for m in modules if m not in tree)
+    assert not missing, f"modules the README's code layout does not name: {missing}"
