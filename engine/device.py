@@ -10,6 +10,29 @@ from collections.abc import Iterator
 from engine.errors import SettingError
 
 
+def available_memory(device: str = "cpu") -> int | None:
+    """Bytes of memory free for a new allocation on ``device`` (CUDA: the GPU's free memory;
+    the CPU: the kernel's MemAvailable), None when unknown."""
+    if device.startswith("cuda"):
+        import torch
+
+        try:
+            return int(torch.cuda.mem_get_info()[0])
+        except (RuntimeError, AssertionError):
+            return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def available_cpus() -> int:
     """How many CPUs this process may run on (its affinity mask; all of them elsewhere)."""
     try:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import paths
+from engine import files, paths
 from engine.errors import UserStoreError
 
 __all__ = ["DB_NAME", "UNDO_LIMIT", "Change", "RatedItem", "UserStore", "UserStoreError"]
@@ -332,7 +332,9 @@ class UserStore:
             title = _title(titles, r.item_id)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.updated))
             w.writerow([r.item_id, title, int(r.liked), 5 if r.liked else 1, stamp])
-        paths.atomic_write_bytes(Path(path).expanduser(), buf.getvalue().encode("utf-8"))
+        target = Path(path).expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        files.write_bytes(target, buf.getvalue().encode("utf-8"))
         return len(items)
 
     def import_items(self, key: str, items: Iterable[tuple[object, bool]]) -> int:

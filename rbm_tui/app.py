@@ -26,7 +26,7 @@ from rbm_tui.preferences import Preferences
 from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
 from rbm_tui.screens.browse import BrowseScreen
 from rbm_tui.screens.datasets import DatasetsScreen
-from rbm_tui.screens.dialogs import ErrorDialog, PromptDialog
+from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
 from rbm_tui.screens.help import HelpScreen, help_sections
 from rbm_tui.screens.models import ModelsScreen
 from rbm_tui.screens.train import TrainScreen
@@ -233,8 +233,21 @@ class RbmTuiApp(App[Any]):
         default = str(Path.home() / f"rbm-tui-ratings-{safe or 'dataset'}.csv")
 
         def done(path: str | None) -> None:
-            if path:
-                self.export_ratings(Path(path))
+            if not path:
+                return
+            target = Path(path).expanduser()
+            if not target.exists():
+                self.export_ratings(target)
+                return
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.export_ratings(target)
+
+            self.push_screen(
+                ConfirmDialog("Replace the file?", f"{target} exists. Replace it?", "Replace"),
+                confirmed,
+            )
 
         self.push_screen(
             PromptDialog("Export my ratings", "Write your ratings to this CSV file:", default),
@@ -340,6 +353,9 @@ class RbmTuiApp(App[Any]):
             from engine.model.storage import load_model
 
             model = load_model(path, device="cpu")
+            ratings = self.ratings
+            if ratings is not None and dataset == self.dataset_name and dataset is not None:
+                model.check_fits(ratings, display_name(dataset), path.name)  # another catalogue?
         except Exception as e:
             self.post_message(msg.ModelFailed(path, _describe(e)))
             return
@@ -413,7 +429,14 @@ class RbmTuiApp(App[Any]):
 
 
 def _import_torch() -> None:
-    """Warm-up: import torch and the engine's torch modules in the background."""
+    """Warm-up: sweep what killed processes left behind, import torch and the engine's torch
+    modules in the background."""
+    import contextlib
+
+    from engine.housekeeping import sweep_leftovers
+
+    with contextlib.suppress(OSError):
+        sweep_leftovers()
     import torch  # noqa: F401
 
     from rbm_tui.runtime import use_interactive_threads

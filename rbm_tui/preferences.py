@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from engine import paths
+from engine import files, paths
 
 PREFERENCES_FILE = "settings.json"
 
@@ -64,5 +64,5 @@ class Preferences:
         """Write the settings atomically (temporary file + rename); returns the path."""
         path = path or preferences_path()
         blob = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
-        paths.atomic_write_bytes(path, blob.encode("utf-8"))
+        files.write_bytes(path, blob.encode("utf-8"))
         return path

@@ -5,6 +5,7 @@ Fixtures live in ``conftest.py``; this module holds plain functions the tests im
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -115,3 +116,42 @@ async def pick_demo(pilot) -> None:
 def rec_items(screen) -> list[int]:
     """The dataset indices of the Browse screen's recommendations, in order."""
     return [i for i, _ in screen.recs]
+
+
+# ------------------------------------------------------------------------ fault files
+def write_dataset(folder: Path, title: str = "Film {i} (1999)") -> Path:
+    """A tiny MovieLens-layout dataset: 40 people, movies 1-30, titles from ``title``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [f"{u},{i},{1 + (u * 7 + i) % 5}" for u in range(1, 41) for i in range(1, 31, 1 + u % 3)]
+    (folder / "ratings.csv").write_text("userId,movieId,rating\n" + "\n".join(rows) + "\n")
+    movies = [f'{i},"{title.format(i=i)}",Drama' for i in range(1, 31)]
+    (folder / "movies.csv").write_text("movieId,title,genres\n" + "\n".join(movies) + "\n")
+    return folder
+
+
+CRAFTED = {
+    "meta_string": lambda h: h.update(meta="oops"),
+    "config_list": lambda h: h.update(config=[1, 2]),
+    "negative_hidden": lambda h: h.update(n_hidden=-5),
+    "huge_hidden": lambda h: h.update(n_hidden=3_000_000),
+    "hidden_mismatch": lambda h: h.update(n_hidden=h["n_hidden"] + 1),
+    "history_strings": lambda h: h["meta"].update(history=["x"]),
+    "threshold_text": lambda h: h.update(like_threshold="3"),
+}
+
+
+def craft(model_file: Path, folder: Path) -> dict[str, Path]:
+    import torch
+
+    blob = torch.load(model_file, weights_only=True)
+    out = {}
+    for name, change in CRAFTED.items():
+        header = json.loads(blob["header"])
+        change(header)
+        out[name] = folder / f"{name}.pt"
+        torch.save({**blob, "header": json.dumps(header)}, out[name])
+    out["header_list"] = folder / "header_list.pt"
+    torch.save({**blob, "header": json.dumps([1, 2, 3])}, out["header_list"])
+    out["header_bytes"] = folder / "header_bytes.pt"
+    torch.save({**blob, "header": torch.zeros(3)}, out["header_bytes"])
+    return out

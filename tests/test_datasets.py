@@ -591,11 +591,15 @@ def test_relink_and_stale_temp_folders_swept(tmp_path):
     ds.import_dataset(src, "cp")
     with pytest.raises(DatasetError, match="already the dataset"):
         ds.import_dataset(paths.datasets_dir() / "cp" / "u.data", "cp", link=True)
-    stale = paths.datasets_dir() / ".ml-1m.download-abc"
-    fresh = paths.datasets_dir() / ".ml-1m.download-def"
-    stale.mkdir()
-    fresh.mkdir()
+    # work folders carry their process's id: a dead process's go at once, a live one's after a
+    # day (a crashed run's pid may be reused)
+    me = os.getpid()
+    stale = paths.datasets_dir() / f".ml-1m.download-{me}-abc"
+    fresh = paths.datasets_dir() / f".ml-1m.download-{me}-def"
+    dead = paths.datasets_dir() / ".ml-1m.import-999999999-ghi"
+    for p in (stale, fresh, dead):
+        p.mkdir()
     old = time.time() - 2 * STALE_SECONDS
     os.utime(stale, (old, old))
     ds.import_dataset(src, "lnk", link=True)
-    assert not stale.exists() and fresh.exists()
+    assert not stale.exists() and fresh.exists() and not dead.exists()

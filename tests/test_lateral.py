@@ -127,7 +127,7 @@ def test_model_files_keep_and_check_the_lateral_weights(planted_model, tmp_path)
         fold_in(back, [0, 1], [50]).seen_logit, fold_in(model, [0, 1], [50]).seen_logit
     )
     blob = torch.load(path, weights_only=True)
-    for bad, match in ((torch.zeros(3, 3), "wrong shape"), ("x", "wrong shape")):
+    for bad, match in ((torch.zeros(3, 3), "lateral has shape"), ("x", "no tensor .lateral.")):
         blob["lateral"] = bad
         torch.save(blob, tmp_path / "bad.pt")
         with pytest.raises(ModelError, match=match):

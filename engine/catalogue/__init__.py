@@ -4,7 +4,7 @@
 Nothing here imports Textual or torch; the ratings loader is imported lazily (imports only).
 """
 
-from engine.catalogue.archive import check_zip, safe_extract
+from engine.archive import check_zip, safe_extract
 from engine.catalogue.download import MIRROR_ENV, download
 from engine.catalogue.importer import import_dataset
 from engine.catalogue.install import remove

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import paths
-from engine.catalogue.archive import CHUNK, pick_folder, safe_extract
-from engine.catalogue.cancel import check_cancel
+from engine.archive import CHUNK, pick_folder, safe_extract
+from engine.cancel import check_cancel
 from engine.catalogue.install import install, work_dir
 from engine.catalogue.registry import MARKER_FILE, DatasetInfo, catalogue, get
 from engine.errors import DatasetError

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from engine import paths
-from engine.catalogue.archive import pick_folder, safe_extract
+from engine.archive import pick_folder, safe_extract
 from engine.catalogue.install import install, work_dir
 from engine.catalogue.registry import (
     MARKER_FILE,
@@ -58,6 +58,18 @@ def _validate(path: Path):
     if r.n_ratings == 0:
         raise DatasetError(f"{path} holds no ratings")
     return r
+
+
+def _reason(e: OSError) -> str:
+    """One short reason for a failed copy: shutil's error lists every file that failed."""
+    if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list) and e.args[0]:
+        failed = e.args[0]
+        src, _dst, why = failed[0]
+        more = f" and {len(failed) - 1:,} more file(s)" if len(failed) > 1 else ""
+        return f"{why} (copying {src}{more})"
+    if e.strerror:
+        return f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    return str(e)
 
 
 def import_dataset(
@@ -156,6 +168,6 @@ def import_dataset(
         write_registry(reg)
         return info
     except OSError as e:
-        raise DatasetError(f"cannot import {src} as {name}: {e}") from e
+        raise DatasetError(f"cannot import {src} as {name}: {_reason(e)}") from e
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Installing a dataset folder: staged in a temporary folder beside it, then renamed into place.
 
-Work happens in ``datasets_dir()/.NAME.WHAT-XXXX`` folders (:func:`work_dir`); a killed
-process leaves them behind and the next one sweeps them (:func:`sweep`).
+Work happens in ``datasets_dir()/.NAME.WHAT-PID-XXXX`` folders (:func:`work_dir`); a killed
+process leaves them behind and the next one sweeps them (:func:`sweep`): those whose process
+is gone, and any older than a day.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from engine import paths
 from engine.catalogue.registry import get, read_registry, write_registry
 from engine.errors import DatasetError
+from engine.files import pid_alive
 
 
 def remove_path(p: Path) -> None:
@@ -45,28 +47,35 @@ def install(staged: Path, target: Path) -> Path:
 
 #: Temporary folders older than this are leftovers of a killed process and get swept.
 STALE_SECONDS = 24 * 3600
-_TEMP = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9._-]*\.(download|import|removing)-")
+_TEMP = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9._-]*\.(download|import|removing|old)-(\d+)-")
 
 
-def sweep(root: Path) -> None:
-    """Remove temporary folders that a killed download/import/remove left behind."""
+def sweep(root: Path) -> int:
+    """Remove the temporary folders a killed download, import or removal left behind: those
+    whose process is gone, or older than :data:`STALE_SECONDS`. Returns how many."""
     now = time.time()
     try:
         entries = list(root.iterdir())
     except OSError:
-        return
+        return 0
+    removed = 0
     for p in entries:
+        m = _TEMP.match(p.name)
+        if m is None:
+            continue
         try:
-            if _TEMP.match(p.name) and now - p.lstat().st_mtime > STALE_SECONDS:
+            if not pid_alive(int(m[2])) or now - p.lstat().st_mtime > STALE_SECONDS:
                 remove_path(p)
+                removed += 1
         except OSError:
             continue
+    return removed
 
 
 def work_dir(name: str, what: str) -> Path:
     root = paths.datasets_dir()
     sweep(root)
-    return Path(tempfile.mkdtemp(prefix=f".{name}.{what}-", dir=root))
+    return Path(tempfile.mkdtemp(prefix=f".{name}.{what}-{os.getpid()}-", dir=root))
 
 
 def remove(name: str) -> bool:

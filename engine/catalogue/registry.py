@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from engine import paths
+from engine import files, paths
 from engine.errors import DatasetError
 
 #: The registry of imported datasets, inside ``paths.datasets_dir()``.
@@ -145,7 +145,7 @@ def read_registry() -> dict[str, dict[str, Any]]:
 def write_registry(sets: dict[str, dict[str, Any]]) -> None:
     doc = {"version": 1, "datasets": dict(sorted(sets.items()))}
     blob = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    paths.atomic_write_bytes(_registry_path(), blob)
+    files.write_bytes(_registry_path(), blob)
 
 
 def _imported() -> list[DatasetInfo]:

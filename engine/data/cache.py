@@ -3,8 +3,9 @@
 The key is a blake2b hash of the source's absolute path and, for each file it depends on, the
 size, the mtime and a blake2b hash of its first MiB. Files are plain ``np.savez`` archives
 (no pickles): string IDs and movie columns are stored as UTF-8 bytes plus offsets. They are
-written through a temporary file and ``os.replace``; a cache file that cannot be read is
-ignored (and rebuilt by the next load).
+written safely (:mod:`engine.files`). A cache file that cannot be read, or whose content fails
+the checks (shapes, types, index ranges, finite ratings in range), raises :class:`DamagedCache`
+and is rebuilt by the loader, which says so.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from engine import paths
+from engine import files, paths
 from engine._lazy import lazy_module
+from engine.data.parsing import MAX_RATING, MIN_RATING
 from engine.data.ratings import LoadReport, Ratings
 
 pd = lazy_module("pandas")
+
+
+class DamagedCache(Exception):
+    """A cache file exists but cannot be trusted (unreadable, or its content fails checks)."""
+
 
 #: Bump when the stored layout or the parsing rules change.
 CACHE_VERSION = 1
@@ -105,24 +111,17 @@ def store(key: str, r: Ratings) -> Path | None:
     out["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     try:
         target = cache_file(key)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with files.open_output(target, "wb", encoding=None) as fh:
             np.savez(fh, allow_pickle=False, **out)
-        os.replace(tmp, target)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    except (OSError, files.OutputError):
         return None
     return target
 
 
 def load(key: str) -> Ratings | None:
-    """The cached ratings for ``key``, or None when absent or unreadable."""
+    """The cached ratings for ``key``, or None when there are none (or of another version).
+
+    Raises :class:`DamagedCache` when the file is there but cannot be trusted."""
     try:
         f = cache_file(key)
     except OSError:
@@ -133,7 +132,7 @@ def load(key: str) -> Ratings | None:
         with np.load(f, allow_pickle=False) as npz:
             z = {k: npz[k] for k in npz.files}
         meta = json.loads(z["meta"].tobytes().decode())
-        if meta.get("version") != CACHE_VERSION:
+        if not isinstance(meta, dict) or meta.get("version") != CACHE_VERSION:
             return None
         users, items, values = z["users"], z["items"], z["values"]
         ts = z.get("timestamps")
@@ -152,8 +151,10 @@ def load(key: str) -> Ratings | None:
             and values.dtype == np.float32
             and (n == 0 or (0 <= users.min() and users.max() < n_users))
             and (n == 0 or (0 <= items.min() and items.max() < n_items))
+            and bool(np.isfinite(values).all())
+            and (n == 0 or (values.min() >= MIN_RATING and values.max() <= MAX_RATING))
         ):
-            return None
+            raise DamagedCache(f"{f}: its content fails the checks")
 
         def movies() -> pd.DataFrame:  # built on first use (training needs no titles)
             year = pd.array(years, dtype="Int64")
@@ -166,9 +167,11 @@ def load(key: str) -> Ratings | None:
             duplicates_dropped=int(meta.get("duplicates_dropped", 0)),
             from_cache=True,
         )
-    except Exception:  # noqa: BLE001 - any unreadable cache file is simply ignored
-        return None
-    return Ratings(
+    except DamagedCache:
+        raise
+    except Exception as e:  # noqa: BLE001 - any unreadable cache file is rebuilt
+        raise DamagedCache(f"{f}: {type(e).__name__}") from None
+    r = Ratings(
         users=users,
         items=items,
         values=values,
@@ -178,3 +181,5 @@ def load(key: str) -> Ratings | None:
         movies=movies,
         report=report,
     )
+    r.__dict__["_titles"] = titles  # read without building the movie table
+    return r

@@ -35,3 +35,10 @@ def is_number(s: str) -> bool:
 def is_int(s: str) -> bool:
     """Whether ``s`` is a whole number (``"12"``, ``"-3"``, ``"7.0"``)."""
     return bool(_INT.match(s))
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """``value`` quoted for an error message, cut to ``limit`` characters."""
+    if len(value) <= limit:
+        return repr(value)
+    return repr(value[:limit]) + f"… ({len(value):,} characters)"

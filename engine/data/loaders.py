@@ -65,18 +65,22 @@ def load_ratings(
             key = _cache.cache_key(p, plan.key_files)
         except OSError:
             key = None
-        if key is not None:
+    notice = ""
+    if key is not None:
+        try:
             r = _cache.load(key)
-            if r is not None:
-                r.source = str(path)
-                r.report.from_cache = True
-                r.report.seconds = time.perf_counter() - t0
-                return r
+        except _cache.DamagedCache:
+            r = None
+            notice = f"the parsed-ratings cache of {path} was damaged; rebuilt from the file"
+        if r is not None:
+            r.source = str(path)
+            r.report.from_cache = True
+            r.report.seconds = time.perf_counter() - t0
+            return r
     r = _load_plan(plan, source=str(path))
     r.report.seconds = time.perf_counter() - t0
+    r.report.notice = notice
     if key is not None:
-        from engine.data import cache as _cache
-
         _cache.store(key, r)
     return r
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from engine.data.columns import FIX_ROW, ITEM_NAMES, USER_NAMES, is_number, normalise
+from engine.data.sources import check_readable
 from engine.errors import RatingsError
 
 
@@ -31,17 +32,19 @@ def read_pairs(path: str | os.PathLike[str]) -> tuple[list, list]:
     :class:`~engine.errors.RatingsError` (file and line) for rows without two IDs.
     """
     p = Path(path).expanduser()
-    if not p.exists():
-        raise RatingsError(p, "no such file or directory", hint="check the path")
+    check_readable(p)
     if p.is_dir() or p.suffix.lower() == ".zip":
         from engine.data.loaders import load_ratings
 
         r = load_ratings(p)
         return r.user_ids[r.users].tolist(), r.item_ids[r.items].tolist()
     try:
-        text = p.read_text(encoding="utf-8-sig", errors="replace")
+        raw = p.read_bytes()
     except OSError as e:
         raise RatingsError(p, f"cannot read the file: {e.strerror}") from None
+    if b"\x00" in raw[:65536]:
+        raise RatingsError(p, "it holds NUL bytes: not a text file", hint="save it as UTF-8 text")
+    text = raw.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()
     numbered = [(n, ln) for n, ln in enumerate(lines, 1) if ln.strip()]
     if not numbered:

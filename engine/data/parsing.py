@@ -26,6 +26,7 @@ from engine.data.columns import (
     is_int,
     is_number,
     normalise,
+    shown,
 )
 from engine.data.sources import FileSource, Source
 from engine.errors import RatingsError
@@ -308,7 +309,7 @@ def _scan_lines(disp: str, lay: Layout, lines: list[bytes], first: int) -> Ratin
             if lay.int_ids and not is_int(v):
                 return RatingsError(
                     disp,
-                    f"the {what} ID {v!r} is not a whole number",
+                    f"the {what} ID {shown(v)} is not a whole number",
                     lineno,
                     "MovieLens files use numeric IDs; " + FIX_ROW,
                 )
@@ -318,14 +319,14 @@ def _scan_lines(disp: str, lay: Layout, lines: list[bytes], first: int) -> Ratin
         except ValueError:
             return RatingsError(
                 disp,
-                f"the rating {rv!r} is not a number",
+                f"the rating {shown(rv)} is not a number",
                 lineno,
                 "ratings are numbers such as 4 or 3.5; " + FIX_ROW,
             )
         if math.isnan(rating) or not (MIN_RATING <= rating <= MAX_RATING):
             return RatingsError(
                 disp,
-                f"the rating {rv} is outside the 0-10 scale",
+                f"the rating {shown(rv)} is outside the 0-10 scale",
                 lineno,
                 "ratings are numbers such as 4 or 3.5; " + FIX_ROW,
             )
@@ -334,7 +335,7 @@ def _scan_lines(disp: str, lay: Layout, lines: list[bytes], first: int) -> Ratin
             if not is_int(tv):
                 return RatingsError(
                     disp,
-                    f"the timestamp {tv!r} is not a whole number of seconds",
+                    f"the timestamp {shown(tv)} is not a whole number of seconds",
                     lineno,
                     "timestamps are Unix times such as 874965758; " + FIX_ROW,
                 )

@@ -28,6 +28,7 @@ class LoadReport:
     duplicates_dropped: int = 0
     from_cache: bool = False
     seconds: float = 0.0
+    notice: str = ""  # something the person should know (a damaged cache was rebuilt)
 
 
 class _Movies:
@@ -189,6 +190,18 @@ class Ratings:
             source=self.source,
             report=self.report,
         )
+
+    def title_list(self) -> list[str]:
+        """Each movie's title (its ID when the data has none), read from the parse cache when
+        it holds them, so that no movie table is built (and pandas not imported)."""
+        titles = self.__dict__.get("_titles")
+        if titles is not None and len(titles) == self.n_items:
+            return list(titles)
+        return self.movies["title"].astype(str).tolist()
+
+    def has_titles(self) -> list[bool]:
+        """Whether each movie has a real title (not just its ID)."""
+        return [t != str(i) for t, i in zip(self.title_list(), self.item_ids.tolist())]
 
     def to_frame(self) -> pd.DataFrame:
         """A DataFrame ``user, item, rating[, timestamp]`` with original IDs (for export)."""

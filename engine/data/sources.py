@@ -9,6 +9,7 @@ A source also finds the metadata files beside it (``u.item``, ``movies.csv``...)
 from __future__ import annotations
 
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from engine.errors import RatingsError
+from engine.archive import check_zip, unpacked_cap
+from engine.errors import DatasetError, RatingsError
 
 #: The ratings files of the MovieLens layouts, in order of preference.
 RATINGS_NAMES = ("u.data", "ratings.dat", "ratings.csv")
@@ -105,8 +107,9 @@ class Plan:
 
 
 def plan_source(path: Path) -> Plan:
-    if not path.exists():
-        raise RatingsError(path, "no such file or directory", hint="check the path")
+    """What to read for ``path``: a folder, a zip (checked: no bombs) or one ratings file.
+    Anything that is not a regular file or a folder (a device, a FIFO) is refused."""
+    check_readable(path)
     if path.is_dir():
         return _plan_dir(path)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
@@ -138,10 +141,28 @@ def _plan_dir(path: Path) -> Plan:
     )
 
 
+def check_readable(path: Path) -> None:
+    """Raise :class:`RatingsError` unless ``path`` is an existing folder or regular file (a
+    device or FIFO could be read without end, or block)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise RatingsError(path, "no such file or directory", hint="check the path") from None
+    except OSError as e:
+        raise RatingsError(path, f"cannot read it: {e.strerror or e}") from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise RatingsError(
+            path, "not a regular file or a folder (a device, FIFO or socket is never read)"
+        )
+
+
 def _plan_zip(path: Path) -> Plan:
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip(zf, source=path, max_total=unpacked_cap(path.stat().st_size), action="read")
             names = [n for n in zf.namelist() if not n.endswith("/")]
+    except DatasetError as e:
+        raise RatingsError(path, str(e).removeprefix(f"{path}: ")) from None
     except (zipfile.BadZipFile, OSError) as e:
         raise RatingsError(path, f"not a readable zip file ({e})", hint="download it again") from e
     found = [n for n in names if n.rsplit("/", 1)[-1] in RATINGS_NAMES]
@@ -165,6 +186,12 @@ def _plan_file(src: Source, key_files: list[Path]) -> Plan:
     else:
         first = src.head(4096).split(b"\n", 1)[0]
         kind = "dat" if b"::" in first else "delimited"
+    if b"\x00" in src.head(65536):
+        raise RatingsError(
+            src.display,
+            "it holds NUL bytes: not a text ratings file",
+            hint="save it as UTF-8 text (CSV)",
+        )
     plan = Plan(src, kind, key_files)
     if isinstance(src, FileSource):
         for meta in ("u.item", "u.genre", "movies.dat", "movies.csv"):

@@ -69,6 +69,20 @@ class RBM:
         #: seen log-odds
         self.lateral: torch.Tensor | None = None
 
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], device: str | torch.device = "cpu") -> RBM:
+        """An RBM holding ``state``'s ``W (2N, H)``, ``b (2N,)`` and ``c (H,)`` (checked by
+        :meth:`load_state_dict`), nothing allocated at another size first."""
+        W = state.get("W")
+        if not isinstance(W, torch.Tensor) or W.dim() != 2 or W.shape[0] % 2:
+            raise ValueError("weights: W must be a (2·movies, hidden) tensor")
+        rbm = cls.__new__(cls)
+        rbm.n_items, rbm.n_hidden = W.shape[0] // 2, W.shape[1]
+        rbm.device = torch.device(device)
+        rbm.keep, rbm.like_units, rbm.like_gain, rbm.lateral = 1.0, 0, 1.0, None
+        rbm.load_state_dict(state)
+        return rbm
+
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The weights as CPU tensors: ``W (2N, H)``, ``b (2N,)``, ``c (H,)``."""

@@ -12,27 +12,37 @@ version is read through one explicit upgrade step per version (:data:`UPGRADES`)
 turning a version-``n`` header and tensors into version ``n + 1``:
 
 - 1: the calibration is a positional list of 4, 7, 8 or 9 weights;
-- 2: the calibration is a ``{feature: weight}`` dict (:mod:`engine.model.calibration`).
+- 2: the calibration is a ``{feature: weight}`` dict (:mod:`engine.model.calibration`);
+- 3: an ``item_title_hashes`` tensor (the movies' titles, hashed) may be present, so that a
+  model is not used on another catalogue whose movies share its IDs.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine import paths
+from engine import files, paths
 from engine.errors import ModelError
 from engine.model import calibration as cal
+from engine.settings import SETTINGS_BY_NAME
 
 FORMAT = "rbm-tui-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SUFFIX = ".pt"
+#: The most movies and hidden units a model file may claim (checked before anything is built).
+MAX_ITEMS = 10_000_000
+MAX_HIDDEN = int(SETTINGS_BY_NAME["n_hidden"].high)
+#: A model's name in the models folder.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def _upgrade_v1(header: dict, blob: dict) -> None:
@@ -40,8 +50,13 @@ def _upgrade_v1(header: dict, blob: dict) -> None:
     header["calibration"] = cal.from_positional(header["calibration"])
 
 
+def _upgrade_v2(header: dict, blob: dict) -> None:
+    """Version 2 -> 3: files may hold ``item_title_hashes``; older ones have none (the titles
+    of their movies are unknown, so a check of the data they are used on skips them)."""
+
+
 #: ``{version: step}``: each step upgrades a header and its tensors, in place, by one version.
-UPGRADES = {1: _upgrade_v1}
+UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
 
 
 def default_model_path(dataset_name: str) -> Path:
@@ -73,8 +88,7 @@ def save_model(model, path: str | Path | None = None) -> Path:
     import torch
 
     if path is None:
-        src = str(model.meta.get("dataset", {}).get("source", "model"))
-        path = default_model_path(Path(src.rstrip("/")).name or "model")
+        path = default_model_path(_dataset_stem(model))
     path = Path(path)
     state = model.rbm.state_dict()
     header = {
@@ -103,17 +117,62 @@ def save_model(model, path: str | Path | None = None) -> Path:
     }
     if model.rbm.lateral is not None:
         blob["lateral"] = model.rbm.lateral.cpu().contiguous()
+    if model.title_hashes is not None:
+        blob["item_title_hashes"] = torch.from_numpy(np.asarray(model.title_hashes, np.int64))
     if model.neighbours is not None:
         blob["neighbour_items"] = model.neighbours[0].cpu().to(torch.int64).contiguous()
         blob["neighbour_sims"] = model.neighbours[1].cpu().to(torch.float32).contiguous()
     buf = io.BytesIO()
     torch.save(blob, buf)
-    paths.atomic_write_bytes(path, buf.getvalue())
+    files.write_bytes(path, buf.getvalue())
     return path
 
 
+def save_with_fallback(model, path: str | Path | None = None) -> tuple[Path, list[str]]:
+    """Save ``model`` to ``path`` (default: a new file in the models folder); when that cannot
+    be written (a full disk, a missing permission), to the models folder, then to the system's
+    temporary folder, so that a trained model is never lost. Returns ``(where it was saved,
+    one line per place that failed)``; raises :class:`ModelError` naming every place when none
+    worked."""
+    import tempfile
+
+    first = Path(path) if path is not None else default_model_path(_dataset_stem(model))
+    rescue = Path(tempfile.gettempdir()) / "rbm-tui-rescued-models" / first.name
+    tries = [first]
+    if path is not None:
+        tries.append(_free(paths.models_dir() / first.name))
+    tries.append(_free(rescue))
+    failures: list[str] = []
+    for target in tries:
+        try:
+            if target == rescue:
+                target.parent.mkdir(exist_ok=True)
+            return save_model(model, target), failures
+        except files.OutputError as e:
+            failures.append(str(e))
+        except OSError as e:
+            failures.append(files.describe_os_error(target, e))
+    raise ModelError("could not save the model anywhere: " + "; ".join(failures))
+
+
+def _free(path: Path) -> Path:
+    """``path``, or ``path`` with ``-2``, ``-3``... before its suffix when it exists."""
+    n, out = 1, path
+    while out.exists():
+        n += 1
+        out = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return out
+
+
+def _dataset_stem(model) -> str:
+    src = str(model.meta.get("dataset", {}).get("source", "model"))
+    return Path(src.rstrip("/")).name or "model"
+
+
 def load_model(path: str | Path, device: str = "auto"):
-    """Load a model file safely. Raises :class:`ModelError` with a clear message."""
+    """Load a model file safely: its header is checked against the schema and every tensor's
+    shape against the header before anything is built. Raises :class:`ModelError` (one line
+    naming the file) for anything that is not a whole, consistent rbm-tui model."""
     import torch
 
     from engine.device import resolve_device
@@ -121,73 +180,167 @@ def load_model(path: str | Path, device: str = "auto"):
     from engine.model.trained import Model
 
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
+    header, blob = _read(path)
+    n_items, n_hidden = header["n_items"], header["n_hidden"]
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupted, truncated, foreign or a pickle with code in it
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"{path}: not a readable rbm-tui model file ({first[:200]}); retrain or pick another"
-        ) from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ModelError(f"{path}: not an rbm-tui model file (format marker missing)")
-    try:
-        header = json.loads(blob["header"])
-        _upgrade(path, header, blob)
-        n_items, n_hidden = int(header["n_items"]), int(header["n_hidden"])
         item_ids = _ids_from_json(header["item_ids"])
-        if len(item_ids) != n_items:
-            raise ModelError(f"{path}: {len(item_ids)} movie IDs for {n_items} movies")
-        for name in ("item_counts", "item_likes", "item_rating_sums"):
-            t = blob.get(name)
-            if t is None and name == "item_rating_sums":  # files from before it was kept
-                blob[name] = torch.zeros(n_items, dtype=torch.float64)
-                continue
-            if not isinstance(t, torch.Tensor) or tuple(t.shape) != (n_items,):
-                raise ModelError(f"{path}: {name} has the wrong shape")
-            if not torch.isfinite(t.double()).all():
-                raise ModelError(f"{path}: {name} holds NaN or infinite values")
-        rbm = RBM(n_items, n_hidden, device="cpu", seed=None, init_std=0.0)
-        rbm.load_state_dict({k: blob.get(k) for k in ("W", "b", "c")})
-        rbm.keep = float(header.get("keep", 1.0))
-        if not 0 < rbm.keep <= 1:
-            raise ModelError(f"{path}: hidden-unit keep share {rbm.keep} is out of range")
-        rbm.like_units = int(header.get("like_units", 0))
-        rbm.like_gain = float(header.get("like_gain", 1.0))
-        if not (0 <= rbm.like_units <= n_hidden and 0 < rbm.like_gain < 100):
-            raise ModelError(
-                f"{path}: like units ({rbm.like_units}, gain {rbm.like_gain}) out of range"
-            )
-        lateral = blob.get("lateral")
-        if lateral is not None:
-            if not isinstance(lateral, torch.Tensor) or tuple(lateral.shape) != (n_items, n_items):
-                raise ModelError(f"{path}: lateral weights have the wrong shape")
-            if not torch.isfinite(lateral).all():
-                raise ModelError(f"{path}: lateral weights hold NaN or infinite values")
-            rbm.lateral = lateral.to(torch.float32).contiguous()
-        neighbours = _neighbours(path, blob, n_items)
-        try:
-            calibration = cal.check(header["calibration"])
-        except (ValueError, TypeError, AttributeError) as e:
-            raise ModelError(f"{path}: damaged model file ({e})") from None
-    except ModelError:
-        raise
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path}: damaged model file ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        raise ModelError(f"{path}: damaged model file (movie IDs: {e})") from None
+    if len(item_ids) != n_items:
+        raise ModelError(f"{path}: {len(item_ids)} movie IDs for {n_items} movies")
+    shapes = {"W": (2 * n_items, n_hidden), "b": (2 * n_items,), "c": (n_hidden,)}
+    shapes |= dict.fromkeys(("item_counts", "item_likes", "item_rating_sums"), (n_items,))
+    if "item_rating_sums" not in blob:  # files from before it was kept
+        blob["item_rating_sums"] = torch.zeros(n_items, dtype=torch.float64)
+    for name, shape in shapes.items():
+        _check_tensor(path, blob, name, shape)
+    rbm = RBM.from_state({k: blob[k] for k in ("W", "b", "c")})
+    rbm.keep, rbm.like_units, rbm.like_gain = (
+        header["keep"],
+        header["like_units"],
+        header["like_gain"],
+    )
+    if "lateral" in blob:
+        _check_tensor(path, blob, "lateral", (n_items, n_items))
+        rbm.lateral = blob["lateral"].to(torch.float32).contiguous()
+    title_hashes = None
+    if "item_title_hashes" in blob:
+        _check_tensor(path, blob, "item_title_hashes", (n_items,), torch.int64)
+        title_hashes = blob["item_title_hashes"].numpy().astype(np.int64)
+    neighbours = _neighbours(path, blob, n_items)
+    try:
+        calibration = cal.check(header["calibration"])
+    except (ValueError, TypeError, AttributeError) as e:
+        raise ModelError(f"{path}: damaged model file ({e})") from None
     rbm.to(resolve_device(device))
     return Model(
         rbm=rbm,
         item_ids=item_ids,
-        like_threshold=float(header["like_threshold"]),
+        like_threshold=header["like_threshold"],
         calibration=calibration,
         item_counts=blob["item_counts"].numpy().astype(np.int64),
         item_likes=blob["item_likes"].numpy().astype(np.int64),
         item_rating_sums=blob["item_rating_sums"].numpy().astype(np.float64),
-        config=dict(header.get("config", {})),
-        meta=dict(header.get("meta", {})),
+        config=header["config"],
+        meta=header["meta"],
         neighbours=neighbours,
+        title_hashes=title_hashes,
     )
+
+
+def _summary(exc: BaseException) -> str:
+    """The first sentence or two of an exception's message, at most 300 characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _read(path: Path) -> tuple[dict, dict]:
+    """``(header, tensors)`` of a model file, its header upgraded to :data:`FORMAT_VERSION` and
+    checked against the schema (:func:`_check_header`); the tensors are memory-mapped, not
+    read."""
+    import torch
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ModelError(f"{path}: no such model file") from None
+    if not stat.S_ISREG(mode):
+        raise ModelError(f"{path}: not a regular file, so not a model file")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # corrupted, truncated, foreign or a pickle with code in it
+        raise ModelError(
+            f"{path}: not a readable rbm-tui model file ({_summary(exc)}); retrain or pick another"
+        ) from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ModelError(f"{path}: not an rbm-tui model file (format marker missing)")
+    text = blob.get("header")
+    try:
+        header = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict):
+        raise ModelError(f"{path}: damaged model file (its header is not a JSON object)")
+    _upgrade(path, header, blob)
+    _check_header(path, header)
+    n, h = header["n_items"], header["n_hidden"]
+    for name, shape in (("W", (2 * n, h)), ("b", (2 * n,)), ("c", (h,))):
+        t = blob.get(name)
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != shape:
+            got = tuple(t.shape) if isinstance(t, torch.Tensor) else "none"
+            raise ModelError(
+                f"{path}: damaged model file ({name} has shape {got}, the header says {shape})"
+            )
+    return header, blob
+
+
+#: ``name: (type check, what it must be)`` of the header's fields.
+_NUMBER = (int, float)
+_SCHEMA = {
+    "n_items": (lambda v: _is_int(v) and 1 <= v <= MAX_ITEMS, f"a whole number 1-{MAX_ITEMS:,}"),
+    "n_hidden": (lambda v: _is_int(v) and 1 <= v <= MAX_HIDDEN, f"a whole number 1-{MAX_HIDDEN:,}"),
+    "keep": (lambda v: _is_num(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "like_units": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    "like_gain": (lambda v: _is_num(v) and 0 < v < 100, "a number in (0, 100)"),
+    "like_threshold": (lambda v: _is_num(v) and math.isfinite(v), "a number"),
+    "item_ids": (lambda v: isinstance(v, dict), "an object"),
+    "calibration": (lambda v: isinstance(v, dict), "an object"),
+    "config": (lambda v: isinstance(v, dict), "an object"),
+    "meta": (lambda v: isinstance(v, dict), "an object"),
+}
+#: Fields older files may lack, and their defaults.
+_DEFAULTS = {"keep": 1.0, "like_units": 0, "like_gain": 1.0, "config": {}, "meta": {}}
+#: ``meta``'s fields the app and the command line read: ``name: type``.
+_META = {"dataset": dict, "history": list, "val_metrics": dict, "best_epoch": int, "created": str}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, _NUMBER) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_header(path, header: dict) -> None:
+    """Check the (upgraded) header's fields' types and ranges, in place filling the defaults
+    of optional ones; :class:`ModelError` names the first bad field."""
+    for name, default in _DEFAULTS.items():
+        header.setdefault(name, default)
+    for name, (ok, what) in _SCHEMA.items():
+        if name not in header:
+            raise ModelError(f"{path}: damaged model file (its header has no {name!r})")
+        if not ok(header[name]):
+            raise ModelError(f"{path}: damaged model file ({name!r} must be {what})")
+    if header["like_units"] > header["n_hidden"]:
+        raise ModelError(f"{path}: damaged model file (more like units than hidden units)")
+    for name, kind in _META.items():
+        value = header["meta"].get(name)
+        if value is not None and not isinstance(value, kind):
+            raise ModelError(f"{path}: damaged model file (meta {name!r} is not a {kind.__name__})")
+    history = header["meta"].get("history") or []
+    if not all(isinstance(h, dict) for h in history):
+        raise ModelError(f"{path}: damaged model file (meta 'history')")
+
+
+def _check_tensor(path, blob: dict, name: str, shape: tuple, dtype=None) -> None:
+    """A tensor of the blob has this shape (and dtype), finite values; else ModelError."""
+    import torch
+
+    t = blob.get(name)
+    if not isinstance(t, torch.Tensor):
+        raise ModelError(f"{path}: damaged model file (no tensor {name!r})")
+    if tuple(t.shape) != tuple(shape):
+        raise ModelError(
+            f"{path}: damaged model file ({name} has shape {tuple(t.shape)}, the header says "
+            f"{tuple(shape)})"
+        )
+    if dtype is not None and t.dtype != dtype:
+        raise ModelError(f"{path}: damaged model file ({name} is {t.dtype}, not {dtype})")
+    if t.is_floating_point() and not torch.isfinite(t).all():
+        raise ModelError(f"{path}: {name} holds NaN or infinite values")
+    if name in ("item_counts", "item_likes") and t.numel() and int(t.min()) < 0:
+        raise ModelError(f"{path}: damaged model file ({name} has negative counts)")
 
 
 def _upgrade(path, header: dict, blob: dict) -> None:
@@ -244,26 +397,24 @@ class ModelInfo:
 
 
 def read_header(path: str | Path) -> dict:
-    """The metadata of a model file, upgraded to the current version, without building the
-    model (raises ModelError)."""
-    import torch
-
-    try:
-        blob = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
-        header = json.loads(blob["header"])
-    except Exception as exc:
-        raise ModelError(f"{path}: not a readable rbm-tui model file ({exc})") from None
-    _upgrade(path, header, blob)
+    """The metadata of a model file, upgraded to the current version and checked against the
+    schema, without building the model (raises ModelError)."""
+    header, _ = _read(Path(path))
     header.pop("item_ids", None)
     return header
 
 
 def list_models(folder: str | Path | None = None) -> list[ModelInfo]:
-    """Model files in the models folder, newest first."""
+    """Model files in the models folder, newest first; an unreadable one has its ``error``
+    set (and an empty header). Temporary files of a save that was killed are swept first."""
     folder = Path(folder) if folder is not None else paths.models_dir()
+    files.sweep_temp_files(folder)
     out = []
     for p in folder.glob(f"*{SUFFIX}"):
-        st = p.stat()
+        try:
+            st = p.stat()
+        except OSError:
+            continue
         try:
             header, err = read_header(p), ""
         except ModelError as exc:
@@ -274,31 +425,65 @@ def list_models(folder: str | Path | None = None) -> list[ModelInfo]:
 
 
 def find_model(name_or_path: str | Path) -> Path:
-    """A model path from a path or a name in the models folder (without the suffix)."""
-    p = Path(name_or_path)
-    if p.is_file():
+    """The model file to *read*: a path to a file (checked to be a model when loaded), or the
+    name of one in the models folder (without the suffix)."""
+    text = str(name_or_path)
+    p = Path(text).expanduser()
+    if p.exists() and not _NAME.fullmatch(text):
         return p
-    cand = paths.models_dir() / (str(name_or_path) + ("" if str(p).endswith(SUFFIX) else SUFFIX))
-    if cand.is_file():
-        return cand
+    if _NAME.fullmatch(text):
+        cand = paths.models_dir() / (text if text.endswith(SUFFIX) else text + SUFFIX)
+        if cand.exists():
+            return cand
+        if p.exists():
+            return p
     raise ModelError(f"{name_or_path}: no such model (see `rbm-tui models list`)")
 
 
+def model_in_folder(name_or_path: str | Path) -> Path:
+    """A model file of the models folder, by name (or by its path there), for changing it:
+    refused with :class:`ModelError` when it is outside the folder, a link, not a regular
+    file, or not an rbm-tui model file."""
+    folder = paths.models_dir()
+    text = str(name_or_path)
+    if _NAME.fullmatch(text):
+        p = folder / (text if text.endswith(SUFFIX) else text + SUFFIX)
+    else:
+        p = Path(text).expanduser()
+        try:
+            inside = p.parent.resolve() == folder.resolve() and p.name not in ("", ".", "..")
+        except OSError:
+            inside = False
+        if not inside:
+            raise ModelError(
+                f"{text}: not a model of the models folder ({folder}); give a model's name "
+                "(see `rbm-tui models list`)"
+            )
+    if p.is_symlink() or not p.exists():
+        raise ModelError(f"{text}: no such model in {folder} (see `rbm-tui models list`)")
+    if not p.is_file() or p.suffix != SUFFIX:
+        raise ModelError(f"{p}: not a model file; left as it is")
+    try:
+        _read(p)
+    except ModelError as e:
+        if "not an rbm-tui model file" in str(e) or "not a readable" in str(e):
+            raise ModelError(f"{p}: not an rbm-tui model file; left as it is") from None
+    return p
+
+
 def rename_model(path: str | Path, new_name: str) -> Path:
-    """Rename a model file within its folder; refuses to overwrite."""
-    path = Path(path)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", new_name):
+    """Rename a model of the models folder (see :func:`model_in_folder`); refuses to
+    overwrite and names of anything but letters, digits, '.', '_' and '-'."""
+    path = model_in_folder(path)
+    if not _NAME.fullmatch(new_name) or new_name in (".", ".."):
         raise ModelError("model names may use letters, digits, '.', '_' and '-' only")
     target = path.with_name(new_name + ("" if new_name.endswith(SUFFIX) else SUFFIX))
-    if target.exists():
+    if target.exists() or target.is_symlink():
         raise ModelError(f"{target}: a model with that name exists")
     path.rename(target)
     return target
 
 
 def delete_model(path: str | Path) -> None:
-    """Delete a model file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
-    path.unlink()
+    """Delete a model of the models folder (see :func:`model_in_folder`)."""
+    model_in_folder(path).unlink()

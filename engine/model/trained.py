@@ -12,11 +12,24 @@ import hashlib
 import platform
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from engine.data.ratings import Ratings
+from engine.errors import ModelError
 from engine.model import calibration as cal
+
+
+def title_hashes(item_ids, titles: list[str]) -> np.ndarray:
+    """``int64 (n,)`` a hash of each movie's title (lower case, spaces collapsed), 0 where the
+    title is unknown (just the movie's ID)."""
+    out = np.zeros(len(titles), dtype=np.int64)
+    for k, (i, t) in enumerate(zip(np.asarray(item_ids).tolist(), titles)):
+        if t and t != str(i):
+            d = hashlib.blake2b(" ".join(t.lower().split()).encode(), digest_size=8).digest()
+            out[k] = int.from_bytes(d, "little", signed=True) or 1
+    return out
 
 
 def dataset_fingerprint(r: Ratings) -> str:
@@ -45,6 +58,8 @@ class Model:
         item_rating_sums: ``float64 (n_items,)`` sum of each movie's ratings there.
         neighbours: ``(items int64 (n_items, k), sims float32 (n_items, k))`` tensors of
             :mod:`engine.model.neighbours`, or None (catalogue too big, or an older file).
+        title_hashes: ``int64 (n_items,)`` :func:`title_hashes` of the training data's titles
+            (0: unknown), or None (an older file): what :meth:`check_fits` compares.
         config: the hyperparameters (a :class:`engine.settings.TrainConfig` as a dict).
         meta: free-form metadata: dataset name/fingerprint/sizes, metrics, history, versions.
     """
@@ -59,6 +74,7 @@ class Model:
     config: dict
     meta: dict = field(default_factory=dict)
     neighbours: tuple | None = None
+    title_hashes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.calibration = cal.check(self.calibration)
@@ -117,6 +133,42 @@ class Model:
         """Mean of every rating in the training data (0 when unknown)."""
         n = float(self.item_counts.sum())
         return float(self.item_rating_sums.sum()) / n if n else 0.0
+
+    def dataset_label(self) -> str:
+        """The dataset the model was trained on, for people: its name, or its file's."""
+        ds = self.meta.get("dataset") or {}
+        name = ds.get("name") or Path(str(ds.get("source") or "").rstrip("/\\")).name
+        return str(name) if name else "another dataset"
+
+    def check_fits(self, ratings: Ratings, data: str, model: str) -> int:
+        """Refuse to score ``ratings`` (the dataset ``data``; ``model`` names this model) when
+        it is another catalogue: none of its movies known to the model, or the movies it shares
+        with the training data by ID mostly under other titles (raises
+        :class:`~engine.errors.ModelError`, one line naming both). Returns how many of its
+        movies the model does not know (they get no score)."""
+        trained = self.dataset_label()
+        to_model = self.map_items(ratings.item_ids)
+        known = to_model >= 0
+        hint = f"train a model on it: rbm-tui train {data}"
+        if not known.any():
+            raise ModelError(
+                f"the model {model} (trained on {trained}) knows none of the movies of {data}; "
+                + hint
+            )
+        if self.title_hashes is not None:
+            ours = title_hashes(ratings.item_ids, ratings.title_list())
+            theirs = np.where(known, self.title_hashes[np.maximum(to_model, 0)], 0)
+            both = (ours != 0) & (theirs != 0)
+            differ = both & (ours != theirs)
+            if both.sum() >= 5 and differ.sum() > 0.2 * both.sum():
+                j = int(np.nonzero(differ)[0][0])
+                raise ModelError(
+                    f"the model {model} was trained on {trained}, another catalogue than "
+                    f"{data}: {int(differ.sum()):,} of the {int(both.sum()):,} movies they share "
+                    f"by ID have other titles (movie {ratings.item_ids[j]} is "
+                    f"{ratings.title_list()[j]!r} in {data}); " + hint
+                )
+        return int((~known).sum())
 
     def item_index(self) -> dict:
         """Original movie ID -> visible-unit index."""
@@ -190,4 +242,5 @@ class Model:
             config=config.to_dict(),
             meta=meta,
             neighbours=neighbours,
+            title_hashes=title_hashes(ratings.item_ids, ratings.title_list()),
         )

@@ -79,6 +79,25 @@ def effective_batch_size(batch_size: int, n_users: int, min_batches: int = 8) ->
     return max(1, min(batch_size, max(8, math.ceil(n_users / min_batches))))
 
 
+#: Copies of the weights a training run holds at once (weights, momentum, moving average, the
+#: best epoch's, the gradient, a low-precision copy) and the headroom for the rest.
+_WEIGHT_COPIES = 8
+
+
+def _check_size(n_items: int, cfg: TrainConfig, device: str) -> None:
+    """Refuse (TrainingError) a model whose weights cannot fit in the memory free here."""
+    from engine.device import available_memory
+
+    need = _WEIGHT_COPIES * 2 * n_items * cfg.n_hidden * 4
+    free = available_memory(device)
+    if free is not None and need > free:
+        raise TrainingError(
+            f"--hidden {cfg.n_hidden}: a model of {n_items:,} movies and {cfg.n_hidden:,} hidden "
+            f"units needs about {need / 1e9:.1f} GB to train, and {free / 1e9:.1f} GB are free "
+            f"on {device}; use fewer hidden units"
+        )
+
+
 def train(
     ratings: Ratings,
     config: TrainConfig | None = None,
@@ -128,6 +147,7 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
     from engine.model.trained import Model
 
     device = resolve_device(cfg.device)
+    _check_size(ratings.n_items, cfg, device)
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)

@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_OK
     debug = bool(os.environ.get("RBM_TUI_DEBUG"))
+    if args.command:
+        from engine.housekeeping import sweep_leftovers
+
+        with contextlib.suppress(OSError):
+            sweep_leftovers()  # what a killed save, download or import left behind
     try:
         with torch_threads(getattr(args, "threads", None) or 0):
             return args.func(args)

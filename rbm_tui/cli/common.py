@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +32,20 @@ class Interrupted(Exception):
 
 
 # --------------------------------------------------------------------------- output helpers
+#: Messages longer than this are cut (a path list or a binary line must not flood the screen).
+MESSAGE_LIMIT = 500
+
+
+def one_line(msg: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``msg`` on one line, cut to ``limit`` characters with a note of how much was left out."""
+    text = " ".join(str(msg).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + f"… ({len(text) - limit:,} more characters)"
+
+
 def err(msg: str) -> None:
-    print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+    print(f"{PROG}: {one_line(msg)}", file=sys.stderr, flush=True)
 
 
 def warn(msg: str) -> None:
@@ -98,29 +109,17 @@ def shorten(text: str, n: int) -> str:
 
 @contextlib.contextmanager
 def output(path: str | None) -> Iterator[Any]:
-    """A text stream for results: stdout, or ``path`` written atomically (a temporary file in
-    the same folder renamed into place on success, removed on any failure or Ctrl+C)."""
+    """A text stream for results: stdout, or ``path`` written safely (:mod:`engine.files`: a
+    regular file through a temporary file renamed into place on success, a FIFO or device
+    written directly, never replaced)."""
     if path is None or path == "-":
         yield sys.stdout
         sys.stdout.flush()
         return
-    import tempfile
+    from engine.files import open_output
 
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise CLIError(f"{target}: is a folder; give a file name for --output")
-    folder = target.parent
-    if not folder.is_dir():
-        raise CLIError(f"{target}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with open_output(path) as fh:
+        yield fh
 
 
 @contextlib.contextmanager
@@ -193,6 +192,8 @@ def load_data(data: str, *, quiet: bool = True):
 
     path = resolve(data)
     ratings = load_ratings(path)
+    if ratings.report.notice:
+        warn(ratings.report.notice)
     if ratings.n_ratings == 0:
         raise CLIError(f"{path}: holds no ratings")
     if not quiet:
@@ -210,23 +211,15 @@ def load_model(name_or_path: str, device: str = "auto"):
     from engine.model.storage import find_model, load_model
 
     path = find_model(name_or_path)
-    try:
-        return load_model(path, device=device), path
-    except ValueError as e:  # resolve_device: CUDA asked for but absent
-        raise CLIError(str(e)) from None
+    return load_model(path, device=device), path
 
 
 def check_fits(model, model_path: Path, ratings, data: str) -> None:
-    """Refuse a model that knows none of DATA's movies; warn when it knows only some."""
-    known = model.map_items(ratings.item_ids) >= 0
-    if not known.any():
-        src = model.meta.get("dataset", {}).get("source", "other data")
-        raise CLIError(
-            f"the model {model_path} knows none of the movies of {data} (it was trained on "
-            f"{src}); train a model on this data with:  rbm-tui train {data}"
-        )
-    missing = int((~known).sum())
+    """Refuse a model of another catalogue (:meth:`engine.model.trained.Model.check_fits`);
+    warn when it knows only some of DATA's movies."""
+    missing = model.check_fits(ratings, data, model_path.name)
     if missing:
+        known = model.map_items(ratings.item_ids) >= 0
         rated = ratings.items[~known[ratings.items]]
         warn(
             f"{missing:,} of the {ratings.n_items:,} movies of {data} are unknown to the model "

@@ -148,9 +148,9 @@ def _models_info(args: argparse.Namespace) -> int:
 
 
 def _models_delete(args: argparse.Namespace) -> int:
-    from engine.model.storage import delete_model, find_model
+    from engine.model.storage import delete_model, model_in_folder
 
-    path = find_model(args.name)
+    path = model_in_folder(args.name)
     if not confirm(f"delete {path}?", args.yes):
         raise CLIError("not deleted (pass --yes to delete without asking)")
     delete_model(path)
@@ -159,12 +159,14 @@ def _models_delete(args: argparse.Namespace) -> int:
 
 
 def _models_rename(args: argparse.Namespace) -> int:
-    from engine.model.storage import find_model, rename_model
+    from engine.model.storage import model_in_folder, rename_model
 
-    path = find_model(args.name)
-    new = rename_model(path, args.new)
+    new = rename_model(model_in_folder(args.name), args.new)
     print(new)
     return EXIT_OK
+
+
+FOLDER_MODEL_HELP = "the name of a model in the models folder (`rbm-tui models list`)"
 
 
 def add_parser(sub) -> None:
@@ -199,7 +201,7 @@ def add_parser(sub) -> None:
         epilog="example:\n  rbm-tui models delete best --yes\n",
         formatter_class=HelpFormatter,
     )
-    q.add_argument("name", metavar="NAME", help=MODEL_HELP)
+    q.add_argument("name", metavar="NAME", help=FOLDER_MODEL_HELP)
     q.add_argument("--yes", "-y", action="store_true", help="do not ask")
     q = msub.add_parser(
         "rename",
@@ -207,5 +209,5 @@ def add_parser(sub) -> None:
         epilog="example:\n  rbm-tui models rename ml-100k-20240101-120000 best\n",
         formatter_class=HelpFormatter,
     )
-    q.add_argument("name", metavar="NAME", help=MODEL_HELP)
+    q.add_argument("name", metavar="NAME", help=FOLDER_MODEL_HELP)
     q.add_argument("new", metavar="NEW", help="the new name (letters, digits, '.', '_', '-')")

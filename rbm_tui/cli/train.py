@@ -37,6 +37,7 @@ def _flag_dest(name: str) -> str:
 def _train_config(args: argparse.Namespace):
     """The :class:`~engine.settings.TrainConfig` of the flags and ``--set`` items (each value
     parsed and range-checked by its setting; errors name the option)."""
+    from engine.errors import SettingError
     from engine.settings import BASIC, TrainConfig
 
     values = {}
@@ -50,6 +51,14 @@ def _train_config(args: argparse.Namespace):
         v = getattr(args, _flag_dest(s.name), None)
         if v is not None:
             values[s.name] = v
+    from engine.device import available_cpus
+
+    threads = values.get("threads", "0").strip()
+    if threads.isdigit() and int(threads) > available_cpus():
+        raise SettingError(
+            f"--threads {threads}: this process may use {available_cpus()} CPU(s); "
+            f"use 1 to {available_cpus()} (0: automatic)"
+        )
     return TrainConfig.from_strings(values)
 
 
@@ -69,7 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     ratings, _path, name = load_data(args.data, quiet=False)
 
     from engine.device import resolve_device
-    from engine.model.storage import save_model
+    from engine.model.storage import save_with_fallback
     from engine.training.loop import train
     from rbm_tui.progress import TrainProgress
 
@@ -100,7 +109,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise Interrupted("training interrupted; no model was saved")
     if result.model is None:  # --distributed: only rank 0 saves the model
         return EXIT_OK
-    path = save_model(result.model, _model_out(args.model_out, name))
+    result.model.meta["dataset"]["name"] = name
+    wanted = _model_out(args.model_out, name)
+    path, failures = save_with_fallback(result.model, wanted)
+    if failures:  # a full disk, a missing permission: the model is kept where it could go
+        raise CLIError(
+            f"could not save the model to {wanted} ({'; '.join(failures)}); the trained model "
+            f"was saved to {path} instead"
+        )
     val = dict(result.model.meta.get("val_metrics", {}))
     summary = (
         f"trained {len(result.history)} epochs in {result.seconds:.1f} s; "

@@ -331,7 +331,14 @@ class TrainScreen(AppScreen):
                 meta = getattr(result.model, "meta", None)
                 if isinstance(meta, dict):
                     meta.setdefault("dataset", {})["name"] = dataset
-                path = storage.save_model(result.model)
+                path, failures = storage.save_with_fallback(result.model)
+                if failures:
+                    self.post_message(
+                        msg.TrainFailed(
+                            f"could not save the model where it belongs ({'; '.join(failures)});"
+                            f" it was saved to {path} instead"
+                        )
+                    )
             self.post_message(
                 msg.TrainDone(
                     path=path,

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from engine.catalogue.cancel import check_cancel
+from engine.cancel import check_cancel
 from engine.errors import DatasetError
 
 CHUNK = 64 * 1024
@@ -50,7 +50,11 @@ def _bad_name(name: str) -> str | None:
 
 
 def check_zip(
-    zf: zipfile.ZipFile, *, source: object = "zip", max_total: int | None = None
+    zf: zipfile.ZipFile,
+    *,
+    source: object = "zip",
+    max_total: int | None = None,
+    action: str = "extract",
 ) -> list[zipfile.ZipInfo]:
     """Refuse hostile zips before anything is extracted; returns the entries.
 
@@ -78,10 +82,10 @@ def check_zip(
                         f"(more than {MAX_RATIO} times: a zip bomb?)"
                     )
         if why is not None:
-            raise DatasetError(f"{source}: refusing to extract: entry {zi.filename!r} {why}")
+            raise DatasetError(f"{source}: refusing to {action} it: entry {zi.filename!r} {why}")
         if max_total is not None and total > max_total:
             raise DatasetError(
-                f"{source}: refusing to extract: it unpacks to more than {max_total} bytes"
+                f"{source}: refusing to {action} it: it unpacks to more than {max_total} bytes"
             )
     return infos
 
