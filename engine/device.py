@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 
 from engine.errors import SettingError
@@ -39,6 +40,56 @@ def available_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _cpu_times(cpus: set[int]) -> tuple[float, float] | None:
+    """``(busy, total)`` jiffies of ``cpus`` from /proc/stat (Linux), None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            lines = fh.readlines()
+    except OSError:
+        return None
+    busy = total = 0.0
+    for line in lines:
+        name, _, rest = line.partition(" ")
+        if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus):
+            continue
+        t = [float(x) for x in rest.split()]
+        idle = t[3] + (t[4] if len(t) > 4 else 0.0)  # idle + iowait
+        busy += sum(t[:8]) - idle
+        total += sum(t[:8])
+    return (busy, total) if total else None
+
+
+def busy_cpus(interval: float = 0.1) -> float:
+    """How many of this process's CPUs other programs keep busy, sampled over ``interval``
+    seconds (0 where it cannot be measured)."""
+    try:
+        cpus = set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return 0.0
+    first = _cpu_times(cpus)
+    if first is None:
+        return 0.0
+    time.sleep(interval)
+    second = _cpu_times(cpus)
+    if second is None or second[1] <= first[1]:
+        return 0.0
+    return len(cpus) * (second[0] - first[0]) / (second[1] - first[1])
+
+
+def choose_threads(requested: int = 0) -> int:
+    """The CPU threads to train with: ``requested`` when it is > 0 (at most the CPUs this
+    process may use), else the CPUs this process may use less those other programs keep busy
+    (at least 1): on a busy machine, threads that would wait for a busy core slow everyone."""
+    cpus = available_cpus()
+    if requested > 0:
+        if requested > cpus:
+            raise SettingError(
+                f"--threads {requested}: this process may use {cpus} CPU(s); use 1 to {cpus}"
+            )
+        return requested
+    return max(1, min(cpus, round(cpus - busy_cpus())))
 
 
 @contextlib.contextmanager

@@ -106,8 +106,10 @@ class TrainProgress:
         tty: bool | None = None,
         min_interval: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
+        log_every: float = 20.0,
     ) -> None:
         self.epochs = epochs
+        self.log_every = log_every
         self.line = _Line(stream, tty, min_interval, clock)
         self.clock = clock
         self.start = clock()
@@ -115,6 +117,7 @@ class TrainProgress:
         self.loss: float | None = None
         self.val: dict[str, float] = {}
         self.best_epoch = 0
+        self._last_log = self.start
 
     @property
     def tty(self) -> bool:
@@ -145,10 +148,23 @@ class TrainProgress:
         return "  ".join(head + optional + tail)
 
     def on_batch(self, p) -> None:
-        """``p``: an :class:`engine.trainer.BatchProgress`."""
+        """``p``: an :class:`engine.training.loop.BatchProgress`. On a terminal the bar is
+        redrawn; elsewhere a line is written every :attr:`log_every` seconds within an epoch
+        (a long epoch of a big dataset shows its progress and ETA from the first minute)."""
         self.n_batches = p.n_batches
         if self.tty:
             self.line.draw(self._status(p.epoch, p.batch), force=p.batch == p.n_batches)
+            return
+        now = self.clock()
+        if p.batch < p.n_batches and now - self._last_log >= self.log_every:
+            self._last_log = now
+            total = self.epochs * max(1, self.n_batches)
+            done = (p.epoch - 1) * self.n_batches + p.batch
+            self.line.write_line(
+                f"epoch {p.epoch}/{self.epochs}  batch {p.batch}/{p.n_batches}  "
+                f"{format_duration(now - self.start)} elapsed  "
+                f"ETA {format_duration(self._eta(done, total))}"
+            )
 
     def on_epoch(self, r) -> None:
         """``r``: an :class:`engine.trainer.EpochReport`."""
@@ -157,6 +173,7 @@ class TrainProgress:
         self.epochs = r.epochs
         if r.best:
             self.best_epoch = r.epoch
+        self._last_log = self.clock()
         if self.tty:
             self.line.draw(self._status(r.epoch, self.n_batches), force=True)
             return

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
+import os
 import sys
-from collections.abc import Iterator
 
 #: glibc ``mallopt`` parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+
+
+def tune_process() -> None:
+    """Done once by the entry point, before torch is imported: :func:`tune_allocator`, and
+    OpenMP's passive wait policy, so that torch's threads sleep instead of spinning while they
+    wait (spinning threads steal a busy machine's cores from the program they wait for)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    tune_allocator()
 
 
 def tune_allocator(mmap_threshold: int = 32 << 20, trim_threshold: int = 128 << 20) -> bool:
@@ -43,7 +50,7 @@ def use_interactive_threads() -> None:
     A person's fold-in is a few products over the catalogue; with two threads, torch's OpenMP
     pool and MKL's pool spin against each other on small machines and one call in seven
     stalls (87,000 movies on 2 cores: p95 ~100 ms with two threads, ~24 ms with one).
-    Training switches back to torch's default for its duration (:func:`training_threads`).
+    Training sets its own thread count for its duration (:func:`engine.device.choose_threads`).
     """
     global _default_threads
     import torch
@@ -51,17 +58,3 @@ def use_interactive_threads() -> None:
     if _default_threads is None:
         _default_threads = torch.get_num_threads()
     torch.set_num_threads(1)
-
-
-@contextlib.contextmanager
-def training_threads() -> Iterator[None]:
-    """torch's default thread count while training runs (throughput), then back."""
-    import torch
-
-    before = torch.get_num_threads()
-    if _default_threads is not None:
-        torch.set_num_threads(_default_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -717,7 +717,11 @@ def test_subprocess_errors_have_no_traceback(u1_model, ml100k, tmp_path):
     assert r.stdout == ""
 
 
-def test_subprocess_ctrl_c_during_training_saves_nothing(ml100k, tmp_path):
+def test_subprocess_ctrl_c_during_training_keeps_the_best_so_far(ml100k, tmp_path):
+    """Ctrl+C stops training within a batch, saves the best epoch so far (whole: it loads),
+    says where, and exits with 130."""
+    from engine.model.storage import load_model
+
     out = tmp_path / "interrupted.pt"
     args = ["train", ml100k / "u1.base", "--epochs", "1000", "--set", "patience=0"]
     args += ["--hidden", "20", "--model-out", out]
@@ -731,17 +735,18 @@ def test_subprocess_ctrl_c_during_training_saves_nothing(ml100k, tmp_path):
     )
     try:
         for line in p.stderr:
-            if line.startswith("epoch 1/"):
+            if line.startswith("epoch 2/"):
                 break
         p.send_signal(signal.SIGINT)
         stdout, stderr = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 130
-    assert "no model was saved" in stderr and "Traceback" not in stderr
-    assert stdout == ""
-    assert not out.exists()
+    assert p.returncode == 130, stderr
+    assert "the best so far (epoch" in stderr and str(out) in stderr, stderr
+    assert "Traceback" not in stderr and stdout == ""
+    model = load_model(out, device="cpu")
+    assert 2 <= len(model.meta["history"]) < 1000
     assert not list(tmp_path.glob(".interrupted.pt.*"))
 
 

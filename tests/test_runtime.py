@@ -12,18 +12,69 @@ torch = pytest.importorskip("torch")
 from rbm_tui import runtime  # noqa: E402
 
 
-def test_interactive_and_training_threads(monkeypatch):
+def test_interactive_threads_and_the_training_s_own(monkeypatch):
+    """The app's interactive work runs on one thread; a training run sets the count it
+    chooses (engine.device.choose_threads) for its duration and puts the count back."""
+    from helpers import planted
+
+    import engine.device
+    from engine.settings import TrainConfig
+    from engine.training.loop import train
+
     before = torch.get_num_threads()
+    seen = []
     monkeypatch.setattr(runtime, "_default_threads", None)
+    monkeypatch.setattr(engine.device, "busy_cpus", lambda interval=0.1: 0.0)
     try:
         torch.set_num_threads(2)
         runtime.use_interactive_threads()
         assert torch.get_num_threads() == 1
-        with runtime.training_threads():
-            assert torch.get_num_threads() == 2  # torch's count from before the switch
+        train(
+            planted(40),
+            TrainConfig(n_hidden=4, epochs=1, threads=0),
+            callback=lambda r: seen.append(torch.get_num_threads()),
+        )
+        assert seen == [engine.device.available_cpus()]
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_threads_leave_the_cores_other_programs_keep_busy(monkeypatch):
+    import engine.device as device
+
+    cpus = device.available_cpus()
+    monkeypatch.setattr(device, "busy_cpus", lambda interval=0.1: 0.1)
+    assert device.choose_threads() == cpus
+    monkeypatch.setattr(device, "busy_cpus", lambda interval=0.1: cpus - 0.2)
+    assert device.choose_threads() == 1
+    assert device.choose_threads(1) == 1  # asked for: taken as it is
+    with pytest.raises(device.SettingError, match="--threads"):
+        device.choose_threads(cpus + 1)
+
+
+def test_a_spinning_program_is_seen_busy():
+    import subprocess
+
+    from engine.device import busy_cpus
+
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.3)
+        assert busy_cpus(0.5) >= 0.6
+    finally:
+        spin.kill()
+        spin.wait()
+
+
+def test_the_entry_point_asks_openmp_to_wait_passively(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    runtime.tune_process()
+    import os
+
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
 def test_tune_allocator_reports_whether_it_applied():

@@ -130,12 +130,13 @@ def train(
         TrainingError: no ratings, or the weights diverged.
         SettingError: the device or thread count cannot be used here.
     """
-    from engine.device import torch_threads
+    from engine.device import choose_threads, resolve_device, torch_threads
 
     cfg = config or TrainConfig()
     if ratings.n_ratings == 0:
         raise TrainingError("no ratings to train on")
-    with torch_threads(cfg.threads):
+    cpu = resolve_device(cfg.device) == "cpu"
+    with torch_threads(choose_threads(cfg.threads) if cpu else 0):
         return _train(ratings, cfg, callback, progress, cancel, dist)
 
 

@@ -38,7 +38,7 @@ from rbm_tui.cli.common import (
     Interrupted,
     err,
 )
-from rbm_tui.runtime import tune_allocator
+from rbm_tui.runtime import tune_process
 
 EPILOG_MAIN = """\
 examples:
@@ -147,7 +147,7 @@ def _quiet_stdout() -> None:
 def entry() -> int:
     """The ``rbm-tui`` command (console script and ``python -m rbm_tui``): :func:`main` in a
     process tuned for it (see :mod:`rbm_tui.runtime`)."""
-    tune_allocator()
+    tune_process()
     code = main()
     # the collector's last pass at exit would walk every object torch created (~0.4 s)
     gc.freeze()

@@ -26,7 +26,8 @@ examples:
   torchrun --nproc-per-node 2 -m rbm_tui train DATA --distributed --device cpu
 
 Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved model's path (or,
-with --json, a JSON object) to stdout. Ctrl+C stops training and saves nothing (exit 130).
+with --json, a JSON object) to stdout. Ctrl+C stops training, saves the best epoch so far and
+exits with 130 (a second Ctrl+C aborts at once).
 """
 
 
@@ -105,10 +106,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         finally:
             bar.close()
-        if result.cancelled or stop.is_set():
-            raise Interrupted("training interrupted; no model was saved")
+    interrupted = result.cancelled or stop.is_set()
     if result.model is None:  # --distributed: only rank 0 saves the model
+        if interrupted:
+            raise Interrupted("training interrupted")
         return EXIT_OK
+    if interrupted and not (result.history and result.best_epoch > 0):
+        raise Interrupted("training interrupted before its first epoch ended; nothing to save")
     result.model.meta["dataset"]["name"] = name
     wanted = _model_out(args.model_out, name)
     path, failures = save_with_fallback(result.model, wanted)
@@ -116,6 +120,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(
             f"could not save the model to {wanted} ({'; '.join(failures)}); the trained model "
             f"was saved to {path} instead"
+        )
+    if interrupted:  # Ctrl+C: the best epoch so far is kept, and the exit status says so
+        raise Interrupted(
+            f"training interrupted after {len(result.history)} epochs; the best so far "
+            f"(epoch {result.best_epoch}) was saved to {path}"
         )
     val = dict(result.model.meta.get("val_metrics", {}))
     summary = (

@@ -307,7 +307,6 @@ class TrainScreen(AppScreen):
     def _train(self, ratings, cfg, dataset: str, cancel: threading.Event) -> None:
         from engine.model import storage
         from engine.training.loop import train
-        from rbm_tui.runtime import training_threads
 
         last = [0.0]
 
@@ -322,10 +321,7 @@ class TrainScreen(AppScreen):
 
         try:
             self.post_message(msg.TrainStarted(cfg.epochs, dataset))
-            with training_threads():
-                result = train(
-                    ratings, cfg, callback=callback, progress=progress, cancel=cancel.is_set
-                )
+            result = train(ratings, cfg, callback=callback, progress=progress, cancel=cancel.is_set)
             path = None
             if result.history and result.best_epoch > 0:
                 meta = getattr(result.model, "meta", None)
