@@ -51,16 +51,26 @@ def per_user_error(users: np.ndarray, labels: np.ndarray, p_like: np.ndarray) ->
     return float(per.mean())
 
 
-def ece(labels: np.ndarray, p_like: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over ``bins`` equal-width bins of P(like) in [0, 1]."""
+def reliability(labels: np.ndarray, p_like: np.ndarray, bins: int = 10) -> np.ndarray:
+    """The calibration picture: ``float64 (bins, 3)``, per equal-width bin of P(like) in
+    [0, 1], the mean predicted P(like), the observed like rate and the number of pairs (the
+    first two NaN for an empty bin)."""
     y = np.asarray(labels, dtype=np.float64)
     p = np.asarray(p_like, dtype=np.float64)
     idx = np.minimum((p * bins).astype(np.int64), bins - 1)
-    n = np.bincount(idx, minlength=bins)
+    n = np.bincount(idx, minlength=bins).astype(np.float64)
     conf = np.bincount(idx, weights=p, minlength=bins)
     acc = np.bincount(idx, weights=y, minlength=bins)
-    nz = n > 0
-    return float(np.sum(np.abs(conf[nz] - acc[nz])) / len(p))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.column_stack([conf / n, acc / n, n])
+
+
+def ece(labels: np.ndarray, p_like: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over ``bins`` equal-width bins of P(like) in [0, 1]."""
+    table = reliability(labels, p_like, bins)
+    nz = table[:, 2] > 0
+    gap = np.abs(table[nz, 0] - table[nz, 1]) * table[nz, 2]
+    return float(gap.sum() / max(1.0, table[:, 2].sum()))
 
 
 def like_metrics(users: np.ndarray, labels: np.ndarray, p_like: np.ndarray) -> dict[str, float]:

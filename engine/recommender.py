@@ -39,13 +39,29 @@ class Scores:
     seen_logit: np.ndarray  # float64, log-odds of picking the movie
     rated: np.ndarray  # bool, the movies the person rated
 
+    @property
+    def match(self) -> np.ndarray:
+        """``float64 (n_items,)``: P(they watch it and like it), the number the browser's
+        recommendations show and are sorted by (``exp`` of the ``"liked"`` ranking score)."""
+        return np.exp(liked_rank(self.seen_logit, self.p_like))
+
     def rank_score(self, by: str = "seen") -> np.ndarray:
         """The ranking score: ``"seen"`` (would pick it) or ``"liked"`` (would pick and like)."""
         if by == "seen":
             return self.seen_logit
         if by == "liked":
-            return self.seen_logit + np.log(self.p_like)
+            return liked_rank(self.seen_logit, self.p_like)
         raise ValueError("by must be 'seen' or 'liked'")
+
+
+def liked_rank(seen_logit, p_like):
+    """log P(watch and like) = log σ(seen log-odds) + log P(like): the ``"liked"`` ranking
+    score, from numpy arrays or torch tensors of the same shape."""
+    if isinstance(seen_logit, np.ndarray):
+        return -np.logaddexp(0.0, -seen_logit) + np.log(p_like)
+    import torch.nn.functional as F
+
+    return -F.softplus(-seen_logit) + p_like.log()
 
 
 @dataclass
@@ -54,6 +70,7 @@ class Recommendation:
     item_id: object  # original movie ID
     score: float  # the ranking score (higher is better)
     p_like: float  # calibrated P(like)
+    match: float = float("nan")  # P(watch and like); NaN for popular picks
 
 
 def _use_exact(model: Model, exact: bool | None) -> bool:
@@ -174,8 +191,12 @@ def recommend(
         return []
     top = np.argpartition(-rank, n - 1)[:n]
     top = top[np.argsort(-rank[top], kind="stable")]
+    match = sc.match
     return [
-        Recommendation(int(i), model.item_ids[i], float(rank[i]), float(sc.p_like[i])) for i in top
+        Recommendation(
+            int(i), model.item_ids[i], float(rank[i]), float(sc.p_like[i]), float(match[i])
+        )
+        for i in top
     ]
 
 
@@ -261,13 +282,14 @@ def explain_many(
             sc, like = rbm.pair_scores(xs, its, with_like=True)  # (1+R, 2), (1+R,)
             score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
             like_logit = like.double().cpu().numpy()
+            if rbm.lateral is not None:  # each rated movie's direct pull on the seen log-odds
+                pulls = rbm.lateral[rated_t, int(item)].double().cpu().numpy()
+                score = score + pulls.sum() - np.concatenate([[0.0], pulls])
         if by != "seen":
             # the person's overall like rate is held fixed: the effect is the movie's own pull
             p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))
-            score = score + np.log(p)
+            score = liked_rank(score, p)
         effect = score[0] - score[1:]
-        if rbm.lateral is not None:  # each rated movie's direct pull on the seen log-odds
-            effect = effect + rbm.lateral[rated_t, int(item)].cpu().numpy()
         order = np.argsort(-effect, kind="stable")
         reasons = []
         for j in order[:n]:
@@ -365,7 +387,7 @@ def recommend_all(
             cols = np.arange(model.n_items)[None, :]
             p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, knn)
         if by == "liked":
-            rank = seen + torch.from_numpy(np.log(p_all)).to(seen.dtype).to(seen.device)
+            rank = liked_rank(seen, torch.from_numpy(p_all).to(seen.dtype).to(seen.device))
         else:
             rank = seen
         row, col = lm.rows(us)

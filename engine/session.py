@@ -23,18 +23,19 @@ class Pick:
     """One movie of the recommendations list.
 
     ``index``: its dataset index; ``p_like``: P(like) for the person (for a popular pick
-    without a model, the share of its raters who liked it). A personal pick names the rated
-    movie that pushed it up most (``because``, a dataset index, and the person's thumb on it,
-    ``because_liked``); a popular pick says how many people rated it (``raters``) and the share
-    who liked it (``liked_share``).
+    without a model, the share of its raters who liked it). A personal pick has ``match``,
+    P(they watch it and like it), the number personal lists are sorted by, and names the
+    liked movie that pushed it up most (``because``, a dataset index; a dislike is never a
+    reason); a popular pick says how many people rated it (``raters``) and the share who
+    liked it (``liked_share``).
     """
 
     index: int
     p_like: float
     because: int | None = None
-    because_liked: bool | None = None
     raters: int = 0
     liked_share: float = 0.0
+    match: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,10 @@ class Session:
         self._counts = ratings.item_counts()
         self._likes = ratings.item_like_counts()
         self.model = None
+        #: ``float64 (n_items,)`` by dataset index, NaN for movies the model lacks (None
+        #: without a model): P(like) once watched, and P(watch and like) ("match").
         self.p_like: np.ndarray | None = None
+        self.match: np.ndarray | None = None
         self._scores = None
         self.set_model(model)
 
@@ -131,12 +135,15 @@ class Session:
     def _rescore(self) -> None:
         model = self.model
         if model is None:
-            self.p_like, self._scores = None, None
+            self.p_like, self.match, self._scores = None, None, None
             return
         self._scores = fold_in(model, *self._model_thumbs())
+        known = self._to_model[self._known]
         p = np.full(self.ratings.n_items, np.nan)
-        p[self._known] = self._scores.p_like[self._to_model[self._known]]
-        self.p_like = p
+        p[self._known] = self._scores.p_like[known]
+        match = np.full(self.ratings.n_items, np.nan)
+        match[self._known] = self._scores.match[known]
+        self.p_like, self.match = p, match
 
     def recommendations(self, n: int, candidates: np.ndarray | None = None) -> Recommendations:
         """The ``n`` movies to show, best first, among ``candidates`` (a bool mask over the
@@ -154,14 +161,35 @@ class Session:
         recs = recommend(
             model, m_likes, m_dislikes, n, by="liked", scores=self._scores, candidates=cand
         )
-        reasons = explain_many(model, m_likes, m_dislikes, [r.item for r in recs], n=1)
-        picks = []
-        for rec, why in zip(recs, reasons):
-            because = liked = None
-            if why and self._to_data[why[0].item] >= 0:
-                because, liked = int(self._to_data[why[0].item]), why[0].liked
-            picks.append(Pick(int(self._to_data[rec.item]), rec.p_like, because, liked))
+        reasons = explain_many(model, m_likes, m_dislikes, [r.item for r in recs], n=3)
+        picks = [
+            Pick(
+                int(self._to_data[rec.item]),
+                rec.p_like,
+                self._liked_reason(why),
+                match=rec.match,
+            )
+            for rec, why in zip(recs, reasons)
+        ]
         return Recommendations(picks, personal=True, rated=len(m_likes) + len(m_dislikes))
+
+    def reason(self, index: int) -> int | None:
+        """The liked movie (dataset index) that pushes movie ``index`` up most for this
+        person, or None (no model, no likes, nothing pushes it up)."""
+        if self.model is None or not self._known[index]:
+            return None
+        m_likes, m_dislikes = self._model_thumbs()
+        if not m_likes:
+            return None
+        item = int(self._to_model[index])
+        return self._liked_reason(explain_many(self.model, m_likes, m_dislikes, [item], n=3)[0])
+
+    def _liked_reason(self, reasons) -> int | None:
+        """The first liked movie among ``reasons`` (dataset index), or None."""
+        for why in reasons:
+            if why.liked and self._to_data[why.item] >= 0:
+                return int(self._to_data[why.item])
+        return None
 
     def _popular_from_model(self, n: int, cand: np.ndarray) -> list[Pick]:
         model = self.model

@@ -30,6 +30,7 @@ from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
 from rbm_tui.screens.help import HelpScreen, help_sections
 from rbm_tui.screens.models import ModelsScreen
 from rbm_tui.screens.train import TrainScreen
+from rbm_tui.training import TrainingRun, validation_score
 
 MAIN_SCREENS: dict[str, type[AppScreen]] = {
     "datasets": DatasetsScreen,
@@ -37,8 +38,6 @@ MAIN_SCREENS: dict[str, type[AppScreen]] = {
     "browse": BrowseScreen,
     "models": ModelsScreen,
 }
-
-_SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
 class RbmCommands(Provider):
@@ -98,10 +97,10 @@ class RbmTuiApp(App[Any]):
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {RbmCommands}
     BINDINGS = [
-        Binding("1", "show('datasets')", "Datasets", id="screen.datasets", group=_SCREENS_GROUP),
-        Binding("2", "show('train')", "Train", id="screen.train", group=_SCREENS_GROUP),
-        Binding("3", "show('browse')", "Browse", id="screen.browse", group=_SCREENS_GROUP),
-        Binding("4", "show('models')", "Models", id="screen.models", group=_SCREENS_GROUP),
+        Binding("1", "show('datasets')", "Datasets", id="screen.datasets", show=False),
+        Binding("2", "show('train')", "Train", id="screen.train", show=False),
+        Binding("3", "show('browse')", "Browse", id="screen.browse", show=False),
+        Binding("4", "show('models')", "Models", id="screen.models", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -124,6 +123,9 @@ class RbmTuiApp(App[Any]):
         self.loading_model: Path | None = None
         #: the person's thumbs on the loaded dataset and the active model's view of them
         self.session: Any = None  # engine.session.Session
+        #: the training run going on (or the last one, ended), see :mod:`rbm_tui.training`
+        self.training_run: TrainingRun | None = None
+        self._quit_after_training = False
         self.state_version = 0
         self._initial_dataset = dataset
         self._startup_dataset: str | None = None
@@ -154,7 +156,14 @@ class RbmTuiApp(App[Any]):
         """The current dataset for people: its name, or a path's last part."""
         return display_name(self.dataset_name) if self.dataset_name else "no dataset"
 
+    @property
+    def training(self) -> bool:
+        """Whether a training run is going on."""
+        return self.training_run is not None and not self.training_run.ended
+
     def status_line(self) -> str:
+        if self.training:
+            return f"{self.training_run.status()} · {display_name(self.training_run.dataset)}"
         if self.loading_dataset:
             ds = f"loading {display_name(self.loading_dataset)}…"
         else:
@@ -219,7 +228,8 @@ class RbmTuiApp(App[Any]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(help_sections(type(self), MAIN_SCREENS)))
+            sections = help_sections(type(self), MAIN_SCREENS, self.current_mode)
+            self.push_screen(HelpScreen(sections))
 
     def show_error(self, title: str, message: str, detail: str = "") -> None:
         self.push_screen(ErrorDialog(title, message, detail))
@@ -277,6 +287,14 @@ class RbmTuiApp(App[Any]):
         ``show``: the screen to switch to once loaded (``"auto"``: Browse when a model is
         remembered for it, else Train; None: stay).
         """
+        if self.training and name != self.dataset_name:
+            self.notify(
+                f"training on {display_name(self.training_run.dataset)} is running: stop it first "
+                "(2, then ctrl+t), or wait for it to end",
+                title="Not now",
+                severity="warning",
+            )
+            return
         self.loading_dataset = name
         self.state_changed()
         self._load_dataset(name, show)
@@ -426,6 +444,180 @@ class RbmTuiApp(App[Any]):
         if self.model_path == Path(old):
             self.model_path = Path(new)
         self.state_changed()
+
+    # --------------------------------------------------------------- training
+    def start_training(self, config: Any) -> bool:
+        """Train a model of the loaded dataset with ``config`` (an engine ``TrainConfig``) in
+        a worker; returns False (and says why) when it cannot start."""
+        if self.training:
+            self.notify("a training run is going on already", severity="warning")
+            return False
+        if self.ratings is None or self.dataset_name is None:
+            what = self.loading_dataset
+            self.notify(
+                f"{what} is still loading" if what else "choose a dataset first (1)",
+                severity="warning",
+            )
+            return False
+        from engine.training.forecast import Forecast
+
+        self.training_run = TrainingRun(self.dataset_name, config, Forecast(config))
+        self._train(self.ratings, config, self.training_run)
+        self.training_changed()
+        return True
+
+    def stop_training(self) -> None:
+        """Stop the run at the next batch; its best epoch so far is kept."""
+        if self.training:
+            self.training_run.cancel.set()
+            self.training_changed()
+
+    def training_changed(self, epoch: Any = None) -> None:
+        """The run moved: the bars of the screens and the Train screen redraw (``epoch``: the
+        report of an epoch that just ended)."""
+        for screen in self.screen_stack:  # (the Train screen redraws the run when shown)
+            if isinstance(screen, AppScreen):
+                screen.training_changed(epoch)
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train(self, ratings: Any, cfg: Any, run: TrainingRun) -> None:
+        import time
+
+        from engine.model import storage
+        from engine.training.loop import train
+
+        last = [0.0]
+
+        def progress(p) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.2 or p.batch == p.n_batches:
+                last[0] = now
+                self.post_message(msg.TrainBatch(p.epoch, cfg.epochs, p.batch, p.n_batches))
+
+        try:
+            result = train(
+                ratings,
+                cfg,
+                callback=lambda r: self.post_message(msg.TrainEpoch(r)),
+                progress=progress,
+                cancel=run.cancel.is_set,
+            )
+            path, failures = None, []
+            if result.history and result.best_epoch > 0:
+                result.model.meta.setdefault("dataset", {})["name"] = run.dataset
+                path, failures = storage.save_with_fallback(result.model)
+            self.post_message(
+                msg.TrainDone(
+                    path=path,
+                    model=result.model if path is not None else None,
+                    cancelled=result.cancelled,
+                    best_epoch=result.best_epoch,
+                    epochs_done=len(result.history),
+                    seconds=result.seconds,
+                    dataset=run.dataset,
+                    save_failures=failures,
+                )
+            )
+        except Exception as e:
+            text = str(e).strip() or type(e).__name__
+            self.post_message(msg.TrainFailed(text, traceback.format_exc(limit=8)))
+
+    @on(msg.TrainBatch)
+    def _train_batch(self, event: msg.TrainBatch) -> None:
+        run = self.training_run
+        if run is None or run.ended:
+            return
+        run.epoch, run.batch, run.n_batches = event.epoch, event.batch, event.n_batches
+        run.forecast.on_batch(event)
+        self.training_changed()
+
+    @on(msg.TrainEpoch)
+    def _train_epoch(self, event: msg.TrainEpoch) -> None:
+        run = self.training_run
+        if run is None or run.ended:
+            return
+        run.history.append(event.report)
+        run.forecast.on_epoch(event.report)
+        self.training_changed(event.report)
+
+    @on(msg.TrainDone)
+    def _train_done(self, event: msg.TrainDone) -> None:
+        run = self.training_run
+        if run is not None:
+            run.ended = True
+        if event.save_failures:
+            self.show_error(
+                "The model was saved elsewhere",
+                f"could not save it where it belongs ({'; '.join(event.save_failures)}); it "
+                f"was saved to {event.path} instead",
+            )
+        activated, why = False, ""
+        if event.path is not None and event.model is not None:
+            activated, why = self._activate_trained(event)
+        self.training_changed()
+        for screen in self.screen_stack:
+            if isinstance(screen, TrainScreen):
+                screen.training_done(event, activated, why)
+        if event.path is None:
+            self.notify("training stopped before its first epoch ended; nothing saved")
+        elif activated:
+            self.notify(f"model saved: {event.path.name}, now active", title="Training done")
+        else:
+            self.notify(f"model saved: {event.path.name}; {why}", title="Training stopped")
+        if self._quit_after_training:
+            self.exit()
+
+    def _activate_trained(self, event: msg.TrainDone) -> tuple[bool, str]:
+        """Make a finished run's model active; a stopped run's only if it scores better on
+        validation than the active model of its dataset. Returns (activated, why not)."""
+        if event.dataset != self.dataset_name:
+            return False, f"it is a model of {display_name(event.dataset)}"
+        if event.cancelled and self.model is not None:
+            monitor = event.model.config.get("monitor", "both")
+            new = validation_score(event.model.meta.get("val_metrics"), monitor)
+            old = validation_score(self.model.meta.get("val_metrics"), monitor)
+            if new is not None and old is not None and new <= old:
+                return False, (
+                    f"not made active: its validation score {new:.3f} is not above the active "
+                    f"model's {old:.3f} (load it on Models, 4, to use it)"
+                )
+        self.set_active_model(event.model, event.path)
+        return True, ""
+
+    @on(msg.TrainFailed)
+    def _train_failed(self, event: msg.TrainFailed) -> None:
+        if self.training_run is not None:
+            self.training_run.ended = True
+        self.training_changed()
+        for screen in self.screen_stack:
+            if isinstance(screen, TrainScreen):
+                screen.training_failed()
+        self.show_error("Training failed", event.error, event.detail)
+        if self._quit_after_training:
+            self.exit()
+
+    async def action_quit(self) -> None:
+        """Quit; during a training run, ask first (quitting stops it and keeps its best epoch
+        so far, which becomes active only if it is better than the active model)."""
+        if not self.training:
+            self.exit()
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._quit_after_training = True
+                self.stop_training()
+
+        self.push_screen(
+            ConfirmDialog(
+                "Quit while training?",
+                f"Training on {display_name(self.training_run.dataset)} is running. Quitting "
+                "stops it; its best epoch so far is saved first.",
+                yes="Stop and quit",
+                no="Keep training",
+            ),
+            answer,
+        )
 
 
 def _import_torch() -> None:

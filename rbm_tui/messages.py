@@ -151,6 +151,8 @@ class TrainDone(Message):
     epochs_done: int
     seconds: float
     dataset: str
+    #: the places the model could not be saved to before the one it went to
+    save_failures: list[str] = field(default_factory=list)
 
 
 @dataclass

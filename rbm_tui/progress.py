@@ -93,46 +93,43 @@ class _Line:
 
 class TrainProgress:
     """Progress of a training run; pass :meth:`on_batch` and :meth:`on_epoch` to
-    :func:`engine.trainer.train` as ``progress`` and ``callback``.
+    :func:`engine.training.loop.train` as ``progress`` and ``callback``.
 
-    The ETA assumes every epoch runs (early stopping can only make training end sooner).
+    ``forecast``: an :class:`engine.training.forecast.Forecast` of the run (its clock is
+    used here too): the epoch count, bar and ETA are those of the epochs expected to run,
+    revised when early stopping comes near.
     """
 
     def __init__(
         self,
-        epochs: int,
+        forecast,
         stream: TextIO | None = None,
         *,
         tty: bool | None = None,
         min_interval: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
         log_every: float = 20.0,
     ) -> None:
-        self.epochs = epochs
+        self.forecast = forecast
         self.log_every = log_every
-        self.line = _Line(stream, tty, min_interval, clock)
-        self.clock = clock
-        self.start = clock()
-        self.n_batches = 0
+        self.clock = forecast.clock
+        self.line = _Line(stream, tty, min_interval, self.clock)
+        self.start = self.clock()
         self.loss: float | None = None
         self.val: dict[str, float] = {}
-        self.best_epoch = 0
         self._last_log = self.start
 
     @property
     def tty(self) -> bool:
         return self.line.tty
 
-    def _eta(self, done: int, total: int) -> float | None:
-        if done <= 0 or total <= 0:
-            return None
-        elapsed = self.clock() - self.start
-        return elapsed / done * max(0, total - done)
+    def _epochs(self) -> str:
+        f = self.forecast
+        return f"{f.epoch}/{f.expected_epochs}" if f.in_refit else f"{f.epoch}/~{f.expected_epochs}"
 
-    def _status(self, epoch: int, batch: int) -> str:
-        total = self.epochs * max(1, self.n_batches)
-        done = (epoch - 1) * self.n_batches + batch
-        head = [f"epoch {epoch}/{self.epochs}", bar(done / total if total else 0.0)]
+    def _status(self) -> str:
+        f = self.forecast
+        running = f.epoch + (1 if f.batch else 0)
+        head = [f"epoch {max(1, running)}/~{f.expected_epochs}", bar(f.fraction())]
         head.append(f"loss {self.loss:.4f}" if self.loss is not None else "loss -")
         optional = []
         if "auc" in self.val:
@@ -140,7 +137,7 @@ class TrainProgress:
         if "ndcg@10" in self.val:
             optional.append(f"ndcg@10 {self.val['ndcg@10']:.3f}")
         optional.append(f"{format_duration(self.clock() - self.start)} elapsed")
-        tail = [f"ETA {format_duration(self._eta(done, total))}"]
+        tail = [f"ETA {format_duration(f.seconds_left())}"]
         # a narrow terminal drops the optional parts, last first, before anything is cut
         width = self.line.width() if self.tty else 10**6
         while optional and len("  ".join(head + optional + tail)) > width:
@@ -151,39 +148,35 @@ class TrainProgress:
         """``p``: an :class:`engine.training.loop.BatchProgress`. On a terminal the bar is
         redrawn; elsewhere a line is written every :attr:`log_every` seconds within an epoch
         (a long epoch of a big dataset shows its progress and ETA from the first minute)."""
-        self.n_batches = p.n_batches
+        self.forecast.on_batch(p)
         if self.tty:
-            self.line.draw(self._status(p.epoch, p.batch), force=p.batch == p.n_batches)
+            self.line.draw(self._status(), force=p.batch == p.n_batches)
             return
         now = self.clock()
         if p.batch < p.n_batches and now - self._last_log >= self.log_every:
             self._last_log = now
-            total = self.epochs * max(1, self.n_batches)
-            done = (p.epoch - 1) * self.n_batches + p.batch
             self.line.write_line(
-                f"epoch {p.epoch}/{self.epochs}  batch {p.batch}/{p.n_batches}  "
+                f"epoch {p.epoch}/~{self.forecast.expected_epochs}  "
+                f"batch {p.batch}/{p.n_batches}  "
                 f"{format_duration(now - self.start)} elapsed  "
-                f"ETA {format_duration(self._eta(done, total))}"
+                f"ETA {format_duration(self.forecast.seconds_left())}"
             )
 
     def on_epoch(self, r) -> None:
-        """``r``: an :class:`engine.trainer.EpochReport`."""
+        """``r``: an :class:`engine.training.loop.EpochReport`."""
+        self.forecast.on_epoch(r)
         self.loss = r.train_loss
         self.val = dict(r.val)
-        self.epochs = r.epochs
-        if r.best:
-            self.best_epoch = r.epoch
         self._last_log = self.clock()
         if self.tty:
-            self.line.draw(self._status(r.epoch, self.n_batches), force=True)
+            self.line.draw(self._status(), force=True)
             return
-        total = self.epochs * max(1, self.n_batches)
-        parts = [f"epoch {r.epoch}/{r.epochs}", f"loss {r.train_loss:.4f}"]
+        parts = [f"epoch {self._epochs()}", f"loss {r.train_loss:.4f}"]
         for key in ("auc", "ndcg@10", "logloss"):
             if key in r.val:
                 parts.append(f"val {key} {r.val[key]:.4f}")
         parts.append(f"{r.seconds:.1f}s")
-        parts.append(f"ETA {format_duration(self._eta(r.epoch * self.n_batches, total))}")
+        parts.append(f"ETA {format_duration(self.forecast.seconds_left())}")
         if r.best:
             parts.append("*best")
         if r.refit:

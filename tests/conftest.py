@@ -51,3 +51,12 @@ def seeded_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from helpers import train_seeded_model
 
     return train_seeded_model(tmp_path_factory.mktemp("seeded") / "demo-seeded.pt")
+
+
+@pytest.fixture(scope="session")
+def demo_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo model trained with the default settings (seed 0), once per session: tests of
+    what the recommendations say about a person's tastes need a model that learnt them."""
+    from helpers import train_seeded_model
+
+    return train_seeded_model(tmp_path_factory.mktemp("demo") / "demo-default.pt", seed=0)

@@ -65,9 +65,9 @@ def random_ratings(n_users: int = 50, n_items: int = 12, n: int = 300, seed: int
     return from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float))
 
 
-def train_seeded_model(path: Path) -> Path:
-    """Train the tiny seeded demo model (:data:`SEEDED_CONFIG`) and save it to ``path``
-    (touches no user dirs)."""
+def train_seeded_model(path: Path, **config) -> Path:
+    """Train the tiny seeded demo model (:data:`SEEDED_CONFIG`, or the default settings with
+    ``config`` when it is given) and save it to ``path`` (touches no user dirs)."""
     from engine import catalogue
     from engine.data.loaders import load_ratings
     from engine.model.storage import save_model
@@ -75,7 +75,7 @@ def train_seeded_model(path: Path) -> Path:
     from engine.training.loop import train
 
     r = load_ratings(catalogue.demo_path(), cache=False)
-    result = train(r, TrainConfig(**SEEDED_CONFIG))
+    result = train(r, TrainConfig(**(config or SEEDED_CONFIG)))
     result.model.meta["dataset"]["name"] = "demo"
     return save_model(result.model, path)
 

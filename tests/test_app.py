@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import SIZE, make_app, pick_demo, rec_items, wait_for
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, Sparkline
+from textual.widgets import DataTable, Input
 
 from rbm_tui.app import MAIN_SCREENS, RbmTuiApp
 from rbm_tui.preferences import Preferences
@@ -38,10 +38,10 @@ async def train_tiny(pilot, **values) -> TrainScreen:
     assert isinstance(screen, TrainScreen)
     screen.set_values(**{**TINY, **values})
     await pilot.press("ctrl+s")
-    assert screen.training or screen.losses, screen.query_one("#form-error").content
+    assert app.training_run is not None, screen.query_one("#form-error").content
     await wait_for(
         pilot,
-        lambda: (not screen.training and screen.losses) or isinstance(app.screen, ErrorDialog),
+        lambda: app.training_run.ended or isinstance(app.screen, ErrorDialog),
         timeout=120,
         what="training to end",
     )
@@ -151,7 +151,7 @@ async def test_whole_flow_pick_train_rate_reopen():
         assert app.dataset_name == "demo"
         assert app.current_mode == "train"  # no model yet for the demo
         screen = await train_tiny(pilot)
-        assert len(screen.query_one(Sparkline).data) >= 1
+        assert screen.query_one("#train-chart").series[0].points
         assert screen.query_one("#epochs", DataTable).row_count == 2
         assert app.model is not None and app.model_path is not None
         assert app.model_path.is_file()
@@ -170,13 +170,17 @@ async def test_whole_flow_pick_train_rate_reopen():
         rated = []
         for key in ("plus", "l", "minus"):
             rated.append(browse.cursor_movie())
-            await pilot.press(key)
+            await pilot.press(key, "down")
         await pilot.pause()
         after = rec_items(browse)
         assert after != before
         assert not set(rated) & set(after)
         assert browse.rec_heading.startswith("Recommended for you")
-        assert any("because you" in str(o.prompt) for o in browse.query_one(RecsList).options)
+        liked_titles = {browse.titles[i] for i in rated[:2]}
+        for option in browse.query_one(RecsList).options:  # a reason is always a liked movie
+            text = str(option.prompt)
+            if "because you liked" in text:
+                assert any(t[:10] in text.split("because you liked")[1] for t in liked_titles)
         mine = app.store.ratings("demo")
         ids = [app.ratings.item_ids[i].item() for i in rated]
         assert mine == {ids[0]: True, ids[1]: True, ids[2]: False}
@@ -197,22 +201,34 @@ async def test_whole_flow_pick_train_rate_reopen():
 
 
 # --------------------------------------------------------------------------- training
-async def test_training_stop_keeps_the_best_model_so_far():
+async def start_long_run(pilot) -> TrainScreen:
+    """On Train, a run of 500 epochs that will not end by itself; one epoch done."""
+    app = pilot.app
+    screen = app.screen
+    assert isinstance(screen, TrainScreen)
+    screen.set_values(epochs=500, n_hidden=8, batch_size=16, patience=0)
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: len(app.training_run.history) >= 1, timeout=60, what="an epoch")
+    assert app.training
+    return screen
+
+
+async def test_training_stop_asks_then_keeps_the_best_model_so_far():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pick_demo(pilot)
-        screen = app.screen
-        assert isinstance(screen, TrainScreen)
-        screen.set_values(epochs=500, n_hidden=8, batch_size=16, patience=0)
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: len(screen.losses) >= 1, timeout=60, what="an epoch")
-        assert screen.training
-        t0 = time.monotonic()
+        screen = await start_long_run(pilot)
         await pilot.press("ctrl+t")
-        await wait_for(pilot, lambda: not screen.training, timeout=10, what="the stop")
-        stopped_after = time.monotonic() - t0
-        assert stopped_after < 2.0  # within a second of work, plus saving on a busy machine
-        assert app.model is not None
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # stop asks first
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.training and not app.training_run.stopping
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.training, timeout=20, what="the stop")
+        assert app.model is not None  # no model was active: the stopped run's becomes it
         assert app.model_path is not None and app.model_path.is_file()
         assert "Stopped" in str(screen.query_one("#train-state").content)
         assert screen.query_one("#start").disabled is False
@@ -237,7 +253,7 @@ async def test_training_failure_shows_a_dialog_and_the_app_keeps_running(monkeyp
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is screen
-        assert not screen.training
+        assert not app.training
         assert app.model is None
         assert screen.query_one("#start").disabled is False
         await pilot.press("3")  # still alive and responsive
@@ -264,7 +280,7 @@ async def test_invalid_hyperparameters_are_marked_and_refused():
         assert momentum.has_class("-invalid")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert not screen.training
+        assert app.training_run is None
         assert "Epochs" in str(screen.query_one("#form-error").content)
         await pilot.press("ctrl+r")  # defaults
         await pilot.pause()
@@ -422,13 +438,15 @@ async def test_rating_updates_scores_and_recommendations_in_place(with_model):
             await pilot.press(key)
             await pilot.pause()
             seen.append((screen.p_like.copy(), rec_items(screen)))
+            if key in ("plus", "minus", "l"):
+                await pilot.press("down")  # the cursor stays on the rated movie until moved
         assert screen.rows == rows_before  # no rebuild, rows updated in place
         changed = [not np.allclose(a[0], b[0]) for a, b in zip(seen, seen[1:])]
-        assert all(changed[:4]), changed  # four new thumbs: four new sets of scores
+        assert all(changed[:5]), changed  # four thumbs and a clear: five new sets of scores
         assert seen[1][1] != seen[0][1]  # the first like makes the list personal
-        # +, -, l, d on four rows (the cursor moves down after each); 0 on the fifth clears
-        # nothing; z undoes the last thumb
-        assert len(app.session.thumbs) == 3
+        # +, -, l, d on four rows; 0 clears the fourth; z undoes the clear
+        assert len(app.session.thumbs) == 4
+        assert screen.cursor_movie() == rows_before[3]
 
 
 async def test_undo_and_clear(with_model):
@@ -486,6 +504,120 @@ async def test_search_genre_sort_and_my_ratings(with_model):
         assert screen.mine_only and len(screen.rows) == 1
         await pilot.press("m")
         assert len(screen.rows) == n_all
+
+
+async def test_search_enter_goes_to_the_match_and_keys_rate_again(with_model):
+    """While the search box has focus, + and - are typed (the footer does not offer rating);
+    Enter returns to the list on the first match, where the keys rate again."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_browse(pilot)
+        await pilot.press("slash")
+        assert not screen.check_action("rate", (True,))
+        await pilot.press(*"star", "plus")
+        assert screen.query_one("#search", Input).value == "star+"
+        assert app.store.ratings("demo") == {}
+        await pilot.press("backspace", "enter")
+        await pilot.pause()
+        table = screen.query_one(MoviesTable)
+        assert table.has_focus and table.cursor_row == 0
+        first = screen.cursor_movie()
+        assert "star" in screen.full_titles[first].lower()
+        await pilot.press("plus")
+        assert app.store.ratings("demo") == {app.ratings.item_ids[first].item(): True}
+        await pilot.press("slash", "escape")
+        assert screen.query_one("#search", Input).value == "" and table.has_focus
+
+
+async def test_genre_picker_types_to_search_and_the_panel_says_it_filters(with_model):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_browse(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press(*"sci", "enter")
+        await pilot.pause()
+        assert screen.genre == "Sci-Fi"
+        assert screen.query_one(MoviesTable).has_focus
+        assert screen.rows and all("Sci-Fi" in screen.genre_lists[i] for i in screen.rows)
+        assert "Sci-Fi only" in screen.rec_heading
+
+
+async def test_help_on_browse_at_80x24_shows_the_rating_keys_without_scrolling(with_model):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_browse(pilot)
+        await pilot.press("3", "question_mark")
+        await pilot.pause()
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        scroll = help_screen.query_one("#help-scroll")
+        first_title = help_screen.query(".help-section").first()
+        rows = help_screen.query(".help-rows").first()
+        assert "Browse" in str(first_title.render())
+        text = str(rows.render())
+        assert "Like" in text and "Dislike" in text
+        assert scroll.scroll_y == 0
+        assert rows.region.bottom <= scroll.region.bottom  # all of Browse's keys in view
+
+
+# --------------------------------------------------------------- planted-taste profiles
+def _genre_movies(ratings, genre: str, avoid: str, n: int) -> list[int]:
+    """The ``n`` most-rated movies (dataset indices) of ``genre`` that are not ``avoid``."""
+    genres = ratings.movies["genres"].astype(str)
+    ok = genres.str.contains(genre, regex=False) & ~genres.str.contains(avoid, regex=False)
+    counts = ratings.item_counts()
+    idx = np.nonzero(ok.to_numpy())[0]
+    return idx[np.argsort(-counts[idx], kind="stable")][:n].tolist()
+
+
+@pytest.fixture
+def with_demo_model(demo_model_file, rbm_home):
+    """The demo chosen and a demo model trained with the default settings active."""
+    import shutil
+
+    from engine import paths
+
+    target = paths.models_dir() / "demo-default.pt"
+    shutil.copy(demo_model_file, target)
+    Preferences(dataset="demo", models={"demo": str(target)}).save()
+    return target
+
+
+@pytest.mark.parametrize("likes,dislikes", [("Romance", "Sci-Fi"), ("Sci-Fi", "Romance")])
+async def test_planted_tastes_get_their_own_sorted_list_with_liked_reasons(
+    with_demo_model, likes, dislikes
+):
+    """A person who liked five movies of one genre and disliked five of another: the list is
+    sorted by the number it shows, leans to the liked genre, and every reason is a like."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_browse(pilot)
+        liked = _genre_movies(app.ratings, likes, dislikes, 5)
+        disliked = _genre_movies(app.ratings, dislikes, likes, 5)
+        for i in liked:
+            app.session.rate(i, True)
+        for i in disliked:
+            app.session.rate(i, False)
+        screen.rescore()
+        await pilot.pause()
+        assert screen.rec_heading.startswith("Recommended for you (10 rated)")
+        shown = [m for _, m in screen.recs]
+        assert len(shown) >= 10 and shown == sorted(shown, reverse=True)
+        numbers = [
+            int(str(o.prompt).split("%")[0].split()[-1].lstrip("<"))
+            for o in screen.query_one(RecsList).options
+        ]
+        assert numbers == sorted(numbers, reverse=True)  # what the eye reads agrees too
+        liked_titles = {screen.titles[i] for i in liked}
+        prompts = [str(o.prompt) for o in screen.query_one(RecsList).options]
+        reasons = [p.split("because you liked ")[1].rstrip(" …") for p in prompts if "because" in p]
+        assert reasons, prompts
+        for reason in reasons:  # (the panel may cut a long title short)
+            assert any(t.startswith(reason) for t in liked_titles), (reason, liked_titles)
+        top = rec_items(screen)[:10]
+        has = lambda g: sum(g in screen.genre_lists[i] for i in top)  # noqa: E731
+        assert has(likes) > has(dislikes), [screen.full_titles[i] for i in top]
 
 
 async def test_rating_a_recommendation_from_the_panel(with_model):
@@ -570,6 +702,35 @@ async def test_models_screen_load_rename_delete(with_model):
         assert "demo" not in Preferences.load().models
 
 
+async def test_models_screen_draws_the_curve_and_the_calibration_picture(with_model):
+    """The highlighted model's validation curve (its saved history) and its calibration
+    picture (observed like rate per band of predicted P(like), as saved at calibration)."""
+    import json
+
+    import torch
+
+    from rbm_tui.widgets.calibration import CalibrationPicture
+    from rbm_tui.widgets.chart import TrainingChart
+
+    header = json.loads(torch.load(with_model, weights_only=True)["header"])
+    table = header["meta"]["reliability"]
+    assert len(table) == 10 and sum(n for _, _, n in table) > 0
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        await pilot.press("4")
+        screen = app.screen
+        await wait_for(pilot, lambda: bool(screen.models), what="the list")
+        await pilot.pause()
+        curve = screen.query_one("#model-curve", TrainingChart)
+        assert [len(s.points) for s in curve.series] == [2, 2, 2]  # 2 epochs: loss, AUC, nDCG
+        picture = screen.query_one("#model-calibration", CalibrationPicture)
+        bands = picture.rows()
+        assert bands and len(bands) == sum(1 for *_, n in table if n > 0)
+        lines = picture.render_lines_text(40)
+        assert len(lines) == 1 + len(bands) and "┃" in str(lines[1])
+
+
 async def test_remembered_dataset_gone_offers_the_catalogue():
     Preferences(dataset="ml-100k").save()  # remembered, but not on disk here
     app = make_app()
@@ -580,31 +741,98 @@ async def test_remembered_dataset_gone_offers_the_catalogue():
         assert app.ratings is None
 
 
-async def test_quit_during_training_leaves_only_whole_models():
-    """``q`` mid-run stops the training within a batch and keeps the best epoch so far: one
-    model file, whole (it loads), and no temporary file beside it."""
+async def test_quit_during_training_asks_then_leaves_only_whole_models():
+    """``q`` mid-run asks first; yes stops the run within a batch, saves its best epoch so
+    far (one model file, whole: it loads, no temporary file beside it), then quits."""
     from engine import paths
     from engine.model.storage import load_model
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pick_demo(pilot)
-        screen = app.screen
-        screen.set_values(epochs=500, n_hidden=8, batch_size=16, patience=0)
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: len(screen.losses) >= 1, timeout=60, what="an epoch")
-        t0 = time.monotonic()
-        screen.query_one("#stop").blur()
+        await start_long_run(pilot)
         await pilot.press("q")
-    assert time.monotonic() - t0 < 10
-    deadline = time.monotonic() + 30  # the worker thread ends its batch, then saves
-    while not list(paths.models_dir().glob("*.pt")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog) and app.is_running
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.training
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=30, what="the quit")
     files = sorted(paths.models_dir().iterdir())
     assert [p.suffix for p in files] == [".pt"], files
     model = load_model(files[0], device="cpu")
     assert 1 <= len(model.meta["history"]) < 500
+
+
+async def test_enter_right_after_start_does_not_stop_training():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        screen = app.screen
+        screen.set_values(epochs=500, n_hidden=8, batch_size=16, patience=0)
+        screen.query_one("#start").focus()
+        await pilot.press("enter")  # starts (the Start button)
+        await pilot.pause()
+        assert app.training
+        for _ in range(3):
+            await pilot.press("enter")
+            await pilot.pause()
+        assert app.training and not app.training_run.stopping
+        assert not isinstance(app.screen, ConfirmDialog)
+        app.stop_training()
+        await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
+
+
+async def test_a_stopped_run_scoring_worse_does_not_replace_the_active_model(with_model):
+    """A stopped run's model is saved; it becomes active only if its validation score beats
+    the active model's."""
+    from engine.model.storage import load_model
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model is not None, what="the model")
+        active = app.model_path
+        app.model.meta["val_metrics"] = {"auc": 0.99, "ndcg@10": 0.99}  # unbeatable
+        await pilot.press("2")
+        await pilot.pause()
+        await start_long_run(pilot)
+        app.stop_training()
+        await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
+        assert app.model_path == active
+        saved = [p for p in app.model_path.parent.glob("*.pt") if p != active]
+        assert len(saved) == 1 and load_model(saved[0], device="cpu")
+        assert "not made active" in str(app.screen.query_one("#train-state").content)
+
+
+async def test_switching_dataset_during_training_is_refused():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        await start_long_run(pilot)
+        app.use_dataset("ml-100k")
+        await pilot.pause()
+        assert app.dataset_name == "demo" and app.loading_dataset is None
+        assert "training" in app.status_line()  # every screen's bar says it
+        await pilot.press("3")
+        await pilot.pause()
+        assert "training" in str(app.screen.query_one("NavBar").content)
+        app.stop_training()
+        await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
+
+
+async def test_the_chart_draws_the_epochs_with_the_refit_band_named():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pick_demo(pilot)
+        screen = await train_tiny(pilot, epochs=7, patience=0)  # 15 % of 7: one refit epoch
+        chart = screen.query_one("#train-chart")
+        assert chart.refit_from == 7 and chart.best is not None
+        text = "\n".join(line.plain for line in chart.render_lines_text(80, 14))
+        assert "on all ratings" in text and "best epoch" in text and "val AUC" in text
+        assert any(ch in text for ch in "⠁⠂⠄⡀⠈⠐⠠⢀")  # points drawn
 
 
 async def test_cuda_is_offered_when_present(monkeypatch):

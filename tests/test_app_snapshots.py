@@ -112,51 +112,87 @@ def test_train_screen_form(snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_train_screen_after_training(snap_compare):
-    """The live widgets, fed fixed epoch reports (no real durations on screen)."""
-    remember_demo()
+SIZES = {"60x20": (60, 20), "80x24": (80, 24), "120x40": (120, 40)}
 
-    async def run_before(pilot):
-        from engine.training.loop import EpochReport
 
-        app = pilot.app
-        await wait_for(pilot, lambda: app.ratings is not None, what="the demo")
-        screen = app.screen
-        screen.set_values(**{**FORM, "epochs": 4, "n_hidden": 8})
-        screen.training = True
-        screen._set_form_enabled(False)
-        losses = [0.46, 0.41, 0.38, 0.37]
-        aucs = [0.61, 0.66, 0.69, 0.68]
-        for e, (loss, auc) in enumerate(zip(losses, aucs), 1):
-            for b in (1, 7):
-                screen.post_message(msg.TrainBatch(e, 4, b, 7))
-            report = EpochReport(
-                epoch=e,
-                epochs=4,
-                train_loss=loss,
-                val={"auc": auc, "ndcg@10": auc / 4, "logloss": 0.6},
-                seconds=1.0,
-                best=e <= 3,
-                cd_k=1,
-                learning_rate=0.01,
-            )
-            screen.post_message(msg.TrainEpoch(report))
-        screen.post_message(
+def feed_run(app, epochs: int, *, ended: bool) -> None:
+    """A stand-in training run of the demo, fed to the app's handlers with fixed epoch reports
+    and a fixed clock (no real durations on screen): 12 epochs at most, the last 2 on all the
+    ratings; ``epochs`` of them reported; ``ended``: the run is over (stopped after them)."""
+    from engine.settings import TrainConfig
+    from engine.training.forecast import Forecast
+    from engine.training.loop import EpochReport
+    from rbm_tui.training import TrainingRun
+
+    now = [100.0]
+    cfg = TrainConfig(epochs=12, n_hidden=8, refit_share=0.2, patience=4)
+    run = TrainingRun("demo", cfg, Forecast(cfg, clock=lambda: now[0]))
+    app.training_run = run
+    losses = [0.46, 0.43, 0.41, 0.39, 0.38, 0.37, 0.365, 0.36, 0.355, 0.35, 0.33, 0.325]
+    aucs = [0.61, 0.64, 0.66, 0.67, 0.68, 0.685, 0.687, 0.688, 0.689, 0.688]
+    for e in range(1, epochs + 1):
+        refit = e > 10
+        now[0] += 2.0
+        app._train_batch(msg.TrainBatch(e, 12, 7, 7))
+        report = EpochReport(
+            epoch=e,
+            epochs=12,
+            train_loss=losses[e - 1],
+            val={} if refit else {"auc": aucs[e - 1], "ndcg@10": aucs[e - 1] / 3},
+            seconds=2.0,
+            best=not refit and e <= 9,
+            cd_k=1,
+            learning_rate=0.01,
+            refit=refit,
+        )
+        app._train_epoch(msg.TrainEpoch(report))
+    if ended:
+        app._train_done(
             msg.TrainDone(
                 path=Path("demo-20240501-120000.pt"),
                 model=None,
-                cancelled=False,
-                best_epoch=3,
-                epochs_done=4,
-                seconds=4.0,
-                dataset="another",  # do not activate the stand-in model
+                cancelled=epochs < 12,
+                best_epoch=9 if epochs >= 9 else epochs,
+                epochs_done=epochs,
+                seconds=2.0 * epochs,
+                dataset="demo",
             )
         )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_train_screen_mid_run(snap_compare, size):
+    """Epoch 6 of about 12: the chart, the progress and the time left; the form folded away
+    on narrow screens."""
+    remember_demo()
+
+    async def run_before(pilot):
+        app = pilot.app
+        await wait_for(pilot, lambda: app.ratings is not None, what="the demo")
+        app.screen.set_values(**FORM)
+        feed_run(app, 6, ended=False)
         await pilot.pause()
         await settle(pilot)
 
     app = make_app(first_screen="train")
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_train_screen_done(snap_compare, size):
+    """A finished run: the best epoch marked, the refit epochs shaded and named."""
+    remember_demo()
+
+    async def run_before(pilot):
+        app = pilot.app
+        await wait_for(pilot, lambda: app.ratings is not None, what="the demo")
+        app.screen.set_values(**FORM)
+        feed_run(app, 12, ended=True)
+        await pilot.pause()
+        await settle(pilot)
+
+    app = make_app(first_screen="train")
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
 def test_browse_screen_without_model(snap_compare):
@@ -181,7 +217,10 @@ def test_browse_screen_rate_these_first(snap_compare, seeded_model_file):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_browse_screen_with_ratings(snap_compare, seeded_model_file):
+@pytest.mark.parametrize("size", SIZES)
+def test_browse_screen_with_ratings(snap_compare, seeded_model_file, size):
+    """Three thumbs: the table's own thumbs, the detail of the highlighted movie, the
+    recommendations with their reasons; P(like) visible at every size."""
     remember_demo(seeded_model_file)
 
     async def run_before(pilot):
@@ -189,10 +228,10 @@ def test_browse_screen_with_ratings(snap_compare, seeded_model_file):
         await wait_for(pilot, lambda: app.model is not None, what="the model")
         await pilot.pause()
         app.screen.query_one(DataTable).focus()
-        await pilot.press("plus", "plus", "minus")
+        await pilot.press("plus", "down", "plus", "down", "minus", "down")
         await settle(pilot)
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=run_before)
 
 
 def test_browse_screen_search_and_my_ratings(snap_compare, seeded_model_file):

@@ -236,7 +236,7 @@ def test_train_default_path_and_models_commands(rbm_home, capsys):
     assert path.is_file()
     assert path.parent == rbm_home / "data" / "models"
     assert path.name.startswith("demo-") and path.suffix == ".pt"
-    assert "epoch 1/1" in cap.err  # one progress line per epoch when stderr is not a tty
+    assert "epoch 1/~1" in cap.err  # one progress line per epoch when stderr is not a tty
 
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
@@ -644,9 +644,13 @@ def test_train_progress_lines_and_tty():
             self.val = {} if self.refit else {"auc": 0.8, "ndcg@10": 0.3}
             self.seconds, self.best = 0.5, epoch == 1
 
+    from engine.settings import TrainConfig
+    from engine.training.forecast import Forecast
+
     t = [0.0]
+    config = TrainConfig(epochs=3, refit_share=0.34, patience=0)  # 2 main epochs, 1 refit
     stream = io.StringIO()
-    p = TrainProgress(3, stream, tty=False, clock=lambda: t[0])
+    p = TrainProgress(Forecast(config, clock=lambda: t[0]), stream, tty=False)
     for e in (1, 2, 3):
         for b in (1, 2):
             t[0] += 1
@@ -655,14 +659,15 @@ def test_train_progress_lines_and_tty():
     p.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("epoch 1/3") and "loss 0.2500" in lines[0]
+    assert lines[0].startswith("epoch 1/~3") and "loss 0.2500" in lines[0]
     assert "val auc 0.8000" in lines[0] and "ETA 0:04" in lines[0]
     assert "*best" in lines[0] and "+all ratings" not in lines[0]
+    assert lines[2].startswith("epoch 3/3") and "ETA 0:00" in lines[2]
     assert "+all ratings" in lines[2] and "val auc" not in lines[2]
     assert "\r" not in stream.getvalue()
 
     stream = io.StringIO()
-    p = TrainProgress(3, stream, tty=True, clock=lambda: t[0])
+    p = TrainProgress(Forecast(config, clock=lambda: t[0]), stream, tty=True)
     p.on_batch(Batch(1, 1, 2))
     p.on_epoch(Report(1))
     p.close()

@@ -123,7 +123,7 @@ def test_foreign_and_mismatched_files(model, tmp_path):
         load_model(tmp_path / "nan.pt")
 
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize("name", ["model-v1.pt", "model-v1-4weights.pt"])

@@ -110,7 +110,7 @@ def _package_data_dir() -> Path:
 
         return Path(DATA_DIR)
     except ImportError:  # pragma: no cover - running from an odd layout
-        return Path(__file__).resolve().parent.parent / "data"
+        return Path(__file__).resolve().parents[2] / "data"
 
 
 def demo_path() -> Path:

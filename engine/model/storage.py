@@ -291,7 +291,14 @@ _SCHEMA = {
 #: Fields older files may lack, and their defaults.
 _DEFAULTS = {"keep": 1.0, "like_units": 0, "like_gain": 1.0, "config": {}, "meta": {}}
 #: ``meta``'s fields the app and the command line read: ``name: type``.
-_META = {"dataset": dict, "history": list, "val_metrics": dict, "best_epoch": int, "created": str}
+_META = {
+    "dataset": dict,
+    "history": list,
+    "val_metrics": dict,
+    "best_epoch": int,
+    "created": str,
+    "reliability": list,
+}
 
 
 def _is_int(v) -> bool:

@@ -193,7 +193,16 @@ class Model:
 
     @classmethod
     def from_training(
-        cls, *, rbm, ratings: Ratings, config, calibration, history, best_epoch, neighbours=None
+        cls,
+        *,
+        rbm,
+        ratings: Ratings,
+        config,
+        calibration,
+        history,
+        best_epoch,
+        neighbours=None,
+        reliability=None,
     ):
         import torch
 
@@ -216,10 +225,12 @@ class Model:
                     "train_loss": h.train_loss,
                     "val": h.val,
                     "seconds": h.seconds,
+                    "refit": h.refit,
                 }
                 for h in history
             ],
             "val_metrics": next((h.val for h in history if h.epoch == best_epoch), {}),
+            "reliability": reliability or [],
             "versions": {
                 "rbm_tui": __version__,
                 "torch": torch.__version__,

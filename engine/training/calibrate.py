@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine import metrics
 from engine.data.likes import LikeMatrix
 from engine.model import calibration as cal
 from engine.model import neighbours as neighbour_fit
@@ -29,6 +30,8 @@ class Calibration:
     weights: dict[str, float]
     like_gain: float = 1.0
     neighbours: tuple | None = None
+    #: the calibration picture on the validation pairs (:func:`engine.metrics.reliability`)
+    reliability: list[list[float]] | None = None
 
 
 def uses_neighbours(cfg: TrainConfig, n_items: int) -> bool:
@@ -93,8 +96,17 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
             gain = float(np.clip((slope + w["like_units"]) / slope, 0.25, 4.0))
     X = features(z + (gain - 1.0) * z_like)
     if cfg.blend_biases:
-        return Calibration(named(cal.fit_logistic(X, vy), cal.FEATURES), gain, nb)
-    a, b = cal.fit_logistic(X[:, :1], vy)
+        w = cal.fit_logistic(X, vy)
+        return Calibration(named(w, cal.FEATURES), gain, nb, _picture(X, w, vy))
+    w = cal.fit_logistic(X[:, :1], vy)
     weights = cal.identity()
-    weights["rbm"], weights[cal.BIAS] = float(a), float(b)
-    return Calibration(weights, gain, None)
+    weights["rbm"], weights[cal.BIAS] = float(w[0]), float(w[1])
+    return Calibration(weights, gain, None, _picture(X[:, :1], w, vy))
+
+
+def _picture(X: np.ndarray, w: np.ndarray, y: np.ndarray) -> list[list[float]]:
+    """The reliability table of the calibrated P(like) of the pairs ``X`` (features, with
+    the fitted weights ``w``, bias last) against their labels ``y``."""
+    p = 1.0 / (1.0 + np.exp(-np.clip(X @ w[:-1] + w[-1], -30, 30)))
+    table = np.nan_to_num(metrics.reliability(y, p))  # an empty band: zeros (JSON has no NaN)
+    return [[round(float(v), 6) for v in row] for row in table]

@@ -348,5 +348,6 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
         history=history,
         best_epoch=best_epoch,
         neighbours=fitted.neighbours,
+        reliability=fitted.reliability,
     )
     return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)

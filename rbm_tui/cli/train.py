@@ -80,6 +80,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from engine.device import resolve_device
     from engine.model.storage import save_with_fallback
+    from engine.training.forecast import Forecast
     from engine.training.loop import train
     from rbm_tui.progress import TrainProgress
 
@@ -87,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"training on {resolve_device(config.device)}: {config.n_hidden} hidden units, "
         f"up to {config.epochs} epochs, CD-{config.cd_k}, batch {config.batch_size}"
     )
-    bar = TrainProgress(config.epochs, sys.stderr)
+    bar = TrainProgress(Forecast(config), sys.stderr)
     with interrupt_flag() as stop:
         try:
             run = train

@@ -57,6 +57,12 @@ class AppScreen(Screen):
     def sync_state(self) -> None:
         """Refresh what depends on the app's dataset, ratings and model."""
 
+    def training_changed(self, epoch: Any = None) -> None:
+        """The app's training run moved (``epoch``: the report of an epoch that just ended):
+        the bar shows its status; the Train screen draws more."""
+        if self.is_mounted:
+            self.query_one(NavBar).update_status()
+
 
 def display_name(name: str) -> str:
     """A dataset name as shown: catalogue names as they are, paths by their last part."""

@@ -26,12 +26,17 @@ from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
 #: The table shows at most this many movies (search or filter to reach the others).
 MAX_ROWS = 2000
 _YEAR_SUFFIX = re.compile(r"\s*\(\d{4}(?:\s*[-–]\s*\d{0,4})?\)\s*$")
-#: Recommendations shown.
+#: Recommendations shown at least (more when the panel is taller).
 N_RECS = 6
 SORTS = ("popular", "p_like", "title", "year")
 SORT_LABELS = {"popular": "most rated", "p_like": "P(like)", "title": "title", "year": "newest"}
-#: Column widths of the movies table.
-W_TITLE, W_GENRES = 32, 17
+#: Fixed column widths of the movies table (the title and genres share the rest).
+W_YEAR, W_RATERS, W_P = 4, 7, 9
+#: Below this width the genres column goes; the P(like) column always stays.
+GENRES_MIN_WIDTH = 72
+#: The colour of a match (P(watch and like)): not a P(like), so not its red-to-green scale.
+MATCH_STYLE = "$accent"
+LEGEND = "♥ ✗ your thumbs · P(like): the chance you'd like it once you watch it"
 
 
 _RATE = Binding.Group("Rate", compact=True)
@@ -57,8 +62,8 @@ class BrowseScreen(AppScreen):
         Binding("slash", "search", "Search", id="browse.search"),
         Binding("g", "genre", "Genre", id="browse.genre"),
         Binding("s", "sort", "Sort", id="browse.sort"),
-        Binding("m", "mine", "Mine", id="browse.mine"),
-        Binding("escape", "leave_search", "Back to the list", id="browse.back", show=False),
+        Binding("m", "mine", "Mine", id="browse.mine", show=False),
+        Binding("escape", "leave_search", "Clear the search", id="browse.back", show=False),
     ]
 
     def __init__(self) -> None:
@@ -69,7 +74,7 @@ class BrowseScreen(AppScreen):
         self.rows: list[int] = []  # dataset indices shown, in table order
         self._row_pos: dict[int, int] = {}  # dataset index -> table row
         self.p_like: np.ndarray | None = None
-        self.recs: list[tuple[int, float]] = []  # (dataset index, p_like) shown
+        self.recs: list[tuple[int, float | None]] = []  # (dataset index, match) shown
         self.sort = "popular"
         self.mine_only = False
         self.query_text = ""
@@ -77,6 +82,7 @@ class BrowseScreen(AppScreen):
         self.rec_heading = ""
         self._rec_lines: list[tuple[int, float, str]] = []
         self._genre_cache: tuple[str, np.ndarray] | None = None
+        self._recs_height = 8
 
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -89,18 +95,37 @@ class BrowseScreen(AppScreen):
         with Vertical(id="browse-main"):
             yield Static("", id="browse-empty", classes="hidden")
             yield MoviesTable(id="movies", cursor_type="row", zebra_stripes=True)
+            yield Static(Content.styled(LEGEND, "$text-muted"), id="legend")
+            yield Static("", id="detail")
             yield RecsList(id="recs")
 
     def on_mount(self) -> None:
+        self._columns = self._column_widths(self.app.size.width)
+        self._add_columns()
+        recs = self.query_one(RecsList)
+        recs.border_title = "Recommendations"
+        self.query_one(MoviesTable).focus()
+
+    def _column_widths(self, width: int) -> tuple[int, int]:
+        """``(title, genres)`` widths for a screen ``width`` cells wide: the title shrinks
+        first, the genres go below :data:`GENRES_MIN_WIDTH`, P(like) always stays."""
+        fixed = 1 + W_YEAR + W_RATERS + W_P + 2 * 5 + 2  # cells, their padding, a scrollbar
+        room = max(12, width - fixed)
+        if width < GENRES_MIN_WIDTH:
+            return room, 0
+        genres = min(30, max(12, room // 3))
+        return room - genres - 2, genres
+
+    def _add_columns(self) -> None:
         table = self.query_one(MoviesTable)
+        w_title, w_genres = self._columns
         table.add_column(" ", key="me", width=1)
-        table.add_column("Title", key="title", width=W_TITLE)
-        table.add_column("Year", key="year", width=4)
-        table.add_column("Genres", key="genres", width=W_GENRES)
-        table.add_column("Rated", key="n", width=5)
-        table.add_column("P(like)", key="p", width=7)
-        self.query_one(RecsList).border_title = "Recommendations"
-        table.focus()
+        table.add_column("Title", key="title", width=w_title)
+        table.add_column("Year", key="year", width=W_YEAR)
+        if w_genres:
+            table.add_column("Genres", key="genres", width=w_genres)
+        table.add_column("Raters", key="n", width=W_RATERS)
+        table.add_column("P(like)", key="p", width=W_P)
 
     # ------------------------------------------------------------------ state
     def sync_state(self) -> None:
@@ -196,22 +221,22 @@ class BrowseScreen(AppScreen):
         table.clear()
         self._row_pos = {i: pos for pos, i in enumerate(self.rows)}
         rows = []
+        with_genres = bool(self._columns[1])
         for i in self.rows:
-            rows.append(
-                (
-                    thumb(self.session.thumb(i)),
-                    self.titles[i],
-                    self.years[i],
-                    self.genre_lists[i].replace("|", ","),
-                    f"{int(self.counts[i]):,}",
-                    LikeCell(self, i),
-                )
-            )
+            cells = [thumb(self.session.thumb(i)), self.titles[i], self.years[i]]
+            if with_genres:
+                cells.append(self.genre_lists[i].replace("|", ","))
+            cells += [f"{int(self.counts[i]):,}", LikeCell(self, i)]
+            rows.append(cells)
         for i, row in zip(self.rows, rows):
             table.add_row(*row, key=str(i))
-        if keep is not None and keep in set(self.rows):
-            table.move_cursor(row=self.rows.index(keep), animate=False)
+        if keep is not None and keep in self._row_pos:
+            table.move_cursor(row=self._row_pos[keep], animate=False)
+        else:
+            table.move_cursor(row=0, animate=False)
+            table.scroll_home(animate=False)
         self._update_view_label()
+        self._show_detail()
 
     def _order(self, idx: np.ndarray) -> np.ndarray:
         if self.sort == "popular":
@@ -237,7 +262,15 @@ class BrowseScreen(AppScreen):
         self.query_one("#view-label", Label).update(f"{what} · {SORT_LABELS[self.sort]}")
 
     def p_cell(self, i: int) -> Content:
-        """The P(like) cell of movie ``i``, from the current scores (read at render time)."""
+        """The P(like) cell of movie ``i``, from the current scores (read at render time); a
+        movie the person rated shows their own thumb, not a prediction."""
+        mine = self.session.thumb(i) if self.session is not None else None
+        if mine is not None:
+            return (
+                Content.styled("  liked", "$success")
+                if mine
+                else Content.styled("disliked", "$error")
+            )
         if self.p_like is None:
             return percent(None)
         return percent(float(self.p_like[i]))
@@ -269,25 +302,33 @@ class BrowseScreen(AppScreen):
             return
         self.p_like = self.session.p_like
         self._update_p_cells()
-        recs = self.session.recommendations(N_RECS, self.genre_mask() if self.genre else None)
+        self._show_detail()
+        recs = self.session.recommendations(
+            self._n_recs(), self.genre_mask() if self.genre else None
+        )
         lines = []
         for pick in recs.picks:
             if recs.personal:
                 because = ""
                 if pick.because is not None:
-                    verb = "liked" if pick.because_liked else "disliked"
-                    because = f"because you {verb} {self.titles[pick.because]}"
+                    because = f"because you liked {self.titles[pick.because]}"
+                lines.append((pick.index, pick.match, because))
             else:
-                because = f"liked by {pick.liked_share:.0%} of {pick.raters:,}"
-            lines.append((pick.index, pick.p_like, because))
+                because = f"liked by {pick.liked_share:.0%} of {pick.raters:,} raters"
+                lines.append((pick.index, None, because))
+        genre = f" · {self.genre} only" if self.genre else ""
         if recs.personal:
-            self.rec_heading = f"Recommended for you ({recs.rated} rated)"
+            self.rec_heading = f"Recommended for you ({recs.rated} rated){genre}"
+            hint = "match: the chance you'd watch it and like it · tab: rate here"
         elif app.model is not None:
-            self.rec_heading = "Rate these first: popular, well-liked movies"
+            self.rec_heading = f"Rate these first: popular, well-liked movies{genre}"
+            hint = "tab: rate from here (+ -)"
         else:
             loading = app.loading_model is not None
-            hint = "loading the model…" if loading else "no model yet: 2 to train one"
-            self.rec_heading = f"Rate these first: popular, well liked ({hint})"
+            what = "loading the model…" if loading else "no model yet: 2 to train one"
+            self.rec_heading = f"Rate these first: popular, well liked ({what}){genre}"
+            hint = "tab: rate from here (+ -)"
+        self.query_one(RecsList).border_subtitle = hint
         self._show_recs(lines)
         self.query_one(RecsList).border_title = self.rec_heading
 
@@ -299,30 +340,83 @@ class BrowseScreen(AppScreen):
             self.query_one(MoviesTable).update_cell(str(i), "p", LikeCell(self, i))
 
     def on_resize(self) -> None:
-        if self._rec_lines:
+        height = self.app.size.height
+        recs = self.query_one(RecsList)
+        new = max(5, min(8 + (height - 24) // 2, 20)) if height >= 22 else 5
+        grew = new != self._recs_height
+        self._recs_height = new
+        recs.styles.height = new
+        self.query_one("#legend").display = height >= 22
+        columns = self._column_widths(self.app.size.width)
+        if columns != self._columns:
+            self._columns = columns
+            table = self.query_one(MoviesTable)
+            table.clear(columns=True)
+            self._add_columns()
+            self.rebuild()
+        if grew and self.rbm.ratings is not None and self.session is not None:
+            self.rescore()
+        elif self._rec_lines:
             self._show_recs(self._rec_lines)
 
-    def _show_recs(self, lines: list[tuple[int, float, str]]) -> None:
+    def _n_recs(self) -> int:
+        """As many recommendations as the panel shows without scrolling (at least N_RECS)."""
+        return max(N_RECS, self._recs_height - 2)
+
+    def _show_detail(self) -> None:
+        """The highlighted movie in full: title, year, genres, raters, P(like) and why."""
+        detail = self.query_one("#detail", Static)
+        i = self.cursor_movie()
+        if i is None or self.rbm.ratings is None or self.session is None:
+            detail.update("")
+            return
+        n, liked = int(self.counts[i]), int(self.like_counts[i])
+        share = f", {liked / n:.0%} liked it" if n else ""
+        genres = self.genre_lists[i].replace("|", ", ") or "no genres"
+        head = Content.assemble(
+            (self.full_titles[i], "bold"),
+            (f" · {genres} · {n:,} raters{share}", "$text-muted"),
+        )
+        mine = self.session.thumb(i)
+        if mine is not None:
+            tail = Content.styled("you liked it" if mine else "you disliked it", "$text-muted")
+        elif self.p_like is None or not np.isfinite(self.p_like[i]):
+            tail = Content.styled("no P(like): no model for it yet", "$text-muted")
+        else:
+            why = self.session.reason(i)
+            because = f" · more likely because you liked {self.titles[why]}" if why else ""
+            tail = Content.assemble(
+                "P(like) ",
+                percent(float(self.p_like[i])),
+                " · match ",
+                percent(float(self.session.match[i]), MATCH_STYLE),
+                (because, "$text-muted"),
+            )
+        detail.update(Content.assemble(head, "\n", tail))
+
+    @on(DataTable.RowHighlighted, "#movies")
+    def _row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_recs(self, lines: list[tuple[int, float | None, str]]) -> None:
+        """Fill the panel: ``(dataset index, match or None, words)`` per line; a personal
+        pick shows its match (bar and percentage), a popular one only its words."""
         recs = self.query_one(RecsList)
         self._rec_lines = lines
-        # the panel spans the screen: border, padding and the option's own padding
-        width = max(40, self.app.size.width - 4)
+        # the panel's inner width, less a scrollbar and the option's padding
+        inner = recs.content_region.width or self.app.size.width - 4
+        width = max(30, inner - 3)
         w_title = min(34, max(16, width // 2 - 12))
         options = []
-        self.recs = [(i, p) for i, p, _ in lines]
-        for i, p, because in lines:
-            title = self.titles[i]
-            rest = width - w_title - 1 - 8 - 1 - 4 - 2
-            prompt = Content.assemble(
-                (fit(title, w_title), "bold"),
-                " ",
-                like_bar(p, 8),
-                " ",
-                percent(p),
-                "  ",
-                (fit(because, max(0, rest)), "$text-muted"),
-            )
-            options.append(Option(prompt, id=str(i)))
+        self.recs = [(i, m) for i, m, _ in lines]
+        for i, match, words in lines:
+            parts: list = [(fit(self.titles[i], w_title), "bold"), " "]
+            rest = width - w_title - 1
+            if match is not None:
+                parts += [like_bar(match, 8, MATCH_STYLE), " ", percent(match, MATCH_STYLE), "  "]
+                rest -= 8 + 1 + 4 + 2
+            parts.append((fit(words, max(0, rest)), "$text-muted"))
+            options.append(Option(Content.assemble(*parts), id=str(i)))
         if not options:
             options.append(Option("nothing left to recommend with these filters", disabled=True))
         highlighted = recs.highlighted
@@ -336,14 +430,11 @@ class BrowseScreen(AppScreen):
         if self.session is None or i is None:
             return
         try:
-            change = self.session.rate(i, liked)
+            self.session.rate(i, liked)
         except RbmTuiError as e:
             self.rbm.show_error("Cannot save the rating", str(e))
             return
-        self._drawn(i)
-        if change is not None and change.changed:
-            if self.query_one(MoviesTable).has_focus and liked is not None:
-                self.query_one(MoviesTable).action_cursor_down()
+        self._drawn(i)  # the cursor stays on the movie rated: the next key does not slip
 
     def action_undo(self) -> None:
         if self.session is None:
@@ -378,8 +469,10 @@ class BrowseScreen(AppScreen):
         self.query_one("#search", Input).focus()
 
     def action_leave_search(self) -> None:
+        """Esc in the search box: clear it and go back to the list."""
         search = self.query_one("#search", Input)
         if search.has_focus:
+            search.value = ""
             self.query_one(MoviesTable).focus()
 
     @on(Input.Changed, "#search")
@@ -411,7 +504,7 @@ class BrowseScreen(AppScreen):
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         if self.sort == "p_like" and self.p_like is None:
             self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self.rebuild()
+        self.rebuild(keep=-1)  # a new order starts at its top
 
     def action_mine(self) -> None:
         self.mine_only = not self.mine_only
@@ -435,8 +528,20 @@ class BrowseScreen(AppScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("rate", "undo", "search", "genre", "sort", "mine"):
-            return True if self.rbm.ratings is not None else None
+            if self.rbm.ratings is None:
+                return None
+            if action != "search" and isinstance(self.focused, Input):
+                return False  # typing in the search box: its keys are letters, not actions
+            return True
+        if action == "leave_search":
+            return isinstance(self.focused, Input)
         return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
 
 
 class LikeCell:

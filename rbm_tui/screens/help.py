@@ -19,8 +19,10 @@ WIDGET_KEYS = [
 
 
 def _bindings(cls) -> list[Binding]:
+    """The bindings ``cls`` declares itself (not those of the widget it builds on: a table's
+    cursor keys are the widget's, listed once under "Everywhere")."""
     out = []
-    for b in getattr(cls, "BINDINGS", []):
+    for b in cls.__dict__.get("BINDINGS", []):
         if isinstance(b, Binding):
             out.append(b)
         else:
@@ -30,10 +32,10 @@ def _bindings(cls) -> list[Binding]:
 
 
 def help_sections(
-    app_class: type, screens: dict[str, type]
+    app_class: type, screens: dict[str, type], current: str | None = None
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """``[(section, [(keys, what), ...]), ...]`` for the app (``app_class``'s own keys) and its
-    main ``screens`` (``{mode: screen class}``)."""
+    main ``screens`` (``{mode: screen class}``), the ``current`` screen's section first."""
     from rbm_tui.screens.browse import MoviesTable
     from rbm_tui.screens.datasets import CatalogueTable
     from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
@@ -55,6 +57,8 @@ def help_sections(
     for dialog in (ErrorDialog, ConfirmDialog, PromptDialog):
         rows += [(_keys(b), b.description) for b in _bindings(dialog) if b.description]
     sections.append(("Dialogs", _dedupe(rows)))
+    title = screens[current].TITLE_TEXT if current in screens else None
+    sections.sort(key=lambda sec: sec[0] != title)  # stable: the current screen first
     return sections
 
 

@@ -1,4 +1,5 @@
-"""Models: the saved models with dataset, date, hyperparameters and metrics; load, rename,
+"""Models: the saved models with dataset, date, hyperparameters and metrics; the highlighted
+model's validation curve and calibration picture, to compare models by looking; load, rename,
 delete (after a confirmation)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.validation import Regex
 from textual.widgets import DataTable, Static
@@ -18,6 +19,11 @@ from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
 from rbm_tui.screens.datasets import human_size
 from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
+from rbm_tui.widgets.calibration import CalibrationPicture
+from rbm_tui.widgets.chart import TrainingChart, run_series
+
+#: Below this width the table leaves out the hidden units and epochs (the detail has them).
+NARROW = 100
 
 
 class ModelsTable(DataTable):
@@ -43,18 +49,37 @@ class ModelsScreen(AppScreen):
         with Vertical(id="models-body"):
             yield ModelsTable(id="models-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="model-detail")
+            with Horizontal(id="model-pictures"):
+                yield TrainingChart(id="model-curve")
+                yield CalibrationPicture(id="model-calibration")
 
     def on_mount(self) -> None:
+        self._wide = self.app.size.width >= NARROW
+        self._add_columns()
+        self.query_one("#model-curve", TrainingChart).empty_text = "no validation curve"
+        self.query_one(ModelsTable).focus()
+
+    def _add_columns(self) -> None:
+        """The columns for the screen's width: the model's name gets the room left."""
         table = self.query_one(ModelsTable)
+        fixed = [("active", " ", 1), ("dataset", "Dataset", 8), ("date", "Saved", 16)]
+        if self._wide:
+            fixed += [("hidden", "Hid", 4), ("epochs", "Ep", 3)]
+        fixed += [("auc", "AUC", 5), ("ndcg", "nDCG", 5)]
+        used = sum(w for _, _, w in fixed) + 2 * (len(fixed) + 1) + 2  # padding, scrollbar
         table.add_column(" ", key="active", width=1)
-        table.add_column("Model", key="name", width=20)
-        table.add_column("Dataset", key="dataset", width=8)
-        table.add_column("Saved", key="date", width=16)
-        table.add_column("Hid", key="hidden", width=4)
-        table.add_column("Ep", key="epochs", width=3)
-        table.add_column("AUC", key="auc", width=5)
-        table.add_column("nDCG", key="ndcg", width=5)
-        table.focus()
+        table.add_column("Model", key="name", width=max(16, self.app.size.width - used))
+        for key, label, width in fixed[1:]:
+            table.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        wide = self.app.size.width >= NARROW
+        table = self.query_one(ModelsTable)
+        table.clear(columns=True)
+        self._wide = wide
+        self._add_columns()
+        self._fill()
+        self.query_one("#model-pictures").display = self.app.size.height >= 22
 
     def sync_state(self) -> None:
         self.action_reload()
@@ -78,10 +103,16 @@ class ModelsScreen(AppScreen):
     @on(msg.ModelsListed)
     def _listed(self, event: msg.ModelsListed) -> None:
         event.stop()
-        table = self.query_one(ModelsTable)
         keep = self.cursor_model()
         self.models = list(event.models)
         self._by_key = {str(m.path): m for m in self.models}
+        self._fill(keep)
+        self.refresh_bindings()
+
+    def _fill(self, keep=None) -> None:
+        """(Re)fill the table from :attr:`models`, the cursor on ``keep`` or the active one."""
+        table = self.query_one(ModelsTable)
+        keep = keep or self.cursor_model()
         table.clear()
         active = self.rbm.model_path
         for m in self.models:
@@ -91,7 +122,6 @@ class ModelsScreen(AppScreen):
         elif active is not None and str(active) in self._by_key:
             table.move_cursor(row=table.get_row_index(str(active)), animate=False)
         self._show_detail(self.cursor_model())
-        self.refresh_bindings()
 
     def _row(self, m, active: Path | None) -> tuple:
         h = m.header or {}
@@ -100,26 +130,15 @@ class ModelsScreen(AppScreen):
         val = meta.get("val_metrics", {}) or {}
         mark = Content.styled("●", "bold $success") if active == m.path else " "
         if m.error:
-            return (
-                mark,
-                m.name,
-                Content.styled("unreadable", "$error"),
-                _date(m.modified),
-                "",
-                "",
-                "",
-                "",
-            )
-        return (
-            mark,
-            m.name,
-            display_name(model_dataset_name(meta) or "?"),
-            _date(m.modified),
-            str(h.get("n_hidden", cfg.get("n_hidden", ""))),
-            str(len(meta.get("history", [])) or ""),
-            _fmt(val.get("auc")),
-            _fmt(val.get("ndcg@10")),
-        )
+            row = [mark, m.name, Content.styled("unreadable", "$error"), _date(m.modified)]
+            return tuple(row + [""] * (2 + 2 * self._wide))
+        row = [mark, m.name, display_name(model_dataset_name(meta) or "?"), _date(m.modified)]
+        if self._wide:
+            row += [
+                str(h.get("n_hidden", cfg.get("n_hidden", ""))),
+                str(len(meta.get("history", [])) or ""),
+            ]
+        return tuple(row + [_fmt(val.get("auc")), _fmt(val.get("ndcg@10"))])
 
     def cursor_model(self):
         table = self.query_one(ModelsTable)
@@ -135,7 +154,22 @@ class ModelsScreen(AppScreen):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(self._by_key.get(event.row_key.value or ""))
 
+    def _show_pictures(self, m) -> None:
+        """The validation curve and the calibration picture of model ``m`` (or None)."""
+        curve = self.query_one("#model-curve", TrainingChart)
+        picture = self.query_one("#model-calibration", CalibrationPicture)
+        meta = ((m.header or {}).get("meta") or {}) if m is not None and not m.error else {}
+        history = [h for h in meta.get("history") or [] if isinstance(h, dict)]
+        series, refit = run_series(history)
+        best = meta.get("best_epoch") if isinstance(meta.get("best_epoch"), int) else None
+        curve.set_data(series, epochs=len(history), best=best, refit_from=refit)
+        picture.set_table(
+            meta.get("reliability") if isinstance(meta.get("reliability"), list) else None,
+            "no calibration picture: this model was saved by an older rbm-tui",
+        )
+
     def _show_detail(self, m) -> None:
+        self._show_pictures(m)
         w = self.query_one("#model-detail", Static)
         if m is None:
             w.update(

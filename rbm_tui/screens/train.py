@@ -1,16 +1,13 @@
-"""Train: a validated hyperparameter form, start/stop, live loss sparkline, per-epoch metrics.
+"""Train: the settings form (from the settings table), start and stop, and the run drawn:
+progress with the time left, a chart of the loss and the validation scores, the epochs.
 
-Training runs in a thread worker that only posts messages (see :mod:`rbm_tui.messages`);
-stop sets an event the trainer polls between batches, so it takes effect within a batch and
-the best model so far is kept. The finished model is saved (atomically) to the models folder
-and becomes the active one.
+The run itself is the app's (:meth:`rbm_tui.app.RbmTuiApp.start_training`): it goes on while
+other screens are shown, and every screen's bar shows how far it is. Stopping asks first; the
+best epoch so far is kept, and becomes the active model only if it scores better on validation
+than the active one.
 """
 
 from __future__ import annotations
-
-import threading
-import time
-import traceback
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,14 +23,19 @@ from textual.widgets import (
     Label,
     ProgressBar,
     Select,
-    Sparkline,
     Static,
 )
 
 from engine.errors import SettingError
 from engine.settings import ADVANCED, BASIC, SETTINGS, SETTINGS_BY_NAME, TrainConfig
 from rbm_tui import messages as msg
+from rbm_tui.progress import format_duration
 from rbm_tui.screens.base import AppScreen, display_name
+from rbm_tui.screens.dialogs import ConfirmDialog
+from rbm_tui.widgets.chart import TrainingChart, run_series
+
+#: Below this many columns the form and the run share the screen one above the other.
+NARROW = 76
 
 
 class SettingValidator(Validator):
@@ -74,12 +76,10 @@ class TrainScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._cancel = threading.Event()
-        self.training = False
-        self.losses: list[float] = []
-        self._n_batches = 0
-        self._epochs = 0
         self._devices = ["auto", "cpu"]
+        self._drawn_epochs = 0
+        self._outcome: Content | None = None
+        self._shown_state: tuple[bool, bool] | None = None
 
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -99,9 +99,8 @@ class TrainScreen(AppScreen):
             with Vertical(id="train-status"):
                 yield Static("", id="train-dataset")
                 yield Static("Idle: ctrl+s starts training.", id="train-state")
-                yield ProgressBar(total=1, id="train-progress", show_eta=True)
-                yield Label("Loss per epoch (like/dislike error)", classes="hint")
-                yield Sparkline([], id="loss-sparkline", summary_function=max)
+                yield ProgressBar(total=1, id="train-progress", show_eta=False)
+                yield TrainingChart(id="train-chart")
                 yield DataTable(id="epochs", cursor_type="row", zebra_stripes=True)
 
     def _field(self, setting) -> ComposeResult:
@@ -139,14 +138,31 @@ class TrainScreen(AppScreen):
         table.add_column("AUC", key="auc", width=6)
         table.add_column("nDCG@10", key="ndcg", width=7)
         table.add_column("s", key="sec", width=5)
+        self.query_one(TrainingChart).can_focus = True
         self._detect_devices()
         self.sync_state()
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._draw_run(full=True)  # the run went on while another screen was shown
+
     def sync_state(self) -> None:
-        r = self.rbm.ratings
+        app = self.rbm
+        r = app.ratings
         w = self.query_one("#train-dataset", Static)
-        if self.rbm.loading_dataset:
-            w.update(Content.styled(f"Loading {self.rbm.loading_dataset}…", "$text-muted"))
+        if app.training:
+            w.update(
+                Content.assemble(
+                    ("Training on ", "$text-muted"),
+                    (display_name(app.training_run.dataset), "bold"),
+                    (" (datasets can be switched when it ends)", "$text-muted"),
+                )
+            )
+        elif app.loading_dataset:
+            w.update(Content.styled(f"Loading {app.loading_dataset}…", "$text-muted"))
         elif r is None:
             w.update(
                 Content.styled("No dataset: choose one on the Datasets screen (1).", "$warning")
@@ -154,13 +170,14 @@ class TrainScreen(AppScreen):
         else:
             w.update(
                 Content.assemble(
-                    (self.rbm.dataset_label, "bold"),
+                    (app.dataset_label, "bold"),
                     (
                         f": {r.n_users:,} users, {r.n_items:,} movies, {r.n_ratings:,} ratings",
                         "$text-muted",
                     ),
                 )
             )
+        self._draw_run(full=True)
         self.refresh_bindings()
 
     # --------------------------------------------------------------- devices
@@ -227,7 +244,7 @@ class TrainScreen(AppScreen):
             err.update("")
 
     def action_defaults(self) -> None:
-        if self.training:
+        if self.rbm.training:
             return
         self.set_values(**{s.name: s.default for s in SETTINGS})
         self.query_one("#form-error", Label).update("")
@@ -242,12 +259,13 @@ class TrainScreen(AppScreen):
 
     # -------------------------------------------------------------- training
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        training = self.rbm.training
         if action == "start":
-            return None if self.training else True
+            return None if training else True
         if action == "stop":
-            return True if self.training else None
+            return True if training and not self.rbm.training_run.stopping else None
         if action == "defaults":
-            return None if self.training else True
+            return None if training else True
         return True
 
     @on(Button.Pressed, "#start")
@@ -259,185 +277,166 @@ class TrainScreen(AppScreen):
         self.action_stop()
 
     def action_start(self) -> None:
-        if self.training:
-            return
-        app = self.rbm
-        if app.ratings is None:
-            if app.loading_dataset:
-                self.notify(f"{app.loading_dataset} is still loading", severity="warning")
-            else:
-                self.notify("choose a dataset first (1)", severity="warning")
+        if self.rbm.training:
             return
         cfg = self.read_config()
         if cfg is None:
             self.notify("fix the marked field first", severity="error")
             return
-        self.training = True
-        self._cancel = threading.Event()
-        self.losses = []
-        self._epochs = cfg.epochs
-        self._n_batches = 0
-        self.query_one("#loss-sparkline", Sparkline).data = []
-        self.query_one("#epochs", DataTable).clear()
-        bar = self.query_one("#train-progress", ProgressBar)
-        bar.update(total=None, progress=0)
-        self._set_form_enabled(False)
-        self.query_one("#train-state", Static).update(
-            Content.styled(f"Starting: {cfg.epochs} epochs on {app.dataset_label}…", "$warning")
-        )
-        self.refresh_bindings()
-        self._train(app.ratings, cfg, str(app.dataset_name), self._cancel)
+        self._outcome = None
+        if self.rbm.start_training(cfg):
+            self._drawn_epochs = 0
+            self.query_one("#epochs", DataTable).clear()
+            # keep the keys away from Stop: Enter right after ctrl+s must not stop the run
+            self.query_one(TrainingChart).focus()
+            self.sync_state()
 
     def action_stop(self) -> None:
-        if self.training and not self._cancel.is_set():
-            self._cancel.set()
-            self.query_one("#train-state", Static).update(
-                Content.styled("Stopping… (keeping the best model so far)", "$warning")
-            )
+        run = self.rbm.training_run
+        if not self.rbm.training or run.stopping:
+            return
+        best = run.best()
+        kept = (
+            f"its best epoch so far ({best.epoch}: AUC {best.val.get('auc', 0):.3f}, "
+            f"nDCG@10 {best.val.get('ndcg@10', 0):.3f}) is saved"
+            if best is not None and best.val
+            else "no epoch has ended yet, so nothing is saved"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.rbm.stop_training()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Stop training?",
+                f"Stop now? {kept[0].upper()}{kept[1:]}; it becomes the active model only if it "
+                "scores better on validation than the active one.",
+                yes="Stop",
+                no="Keep training",
+            ),
+            answer,
+        )
 
     def _set_form_enabled(self, enabled: bool) -> None:
         for w in self.query(".field-input"):
             w.disabled = not enabled
+        self.query_one("#advanced", Collapsible).disabled = not enabled
         self.query_one("#start", Button).disabled = not enabled
         self.query_one("#stop", Button).disabled = enabled
-        if not enabled:
-            self.query_one("#stop", Button).focus()
 
-    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, ratings, cfg, dataset: str, cancel: threading.Event) -> None:
-        from engine.model import storage
-        from engine.training.loop import train
+    # ------------------------------------------------------------ the run
+    def training_changed(self, epoch=None) -> None:
+        super().training_changed(epoch)
+        if self.is_mounted:
+            self._draw_run(full=epoch is not None)
 
-        last = [0.0]
-
-        def progress(p) -> None:
-            now = time.monotonic()
-            if now - last[0] >= 0.05 or p.batch == p.n_batches:
-                last[0] = now
-                self.post_message(msg.TrainBatch(p.epoch, cfg.epochs, p.batch, p.n_batches))
-
-        def callback(report) -> None:
-            self.post_message(msg.TrainEpoch(report))
-
-        try:
-            self.post_message(msg.TrainStarted(cfg.epochs, dataset))
-            result = train(ratings, cfg, callback=callback, progress=progress, cancel=cancel.is_set)
-            path = None
-            if result.history and result.best_epoch > 0:
-                meta = getattr(result.model, "meta", None)
-                if isinstance(meta, dict):
-                    meta.setdefault("dataset", {})["name"] = dataset
-                path, failures = storage.save_with_fallback(result.model)
-                if failures:
-                    self.post_message(
-                        msg.TrainFailed(
-                            f"could not save the model where it belongs ({'; '.join(failures)});"
-                            f" it was saved to {path} instead"
-                        )
-                    )
-            self.post_message(
-                msg.TrainDone(
-                    path=path,
-                    model=result.model if path is not None else None,
-                    cancelled=result.cancelled,
-                    best_epoch=result.best_epoch,
-                    epochs_done=len(result.history),
-                    seconds=result.seconds,
-                    dataset=dataset,
-                )
-            )
-        except Exception as e:
-            text = str(e).strip() or type(e).__name__
-            self.post_message(msg.TrainFailed(text, traceback.format_exc(limit=8)))
-
-    @on(msg.TrainStarted)
-    def _started(self, event: msg.TrainStarted) -> None:
-        event.stop()
-        self.query_one("#train-state", Static).update(
-            Content.styled(
-                f"Training on {display_name(event.dataset)}: epoch 1/{event.epochs}…", "$warning"
-            )
-        )
-
-    @on(msg.TrainBatch)
-    def _batch(self, event: msg.TrainBatch) -> None:
-        event.stop()
-        bar = self.query_one("#train-progress", ProgressBar)
-        if self._n_batches != event.n_batches or bar.total is None:
-            self._n_batches = event.n_batches
-            bar.update(total=event.epochs * event.n_batches)
-        bar.update(progress=(event.epoch - 1) * event.n_batches + event.batch)
-
-    @on(msg.TrainEpoch)
-    def _epoch(self, event: msg.TrainEpoch) -> None:
-        event.stop()
-        rep = event.report
-        self.losses.append(float(rep.train_loss))
-        self.query_one("#loss-sparkline", Sparkline).data = list(self.losses)
-        val = rep.val or {}
-        table = self.query_one("#epochs", DataTable)
-        mark = "*" if rep.best else "+" if rep.refit else " "
-        table.add_row(
-            f"{rep.epoch}/{rep.epochs}{mark}",
-            f"{rep.train_loss:.3f}",
-            _fmt(val.get("auc")),
-            _fmt(val.get("ndcg@10")),
-            f"{rep.seconds:.2f}" if rep.seconds < 10 else f"{rep.seconds:.0f}",
-            key=str(rep.epoch),
-        )
-        table.move_cursor(row=table.row_count - 1, animate=False)
-        if not self._cancel.is_set():
-            self.query_one("#train-state", Static).update(
-                Content.styled(
-                    f"Epoch {rep.epoch}/{rep.epochs} done, {rep.seconds:.2g} s/epoch"
-                    + (" (+ on all ratings)" if rep.refit else " (* best so far)"),
-                    "$warning",
-                )
-            )
-
-    @on(msg.TrainDone)
-    def _done(self, event: msg.TrainDone) -> None:
-        event.stop()
-        self.training = False
-        self._set_form_enabled(True)
-        self.refresh_bindings()
-        bar = self.query_one("#train-progress", ProgressBar)
-        if not event.cancelled and bar.total is not None:
-            bar.update(progress=bar.total)
+    def _draw_run(self, *, full: bool) -> None:
+        """Draw the app's run: state line and progress (and, with ``full``, the chart and
+        the epochs table)."""
+        app = self.rbm
+        run = app.training_run
+        running = app.training
+        shown = (running, bool(run and run.stopping))
+        if shown != self._shown_state:  # the form and the keys change with the state only
+            self._shown_state = shown
+            self.set_class(running, "-running")
+            self._set_form_enabled(not running)
+            self.refresh_bindings()
         state = self.query_one("#train-state", Static)
-        if event.path is None:
-            state.update(
-                Content.styled("Stopped before the first epoch ended: nothing saved.", "$warning")
-            )
-            self.notify("training stopped; no model saved", severity="warning")
+        bar = self.query_one("#train-progress", ProgressBar)
+        if run is None:
+            state.update("Idle: ctrl+s starts training.")
+            bar.update(total=1, progress=0)
             return
-        how = "Stopped" if event.cancelled else "Done"
-        active = event.dataset == self.rbm.dataset_name and event.model is not None
-        state.update(
-            Content.assemble(
+        f = run.forecast
+        if running:
+            total = max(1, f.expected_epochs * max(1, run.n_batches))
+            bar.update(total=total, progress=f.fraction() * total)
+            state.update(self._running_text(run))
+        elif self._outcome is not None:
+            state.update(self._outcome)
+        if full:
+            self._draw_chart(run)
+            self._draw_table(run)
+
+    def _running_text(self, run) -> Content:
+        f = run.forecast
+        left = f.seconds_left()
+        what = "Stopping… (keeping the best epoch so far)" if run.stopping else "Training"
+        head = f"{what}: epoch {run.epoch} of ~{f.expected_epochs}"
+        if run.history and run.history[-1].refit:
+            head += " (on all ratings)"
+        tail = f", {format_duration(left)} left" if left is not None else ""
+        best = run.best()
+        parts = [(head + tail, "$warning")]
+        if best is not None and best.val:
+            parts.append(
+                (
+                    f"\nbest so far: epoch {best.epoch}, AUC {best.val.get('auc', 0):.3f}, "
+                    f"nDCG@10 {best.val.get('ndcg@10', 0):.3f}",
+                    "$text-muted",
+                )
+            )
+        return Content.assemble(*parts)
+
+    def _draw_chart(self, run) -> None:
+        hist = run.history
+        series, refit = run_series(
+            {"epoch": r.epoch, "train_loss": r.train_loss, "val": r.val, "refit": r.refit}
+            for r in hist
+        )
+        best = run.best()
+        expected = run.forecast.expected_epochs if not run.ended else len(hist)
+        self.query_one(TrainingChart).set_data(
+            series,
+            epochs=max(expected, len(hist)),
+            best=best.epoch if best else None,
+            refit_from=refit,
+        )
+
+    def _draw_table(self, run) -> None:
+        table = self.query_one("#epochs", DataTable)
+        if self._drawn_epochs > len(run.history):
+            table.clear()
+            self._drawn_epochs = 0
+        for rep in run.history[self._drawn_epochs :]:
+            val = rep.val or {}
+            mark = "*" if rep.best else "+" if rep.refit else " "
+            table.add_row(
+                f"{rep.epoch}{mark}",
+                f"{rep.train_loss:.3f}",
+                _fmt(val.get("auc")),
+                _fmt(val.get("ndcg@10")),
+                f"{rep.seconds:.2f}" if rep.seconds < 10 else f"{rep.seconds:.0f}",
+                key=str(rep.epoch),
+            )
+        self._drawn_epochs = len(run.history)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def training_done(self, event: msg.TrainDone, activated: bool, why: str) -> None:
+        """The app's run ended (the app decided whether its model is active)."""
+        if event.path is None:
+            self._outcome = Content.styled(
+                "Stopped before the first epoch ended: nothing saved.", "$warning"
+            )
+        else:
+            how = "Stopped" if event.cancelled else "Done"
+            self._outcome = Content.assemble(
                 (f"{how} after {event.epochs_done} epochs", "bold $success"),
                 f", best {event.best_epoch}: saved ",
                 (event.path.stem, "bold"),
-                ", now active (3: browse)" if active else f" ({display_name(event.dataset)})",
+                ", now active (3: browse)" if activated else (f"; {why}" if why else ""),
             )
-        )
-        if active:
-            self.rbm.set_active_model(event.model, event.path)
-        self.notify(f"model saved: {event.path.name}", title=f"Training {how.lower()}")
+        bar = self.query_one("#train-progress", ProgressBar)
+        if not event.cancelled and bar.total is not None:
+            bar.update(progress=bar.total)
+        self.sync_state()
 
-    @on(msg.TrainFailed)
-    def _failed(self, event: msg.TrainFailed) -> None:
-        event.stop()
-        self.training = False
-        self._set_form_enabled(True)
-        self.refresh_bindings()
-        self.query_one("#train-state", Static).update(
-            Content.styled("Training failed (see the message).", "$error")
-        )
-        self.rbm.show_error("Training failed", event.error, event.detail)
-
-    def on_unmount(self) -> None:
-        self._cancel.set()
+    def training_failed(self) -> None:
+        self._outcome = Content.styled("Training failed (see the message).", "$error")
+        self.sync_state()
 
 
 def _fmt(v: float | None) -> str:

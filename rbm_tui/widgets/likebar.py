@@ -18,8 +18,9 @@ def like_style(p: float) -> str:
     return "$error"
 
 
-def like_bar(p: float | None, width: int = 10) -> Content:
-    """A horizontal bar of ``width`` cells filled to ``p`` (0-1), coloured by how high it is."""
+def like_bar(p: float | None, width: int = 10, style: str | None = None) -> Content:
+    """A horizontal bar of ``width`` cells filled to ``p`` (0-1), coloured by how high it is
+    (or in ``style``)."""
     if p is None or not math.isfinite(p):
         return Content(" " * width)
     p = min(1.0, max(0.0, float(p)))
@@ -27,13 +28,16 @@ def like_bar(p: float | None, width: int = 10) -> Content:
     full, part = divmod(eighths, 8)
     text = "█" * full + (_EIGHTHS[part] if part and full < width else "")
     text = text.ljust(width)
-    return Content.styled(text, like_style(p))
+    return Content.styled(text, style or like_style(p))
 
 
-def percent(p: float | None) -> Content:
+def percent(p: float | None, style: str | None = None) -> Content:
+    """``p`` (0-1) as a 4-cell percentage coloured by how high it is (or in ``style``)."""
     if p is None or not math.isfinite(p):
         return Content.styled("  –", "$text-muted")
-    return Content.styled(f"{round(100 * p):3d}%", like_style(p))
+    if 0 < p < 0.005:
+        return Content.styled(" <1%", style or like_style(p))
+    return Content.styled(f"{round(100 * p):3d}%", style or like_style(p))
 
 
 def thumb(liked: bool | None) -> Content:

@@ -1,0 +1,213 @@
+"""A line chart of a training run: the loss and the validation scores against the epochs.
+
+Each series is drawn with braille dots (2 × 4 per cell) and coloured; the y axis is labelled
+with values on the left, the x axis with epochs below; the best epoch is marked on the x axis
+(``▲``) and with a dotted column; the epochs trained on all the ratings at the end (the refit)
+are shaded and named in the legend. The chart scales its y axis to the values shown (labels
+say where), so a small change is visible and honest about its size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from textual.content import Content
+from textual.widget import Widget
+
+_BRAILLE = 0x2800
+#: dot bit of (x, y) within a braille cell (x: 0-1, y: 0-3 from the top)
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+
+
+@dataclass
+class Series:
+    name: str
+    style: str  # a Textual colour variable, e.g. "$warning"
+    points: list[tuple[int, float]] = field(default_factory=list)  # (epoch, value)
+
+
+def run_series(history) -> tuple[list[Series], int | None]:
+    """The chart's series of a training run and its first refit epoch (or None).
+
+    ``history``: one mapping per epoch with ``epoch``, ``train_loss``, ``val`` (the
+    validation metrics, empty for an epoch trained on all the ratings) and, in newer models,
+    ``refit``; as saved in a model's ``meta["history"]``."""
+    loss, auc, ndcg = [], [], []
+    refit = None
+    for h in history:
+        epoch = h.get("epoch")
+        if not isinstance(epoch, int):
+            continue
+        val = h.get("val") if isinstance(h.get("val"), dict) else {}
+        loss.append((epoch, _number(h.get("train_loss"))))
+        if "auc" in val:
+            auc.append((epoch, _number(val["auc"])))
+        if "ndcg@10" in val:
+            ndcg.append((epoch, _number(val["ndcg@10"])))
+        is_refit = h.get("refit", not val and bool(auc))
+        if is_refit and refit is None:
+            refit = epoch
+    series = [
+        Series("loss", "$warning", loss),
+        Series("val AUC", "$success", auc),
+        Series("val nDCG@10", "$primary", ndcg),
+    ]
+    return series, refit
+
+
+def _number(v) -> float:
+    """``v`` as a float; NaN (not drawn) for anything else a damaged file may hold."""
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+
+def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
+    """About ``count`` round values covering [lo, hi] (1, 2 or 5 times a power of ten)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or count < 2:
+        return []
+    span = hi - lo if hi > lo else max(abs(hi), 1e-3)
+    raw = span / (count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    out, v = [], first
+    while v <= hi + 1e-9 and len(out) < 20:
+        out.append(round(v, 10))
+        v += step
+    return out
+
+
+def _label(v: float) -> str:
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}"
+
+
+class TrainingChart(Widget):
+    """The chart. Feed it with :meth:`set_data`; it redraws to its size."""
+
+    DEFAULT_CSS = """
+    TrainingChart {
+        height: 1fr;
+        min-height: 5;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.series: list[Series] = []
+        self.epochs = 0  # the x axis runs to this epoch (at least the last one drawn)
+        self.best: int | None = None
+        self.refit_from: int | None = None  # the first refit epoch, or None
+        self.empty_text = "no epoch yet"
+
+    def set_data(
+        self,
+        series: list[Series],
+        *,
+        epochs: int,
+        best: int | None = None,
+        refit_from: int | None = None,
+    ) -> None:
+        """What to draw: ``series``, the x axis up to ``epochs``, the ``best`` epoch and the
+        first epoch trained on all the ratings (``refit_from``)."""
+        self.series = series
+        self.epochs = epochs
+        self.best = best
+        self.refit_from = refit_from
+        self.refresh()
+
+    # ------------------------------------------------------------------- drawing
+    def render(self) -> Content:
+        width, height = self.size.width, self.size.height
+        lines = self.render_lines_text(width, height)
+        return Content("\n").join(lines)
+
+    def render_lines_text(self, width: int, height: int) -> list[Content]:
+        """The chart as ``height`` lines of ``width`` cells (empty when too small)."""
+        values = [v for s in self.series for _, v in s.points if math.isfinite(v)]
+        if not values or width < 20 or height < 5:
+            return [Content.styled(self.empty_text, "$text-muted")]
+        lo, hi = min(values), max(values)
+        pad = max((hi - lo) * 0.1, 0.01)
+        lo, hi = lo - pad, hi + pad
+        plot_h = height - 2  # x-axis and legend rows
+        ticks = [t for t in nice_ticks(lo, hi, max(2, plot_h // 2 + 1)) if lo <= t <= hi]
+        label_w = max(len(_label(t)) for t in ticks) + 1 if ticks else 5
+        plot_w = width - label_w - 1
+        last = max((e for s in self.series for e, _ in s.points), default=1)
+        x_max = max(self.epochs, last, 2)
+
+        def col(epoch: float) -> float:  # 0 .. plot_w*2-1 dot columns
+            return (epoch - 1) / max(1, x_max - 1) * (plot_w * 2 - 1)
+
+        def row(value: float) -> float:  # 0 .. plot_h*4-1 dot rows from the top
+            return (hi - value) / (hi - lo) * (plot_h * 4 - 1)
+
+        cells: dict[tuple[int, int], tuple[int, str]] = {}
+        for s in self.series:
+            pts = [(col(e), row(v)) for e, v in s.points if math.isfinite(v)]
+            dots = []
+            for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+                n = int(max(abs(x1 - x0), abs(y1 - y0))) + 1
+                dots += [(x0 + (x1 - x0) * t / n, y0 + (y1 - y0) * t / n) for t in range(n)]
+            dots += pts[-1:]
+            for x, y in dots:
+                cx, cy = int(round(x)), int(round(y))
+                key = (cy // 4, cx // 2)
+                bits, _ = cells.get(key, (0, s.style))
+                cells[key] = (bits | _DOTS[cx % 2][cy % 4], s.style)
+
+        refit_col = int(col(self.refit_from)) // 2 if self.refit_from else None
+        best_col = int(round(col(self.best))) // 2 if self.best else None
+        tick_rows = {int(round(row(t))) // 4: t for t in ticks}
+        out = []
+        for r in range(plot_h):
+            label = (
+                _label(tick_rows[r]).rjust(label_w - 1) + " " if r in tick_rows else " " * label_w
+            )
+            parts: list = [
+                (label, "$text-muted"),
+                ("│" if r not in tick_rows else "┤", "$text-muted"),
+            ]
+            for c in range(plot_w):
+                shade = refit_col is not None and c >= refit_col
+                bg = " on $boost" if shade else ""
+                if (r, c) in cells:
+                    bits, style = cells[(r, c)]
+                    parts.append((chr(_BRAILLE + bits), f"{style}{bg}"))
+                elif best_col == c:
+                    parts.append(("┊", f"$text-muted{bg}"))
+                else:
+                    parts.append((" ", bg.strip() or ""))
+            out.append(Content.assemble(*parts))
+        # x axis: a line with the epochs written into it and the best one marked
+        axis = ["─"] * plot_w
+        styles = ["$text-muted"] * plot_w
+        step = next(m for m in (1, 2, 5, 10, 20, 50, 100, 200, 500) if x_max / m <= plot_w / 5)
+        marks = sorted({1, x_max, *range(step, x_max, step)})
+        if best_col is not None and 0 <= best_col < plot_w:
+            axis[best_col], styles[best_col] = "▲", "bold $accent"
+        for e in marks:
+            text = str(e)
+            c = min(int(round(col(e))) // 2, plot_w - len(text))
+            span = range(max(0, c - 1), min(plot_w, c + len(text) + 1))
+            if all(axis[i] == "─" for i in span):
+                for i, ch in enumerate(text):
+                    axis[c + i] = ch
+        out.append(
+            Content.assemble(
+                " " * label_w,
+                ("└", "$text-muted"),
+                *((ch, style) for ch, style in zip(axis, styles)),
+            )
+        )
+        legend: list = [(" " * label_w + " ", "")]
+        for s in self.series:
+            legend += [("━ ", s.style), (s.name + "  ", "")]
+        if self.best:
+            legend += [("▲ ", "bold $accent"), (f"best epoch {self.best}  ", "")]
+        if self.refit_from:
+            legend += [("  ", "on $boost"), (" on all ratings", "")]
+        out.append(Content.assemble(*legend).truncate(width))
+        return out
