@@ -6,8 +6,9 @@ from engine.metrics import like_metrics, ranking_metrics
 from engine.recommender import predict_pairs, recommend_all
 
 
-def evaluate(model, train, test, k: int = 10) -> dict[str, float]:
-    """Both benchmark protocols for ``model`` with ``train`` as every user's known ratings.
+def evaluate(model, train, test, k: int = 10, *, thumbs_only: bool = False) -> dict[str, float]:
+    """Both benchmark protocols for ``model`` with ``train`` as every user's known ratings
+    (with ``thumbs_only``, their likes and dislikes alone, as the browser knows a person).
 
     ``train`` and ``test`` are :class:`engine.data.ratings.Ratings`; IDs are matched by their
     original values. Test rows of users or movies the model cannot score are counted in
@@ -15,7 +16,7 @@ def evaluate(model, train, test, k: int = 10) -> dict[str, float]:
     """
     test_users = test.user_ids[test.users]
     test_items = test.item_ids[test.items]
-    p, ok = predict_pairs(model, train, test_users, test_items)
+    p, ok = predict_pairs(model, train, test_users, test_items, thumbs_only=thumbs_only)
     labels = test.values >= model.like_threshold
     out: dict[str, float] = {}
     if ok.any():
@@ -26,7 +27,7 @@ def evaluate(model, train, test, k: int = 10) -> dict[str, float]:
     for u, i in zip(test_users.tolist(), test_items.tolist()):
         relevant.setdefault(u, set()).add(i)
     users = [u for u in relevant if u in train.user_index]
-    recs = recommend_all(model, train, k=k, users=users)
+    recs = recommend_all(model, train, k=k, users=users, thumbs_only=thumbs_only)
     out.update(ranking_metrics([recs.get(u, []) for u in users], [relevant[u] for u in users], k))
     out["test_rows"] = int(len(test_users))
     return out

@@ -302,8 +302,10 @@ def explain_many(
 
 
 # ------------------------------------------------------------------------- batch
-def _user_visible(model: Model, known: Ratings):
-    """Per-user visible coordinates of ``known`` in the model's index space."""
+def _user_visible(model: Model, known: Ratings, thumbs_only: bool = False):
+    """Per-user visible coordinates of ``known`` in the model's index space; with
+    ``thumbs_only`` without the star values (each person known by likes and dislikes alone,
+    as the browser knows them)."""
     col_items = model.map_items(known.item_ids)  # dataset item index -> model index
     indptr, items, values = known.by_user()
     mi = col_items[items]
@@ -316,7 +318,8 @@ def _user_visible(model: Model, known: Ratings):
     counts[np.diff(indptr) == 0] = 0
     new_indptr = np.zeros(known.n_users + 1, np.int64)
     np.cumsum(counts, out=new_indptr[1:])
-    return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items, values[keep])
+    stars = None if thumbs_only else values[keep]
+    return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items, stars)
 
 
 def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -357,16 +360,18 @@ def recommend_all(
     exact: bool | None = None,
     with_scores: bool = False,
     batch_size: int = 256,
+    thumbs_only: bool = False,
 ) -> dict:
     """Top-``k`` movies (original IDs, best first) for each user of ``known`` (or ``users``,
     original IDs), excluding the movies the user rated in ``known``.
 
     Returns ``{user_id: [item_id, ...]}``, or with ``with_scores`` ``{user_id: [(item_id,
-    score, p_like), ...]}``. Users unknown to ``known`` raise KeyError.
+    score, p_like), ...]}``. Users unknown to ``known`` raise KeyError. ``thumbs_only``: each
+    user known by likes and dislikes alone (no star values), as in the browser.
     """
     import torch
 
-    lm = _user_visible(model, known)
+    lm = _user_visible(model, known, thumbs_only)
     if users is None:
         uidx = np.arange(known.n_users)
     else:
@@ -414,16 +419,20 @@ def predict_pairs(
     known: Ratings,
     user_ids: np.ndarray,
     item_ids: np.ndarray,
+    *,
+    thumbs_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated P(like) for each (user, item) pair of original IDs, ``known`` giving each
     user's ratings.
 
     Returns ``(p_like float64 (n,), ok bool (n,))``; ``ok`` is False where the user is not
     in ``known`` or the movie is unknown to the model (``p_like`` is NaN there).
+    ``thumbs_only``: each user known by likes and dislikes alone (no star values), as in the
+    browser.
     """
     import torch
 
-    lm = _user_visible(model, known)
+    lm = _user_visible(model, known, thumbs_only)
     uidx = np.fromiter(
         (known.user_index.get(u, -1) for u in np.asarray(user_ids).tolist()), np.int64
     )

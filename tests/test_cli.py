@@ -461,6 +461,12 @@ def test_evaluate_u1(u1_model, ml100k):
         assert 0.0 <= m[key] <= 1.0, key
     assert m["auc"] > 0.6
     assert m["test_rows"] == 20000
+    args = ["evaluate", "--model", path, "--train", base, "--test", test, "--json"]
+    rc, out, err = run([*args, "--thumbs-only"])
+    assert rc == 0, err
+    thumbs = json.loads(out)
+    assert thumbs["thumbs_only"] and not doc["thumbs_only"]
+    assert thumbs["metrics"]["auc"] != m["auc"] and thumbs["metrics"]["auc"] > 0.6
     rc, out, err = run(["evaluate", "--model", path, "--train", base, "--test", test, "--k", "5"])
     assert rc == 0, err
     assert "AUC" in out and "P@5" in out and "nDCG@5" in out and "MAP" in out

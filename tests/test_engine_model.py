@@ -247,6 +247,35 @@ def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(plant
     assert not np.allclose(thumbs, p_low)
 
 
+def test_thumbs_only_batch_paths_are_the_browsers_fold_in(planted_model):
+    """``thumbs_only`` knows each person by likes and dislikes alone: the batch P(like), the
+    batch ranking and the evaluation equal what the browser's fold-in of the thumbs gives,
+    whatever the star values were."""
+    from engine.evaluation import evaluate
+    from engine.recommender import predict_pairs, recommend_all
+
+    r, res = planted_model
+    model = res.model
+    recs = recommend_all(model, r, k=5, users=[0, 1], by="liked", thumbs_only=True)
+    for user in (0, 1):
+        items, values = r.user_items(r.lookup_user(user))
+        liked = values >= 3
+        sc = fold_in(model, items[liked], items[~liked])
+        browser = recommend(model, items[liked], items[~liked], n=5, by="liked", scores=sc)
+        assert recs[user] == [rec.item_id for rec in browser]
+        others = np.setdiff1d(np.arange(r.n_items), items)
+        p, ok = predict_pairs(
+            model, r, np.full(len(others), user), r.item_ids[others], thumbs_only=True
+        )
+        assert ok.all()
+        np.testing.assert_allclose(p, sc.p_like[others], rtol=1e-5)
+        stars, _ = predict_pairs(model, r, np.full(len(others), user), r.item_ids[others])
+        assert not np.allclose(stars, p)  # the stars path does use the stars
+    test = from_arrays(r.user_ids[r.users[:200]], r.item_ids[r.items[:200]], r.values[:200])
+    thumbs = evaluate(model, r, test, thumbs_only=True)
+    assert thumbs["auc"] != evaluate(model, r, test)["auc"]
+
+
 def test_exact_conditionals_match_brute_force_on_a_tiny_rbm():
     """P(seen_j | v) and P(like_j | seen_j, v) against summing the joint over every h."""
     import itertools

@@ -51,10 +51,12 @@ EPILOG_EVALUATE = """\
 examples:
   rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
   rbm-tui evaluate --model m.pt --train train.csv --test test.csv --json
+  rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test --thumbs-only
 
 Like/dislike metrics over the test rows (AUC, accuracy, per-user error, ECE) and top-N
 metrics over the test users (P@k, R@k, nDCG@k, MAP), as in BENCHMARKS.md. Users and movies are
-matched between the two files by their original IDs; TRAIN gives each user's known ratings.
+matched between the two files by their original IDs; TRAIN gives each user's known ratings
+(with --thumbs-only their likes and dislikes alone: the P(like) the browser shows).
 """
 
 
@@ -70,7 +72,15 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if args.user is not None:
         u = lookup_user(ratings, args.user, args.data)
         users = ratings.user_ids[u : u + 1].tolist()
-    recs = recommend_all(model, ratings, k=args.k, users=users, by=args.by, with_scores=True)
+    recs = recommend_all(
+        model,
+        ratings,
+        k=args.k,
+        users=users,
+        by=args.by,
+        with_scores=True,
+        thumbs_only=args.thumbs_only,
+    )
 
     if args.user is not None and args.output is None:
         uid = users[0]
@@ -121,7 +131,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from engine.data.pairs import read_pairs
 
     users, items = read_pairs(args.pairs)
-    p, ok = predict_pairs(model, ratings, np.asarray(users, dtype=object), np.asarray(items))
+    p, ok = predict_pairs(
+        model,
+        ratings,
+        np.asarray(users, dtype=object),
+        np.asarray(items),
+        thumbs_only=args.thumbs_only,
+    )
     if not ok.all():
         bad_users: dict = {}
         bad_items: dict = {}
@@ -171,7 +187,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     test, _sp, _sn = load_data(args.test)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, train, args.train)
-    metrics = evaluate(model, train, test, k=args.k)
+    metrics = evaluate(model, train, test, k=args.k, thumbs_only=args.thumbs_only)
     if metrics.get("skipped_rows"):
         warn(
             f"{metrics['skipped_rows']:,} test rows were skipped (user not in {args.train} "
@@ -184,6 +200,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "train": str(args.train),
                 "test": str(args.test),
                 "k": args.k,
+                "thumbs_only": args.thumbs_only,
                 "metrics": metrics,
             }
         )
@@ -199,9 +216,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             label = _METRIC_NAMES.get(m, m.replace("precision@", "P@").replace("recall@", "R@"))
             label = label.replace("ndcg@", "nDCG@")
             rows.append([label, fmt_num(metrics[m])])
-    print(f"model {model_path}  train {args.train}  test {args.test}")
+    known = "  (thumbs only)" if args.thumbs_only else ""
+    print(f"model {model_path}  train {args.train}  test {args.test}{known}")
     print(table(rows, ["metric", "value"], right={1}))
     return EXIT_OK
+
+
+def add_thumbs_only(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--thumbs-only",
+        action="store_true",
+        help="know each user by likes and dislikes alone (no star values), as the browser does",
+    )
 
 
 def add_parser(sub) -> None:
@@ -224,6 +250,7 @@ def add_parser(sub) -> None:
         default="seen",
         help="rank by how likely the user picks the movie (seen) or picks and likes it (liked)",
     )
+    add_thumbs_only(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
     add_threads(p)
     p.set_defaults(func=cmd_recommend)
@@ -240,6 +267,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--pairs", required=True, metavar="FILE", help="the (user, movie) pairs")
     p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
+    add_thumbs_only(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
     add_threads(p)
     p.set_defaults(func=cmd_predict)
@@ -256,6 +284,7 @@ def add_parser(sub) -> None:
     p.add_argument("--test", required=True, metavar="DATA", help="the held-out ratings")
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="list length")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_thumbs_only(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
     add_threads(p)
     p.set_defaults(func=cmd_evaluate)
