@@ -4,12 +4,13 @@ A run has up to ``epochs - refit`` main epochs, which early stopping may cut sho
 ``refit`` epochs on all the ratings. :class:`Forecast` follows the run's batches and epochs
 and expects the main epochs to run to their end while the validation score still improves;
 once it has not improved for half the patience, it expects the stop at the best epoch plus
-the patience. The time left is the expected batches left times the recent time per batch (an
-epoch's validation included).
+the patience. The time left is the expected epochs left times the median time of the recent
+epochs (their validation included).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 
@@ -77,9 +78,8 @@ class Forecast:
     def seconds_left(self) -> float | None:
         """Seconds to the end of the expected epochs (None before anything can be timed)."""
         now = self.clock()
-        if self._epoch_seconds:
-            recent = self._epoch_seconds[-3:]
-            per_epoch = sum(recent) / len(recent)
+        if self._epoch_seconds:  # one slow epoch (a busy neighbour) is no trend: the median
+            per_epoch = statistics.median(self._epoch_seconds[-5:])
         elif self.batch and self.n_batches:
             per_epoch = (now - self._epoch_started) / self.batch * self.n_batches
         else:
