@@ -38,6 +38,16 @@ from rbm_tui.widgets.chart import TrainingChart, run_series
 NARROW = 76
 
 
+class EpochTable(DataTable):
+    """The table of epochs. Textual moves a scrollbar's thumb only while the bar is shown, so a
+    scroll to the newest epoch made just before the bar appears would leave the thumb at the top;
+    this table puts the thumb where it is scrolled to when the bar appears."""
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        if shown:
+            self.vertical_scrollbar.position = self.scroll_y
+
+
 class SettingValidator(Validator):
     """Checks an input against its setting's type and range (:mod:`engine.settings`)."""
 
@@ -101,7 +111,7 @@ class TrainScreen(AppScreen):
                 yield Static("Idle: ctrl+s starts training.", id="train-state")
                 yield ProgressBar(total=1, id="train-progress", show_eta=False)
                 yield TrainingChart(id="train-chart")
-                yield DataTable(id="epochs", cursor_type="row", zebra_stripes=True)
+                yield EpochTable(id="epochs", cursor_type="row", zebra_stripes=True)
 
     def _field(self, setting) -> ComposeResult:
         """One row of the form: the setting's label and its input (a choice: a select)."""
@@ -441,3 +451,4 @@ class TrainScreen(AppScreen):
 
 def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
+
