@@ -126,16 +126,3 @@ def resolve_device(device: str = "auto") -> str:
         raise SettingError("--device cuda: CUDA was asked for but is not available here")
     return device
 
-
-def bf16_is_fast(device: str) -> bool:
-    """Whether ``device`` multiplies bfloat16 matrices natively: a CUDA GPU with bfloat16
-    support, or a CPU with AVX512-BF16 or AMX-BF16 units."""
-    import torch
-
-    if device.startswith("cuda"):
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    try:
-        caps = torch.cpu.get_capabilities()
-    except (AttributeError, RuntimeError):  # older torch
-        return False
-    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))

@@ -5,7 +5,11 @@ hidden units are summed out exactly, and every movie gets
 
 - ``p_like``: calibrated P(like | they watch it), the percentage shown to people;
 - ``seen_logit``: log-odds that they would pick it at all (used to rank recommendations),
-  with the lateral movie-to-movie term when the model has one (:mod:`engine.model.lateral`).
+  with the sparse movie-to-movie term when the model has one (:mod:`engine.model.itemitem`).
+
+The browser's ranking ("liked": the chance to watch a movie *and* like it) takes the
+movie-to-movie term from the person's liked movies only, so that a dislike never pulls up the
+movies that go with it (on validation carves this ranks as well or slightly better).
 
 Movies are addressed by *model index* (``0..model.n_items-1``) in the per-person API, and by
 original IDs in the batch API (:func:`recommend_all`, :func:`predict_pairs`).
@@ -21,10 +25,7 @@ import numpy as np
 from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
 from engine.model.calibration import person_rating_bias
-from engine.model.inference import hidden_input, lateral_input, pair_logits
-from engine.model.neighbours import pair_scores as neighbour_pair_scores
-from engine.model.neighbours import residuals as neighbour_residuals
-from engine.model.neighbours import scores as neighbour_scores
+from engine.model.inference import hidden_input, item_item_input, pair_logits, pair_seen
 from engine.model.trained import Model
 
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
@@ -38,19 +39,23 @@ class Scores:
     p_like: np.ndarray  # float64, calibrated P(like | seen), in (0, 1)
     seen_logit: np.ndarray  # float64, log-odds of picking the movie
     rated: np.ndarray  # bool, the movies the person rated
+    #: float64, the seen log-odds with the movie-to-movie term of the liked movies only (the
+    #: ``"liked"`` ranking's); None: the same as ``seen_logit``
+    seen_from_likes: np.ndarray | None = None
 
     @property
     def match(self) -> np.ndarray:
         """``float64 (n_items,)``: P(they watch it and like it), the number the browser's
         recommendations show and are sorted by (``exp`` of the ``"liked"`` ranking score)."""
-        return np.exp(liked_rank(self.seen_logit, self.p_like))
+        return np.exp(self.rank_score("liked"))
 
     def rank_score(self, by: str = "seen") -> np.ndarray:
         """The ranking score: ``"seen"`` (would pick it) or ``"liked"`` (would pick and like)."""
         if by == "seen":
             return self.seen_logit
         if by == "liked":
-            return liked_rank(self.seen_logit, self.p_like)
+            seen = self.seen_logit if self.seen_from_likes is None else self.seen_from_likes
+            return liked_rank(seen, self.p_like)
         raise ValueError("by must be 'seen' or 'liked'")
 
 
@@ -109,7 +114,8 @@ def fold_in(
     :data:`EXACT_LIMIT` movies × hidden units and the mean-field pass above.
     ``stars``: the person's star ratings (model index -> rating, on the training data's
     scale) when known, as for a person from a ratings file: P(like) then also uses their
-    rating bias and the neighbours feature. Thumbs alone have neither (both count as 0).
+    rating bias where the model's calibration weighs it (models trained today weigh it 0:
+    they are calibrated for people known by thumbs).
     """
     import torch
 
@@ -119,28 +125,37 @@ def fold_in(
             seen, like = model.rbm.conditionals(x)
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
-        lateral = model.rbm.lateral
-        if lateral is not None and (len(lk) or len(dk)):
+        seen_feature = model.seen_feature(seen[0])
+        from_likes = None
+        if model.rbm.item_item is not None and (len(lk) or len(dk)):
+            hidden_seen = seen
             rated_idx = torch.from_numpy(np.concatenate([lk, dk])).to(model.device)
-            seen = seen + lateral.index_select(0, rated_idx).sum(0)
+            rows = torch.zeros(len(rated_idx), dtype=torch.long, device=model.device)
+            seen = hidden_seen + model.rbm.item_item_input(rows, rated_idx, 1)
+            liked_idx = torch.from_numpy(lk).to(model.device)
+            rows = torch.zeros(len(lk), dtype=torch.long, device=model.device)
+            from_likes = (hidden_seen + model.rbm.item_item_input(rows, liked_idx, 1))[0]
+            from_likes = from_likes.double().cpu().numpy()
     rated = np.zeros(model.n_items, dtype=bool)
     rated[lk] = True
     rated[dk] = True
     n_items = np.arange(model.n_items)
-    bias, knn = _star_features(model, stars)
+    bias = _star_bias(model, stars)
     return Scores(
         p_like=model.p_like(
-            like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias, knn
+            like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias,
+            seen_feature,
         ),
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
-    )
+        seen_from_likes=from_likes,
+    )  # fmt: skip
 
 
-def _star_features(model: Model, stars: Mapping[int, float] | None):
-    """``(rating bias, neighbours feature (n_items,) or 0.0)`` of one person's stars."""
+def _star_bias(model: Model, stars: Mapping[int, float] | None) -> float:
+    """One person's rating bias from their stars (0 without)."""
     if not stars:
-        return 0.0, 0.0
+        return 0.0
     items = np.fromiter(stars.keys(), np.int64)
     values = np.fromiter(stars.values(), np.float64)
     order = np.argsort(items, kind="stable")
@@ -149,11 +164,7 @@ def _star_features(model: Model, stars: Mapping[int, float] | None):
         raise IndexError("movie index out of range for this model")
     cols = 2 * items + (values >= model.like_threshold)
     lm = LikeMatrix(np.array([0, len(items)]), cols, 1, model.n_items, values)
-    _, _, bias, resid = _people(model, lm)
-    knn = 0.0
-    if resid is not None:
-        knn = neighbour_scores(*model.neighbours, lm, resid, np.array([0]))[0]
-    return float(bias[0]), knn
+    return float(_people(model, lm)[2][0])
 
 
 def recommend(
@@ -274,20 +285,36 @@ def explain_many(
         W = rbm.W
         xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
         base = rbm.keep * F.softplus(xs).sum(1)
-        rated_t = torch.from_numpy(rated).to(rbm.device)
+        own = rbm.seen_bias()
+        ii = rbm.item_item
+        factor = 1.0
+        if ii is not None and ii.gamma:
+            from engine.model.itemitem import D_REF
+
+            factor = (D_REF / len(rated)) ** ii.gamma
     out = []
     for item in items:
         with torch.no_grad():
             its = torch.full((len(xs),), int(item), device=rbm.device)
             sc, like = rbm.pair_scores(xs, its, with_like=True)  # (1+R, 2), (1+R,)
             score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
+            seen_feature = score - float(own[int(item)])
             like_logit = like.double().cpu().numpy()
-            if rbm.lateral is not None:  # each rated movie's direct pull on the seen log-odds
-                pulls = rbm.lateral[rated_t, int(item)].double().cpu().numpy()
+            if ii is not None:  # each rated movie's direct pull on the seen log-odds
+                part = ii.partners[int(item)].cpu().numpy()
+                w = ii.weights[int(item)].double().cpu().numpy() * factor
+                pulls = np.zeros(len(rated))
+                for t, partner in enumerate(part):
+                    pulls[rated == partner] += w[t]
+                if by != "seen":  # the browser's ranking: pulls of the liked movies only
+                    pulls[len(lk) :] = 0.0
                 score = score + pulls.sum() - np.concatenate([[0.0], pulls])
         if by != "seen":
             # the person's overall like rate is held fixed: the effect is the movie's own pull
-            p = model.p_like(like_logit, len(lk), len(rated), np.full(len(like_logit), item))
+            p = model.p_like(
+                like_logit, len(lk), len(rated), np.full(len(like_logit), item), 0.0,
+                seen_feature,
+            )  # fmt: skip
             score = liked_rank(score, p)
         effect = score[0] - score[1:]
         order = np.argsort(-effect, kind="stable")
@@ -312,32 +339,31 @@ def _user_visible(model: Model, known: Ratings, thumbs_only: bool = False):
     keep = mi >= 0
     liked = values >= model.like_threshold
     cols = 2 * mi + liked
-    counts = np.add.reduceat(keep.astype(np.int64), indptr[:-1]) if len(keep) else None
-    if counts is None:
-        counts = np.zeros(known.n_users, np.int64)
-    counts[np.diff(indptr) == 0] = 0
+    owners = np.repeat(np.arange(known.n_users), np.diff(indptr))
+    counts = np.bincount(owners[keep], minlength=known.n_users).astype(np.int64)
     new_indptr = np.zeros(known.n_users + 1, np.int64)
     np.cumsum(counts, out=new_indptr[1:])
     stars = None if thumbs_only else values[keep]
     return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items, stars)
 
 
-def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``, and
-    the residual of each of their ratings (``(nnz,)``, for the neighbours feature; None when
-    the model has no neighbours or the stars are unknown)."""
+def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``
+    (the bias is 0 when the stars are unknown)."""
     likes, n = lm.person_counts()
     if lm.values is None:
-        return likes, n, np.zeros(lm.n_users), None
+        return likes, n, np.zeros(lm.n_users)
     means = model.movie_means()
     bias = person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
-    resid = None
-    if model.neighbours is not None:
-        resid = neighbour_residuals(lm, means, bias)
-    return likes, n, bias, resid
+    return likes, n, bias
 
 
-def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
+def _batch_scores(
+    model: Model, lm, users: np.ndarray, exact: bool | None, likes_only: bool = False
+):
+    """``(seen log-odds, like log-odds, the calibration's seen feature)`` of ``users`` for
+    every movie: two ``(len(users), N)`` tensors and a numpy array. ``likes_only``: the
+    movie-to-movie term from the liked movies only (the ``"liked"`` ranking's)."""
     import torch
 
     with torch.no_grad():
@@ -346,8 +372,17 @@ def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None):
             seen, like = model.rbm.conditionals(x)
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
-        lateral = lateral_input(model.rbm, lm, users)
-        return (seen if lateral is None else seen + lateral), like
+        feature = model.seen_feature(seen)
+        extra = item_item_input(model.rbm, _likes(lm) if likes_only else lm, users)
+        return (seen if extra is None else seen + extra), like, feature
+
+
+def _likes(lm: LikeMatrix) -> LikeMatrix:
+    """``lm`` with each person's liked movies only."""
+    keep = (lm.cols % 2) == 1
+    indptr = np.zeros(lm.n_users + 1, np.int64)
+    np.cumsum(np.bincount(lm.owners()[keep], minlength=lm.n_users), out=indptr[1:])
+    return LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items)
 
 
 def recommend_all(
@@ -380,17 +415,14 @@ def recommend_all(
     person = None  # (likes, ratings) of every person, computed once when needed
     for s in range(0, len(uidx), batch_size):
         us = uidx[s : s + batch_size]
-        seen, like = _batch_scores(model, lm, us, exact)
+        seen, like, feature = _batch_scores(model, lm, us, exact, likes_only=by == "liked")
         p_all = None
         if by == "liked" or with_scores:
             if person is None:
                 person = _people(model, lm)
-            pl, pn, pb = (a[us, None] for a in person[:3])
-            knn = 0.0
-            if person[3] is not None:
-                knn = neighbour_scores(*model.neighbours, lm, person[3], us)
+            pl, pn, pb = (a[us, None] for a in person)
             cols = np.arange(model.n_items)[None, :]
-            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, knn)
+            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, feature)
         if by == "liked":
             rank = liked_rank(seen, torch.from_numpy(p_all).to(seen.dtype).to(seen.device))
         else:
@@ -449,10 +481,7 @@ def predict_pairs(
         return p, ok
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
-    person = _people(model, lm)
-    pl, pn, pb = (a[uidx[ok]] for a in person[:3])
-    knn = 0.0
-    if person[3] is not None:
-        knn = neighbour_pair_scores(*model.neighbours, lm, person[3], uidx[ok], iidx[ok])
-    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb, knn)
+        seen = pair_seen(model.rbm, lm, uidx[ok], iidx[ok])
+    pl, pn, pb = (a[uidx[ok]] for a in _people(model, lm))
+    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb, seen)
     return p, ok

@@ -154,11 +154,11 @@ class TrainConfig:
 
     # ------------------------------------------------------------------------- basic
     n_hidden: int = setting(
-        320, "hidden units: the tastes the RBM learns",
+        250, "hidden units: the tastes the RBM learns",
         low=1, high=10_000, basic=True, flag="--hidden", label="Hidden units",
     )  # fmt: skip
     epochs: int = setting(
-        70, "most epochs; early stopping may end sooner",
+        30, "most epochs; early stopping may end sooner",
         low=1, high=10_000, basic=True, flag="--epochs", label="Epochs",
     )  # fmt: skip
     cd_k: int = setting(
@@ -166,11 +166,11 @@ class TrainConfig:
         low=1, high=100, basic=True, flag="--cd-k", label="CD-k",
     )  # fmt: skip
     batch_size: int = setting(
-        128, "people per mini-batch, at most",
+        64, "people per mini-batch (adjusted by min/max_batches)",
         low=1, high=1_000_000, basic=True, flag="--batch-size", label="Batch size",
     )  # fmt: skip
     learning_rate: float = setting(
-        0.08, "step size of the CD updates",
+        0.01, "step size (Adam) of the joint units, which learn which movies people pick",
         low=0, low_open=True, high=10, basic=True, flag="--learning-rate", label="Learning rate",
     )  # fmt: skip
     like_threshold: float = setting(
@@ -191,43 +191,67 @@ class TrainConfig:
     )  # fmt: skip
     # ---------------------------------------------------------------------- advanced
     lr_decay: float = setting(
-        0.02, "the learning rate at epoch e is learning_rate / (1 + lr_decay·e)", low=0, high=100
+        0.0, "the learning rates at epoch e are divided by 1 + lr_decay·e", low=0, high=100
     )
-    momentum: float = setting(0.9, "momentum of the updates", low=0, high=1, high_open=True)
+    like_learning_rate: float = setting(
+        0.08, "step size (with momentum) of the like units, which learn like vs dislike",
+        low=0, low_open=True, high=10,
+    )  # fmt: skip
+    momentum: float = setting(
+        0.9, "momentum of the like units' updates", low=0, high=1, high_open=True
+    )
     weight_decay: float = setting(1e-4, "L2 penalty on the weights", low=0, high=1)
     cd_k_max: int = setting(
         1, "k grows linearly from cd_k to this over the epochs", low=1, high=100
     )
-    persistent: bool = setting(False, "persistent CD chains for the joint term")
+    persistent: bool = setting(True, "persistent CD chains (one per person)")
     joint_weight: float = setting(
         1.0, "weight of the joint CD term (which movies people pick)", low=0, high=100
-    )
-    like_weight: float = setting(
-        0.0, "weight of the conditional CD term (like | seen)", low=0, high=100
     )
     like_exact_weight: float = setting(
         1.6, "weight of the exact like log-likelihood term of the like units", low=0, high=100
     )
+    like_cap: int = setting(
+        16384, "the like term of an update uses at most this many of its ratings (0: all)",
+        low=0, high=10**9,
+    )  # fmt: skip
     dropout: float = setting(
         0.4, "share of hidden units dropped per person and batch", low=0, high=1, high_open=True
     )
     blend_biases: bool = setting(True, "the P(like) calibration also sees person/movie statistics")
     like_hidden: float = setting(
-        0.25, "share of hidden units that learn only from the like term(s)", low=0, high=1
+        0.4, "share of hidden units that learn only from the like term", low=0, high=1
+    )
+    candidates_all: int = setting(
+        8192, "the negative phase looks at every movie of catalogues up to this many movies",
+        low=0, high=10**7,
+    )  # fmt: skip
+    candidates: int = setting(
+        2048, "on bigger catalogues it looks at this many candidate movies per update",
+        low=16, high=10**7,
+    )  # fmt: skip
+    candidate_head: float = setting(
+        0.5, "share of the candidates that are the most rated movies", low=0, high=1
+    )
+    candidate_alpha: float = setting(
+        0.75, "the other candidates are drawn with probability ∝ ratings^alpha", low=0, high=2
+    )
+    newton_steps: int = setting(
+        4, "Newton steps fitting each person's expected picks to their ratings", low=0, high=50
     )
     val_fraction: float = setting(
-        0.1, "share of each person's ratings held out for validation",
+        0.1, "share of each person's ratings held out for validation and calibration",
         low=0, high=1, high_open=True,
     )  # fmt: skip
     val_users: int = setting(
         600, "people whose validation ratings score nDCG@10 each epoch", low=1, high=10**9
     )
     patience: int = setting(
-        8, "stop after this many epochs without a better validation score (0: never)",
+        8, "stop the first epochs after this many without a better validation score (0: never)",
         low=0, high=10_000,
     )  # fmt: skip
     refit_share: float = setting(
-        0.15, "share of the epochs trained at the end on all ratings, validation ones too",
+        0.7, "share of the epochs trained at the end on all ratings, validation ones too",
         low=0, high=1, high_open=True,
     )  # fmt: skip
     monitor: str = setting(
@@ -238,38 +262,43 @@ class TrainConfig:
         8, "an epoch has at least this many updates (smaller batches on small data)",
         low=1, high=10**6,
     )  # fmt: skip
+    max_batches: int = setting(
+        128, "an epoch has at most this many updates (bigger batches on big data)",
+        low=1, high=10**9,
+    )  # fmt: skip
     soft_labels: float = setting(
-        3.0, "sharpness of soft like targets from the stars (0: hard likes)", low=0, high=100
+        1.5, "sharpness of soft like targets from the stars (0: hard likes)", low=0, high=100
     )
     average: float = setting(
         0.995, "decay of the moving average of the weights (0: off)",
         low=0, high=1, high_open=True,
     )  # fmt: skip
-    lateral_weight: float = setting(
-        10.0, "scale of the lateral movie-to-movie weights (0: off)", low=0, high=1000
+    item_item_weight: float = setting(
+        10.0, "scale of the sparse movie-to-movie part of the seen log-odds (0: off)",
+        low=0, high=1000,
+    )  # fmt: skip
+    item_item_k: int = setting(
+        200, "partners each movie keeps in the movie-to-movie part", low=1, high=10_000
     )
-    lateral_l2: float = setting(
-        150.0, "ridge penalty of the lateral weights", low=0, low_open=True, high=1e9
+    item_item_hubs: int = setting(
+        8192, "partners are among this many most rated movies", low=2, high=100_000
     )
-    lateral_l2_pop: float = setting(
+    item_item_l2: float = setting(
+        150.0, "ridge penalty of the movie-to-movie weights", low=0, low_open=True, high=1e9
+    )
+    item_item_l2_pop: float = setting(
         2.0, "added ridge penalty per rater of a movie", low=0, high=1e9
     )
-    lateral_max_items: int = setting(
-        8000, "no lateral weights or neighbours above this many movies", low=0, high=10**7
+    item_item_norm: float = setting(
+        0.5, "partners are chosen by co-occurrence / raters^norm", low=0, high=2
     )
-    neighbours: int = setting(
-        100, "movie neighbours of the P(like) neighbours feature (0: off)", low=0, high=10_000
-    )
-    neighbours_shrink: float = setting(
-        20.0, "similarities from c common raters are scaled by c/(c + this)", low=0, high=1e9
+    item_item_gamma: float = setting(
+        0.5, "the part is weighted by (50 / the person's ratings)^gamma", low=0, high=10
     )
     calibration_pairs: int = setting(
         500_000, "the P(like) calibration is fitted on at most this many pairs",
         low=1, high=10**9,
     )  # fmt: skip
-    bf16_sampling: bool = setting(
-        True, "the negative phase's dense product in bfloat16 where the hardware is fast at it"
-    )
 
     def __post_init__(self) -> None:
         for s in SETTINGS:

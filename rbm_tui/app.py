@@ -467,7 +467,7 @@ class RbmTuiApp(App[Any]):
         return True
 
     def stop_training(self) -> None:
-        """Stop the run at the next batch; its best epoch so far is kept."""
+        """Stop the run at the next batch; its model so far is kept."""
         if self.training:
             self.training_run.cancel.set()
             self.training_changed()
@@ -597,8 +597,8 @@ class RbmTuiApp(App[Any]):
             self.exit()
 
     async def action_quit(self) -> None:
-        """Quit; during a training run, ask first (quitting stops it and keeps its best epoch
-        so far, which becomes active only if it is better than the active model)."""
+        """Quit; during a training run, ask first (quitting stops it and keeps its model so
+        far, which becomes active only if it is better than the active model)."""
         if not self.training:
             self.exit()
             return
@@ -612,7 +612,7 @@ class RbmTuiApp(App[Any]):
             ConfirmDialog(
                 "Quit while training?",
                 f"Training on {display_name(self.training_run.dataset)} is running. Quitting "
-                "stops it; its best epoch so far is saved first.",
+                "stops it; its model so far is saved first.",
                 yes="Stop and quit",
                 no="Keep training",
             ),

@@ -21,14 +21,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 RUN_CLI = "import sys; from rbm_tui.cli import main; sys.exit(main(sys.argv[1:]))"
 
-# rank 1 dies (or stalls) at its 4th hidden-input pass: inside epoch 1, between two all-reduces
+# rank 1 dies (or stalls) at its 4th hidden-input pass of a training step (two per CD-1 step:
+# the data's and the negative phase's): in batch 2 of epoch 1, between two all-reduces
 BREAK_RANK_1 = """
 import os, sys, time
-import engine.model.rbm
+import engine.training.step
 if os.environ["RANK"] == "1":
-    orig = engine.model.rbm.RBM.sparse_hidden_input
+    orig = engine.training.step.SampledCD._hidden
     calls = [0]
-    def sparse_hidden_input(self, *args, **kwargs):
+    def _hidden(self, *args, **kwargs):
         calls[0] += 1
         if calls[0] == 4:
             sys.stderr.write("rank 1: going away\\n"); sys.stderr.flush()
@@ -36,7 +37,7 @@ if os.environ["RANK"] == "1":
                 os._exit(3)
             time.sleep(300)
         return orig(self, *args, **kwargs)
-    engine.model.rbm.RBM.sparse_hidden_input = sparse_hidden_input
+    engine.training.step.SampledCD._hidden = _hidden
 """
 
 
@@ -183,8 +184,12 @@ def test_lost_rank_fails_clearly(tmp_path: Path, how: str) -> None:
     try:
         rc, _out, err = _finish(procs[0], 45)
         elapsed = time.monotonic() - t0
+        if procs[1].poll() is None:  # the stalled rank
+            procs[1].kill()
+        err_1 = procs[1].communicate(timeout=30)[1]
     finally:
         _kill(procs)
+    assert "rank 1: going away" in err_1, err_1  # the break happened where planned
     assert rc == 2, err
     assert "rbm-tui: error: rank 0 of 2: the all-reduce with the other ranks failed" in err, err
     cause = {"die": "connection to another rank broke", "stall": "did not answer in time"}

@@ -1,4 +1,5 @@
-"""The RBM engine: planted tastes recovered, fold-in, explanations, cancel, reproducibility."""
+"""The RBM engine: planted tastes recovered, fold-in, explanations, cancel, reproducibility,
+the sampled CD step, the row-lazy optimisers and the movie-to-movie part."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from helpers import planted  # noqa: E402
 
 from engine.data.likes import LikeMatrix  # noqa: E402
 from engine.data.ratings import from_arrays  # noqa: E402
+from engine.model.rbm import RBM  # noqa: E402
 from engine.recommender import explain, fold_in, popular, recommend  # noqa: E402
 from engine.settings import TrainConfig  # noqa: E402
 from engine.training.loop import train  # noqa: E402
+from engine.training.step import SampledCD  # noqa: E402
 from engine.training.validation import split_validation  # noqa: E402
 
 N_ITEMS = 60
@@ -95,67 +98,113 @@ def test_training_is_reproducible():
     assert not torch.equal(a, c)
 
 
-def test_callbacks_and_cancel_keep_best_so_far():
+class RecordingCD(SampledCD):
+    """:class:`SampledCD` that keeps a copy of the averaged weights after every update."""
+
+    last: RecordingCD | None = None  # the latest run's
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.after: list[torch.Tensor] = []
+        RecordingCD.last = self
+
+    def step(self, *args, **kwargs):
+        out = super().step(*args, **kwargs)
+        self.after.append(self.snapshot(RBM(self.N, 1, seed=None)).W.clone())
+        return out
+
+
+def test_callbacks_and_cancel_keep_the_weights_so_far(monkeypatch):
+    import engine.training.loop as loop
+
+    monkeypatch.setattr(loop, "SampledCD", RecordingCD)
     r = planted(80)
     epochs, batches = [], []
     calls = {"n": 0}
 
     def cancel() -> bool:
         calls["n"] += 1
-        return calls["n"] > 10  # stop during the second epoch
+        return calls["n"] > 10  # stop during the second epoch, after 10 updates
 
     cfg = TrainConfig(n_hidden=8, epochs=10, batch_size=16, seed=0)
     res = train(r, cfg, callback=epochs.append, progress=batches.append, cancel=cancel)
     assert res.cancelled
     assert len(epochs) == 1 and epochs[0].epoch == 1
     assert 0 <= epochs[0].train_loss <= 1 and "auc" in epochs[0].val
-    # 80 users: batches of 10 (an epoch has at least MIN_BATCHES = 8 updates)
+    # 80 users: batches of 10 (an epoch has at least min_batches = 8 updates)
     assert batches[0].n_batches == 8 and batches[-1].epoch == 2
     assert res.best_epoch == 1 and res.model is not None
+    # the model is the moving average after the 10th update, not the first epoch's (8th)
+    after = RecordingCD.last.after
+    assert len(after) == 10
+    assert torch.equal(res.model.rbm.W, after[-1])
+    assert not torch.equal(res.model.rbm.W, after[7])
 
 
-def test_small_datasets_get_enough_updates_per_epoch():
-    from engine.training.loop import effective_batch_size
+def test_small_datasets_get_enough_updates_per_epoch_and_big_ones_few_enough():
+    from engine.training.step import batch_size_for
 
-    assert effective_batch_size(128, 943) == 118
-    assert effective_batch_size(128, 100_000) == 128
-    assert effective_batch_size(128, 400) == 50
-    assert effective_batch_size(128, 20) == 8
-    assert effective_batch_size(4, 20) == 4
+    cfg = TrainConfig(batch_size=128)  # min_batches 8, max_batches 128
+    assert batch_size_for(cfg, 943) == 118  # ceil(943 / 8): 8 updates
+    assert batch_size_for(cfg, 400) == 50
+    assert batch_size_for(cfg, 20) == 8  # never below 8 people
+    assert batch_size_for(TrainConfig(batch_size=4), 20) == 4  # unless asked for fewer
+    assert batch_size_for(cfg, 10_000) == 128
+    assert batch_size_for(cfg, 100_000) == 782  # ceil(100,000 / 128): at most 128 updates
+    assert batch_size_for(TrainConfig(batch_size=128, max_batches=1000), 100_000) == 128
+    assert batch_size_for(TrainConfig(batch_size=128, min_batches=2), 400) == 128
 
 
 @pytest.mark.parametrize(
-    "terms",
+    "terms, learns",
     [
-        {"like_exact_weight": 1.0, "like_weight": 0.0},
-        {"like_exact_weight": 0.0, "like_weight": 1.0},
+        ({"joint_weight": 0.0}, True),  # the exact like term alone
+        ({"like_exact_weight": 0.0, "like_hidden": 0.0}, True),  # the joint CD term alone
+        ({"joint_weight": 0.0, "like_exact_weight": 0.0}, False),  # neither: nothing learnt
     ],
 )
-def test_either_like_term_alone_learns_the_planted_likes(terms):
-    """The exact like term and the conditional CD-k term each teach P(like | seen) (without
-    the joint term, which also learns it: with no like term these means are both ~0.64)."""
+def test_either_like_term_alone_learns_the_planted_likes(terms, learns):
+    """The exact like term (like units) and the joint CD term (which also draws a picked
+    movie's liked or disliked state) each teach P(like | seen). The calibration is the RBM's
+    log-odds alone (``blend_biases`` off), so the person's and movie's like rates cannot
+    stand in for it: with neither term the two tastes' means stay together (~0.66)."""
     r = planted()
     cfg = TrainConfig(
         n_hidden=16,
-        epochs=30,
+        epochs=20,
         batch_size=20,
         patience=0,
         seed=1,
-        joint_weight=0.0,
-        like_hidden=0.0,
+        blend_biases=False,
+        item_item_weight=0.0,
         **terms,
     )
     _, _, p_a, p_b = planted_newcomer(r, train(r, cfg).model)
-    assert p_a > 0.8
-    assert p_b < 0.3
+    if learns:
+        assert p_a > 0.8
+        assert p_b < 0.3
+    else:
+        assert abs(p_a - p_b) < 0.1
 
 
 def test_persistent_cd_and_k_schedule_train():
+    """k grows from cd_k to cd_k_max over the epochs with a validation split and stays at
+    cd_k_max in the refit epochs; training runs with persistent chains and without."""
     r = planted(80)
     reports = []
-    cfg = TrainConfig(n_hidden=8, epochs=4, cd_k=1, cd_k_max=4, persistent=True, patience=0)
+    cfg = TrainConfig(
+        n_hidden=8, epochs=4, cd_k=1, cd_k_max=4, persistent=True, patience=0, refit_share=0.0
+    )
     train(r, cfg, callback=reports.append)
     assert [x.cd_k for x in reports] == [1, 2, 3, 4]
+    reports.clear()
+    cfg = TrainConfig(n_hidden=8, epochs=6, cd_k=1, cd_k_max=3, patience=0, refit_share=0.5)
+    train(r, cfg, callback=reports.append)
+    assert [x.cd_k for x in reports] == [1, 2, 3, 3, 3, 3]
+    assert [x.refit for x in reports] == [False] * 3 + [True] * 3
+    reports.clear()
+    res = train(r, TrainConfig(n_hidden=8, epochs=2, persistent=False), callback=reports.append)
+    assert res.model is not None and len(reports) == 2
 
 
 def test_validation_split_holds_out_per_user_and_builds_batches():
@@ -189,7 +238,6 @@ def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_m
     for user in (0, 1):
         items, values = r.user_items(r.lookup_user(user))
         liked = values >= 3
-        assert model.neighbours is not None
         stars = dict(zip(items.tolist(), values.tolist()))
         sc = fold_in(model, items[liked], items[~liked], stars=stars)
         top = [rec.item_id for rec in recommend(model, items[liked], items[~liked], n=5)]
@@ -201,10 +249,15 @@ def test_batch_recommendations_and_pair_predictions_agree_with_fold_in(planted_m
         np.testing.assert_allclose(p, got, rtol=1e-5)
 
 
-def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(planted_model):
-    """The bias against a plain loop; a person who rates the same movies the same way
-    (same likes and dislikes) but higher on the scale gets a different P(like), and thumbs
-    alone have no bias."""
+def test_person_rating_bias_is_the_smoothed_mean_residual_and_is_weighed_by_the_calibration(
+    planted_model,
+):
+    """The bias against a plain loop. Models trained today are calibrated for people known by
+    thumbs, so its weight is 0 and a person who rates the same movies the same way (same
+    likes and dislikes) but higher on the scale gets the same P(like); with a weight (as an
+    older model file may have), the stars move P(like), on the batch path and in fold-in."""
+    import copy
+
     from engine.model.calibration import PERSON_RATING_PRIOR, person_rating_bias
     from engine.recommender import predict_pairs
 
@@ -222,7 +275,6 @@ def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(plant
 
     r, res = planted_model
     model = res.model
-    names = model.calibration
     u = r.lookup_user(0)
     items, values = r.user_items(u)
     # 1 -> 2 and 3 -> 4 -> 5: every like stays a like and every dislike a dislike
@@ -235,22 +287,30 @@ def test_person_rating_bias_is_the_smoothed_mean_residual_and_moves_p_like(plant
     )
     others = np.setdiff1d(np.arange(r.n_items), items)[:10]
     ids = r.item_ids[others]
-    p_low, _ = predict_pairs(model, people, np.zeros(10, np.int64), ids)
-    p_high, _ = predict_pairs(model, people, np.ones(10, np.int64), ids)
-    assert names["person_rating"] != 0.0
-    assert not np.allclose(p_high, p_low)
+    first, second = np.zeros(10, np.int64), np.ones(10, np.int64)
+    assert model.calibration["person_rating"] == 0.0
+    p_low, _ = predict_pairs(model, people, first, ids)
+    p_high, _ = predict_pairs(model, people, second, ids)
+    np.testing.assert_allclose(p_high, p_low, rtol=1e-12)
+
+    weighed = copy.copy(model)
+    weighed.calibration = {**model.calibration, "person_rating": 0.8}
+    w_low, _ = predict_pairs(weighed, people, first, ids)
+    w_high, _ = predict_pairs(weighed, people, second, ids)
+    assert (w_high > w_low).all()  # a higher rater: a higher P(like) at a positive weight
     liked = values >= 3
-    thumbs = fold_in(model, items[liked], items[~liked]).p_like[others]
+    thumbs = fold_in(weighed, items[liked], items[~liked]).p_like[others]
     stars = dict(zip(items.tolist(), values.tolist()))
-    with_stars = fold_in(model, items[liked], items[~liked], stars=stars).p_like[others]
-    np.testing.assert_allclose(with_stars, p_low, rtol=1e-6)
-    assert not np.allclose(thumbs, p_low)
+    with_stars = fold_in(weighed, items[liked], items[~liked], stars=stars).p_like[others]
+    np.testing.assert_allclose(with_stars, w_low, rtol=1e-6)
+    np.testing.assert_allclose(thumbs, p_low, rtol=1e-6)
+    assert not np.allclose(thumbs, w_low)
 
 
 def test_thumbs_only_batch_paths_are_the_browsers_fold_in(planted_model):
     """``thumbs_only`` knows each person by likes and dislikes alone: the batch P(like), the
     batch ranking and the evaluation equal what the browser's fold-in of the thumbs gives,
-    whatever the star values were."""
+    whatever the star values were (and a model trained today gives the stars no weight)."""
     from engine.evaluation import evaluate
     from engine.recommender import predict_pairs, recommend_all
 
@@ -269,11 +329,13 @@ def test_thumbs_only_batch_paths_are_the_browsers_fold_in(planted_model):
         )
         assert ok.all()
         np.testing.assert_allclose(p, sc.p_like[others], rtol=1e-5)
+        # calibrated for thumbs (the stars' weight is 0): the stars path gives the same
         stars, _ = predict_pairs(model, r, np.full(len(others), user), r.item_ids[others])
-        assert not np.allclose(stars, p)  # the stars path does use the stars
+        np.testing.assert_allclose(stars, p, rtol=1e-9)
     test = from_arrays(r.user_ids[r.users[:200]], r.item_ids[r.items[:200]], r.values[:200])
     thumbs = evaluate(model, r, test, thumbs_only=True)
-    assert thumbs["auc"] != evaluate(model, r, test)["auc"]
+    assert thumbs["auc"] == pytest.approx(evaluate(model, r, test)["auc"], rel=1e-9)
+    assert thumbs["auc"] > 0.9
 
 
 def test_exact_conditionals_match_brute_force_on_a_tiny_rbm():
@@ -313,10 +375,12 @@ def test_exact_conditionals_match_brute_force_on_a_tiny_rbm():
 
 def test_like_likelihood_gradient_matches_autograd():
     """The exact like log-likelihood term's hand-written gradient against autograd of the same
-    objective written plainly: each rating's like log-odds from the person's other ratings."""
+    objective written plainly: each rating's like log-odds from the person's other ratings.
+    The units may be addressed among all ``2N`` rows or among the rows a batch touches (as
+    the step does): the same gradients, row for row, and the same like log-odds."""
     import torch.nn.functional as F
 
-    from engine.training.gradients import like_likelihood_grad as _like_likelihood_grad
+    from engine.training.step import like_likelihood_grad
 
     g = torch.Generator().manual_seed(0)
     n_items, n_hidden = 7, 5
@@ -329,7 +393,7 @@ def test_like_likelihood_gradient_matches_autograd():
     mask = (torch.rand(3, n_hidden, generator=g) > 0.3).double()
 
     def log_likelihood(W, b, c):
-        total = 0.0
+        total, zs = 0.0, []
         for r in range(len(rows)):
             x = c.clone()
             for q in range(len(rows)):  # the person's other ratings, soft
@@ -339,18 +403,37 @@ def test_like_likelihood_gradient_matches_autograd():
             j, m = items[r], mask[rows[r]]
             gap = F.softplus(x + W[2 * j + 1]) - F.softplus(x + W[2 * j])
             z = b[2 * j + 1] - b[2 * j] + (m * gap).sum()
+            zs.append(z.detach())
             total = total + p[r] * F.logsigmoid(z) + (1 - p[r]) * F.logsigmoid(-z)
-        return 2.0 * total
+        return 2.0 * total, torch.stack(zs)
 
     leaves = [t.clone().requires_grad_() for t in (W, b, c)]
-    log_likelihood(*leaves).backward()
+    objective, z_ref = log_likelihood(*leaves)
+    objective.backward()
     soft = p[:, None] * W[2 * items + 1] + (1 - p)[:, None] * W[2 * items]
     x = c + torch.zeros(3, n_hidden, dtype=torch.float64).index_add_(0, rows, soft)
     delta = W[2 * items + 1] - W[2 * items]
     b_diff = b[2 * items + 1] - b[2 * items]
-    gW, gb, gc = _like_likelihood_grad(delta, b_diff, x, rows, items, p, mask, 2.0, 2 * n_items)
+    liked, disliked = 2 * items + 1, 2 * items
+    gW, gb, gc, z = like_likelihood_grad(
+        delta, b_diff, x, rows, liked, disliked, p, mask, 2.0, 2 * n_items
+    )
     for mine, ref in zip((gW, gb, gc), leaves):
         torch.testing.assert_close(mine, ref.grad, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(z, z_ref, rtol=1e-12, atol=1e-12)
+    # the same among the touched rows only
+    R, inv = torch.unique(torch.cat([liked, disliked]), return_inverse=True)
+    gWc, gbc, gcc, zc = like_likelihood_grad(
+        delta, b_diff, x, rows, inv[: len(items)], inv[len(items) :], p, mask, 2.0, len(R)
+    )
+    torch.testing.assert_close(gWc, gW[R], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gbc, gb[R], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gcc, gc)
+    torch.testing.assert_close(zc, z)
+    # rows of movies nobody rated get nothing
+    untouched = torch.ones(2 * n_items, dtype=torch.bool)
+    untouched[R] = False
+    assert not gW[untouched].any() and not gb[untouched].any()
 
 
 def test_like_gain_scales_the_like_units_share_on_every_path():
@@ -391,30 +474,6 @@ def test_like_gain_scales_the_like_units_share_on_every_path():
     torch.testing.assert_close(mf_seen, mf_seen0)
 
 
-@pytest.mark.parametrize("low_precision", [False, True])
-def test_visible_sampler_matches_the_three_state_softmax(low_precision):
-    """Empirical state frequencies of ``sample_visible`` against the exact softmax over
-    (unseen, disliked, liked), with the float32 product and with a bfloat16 copy of W."""
-    from engine.model.rbm import RBM
-
-    rbm = RBM(4, 6, seed=3, init_std=0.8)
-    rbm.b = torch.tensor([-1.0, 0.5, -3.0, -2.0, 0.0, 0.0, 1.0, -1.0])
-    h = (torch.rand(1, 6, generator=torch.Generator().manual_seed(4)) < 0.5).float()
-    n = 40_000
-    hb = h.expand(n, 6)
-    weights = rbm.W.to(torch.bfloat16) if low_precision else None
-    u = torch.rand(n, 4, generator=torch.Generator().manual_seed(5))
-    rows, cols = rbm.sample_visible(hb, noise=u, weights=weights)
-    assert torch.all(rows[1:] >= rows[:-1])  # rows ascending
-    counts = torch.bincount(cols, minlength=8).double().view(4, 2) / n
-    logits = rbm.visible_logits(h).view(4, 2).double()
-    z = torch.cat([torch.zeros(4, 1, dtype=torch.float64), logits], 1)
-    expect = torch.softmax(z, 1)[:, 1:]
-    # 40,000 draws: standard error <= 0.0025; bfloat16 logits move a probability < 1 %
-    np.testing.assert_allclose(counts.numpy(), expect.numpy(), atol=0.01)
-    assert len(torch.unique(rows * 4 + cols // 2)) == len(rows)  # one state per movie
-
-
 def test_soft_like_targets_keep_every_label_and_order_the_ratings():
     from engine.data.likes import soft_like_targets
 
@@ -442,9 +501,9 @@ def test_soft_entries_put_both_units_of_a_rating_in_the_data():
     assert hard.rows(np.array([0, 1]))[1].tolist() == [1, 2, 3]
 
 
-def test_the_best_epochs_weights_are_kept_with_weight_averaging(monkeypatch):
-    """With the moving average on, the model returned holds the averaged weights of the
-    best-scoring epoch, not those of the last one (the kept copy must not alias them)."""
+def test_the_model_is_the_moving_average_at_the_end_not_the_best_epochs(monkeypatch):
+    """No rollback: with epoch 1 the best-scoring one, the model returned holds the moving
+    average of the weights after the last epoch; ``best_epoch`` only says which scored best."""
     import engine.training.loop as trainer_mod
 
     seen: list[torch.Tensor] = []
@@ -454,17 +513,44 @@ def test_the_best_epochs_weights_are_kept_with_weight_averaging(monkeypatch):
         return {"auc": 1.0 / len(seen), "logloss": 0.5, "ndcg@10": 0.0}  # epoch 1 is best
 
     monkeypatch.setattr(trainer_mod, "validate", fake_validate)
-    res = train(planted(60), TrainConfig(n_hidden=8, epochs=4, patience=0, average=0.9))
+    reports = []
+    cfg = TrainConfig(n_hidden=8, epochs=4, patience=0, average=0.9, refit_share=0.0)
+    res = train(planted(60), cfg, callback=reports.append)
     assert res.best_epoch == 1 and len(seen) == 4
-    assert torch.equal(res.model.rbm.W, seen[0])
-    assert not torch.equal(seen[0], seen[-1])
+    assert [x.best for x in reports] == [True, False, False, False]
+    assert torch.equal(res.model.rbm.W, seen[-1])
+    assert not torch.equal(res.model.rbm.W, seen[0])
+    assert res.model.meta["best_epoch"] == 1
 
 
-def test_refit_trains_the_last_epochs_on_all_ratings_and_cancel_keeps_the_model_before(
+def test_patience_ends_the_validated_epochs_and_the_refit_follows(monkeypatch):
+    """Early stopping ends the first phase only: after ``patience`` epochs without a better
+    score the rest of the epochs run on all the ratings (so a run always has ``epochs``)."""
+    import engine.training.loop as trainer_mod
+
+    scores = iter([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    monkeypatch.setattr(
+        trainer_mod,
+        "validate",
+        lambda *a, **k: {"auc": next(scores), "logloss": 0.5, "ndcg@10": 0.0},
+    )
+    reports = []
+    # at most 7 validated epochs, then 3 on all ratings; patience 2 ends the first at epoch 3
+    cfg = TrainConfig(n_hidden=8, epochs=10, patience=2, refit_share=0.3)
+    res = train(planted(60), cfg, callback=reports.append)
+    assert [x.refit for x in reports] == [False] * 3 + [True] * 7
+    assert [x.epoch for x in reports] == list(range(1, 11))
+    assert all(x.val == {} for x in reports[3:])
+    assert res.best_epoch == 1 and not res.cancelled
+
+
+def test_refit_trains_the_last_epochs_on_all_ratings_and_cancel_keeps_the_weights_so_far(
     monkeypatch,
 ):
-    """With ``refit_share``, the last epochs go on from the best epoch with the validation
-    ratings added; cancelling during them returns the model as it was before the refit."""
+    """With ``refit_share``, the last epochs go on from the first phase's weights with the
+    validation ratings added (the calibration was fitted before them); cancelling during them
+    keeps the weights so far: as they were before the refit when no refit update ran, the
+    averaged weights after the last update otherwise."""
     r = planted(80)
     base = dict(n_hidden=8, patience=0, seed=3)
     before = train(r, TrainConfig(epochs=4, refit_share=0.0, **base))
@@ -494,11 +580,361 @@ def test_refit_trains_the_last_epochs_on_all_ratings_and_cancel_keeps_the_model_
     assert not torch.equal(after.model.rbm.W, before.model.rbm.W)
 
     monkeypatch.setattr(LikeMatrix, "rows_and_shares", orig)
-    state = {"epoch": 0}
+    import engine.training.loop as loop
+
+    monkeypatch.setattr(loop, "SampledCD", RecordingCD)
+    state = {"epoch": 0, "batch": 0}
 
     def track(p):
-        state["epoch"] = p.epoch
+        state["epoch"], state["batch"] = p.epoch, p.batch
 
-    cut = train(r, cfg, progress=track, cancel=lambda: state["epoch"] == 5)
+    # cancelled as the refit epoch starts: the first phase's weights
+    cut = train(r, cfg, progress=track, cancel=lambda: state["epoch"] == 4 and state["batch"] == 8)
     assert cut.cancelled and len(cut.history) == 4
     assert torch.equal(cut.model.rbm.W, before.model.rbm.W)
+    assert cut.model.calibration == before.model.calibration
+    # cancelled after two refit updates: those updates are kept
+    cut = train(r, cfg, progress=track, cancel=lambda: state["epoch"] == 5 and state["batch"] == 2)
+    assert cut.cancelled and len(cut.history) == 4
+    assert len(RecordingCD.last.after) == 4 * 8 + 2
+    assert torch.equal(cut.model.rbm.W, RecordingCD.last.after[-1])
+    assert not torch.equal(cut.model.rbm.W, before.model.rbm.W)
+
+
+# ------------------------------------------------------------------ the training step's parts
+def _lazy_reference(P0, steps, average, adam, mom):
+    """What :class:`LazyParam` must give, written densely: every step, the rows it touches
+    (all of them for ``None``) take Adam's step (decoupled decay) plus momentum's, the other
+    rows and their optimiser state stay as they are, and every row's average moves towards
+    the weights with weight ``max(1 - average, 1/(1+t))``. Returns the weights and the
+    average after each step."""
+    P = P0.clone()
+    m1, m2, mo = torch.zeros_like(P), torch.zeros_like(P), torch.zeros_like(P)
+    avg = P.clone()
+    out = []
+    for t, (R, g_adam, g_mom) in enumerate(steps, 1):
+        rows = torch.arange(P.shape[0]) if R is None else R
+        old = P[rows].clone()
+        m1[rows] = adam.beta1 * m1[rows] + (1 - adam.beta1) * g_adam
+        m2[rows] = adam.beta2 * m2[rows] + (1 - adam.beta2) * g_adam**2
+        m_hat, v_hat = m1[rows] / (1 - adam.beta1**t), m2[rows] / (1 - adam.beta2**t)
+        new = (old + adam.lr * m_hat / (v_hat.sqrt() + adam.eps)) * (
+            1 - adam.lr * adam.weight_decay
+        )
+        mo[rows] = mom.momentum * mo[rows] + mom.lr * g_mom - mom.lr * mom.weight_decay * old
+        P[rows] = new + mo[rows]
+        avg += max(1 - average, 1 / (1 + t)) * (P - avg)
+        out.append((P.clone(), avg.clone()))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(10, 3), (10,)])
+@pytest.mark.parametrize("average", [0.9, 0.0])
+def test_lazy_optimiser_matches_a_dense_reference(shape, average):
+    """Adam and momentum on one parameter, most steps touching 3 of 10 rows (the lazy path),
+    two touching all: the weights and the moving average (read after every step) equal the
+    dense reference. Rows a step does not touch do not move (their momentum waits); the
+    average's catch-up over the steps a row sat out is
+    exact, in the warm-up steps (weight 1/(1+t) > 1 - average for t < 9) and after."""
+    from engine.training.optim import Adam, LazyParam, Momentum
+
+    g = torch.Generator().manual_seed(0)
+    P0 = torch.randn(*shape, generator=g, dtype=torch.float64)
+    adam, mom = Adam(0.05, 0.01), Momentum(0.1, 0.01, 0.9)
+    steps = []
+    for t in range(1, 25):
+        if t in (6, 13):
+            R, k = None, shape[0]
+        else:
+            R = torch.sort(torch.randperm(shape[0] - 1, generator=g)[:3]).values  # never row 9
+            k = 3
+        ga = torch.randn(k, *shape[1:], generator=g, dtype=torch.float64)
+        gm = torch.randn(k, *shape[1:], generator=g, dtype=torch.float64)
+        steps.append((R, ga, gm))
+    P = P0.clone()
+    lazy = LazyParam(P, {"joint": adam, "like": mom}, average, dense_share=0.5)
+    expect = _lazy_reference(P0, steps, average, adam, mom)
+    row9_moved = []
+    for t, ((R, ga, gm), (P_ref, avg_ref)) in enumerate(zip(steps, expect), 1):
+        before = P.clone()
+        lazy.step(R, {"joint": ga, "like": gm}, t)
+        torch.testing.assert_close(P, P_ref, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(lazy.averaged(t), avg_ref if average else P_ref)
+        if R is not None:
+            untouched = torch.ones(shape[0], dtype=torch.bool)
+            untouched[R] = False
+            assert torch.equal(P[untouched], before[untouched])
+        if not torch.equal(P[9], before[9]):
+            row9_moved.append(t)
+    # only the two all-row steps touch row 9: its momentum does not carry it on in between
+    assert row9_moved == [6, 13]
+
+
+def test_lazy_optimiser_scale_and_the_dense_path_agree_with_the_lazy_one_when_all_rows_move():
+    """A step on every row (``R`` None) is the same whether the parameter takes it row-lazily
+    or at once, and the learning-rate scale multiplies the rates."""
+    from engine.training.optim import Adam, LazyParam, Momentum
+
+    g = torch.Generator().manual_seed(1)
+    P0 = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    grads = [torch.randn(6, 2, generator=g, dtype=torch.float64) for _ in range(5)]
+    every = torch.arange(6)
+    a, b, c = P0.clone(), P0.clone(), P0.clone()
+    at_once = LazyParam(a, {"j": Adam(0.1), "l": Momentum(0.2)}, 0.8, dense_share=0.5)
+    by_rows = LazyParam(b, {"j": Adam(0.1), "l": Momentum(0.2)}, 0.8, dense_share=2.0)
+    halved = LazyParam(c, {"j": Adam(0.05), "l": Momentum(0.1)}, 0.8, dense_share=2.0)
+    scaled = LazyParam(P0.clone(), {"j": Adam(0.1), "l": Momentum(0.2)}, 0.8, dense_share=2.0)
+    for t, gr in enumerate(grads, 1):
+        at_once.step(None, {"j": gr, "l": gr}, t)
+        by_rows.step(every, {"j": gr, "l": gr}, t)
+        halved.step(every, {"j": gr, "l": gr}, t)
+        scaled.step(every, {"j": gr, "l": gr}, t, scale=0.5)
+    torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(at_once.averaged(5), by_rows.averaged(5), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(scaled.P, c, rtol=1e-12, atol=1e-12)
+
+
+def test_candidates_are_the_head_and_tail_draws_with_their_corrections():
+    """Above ``candidates`` movies the negative phase samples: the most rated
+    ``candidate_head`` share, then tail movies drawn ∝ (ratings + 1)^alpha, each with the
+    log-weight -log(m·q) of the m draws; up to ``candidates`` movies, every movie."""
+    r = planted()
+    lm = LikeMatrix.from_ratings(r)
+    pop = np.bincount(lm.cols // 2, minlength=r.n_items)
+    cfg = TrainConfig(n_hidden=4, candidates=32, candidate_head=0.5, candidate_alpha=0.75)
+    cd = SampledCD(RBM(r.n_items, 4), cfg, "cpu", r.n_users, pop)
+    order = np.argsort(-pop, kind="stable")
+    q = (pop[order[16:]] + 1.0) ** 0.75
+    q /= q.sum()
+    q_of = dict(zip(order[16:].tolist(), q.tolist()))
+    drawn = []
+    for _ in range(50):
+        movies, corr = cd.candidates()
+        assert movies.shape == corr.shape == (32,)
+        assert movies[:16].tolist() == order[:16].tolist() and not corr[:16].any()
+        tail = movies[16:].tolist()
+        assert not set(tail) & set(order[:16].tolist())
+        np.testing.assert_allclose(
+            corr[16:].numpy(), -np.log(16 * np.array([q_of[m] for m in tail])), rtol=1e-5
+        )
+        drawn += tail
+    assert len(set(drawn)) > 30  # the draws cover the tail
+    everyone = SampledCD(
+        RBM(r.n_items, 4), TrainConfig(n_hidden=4, candidates=60), "cpu", r.n_users, pop
+    )
+    assert everyone.candidates() == (None, None)
+
+
+def test_the_sampled_negative_phase_learns_the_planted_tastes(monkeypatch):
+    """With fewer candidates (32) than movies (60), every update's negative phase samples
+    them, and training still learns the tastes: validation AUC rises, P(like) splits the two
+    tastes, and the seen log-odds (which the negative phase teaches) favour the person's."""
+    sampled = {"n": 0}
+    orig = SampledCD.candidates
+
+    def counting(self):
+        movies, corr = orig(self)
+        sampled["n"] += movies is not None and len(movies) == 32
+        return movies, corr
+
+    monkeypatch.setattr(SampledCD, "candidates", counting)
+    r = planted()
+    reports = []
+    cfg = TrainConfig(
+        n_hidden=16, epochs=20, batch_size=20, patience=0, seed=1, candidates=32,
+        item_item_weight=0.0,
+    )  # fmt: skip
+    batches = []
+    res = train(r, cfg, callback=reports.append, progress=batches.append)
+    assert sampled["n"] == len(batches) == 20 * 15  # every update sampled its candidates
+    aucs = [x.val["auc"] for x in reports if x.val]
+    assert aucs[0] < 0.6 and max(aucs) > 0.9
+    likes, dislikes, p_a, p_b = planted_newcomer(r, res.model)
+    assert p_a > 0.8 and p_b < 0.3
+    sc = fold_in(res.model, likes, dislikes)
+    a_items = [r.lookup_item(i) for i in range(5, 30)]
+    b_items = [r.lookup_item(i) for i in range(42, 60)]
+    assert sc.seen_logit[a_items].mean() > sc.seen_logit[b_items].mean() + 0.5
+    seen = recommend(res.model, likes, dislikes, n=10, by="seen")
+    assert sum(rec.item_id < 30 for rec in seen) >= 9
+
+
+def _step_setup(cfg: TrainConfig, like_units: int = 2, r=None):
+    r = planted(40) if r is None else r
+    lm = LikeMatrix.from_ratings(r)
+    pop = np.bincount(lm.cols // 2, minlength=r.n_items)
+    rbm = RBM(r.n_items, cfg.n_hidden, seed=2)
+    rbm.like_units = like_units
+    return lm, SampledCD(rbm, cfg, "cpu", r.n_users, pop)
+
+
+def test_a_step_keeps_the_chains_of_its_people_and_caps_the_like_term():
+    """One update: the persistent chains of the batch's people are stored (the others stay
+    unset), the error is counted over the batch's ratings, or over ``like_cap`` of them, and
+    on a catalogue whose rows the step mostly leaves alone (about 260 movies, 3 people) only the
+    rows of rated or sampled movies move."""
+    from helpers import random_ratings
+
+    users = np.array([0, 3, 5])
+    cfg = TrainConfig(n_hidden=6, candidates=16, dropout=0.0, average=0.0)
+    r = random_ratings(n_users=40, n_items=300, n=600, seed=1)
+    lm, cd = _step_setup(cfg, r=r)
+    assert lm.n_items > 250
+    n_ratings = int(sum(lm.indptr[u + 1] - lm.indptr[u] for u in users))
+    W0 = torch.cat([cd.Wl, cd.Wj], 1).clone()
+    err, n = cd.step(lm, users, 1)
+    assert n == n_ratings and 0 < err / n < 1
+    assert cd.chain_ok.nonzero().flatten().tolist() == users.tolist()
+    W1 = torch.cat([cd.Wl, cd.Wj], 1)
+    moved = torch.unique((W1 != W0).any(1).nonzero().flatten() // 2)
+    rated = np.unique(lm.rows(users)[1] // 2)
+    assert set(rated.tolist()) <= set(moved.tolist())
+    assert len(moved) <= len(rated) + 16  # the rated movies and this step's candidates
+    assert torch.equal(cd.snapshot(RBM(lm.n_items, 1, seed=None)).W, W1)  # no average: as is
+    _, capped = _step_setup(TrainConfig(n_hidden=6, like_cap=10), r=r)
+    assert capped.step(lm, users, 1)[1] == 10
+    _, plain = _step_setup(TrainConfig(n_hidden=6, persistent=False), r=r)
+    plain.step(lm, users, 1)
+    assert plain.chains is None
+
+
+@pytest.mark.parametrize("like_units", [0, 6])
+def test_a_step_with_only_joint_or_only_like_units_runs_on_several_threads(like_units):
+    """``like_hidden`` 0 or 1 leaves one group of units empty; torch's embedding_bag refuses
+    an empty weight when it runs more than one thread, so the step must not ask it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        lm, cd = _step_setup(TrainConfig(n_hidden=6, dropout=0.2), like_units)
+        for _ in range(2):
+            err, n = cd.step(lm, np.array([0, 1, 2, 3]), 1)
+        assert cd.finite() and n > 0 and np.isfinite(err)
+    finally:
+        torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------ the movie-to-movie part
+def test_item_item_fit_is_the_ridge_regression_on_the_chosen_partners():
+    """Every target movie's partners are hubs other than itself, a top-k by co-occurrence /
+    raters^norm; its weights are the ridge regression of its seen indicator on theirs (by
+    hand, in float64); a movie outside the hubs gets none; the seen term adds
+    ``(50 / D)^gamma`` times the weights of the partners the person rated."""
+    from engine.model.itemitem import D_REF, ItemItem, fit_partners
+
+    rng = np.random.default_rng(4)
+    n_users, n_items = 80, 14
+    seen_by = (rng.random((n_users, n_items)) < np.linspace(0.6, 0.05, n_items)).astype(float)
+    seen_by[:, :3] = seen_by[:, [0]]  # movies 0-2 always together, 3 often with them
+    seen_by[:, 3] = np.maximum(seen_by[:, 3], seen_by[:, 0] * (rng.random(n_users) < 0.7))
+    u, i = np.nonzero(seen_by)
+    r = from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float))
+    lm = LikeMatrix.from_ratings(r)
+    X = np.zeros((r.n_users, r.n_items))
+    X[lm.owners(), lm.cols // 2] = 1.0
+    G, n = X.T @ X, X.sum(0)
+    hubs = np.argsort(-n, kind="stable")[:10]
+    k, l2, l2_pop, norm = 4, 3.0, 0.5, 0.5
+    part, w = fit_partners(lm, k=k, hubs=10, l2=l2, l2_pop=l2_pop, norm=norm)
+    assert part.shape == w.shape == (r.n_items, k)
+    for j in range(r.n_items):
+        if j not in hubs:
+            assert not w[j].any()
+            continue
+        P = part[j]
+        assert j not in P and set(P) <= set(hubs) and len(set(P)) == k
+        score = G[hubs, j] / n[hubs] ** norm
+        score[hubs == j] = -1
+        assert score[np.isin(hubs, P)].min() >= np.sort(score)[-k] - 1e-9
+        A = G[np.ix_(P, P)] + np.diag(l2 + l2_pop * n[P])
+        np.testing.assert_allclose(w[j], np.linalg.solve(A, G[P, j]), rtol=1e-4, atol=1e-6)
+    a, b, c = (r.lookup_item(m) for m in (0, 1, 2))
+    assert {b, c} <= set(part[a].tolist())  # its constant companions are partners
+
+    ii = ItemItem(torch.from_numpy(part), torch.from_numpy(w) * 2.0, gamma=0.5)
+    rows = torch.tensor([0, 0, 0, 1])
+    items = torch.tensor([a, b, 5, c])
+    term = ii.seen_term(rows, items, 2)
+    dense = np.zeros((r.n_items, r.n_items))  # dense[j, i]: partner i's pull on movie j
+    for j in range(r.n_items):
+        np.add.at(dense[j], part[j], 2.0 * w[j])
+    expect0 = dense[:, [a, b, 5]].sum(1) * (D_REF / 3) ** 0.5
+    expect1 = dense[:, c] * (D_REF / 1) ** 0.5
+    np.testing.assert_allclose(term[0].numpy(), expect0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(term[1].numpy(), expect1, rtol=1e-5, atol=1e-6)
+
+
+def test_fold_in_adds_the_item_item_term_to_the_seen_log_odds_only(planted_model):
+    """A trained model has the movie-to-movie part; fold-in's seen log-odds are the RBM's
+    plus its term for the person's rated movies, and P(like) does not depend on it."""
+    import copy
+
+    r, res = planted_model
+    model = res.model
+    ii = model.rbm.item_item
+    assert ii is not None and ii.partners.shape == (r.n_items, 59) and ii.gamma == 0.5
+    likes, dislikes = [r.lookup_item(i) for i in (0, 1, 2)], [r.lookup_item(45)]
+    with_part = fold_in(model, likes, dislikes)
+    bare = copy.copy(model)
+    bare.rbm = copy.copy(model.rbm)
+    bare.rbm.item_item = None
+    without = fold_in(bare, likes, dislikes)
+    rated = torch.tensor(likes + dislikes)
+    term = ii.seen_term(torch.zeros(4, dtype=torch.long), rated, 1)[0].numpy()
+    np.testing.assert_allclose(
+        with_part.seen_logit, without.seen_logit + term, rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(with_part.p_like, without.p_like)
+    assert np.abs(term).max() > 0.01
+
+
+def test_the_liked_ranking_takes_the_item_item_term_from_likes_only(planted_model):
+    """The browser's ranking (match) and ``recommend_all(by="liked")`` add the movie-to-movie
+    term of the liked movies only: a dislike never pulls up the movies that go with it. The
+    "seen" ranking keeps every rated movie's term."""
+    from engine.data.ratings import from_arrays
+    from engine.recommender import liked_rank, recommend_all
+
+    r, res = planted_model
+    model = res.model
+    ii = model.rbm.item_item
+    likes, dislikes = [r.lookup_item(i) for i in (0, 1, 2)], [r.lookup_item(45)]
+    sc = fold_in(model, likes, dislikes)
+    term_all = ii.seen_term(torch.zeros(4, dtype=torch.long), torch.tensor(likes + dislikes), 1)
+    term_likes = ii.seen_term(torch.zeros(3, dtype=torch.long), torch.tensor(likes), 1)
+    hidden = sc.seen_logit - term_all[0].double().numpy()
+    np.testing.assert_allclose(
+        sc.seen_from_likes, hidden + term_likes[0].double().numpy(), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(sc.match, np.exp(liked_rank(sc.seen_from_likes, sc.p_like)))
+    np.testing.assert_array_equal(sc.rank_score("seen"), sc.seen_logit)
+    assert np.abs(sc.seen_from_likes - sc.seen_logit).max() > 1e-3  # the dislike's term
+    # the batch path ranks the same way for a person known by the same thumbs
+    ids = [r.item_ids[i] for i in likes + dislikes]
+    known = from_arrays(np.zeros(4, np.int64), np.asarray(ids), np.array([5.0, 5, 5, 1]), None)
+    top = recommend_all(model, known, k=5, by="liked", thumbs_only=True)[0]
+    order = np.argsort(-np.where(sc.rated, -np.inf, sc.rank_score("liked")), kind="stable")
+    assert top == [model.item_ids[i] for i in order[:5]]
+
+
+# ------------------------------------------------------------------------------ calibration
+def test_calibration_fit_does_not_diverge_where_plain_newton_overshoots():
+    """A large, uninformative like log-odds feature (which starts at weight 1) and an
+    informative one: full Newton steps from the start overshoot and diverge; the fitted
+    weights are the penalised log-likelihood's optimum (zero gradient), the log-odds weight
+    near 0 and the group's rates recovered."""
+    from engine.model.calibration import fit_logistic
+
+    rng = np.random.default_rng(0)
+    n = 500
+    z = rng.normal(0, 5, n)
+    group = rng.random(n) < 0.5
+    y = rng.random(n) < np.where(group, 0.9, 0.2)
+    X = np.column_stack([z, group.astype(float)])
+    w = fit_logistic(X, y)
+    Xb = np.column_stack([X, np.ones(n)])
+    p = 1 / (1 + np.exp(-Xb @ w))
+    reg = 1e-3 * n * np.diag([1.0, 1.0, 0.0])
+    np.testing.assert_allclose(Xb.T @ (p - y) + reg @ w, 0, atol=1e-6)
+    assert abs(w[0]) < 0.1
+    assert p[group].mean() == pytest.approx(y[group].mean(), abs=0.05)
+    assert p[~group].mean() == pytest.approx(y[~group].mean(), abs=0.05)

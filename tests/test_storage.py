@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from engine.data.ratings import from_arrays  # noqa: E402
 from engine.errors import ModelError  # noqa: E402
-from engine.model.calibration import FEATURES, from_positional  # noqa: E402
+from engine.model.calibration import FEATURES, from_positional, upgrade  # noqa: E402
 from engine.model.storage import (  # noqa: E402
     FORMAT_VERSION,
     delete_model,
@@ -51,13 +51,31 @@ def test_round_trip(model, tmp_path):
     assert torch.equal(back.rbm.W, model.rbm.W)
     assert back.calibration == model.calibration
     assert (back.rbm.like_units, back.rbm.like_gain) == (model.rbm.like_units, model.rbm.like_gain)
-    assert model.rbm.like_units == 1 and model.rbm.like_gain != 1.0
+    assert model.rbm.like_units == 2  # 0.4 of 4 hidden units
     assert back.config == model.config
     assert back.meta["dataset"]["fingerprint"] == model.meta["dataset"]["fingerprint"]
-    a = fold_in(model, [0], [1]).p_like
-    b = fold_in(back, [0], [1]).p_like
-    np.testing.assert_allclose(a, b)
+    # the movie-to-movie part: 8 movies, each with the 7 others as partners
+    ii, back_ii = model.rbm.item_item, back.rbm.item_item
+    assert ii is not None and ii.partners.shape == (8, 7)
+    assert torch.equal(back_ii.partners, ii.partners) and torch.equal(back_ii.weights, ii.weights)
+    assert back_ii.gamma == ii.gamma == 0.5
+    a = fold_in(model, [0], [1])
+    b = fold_in(back, [0], [1])
+    np.testing.assert_allclose(a.p_like, b.p_like)
+    np.testing.assert_allclose(a.seen_logit, b.seen_logit)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    # the like units' gain (1 when the calibration found no use for it, as on these random
+    # ratings) is kept too
+    import copy
+
+    gained = copy.copy(model)
+    gained.rbm = copy.copy(model.rbm)
+    gained.rbm.like_gain = 1.7
+    back = load_model(save_model(gained, tmp_path / "g.pt"), device="cpu")
+    assert back.rbm.like_gain == 1.7
+    c = fold_in(back, [0], [1])
+    np.testing.assert_allclose(c.p_like, fold_in(gained, [0], [1]).p_like)
+    assert not np.allclose(c.p_like, a.p_like)
 
 
 def test_default_location_list_rename_delete(model):
@@ -127,42 +145,64 @@ DATA = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize("name", ["model-v1.pt", "model-v1-4weights.pt"])
-def test_version_1_files_load_through_their_upgrade_and_score_as_before(name, tmp_path):
+def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, tmp_path):
     """Stored files written by rbm-tui's format version 1 (positional calibration weights; the
     oldest layout with 4 weights and no rating sums, lateral weights or neighbours; the last
-    with 9 and all of them) load through the 1 -> 2 upgrade and give the P(like) and seen
-    log-odds the version that wrote them gave (``model-v1-expected.json``); saved again they
-    are version 2 and load the same."""
+    with 9 and all of them) load through the upgrades to version 4 and give the P(like) and
+    seen log-odds the version that wrote them gave (``model-v1-expected.json``): the
+    neighbours are gone (they only moved the stars' P(like)), the new seen feature weighs 0
+    and the 30-movie lateral weights become a movie-to-movie part that keeps, for every
+    movie, all 29 others. Saved again they are version 4 and load the same."""
     import json
 
     expected = json.loads((DATA / "model-v1-expected.json").read_text())[name]
-    header = json.loads(torch.load(DATA / name, weights_only=True)["header"])
+    blob = torch.load(DATA / name, weights_only=True)
+    header = json.loads(blob["header"])
     assert header["format_version"] == 1 and isinstance(header["calibration"], list)
     old = load_model(DATA / name, device="cpu")
-    assert set(old.calibration) == {*FEATURES, "bias"}
+    assert set(old.calibration) == {*FEATURES, "bias"} and old.calibration["seen"] == 0.0
+    assert old.calibration == from_positional(header["calibration"])
+    ii = old.rbm.item_item
+    if "lateral" in blob:
+        assert ii is not None and ii.partners.shape == (30, 29) and ii.gamma == 0.0
+        lateral = blob["lateral"].float()
+        for j in range(30):
+            assert sorted(ii.partners[j].tolist()) == [i for i in range(30) if i != j]
+            torch.testing.assert_close(ii.weights[j], lateral[ii.partners[j], j])
+        assert (lateral < 0).any()  # the negative pulls are kept too
+    else:
+        assert ii is None
     got = fold_in(old, [0, 1], [2])
     np.testing.assert_allclose(got.p_like, expected["p_like"], rtol=1e-9)
     np.testing.assert_allclose(got.seen_logit, expected["seen_logit"], rtol=1e-6)
-    again = load_model(save_model(old, tmp_path / "v2.pt"), device="cpu")
-    assert (
-        json.loads(torch.load(tmp_path / "v2.pt", weights_only=True)["header"])["format_version"]
-        == FORMAT_VERSION
-    )
+    again = load_model(save_model(old, tmp_path / "v4.pt"), device="cpu")
+    saved = torch.load(tmp_path / "v4.pt", weights_only=True)
+    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 4
+    assert "lateral" not in saved and "neighbour_items" not in saved
+    assert ("item_item_partners" in saved) == (ii is not None)
     assert again.calibration == old.calibration
     np.testing.assert_allclose(fold_in(again, [0, 1], [2]).p_like, got.p_like)
+    np.testing.assert_allclose(fold_in(again, [0, 1], [2]).seen_logit, got.seen_logit)
 
 
 def test_positional_weights_map_to_names_with_the_missing_ones_at_zero():
     """The 1 -> 2 upgrade names the positional weights: 4 (before the movie-rating and trust
-    features), 7 (before the rating bias), 8 (before the neighbours) or 9; others refused."""
+    features), 7 (before the rating bias), 8 (before the neighbours) or 9 (the neighbours
+    weight, no longer used, dropped); the seen feature, newer than all, weighs 0; other
+    counts are refused."""
+    names = (*FEATURES, "bias")
     four = from_positional([0.5, 0.25, 0.75, -0.1])
-    assert [four[n] for n in (*FEATURES, "bias")] == [0.5, 0.25, 0.75, 0, 0, 0, 0, 0, -0.1]
+    assert [four[n] for n in names] == [0.5, 0.25, 0.75, 0, 0, 0, 0, 0, -0.1]
     seven = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, -0.2])
-    assert seven["person_rating"] == 0.0 and seven["neighbours"] == 0.0 and seven["bias"] == -0.2
+    assert seven["person_rating"] == 0.0 and seven["seen"] == 0.0 and seven["bias"] == -0.2
     eight = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, -0.2])
-    assert eight["person_rating"] == 0.5 and eight["neighbours"] == 0.0
+    assert eight["person_rating"] == 0.5 and eight["seen"] == 0.0
+    nine = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.7, -0.2])
+    assert [nine[n] for n in names] == [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.0, -0.2]
+    assert all(set(w) == set(names) for w in (four, seven, eight, nine))
     with pytest.raises(ValueError, match="3 calibration weights"):
         from_positional([0.9, 0.1, 0.2])
+    assert upgrade({**nine, "neighbours": 0.7}) == nine  # format 2's names: the same
 
 
 def test_a_version_1_file_with_a_bad_weight_count_or_a_future_version_is_refused(tmp_path):
@@ -191,35 +231,131 @@ def test_a_misshapen_item_rating_sums_is_refused(model, tmp_path):
         load_model(tmp_path / "bad_sums.pt")
 
 
-def test_neighbours_round_trip_and_damaged_ones_are_refused(model, tmp_path):
-    assert model.neighbours is not None
+def test_damaged_item_item_tensors_are_refused(model, tmp_path):
+    """Partners outside the catalogue or not whole numbers, shapes that do not fit, NaN
+    weights, one tensor of the pair alone or a gamma out of range: ModelError naming the file
+    and the problem. Without both tensors the model has no movie-to-movie part."""
+    import json
+
     path = save_model(model, tmp_path / "m.pt")
-    back = load_model(path, device="cpu")
-    for a, b in zip(model.neighbours, back.neighbours):
-        assert torch.equal(a, b)
     blob = torch.load(path, weights_only=True)
     n_items = blob["W"].shape[0] // 2
+
+    def both(t):  # both tensors cut to fewer movies than the catalogue has
+        return t[:-1]
+
     cases = {
-        "out_of_range": ("neighbour_items", lambda t: t.fill_(n_items), "out of range"),
-        "negative": ("neighbour_items", lambda t: t.fill_(-1), "out of range"),
-        "nan": ("neighbour_sims", lambda t: t.fill_(float("nan")), "NaN"),
-        "shape": ("neighbour_sims", lambda t: t[:, :1], "shape"),
-        "rows": ("neighbour_items", lambda t: t[:-1], "shape"),
-        "dtype": ("neighbour_items", lambda t: t.to(torch.float32), "type"),
-        "half": ("neighbour_sims", lambda t: None, "neighbours"),
-    }
-    for name, (key, damage, message) in cases.items():
+        "out_of_range": ({"item_item_partners": lambda t: t.fill_(n_items)}, "outside"),
+        "negative": ({"item_item_partners": lambda t: t.fill_(-1)}, "outside"),
+        "float_partners": ({"item_item_partners": lambda t: t.double() + 0.5}, "int64"),
+        "nan": ({"item_item_weights": lambda t: t.fill_(float("nan"))}, "NaN"),
+        "inf": ({"item_item_weights": lambda t: t.fill_(float("inf"))}, "infinite"),
+        "columns": ({"item_item_weights": lambda t: t[:, :1]}, "shapes"),
+        "rows": ({"item_item_partners": lambda t: t[:-1]}, "shapes"),
+        "both_rows": ({"item_item_partners": both, "item_item_weights": both}, "shapes"),
+        "flat": ({"item_item_weights": lambda t: t.reshape(-1)}, "shapes"),
+        "half": ({"item_item_weights": lambda t: None}, "missing"),
+        "other_half": ({"item_item_partners": lambda t: None}, "missing"),
+        "not_a_tensor": ({"item_item_partners": lambda t: [1, 2]}, "missing"),
+    }  # fmt: skip
+    for name, (damage, message) in cases.items():
         bad = dict(blob)
-        bad[key] = damage(blob[key].clone())
-        if bad[key] is None:
-            del bad[key]
+        for key, change in damage.items():
+            bad[key] = change(blob[key].clone())
+            if bad[key] is None:
+                del bad[key]
         torch.save(bad, tmp_path / f"{name}.pt")
-        with pytest.raises(ModelError, match=message):
+        with pytest.raises(ModelError, match=message) as err:
             load_model(tmp_path / f"{name}.pt")
-    old = dict(blob)  # files from before the neighbours: none, and P(like) without them
-    del old["neighbour_items"], old["neighbour_sims"]
-    torch.save(old, tmp_path / "old.pt")
-    assert load_model(tmp_path / "old.pt").neighbours is None
+        assert f"{name}.pt" in str(err.value)
+    for gamma in (-0.5, 11.0, "0.5"):
+        header = json.loads(blob["header"])
+        header["item_item_gamma"] = gamma
+        torch.save({**blob, "header": json.dumps(header)}, tmp_path / "gamma.pt")
+        with pytest.raises(ModelError, match="item_item_gamma"):
+            load_model(tmp_path / "gamma.pt")
+    bare = dict(blob)
+    del bare["item_item_partners"], bare["item_item_weights"]
+    torch.save(bare, tmp_path / "bare.pt")
+    assert load_model(tmp_path / "bare.pt").rbm.item_item is None
+
+
+def _version_3(blob: dict, lateral=None) -> dict:
+    """A version-3 file of the tensors of ``blob`` (a saved model): no movie-to-movie part
+    and no gamma; the dense ``lateral`` weights and neighbour tensors of those versions, a
+    calibration with the neighbours feature and without the seen one."""
+    import json
+
+    header = json.loads(blob["header"])
+    header["format_version"] = 3
+    del header["item_item_gamma"]
+    cal = {k: v for k, v in header["calibration"].items() if k != "seen"}
+    header["calibration"] = {**cal, "neighbours": 0.7}
+    old = {k: v for k, v in blob.items() if not k.startswith("item_item_")}
+    n = header["n_items"]
+    old["neighbour_items"] = torch.zeros(n, 3, dtype=torch.int64)
+    old["neighbour_sims"] = torch.ones(n, 3)
+    if lateral is not None:
+        old["lateral"] = lateral
+    return {**old, "header": json.dumps(header)}
+
+
+def test_a_version_3_file_with_dense_lateral_weights_loads_as_the_sparse_part(tmp_path):
+    """The 3 -> 4 upgrade: every movie keeps the 100 strongest (by size: negative ones too)
+    of the lateral weights pulling on it, as its partners; the neighbours are dropped with
+    their calibration weight; the seen feature weighs 0; gamma is 0, so the seen log-odds are
+    the RBM's plus the kept lateral pulls of the rated movies, as version 3 added them."""
+    from helpers import random_ratings
+
+    r = random_ratings(n_users=60, n_items=150, n=3000, seed=2)
+    n = r.n_items
+    assert n == 150
+    model = train(r, TrainConfig(n_hidden=4, epochs=1, item_item_weight=0.0)).model
+    assert model.rbm.item_item is None
+    blob = torch.load(save_model(model, tmp_path / "v4.pt"), weights_only=True)
+    # lateral[i, j]: movie i's pull on movie j; per column 100 strong pulls (|w| >= 0.5, about
+    # half of them negative) and 49 weak positive ones (< 0.01) that the top 100 leave out
+    g = torch.Generator().manual_seed(0)
+    lateral = torch.rand(n, n, generator=g) * 0.01
+    strong = torch.zeros(n, n, dtype=torch.bool)
+    for j in range(n):
+        others = torch.tensor([i for i in range(n) if i != j])
+        pick = others[torch.randperm(n - 1, generator=g)[:100]]
+        strong[pick, j] = True
+        sign = torch.where(torch.rand(100, generator=g) < 0.5, -1.0, 1.0)
+        lateral[pick, j] = sign * (0.5 + 0.5 * torch.rand(100, generator=g))
+    lateral.fill_diagonal_(0.0)
+    torch.save(_version_3(blob, lateral), tmp_path / "v3.pt")
+
+    old = load_model(tmp_path / "v3.pt", device="cpu")
+    ii = old.rbm.item_item
+    assert ii is not None and ii.partners.shape == ii.weights.shape == (n, 100)
+    assert ii.gamma == 0.0
+    for j in range(n):
+        assert set(ii.partners[j].tolist()) == set(strong[:, j].nonzero().flatten().tolist())
+        torch.testing.assert_close(ii.weights[j], lateral[ii.partners[j], j])
+    assert "neighbours" not in old.calibration and old.calibration["seen"] == 0.0
+    assert {k: v for k, v in old.calibration.items() if k != "seen"} == {
+        k: v for k, v in model.calibration.items() if k != "seen"
+    }
+    likes, dislikes = [0, 5, 7], [9]
+    got = fold_in(old, likes, dislikes)
+    old.rbm.item_item = None
+    base = fold_in(old, likes, dislikes)
+    kept = torch.where(strong, lateral, torch.zeros(()))[likes + dislikes].sum(0).numpy()
+    np.testing.assert_allclose(got.seen_logit, base.seen_logit + kept, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.p_like, base.p_like)
+
+    # without lateral weights: no part; misshapen or NaN ones: refused
+    torch.save(_version_3(blob), tmp_path / "plain.pt")
+    assert load_model(tmp_path / "plain.pt").rbm.item_item is None
+    torch.save(_version_3(blob, lateral[:, :-1]), tmp_path / "cut.pt")
+    with pytest.raises(ModelError, match=r"cut.pt: cannot upgrade .*version 3.*lateral"):
+        load_model(tmp_path / "cut.pt")
+    lateral[3, 4] = float("nan")
+    torch.save(_version_3(blob, lateral), tmp_path / "nan.pt")
+    with pytest.raises(ModelError, match="nan.pt"):
+        load_model(tmp_path / "nan.pt")
 
 
 def test_failed_save_leaves_previous_copy(model, tmp_path, monkeypatch):

@@ -1,4 +1,3 @@
 """The model: the RBM's maths (:mod:`.rbm`), the P(like) calibration (:mod:`.calibration`),
-the lateral movie-to-movie weights (:mod:`.lateral`), the stars' neighbours
-(:mod:`.neighbours`), batch inference (:mod:`.inference`), the trained bundle
-(:mod:`.trained`) and its versioned files (:mod:`.storage`)."""
+the sparse movie-to-movie part (:mod:`.itemitem`), batch inference (:mod:`.inference`), the
+trained bundle (:mod:`.trained`) and its versioned files (:mod:`.storage`)."""

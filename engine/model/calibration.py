@@ -27,7 +27,7 @@ FEATURES = (
     "rbm*log_person_n",  # z · log(1 + the person's ratings): trust grows with what is known
     "rbm*log_movie_n",  # z · log(1 + the movie's ratings)
     "person_rating",  # the person's rating bias (stars only; 0 for thumbs)
-    "neighbours",  # the movie's neighbours' residual stars (stars only; 0 for thumbs)
+    "seen",  # the hidden units' share of the movie's seen log-odds: tastes pointing at it
 )
 #: The intercept's name in a weights dict.
 BIAS = "bias"
@@ -99,7 +99,7 @@ def like_features(
     prior: float,
     mean_rating: float,
     person_bias: np.ndarray | float = 0.0,
-    neighbours: np.ndarray | float = 0.0,
+    seen: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """``(P, len(FEATURES))`` features of P pairs (every array ``(P,)``; the two star
     features may be scalars), columns in :data:`FEATURES` order. ``like_logit``: the RBM's
@@ -107,7 +107,7 @@ def like_features(
     ``movie_likes``/``movie_n``/``movie_rating_sum``: the movie's likes, ratings and rating
     sum in the training data; ``prior``: :func:`prior_like_share`; ``mean_rating``: the mean
     of every training rating; ``person_bias``: :func:`person_rating_bias` (0 without stars);
-    ``neighbours``: :mod:`engine.model.neighbours`' feature (0 without stars)."""
+    ``seen``: :func:`engine.model.inference.pair_seen` of the pairs."""
     z = np.asarray(like_logit, np.float64)
     person_n = np.asarray(person_n, np.float64)
     movie_n = np.asarray(movie_n, np.float64)
@@ -126,7 +126,7 @@ def like_features(
             z * np.log1p(person_n),
             z * np.log1p(movie_n),
             np.broadcast_to(np.asarray(person_bias, np.float64), z.shape),
-            np.broadcast_to(np.asarray(neighbours, np.float64), z.shape),
+            np.broadcast_to(np.asarray(seen, np.float64), z.shape),
         ]
     )
 
@@ -140,20 +140,35 @@ def probability(weights: Mapping[str, float], X: np.ndarray) -> np.ndarray:
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     """Weights ``(d+1,)`` (last: intercept) of an L2-regularised logistic regression of
-    ``y`` on ``X (n, d)``, fitted by Newton's method (the first weight starts at 1)."""
+    ``y`` on ``X (n, d)``, fitted by Newton's method (the first weight starts at 1), each
+    step halved until the penalised log-loss falls (a full Newton step can overshoot when
+    the features are large, and then diverges)."""
     Xb = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
     yf = y.astype(np.float64)
     w = np.zeros(Xb.shape[1])
     w[0] = 1.0
     reg = l2 * len(yf) * np.eye(Xb.shape[1])
     reg[-1, -1] = 0.0
+
+    def loss(w: np.ndarray) -> float:
+        s = Xb @ w
+        return float((np.logaddexp(0.0, s) - yf * s).sum() + 0.5 * w @ reg @ w)
+
+    f = loss(w)
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(Xb @ w, -30, 30)))
         g = Xb.T @ (p - yf) + reg @ w
         Hm = (Xb * (p * (1 - p))[:, None]).T @ Xb + reg + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(Hm, g)
-        w -= step
-        if np.abs(step).max() < 1e-8:
+        t = 1.0
+        f_new = loss(w - step)
+        while not f_new <= f and t > 1e-6:  # a NaN loss halves too
+            t *= 0.5
+            f_new = loss(w - t * step)
+        if not f_new <= f:
+            break  # no step lowers the loss: w is as good as it gets
+        w, f = w - t * step, f_new
+        if np.abs(t * step).max() < 1e-8:
             break
     if not np.all(np.isfinite(w)):
         w = np.zeros(Xb.shape[1])
@@ -164,15 +179,25 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
 def from_positional(weights) -> dict[str, float]:
     """Named weights from the positional list of version-1 model files: 4 weights (rbm,
     person, movie, bias) from before the movie-rating and trust features, 7 from before the
-    person's rating bias, 8 from before the neighbours, 9 the full set; the missing weights
-    are 0. Raises ValueError for any other count."""
+    person's rating bias, 8 from before the neighbours, 9 with the neighbours feature (a
+    feature of those versions, no longer computed: its weight is dropped); the missing
+    weights are 0. Raises ValueError for any other count."""
     w = [float(x) for x in weights]
     if len(w) == 4:
         w = w[:3] + [0.0, 0.0, 0.0] + w[3:]
     if len(w) == 7:
         w = w[:6] + [0.0] + w[6:]
-    if len(w) == 8:
-        w = w[:7] + [0.0] + w[7:]
-    if len(w) != len(FEATURES) + 1:
-        raise ValueError(f"{len(weights)} calibration weights, expected {len(FEATURES) + 1}")
-    return dict(zip((*FEATURES, BIAS), w))
+    if len(w) == 9:
+        w = w[:7] + w[8:]
+    if len(w) != 8:
+        raise ValueError(f"{len(weights)} calibration weights, expected 9")
+    return upgrade(dict(zip(("rbm", "person", "movie", "movie_rating", "rbm*log_person_n",
+                                 "rbm*log_movie_n", "person_rating", BIAS), w)))
+
+
+def upgrade(weights: Mapping[str, float]) -> dict[str, float]:
+    """Named weights of an older model file in today's :data:`FEATURES`: the neighbours
+    feature (model format 2) is dropped, the seen feature (format 3) gets weight 0."""
+    out = {k: v for k, v in weights.items() if k != "neighbours"}
+    out.setdefault("seen", 0.0)
+    return out

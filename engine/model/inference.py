@@ -1,5 +1,5 @@
 """The RBM applied to people of a :class:`~engine.data.likes.LikeMatrix`: hidden inputs,
-lateral inputs and the like log-odds of (person, movie) pairs, batch after batch."""
+movie-to-movie inputs and the like and seen log-odds of (person, movie) pairs, batch after batch."""
 
 from __future__ import annotations
 
@@ -21,15 +21,15 @@ def hidden_input(rbm, lm: LikeMatrix, users: np.ndarray):
     )
 
 
-def lateral_input(rbm, lm: LikeMatrix, users: np.ndarray):
-    """``(len(users), N)`` lateral term of ``users``' seen log-odds
-    (:meth:`engine.model.rbm.RBM.lateral_input`), None when the RBM has no lateral weights."""
+def item_item_input(rbm, lm: LikeMatrix, users: np.ndarray):
+    """``(len(users), N)`` movie-to-movie term of ``users``' seen log-odds
+    (:meth:`engine.model.rbm.RBM.item_item_input`), None when the RBM has none."""
     import torch
 
-    if rbm.lateral is None:
+    if rbm.item_item is None:
         return None
     row, col = lm.rows(users)
-    return rbm.lateral_input(
+    return rbm.item_item_input(
         torch.from_numpy(row).to(rbm.device),
         torch.from_numpy(col // 2).to(rbm.device),
         len(users),
@@ -48,3 +48,29 @@ def pair_logits(rbm, lm: LikeMatrix, vu, vi, device, *, parts: bool = False) -> 
         x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device), parts=parts
     )
     return logits.cpu().numpy().astype(np.float64)
+
+
+def pair_seen(rbm, lm: LikeMatrix, vu, vi, batch: int = 65536) -> np.ndarray:
+    """``float64 (P,)`` the hidden units' share of movie ``vi[p]``'s seen log-odds for person
+    ``vu[p]`` (profiles from ``lm``): the exact seen log-odds of the RBM minus the movie's own
+    bias part (:meth:`engine.model.rbm.RBM.seen_bias`), no movie-to-movie term. A feature of
+    the P(like) calibration: how much this person's tastes point at the movie."""
+    import torch
+    import torch.nn.functional as F
+
+    from engine.model.rbm import logaddexp_pair
+
+    users, pos = np.unique(vu, return_inverse=True)
+    out = []
+    with torch.no_grad():
+        x = torch.cat(
+            [hidden_input(rbm, lm, users[s : s + 4096]) for s in range(0, len(users), 4096)]
+        )
+        base = rbm.keep * F.softplus(x).sum(1)
+        own = rbm.seen_bias()
+        for s in range(0, len(vu), batch):
+            p = torch.from_numpy(pos[s : s + batch]).to(rbm.device)
+            it = torch.from_numpy(np.asarray(vi[s : s + batch], np.int64)).to(rbm.device)
+            sc = rbm.pair_scores(x[p], it)
+            out.append((logaddexp_pair(sc) - base[p] - own[it]).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)

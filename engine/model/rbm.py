@@ -15,8 +15,8 @@ From one model we read two things for a movie ``j`` a person has not rated:
 - ``P(like_j | seen_j, v)``, the chance they like it once they watch it (the P(like) shown).
 
 Both are exact conditionals of the RBM (the hidden units are summed out, not sampled), see
-:meth:`RBM.conditionals`. Optional lateral weights between the movies' seen states
-(:attr:`RBM.lateral`, fitted by :mod:`engine.model.lateral`) add a movie-to-movie term to the seen
+:meth:`RBM.conditionals`. An optional sparse movie-to-movie part (:attr:`RBM.item_item`, fitted
+by :mod:`engine.model.itemitem`) adds direct terms between the movies' seen states to the seen
 log-odds where recommendations are ranked. All tensors are on :attr:`RBM.device`, float32.
 """
 
@@ -64,10 +64,9 @@ class RBM:
         #: calibration; it leaves P(seen) alone)
         self.like_units = 0
         self.like_gain = 1.0
-        #: ``(N, N)`` lateral weights between the movies' seen states, or None (see
-        #: :mod:`engine.model.lateral`): rated movie ``i`` adds ``lateral[i, j]`` to movie ``j``'s
-        #: seen log-odds
-        self.lateral: torch.Tensor | None = None
+        #: the sparse movie-to-movie part of the seen log-odds
+        #: (:class:`engine.model.itemitem.ItemItem`), or None
+        self.item_item = None
 
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor], device: str | torch.device = "cpu") -> RBM:
@@ -79,7 +78,7 @@ class RBM:
         rbm = cls.__new__(cls)
         rbm.n_items, rbm.n_hidden = W.shape[0] // 2, W.shape[1]
         rbm.device = torch.device(device)
-        rbm.keep, rbm.like_units, rbm.like_gain, rbm.lateral = 1.0, 0, 1.0, None
+        rbm.keep, rbm.like_units, rbm.like_gain, rbm.item_item = 1.0, 0, 1.0, None
         rbm.load_state_dict(state)
         return rbm
 
@@ -110,8 +109,8 @@ class RBM:
     def to(self, device: str | torch.device) -> RBM:
         self.device = torch.device(device)
         self.W, self.b, self.c = (t.to(self.device) for t in (self.W, self.b, self.c))
-        if self.lateral is not None:
-            self.lateral = self.lateral.to(self.device)
+        if self.item_item is not None:
+            self.item_item.to(self.device)
         return self
 
     # ------------------------------------------------------------ conditionals
@@ -134,54 +133,23 @@ class RBM:
             F.embedding_bag(cols, self.W, offsets, mode="sum", per_sample_weights=weights) + self.c
         )
 
-    def lateral_input(self, rows: torch.Tensor, items: torch.Tensor, n: int) -> torch.Tensor | None:
-        """``(n, N)`` lateral term of the seen log-odds for a sparse batch: person ``rows[t]``
-        (sorted ascending, in ``[0, n)``) rated movie ``items[t]``. None without lateral
-        weights."""
-        if self.lateral is None:
+    def item_item_input(
+        self, rows: torch.Tensor, items: torch.Tensor, n: int
+    ) -> torch.Tensor | None:
+        """``(n, N)`` movie-to-movie term of the seen log-odds for a sparse batch: person
+        ``rows[t]`` (in ``[0, n)``) rated movie ``items[t]``. None without the part."""
+        if self.item_item is None:
             return None
-        offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
-        return F.embedding_bag(items, self.lateral, offsets, mode="sum")
+        return self.item_item.seen_term(rows, items, n)
+
+    def seen_bias(self) -> torch.Tensor:
+        """``(N,)`` each movie's own part of its seen log-odds: ``log(e^b_dislike + e^b_like)``
+        (what it would be with no hidden unit)."""
+        return logaddexp_pair(self.b.view(self.n_items, 2))
 
     def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
         """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""
         return torch.addmm(self.b, h, self.W.T).view(h.shape[0], self.n_items, 2)
-
-    def sample_visible(
-        self,
-        h: torch.Tensor,
-        *,
-        generator: torch.Generator | None = None,
-        noise: torch.Tensor | None = None,
-        weights: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample every movie's state (unseen, disliked, liked) given hidden ``h (B, H)``.
-
-        Returns the sample in sparse form, ``(rows, cols)``: person ``rows[t]`` has visible
-        unit ``cols[t]`` (``2·movie + liked``) on; ``rows`` ascending. ``noise``, a ``(B, N)``
-        tensor of uniforms in [0, 1), is used instead of drawing from ``generator``
-        (data-parallel training passes each rank its rows of a shared draw). ``weights``, a
-        low-precision copy of ``W`` (``(2N, H)``, e.g. bfloat16), is used for the dense
-        product instead of ``W``: about 3× faster where the hardware multiplies bfloat16
-        natively, with logits good to about three significant digits.
-        """
-        if weights is None:
-            logits = self.visible_logits(h)
-        else:
-            prod = torch.mm(h.to(weights.dtype), weights.T)
-            logits = torch.add(self.b, prod).view(h.shape[0], self.n_items, 2)
-        u = noise
-        if u is None:
-            u = torch.rand(logits.shape[:2], generator=generator, device=logits.device)
-        # unnormalised state weights (1, e_dislike, e_like): a uniform scaled by their total
-        # falls in [0, 1) for unseen, [1, 1 + e_dislike) for disliked, above for liked
-        e = logits.clamp_(max=60.0).exp_()  # in place: logits is a temporary
-        e_dis = e[..., DISLIKE]
-        t = torch.addcmul(u, u, e_dis + e[..., LIKE])  # u · (1 + e_dislike + e_like)
-        rows, items = (t >= 1.0).nonzero(as_tuple=True)
-        flat = rows * self.n_items + items
-        liked = t.view(-1).take(flat) - 1.0 >= e_dis.reshape(-1).take(flat)
-        return rows, 2 * items + liked.long()
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """``(B,)`` free energy F(v) = -v·b - Σ softplus(c + vW)."""
@@ -307,17 +275,3 @@ def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:
     a, b = x[..., 0], x[..., 1]
     return torch.maximum(a, b) + torch.log1p(torch.exp(-(a - b).abs()))
 
-
-def init_biases(
-    rbm: RBM, seen_counts: torch.Tensor, like_counts: torch.Tensor, n_users: int
-) -> None:
-    """Set visible biases from data: log-odds of each state against "unseen" (smoothed).
-
-    ``seen_counts``, ``like_counts``: ``(N,)`` float counts over ``n_users`` users.
-    """
-    dislike_counts = seen_counts - like_counts
-    unseen = (n_users - seen_counts).clamp_min(1.0)
-    b = torch.stack(
-        (torch.log((dislike_counts + 0.5) / unseen), torch.log((like_counts + 0.5) / unseen)), 1
-    )
-    rbm.b = b.reshape(-1).to(rbm.device, torch.float32)

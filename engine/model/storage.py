@@ -1,8 +1,8 @@
 """Model files: save atomically, load safely (upgrading older versions), list, rename, delete.
 
-A model file (``*.pt``) is a ``torch.save`` of a plain dict of tensors (the lateral weights
-of :mod:`engine.model.lateral` and the neighbours of :mod:`engine.model.neighbours` among them
-when the model has them) and one JSON header; it is read with
+A model file (``*.pt``) is a ``torch.save`` of a plain dict of tensors (the sparse
+movie-to-movie part of :mod:`engine.model.itemitem` among them when the model has one) and one
+JSON header; it is read with
 ``torch.load(weights_only=True)``, so a file can never run code, and every tensor's shape is
 checked against the header. Writes go to a temporary file in the same folder and are renamed
 into place, so a crash never leaves a half-written model.
@@ -14,7 +14,11 @@ turning a version-``n`` header and tensors into version ``n + 1``:
 - 1: the calibration is a positional list of 4, 7, 8 or 9 weights;
 - 2: the calibration is a ``{feature: weight}`` dict (:mod:`engine.model.calibration`);
 - 3: an ``item_title_hashes`` tensor (the movies' titles, hashed) may be present, so that a
-  model is not used on another catalogue whose movies share its IDs.
+  model is not used on another catalogue whose movies share its IDs;
+- 4: the dense ``lateral`` weights (movies²) and the stars' ``neighbour_*`` tensors are gone;
+  the movie-to-movie part is sparse (``item_item_partners``, ``item_item_weights``, each
+  movies × k, and the header's ``item_item_gamma``), and the calibration has a ``seen``
+  feature in place of the neighbours one.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from engine.model import calibration as cal
 from engine.settings import SETTINGS_BY_NAME
 
 FORMAT = "rbm-tui-model"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 SUFFIX = ".pt"
 #: The most movies and hidden units a model file may claim (checked before anything is built).
 MAX_ITEMS = 10_000_000
@@ -55,8 +59,36 @@ def _upgrade_v2(header: dict, blob: dict) -> None:
     of their movies are unknown, so a check of the data they are used on skips them)."""
 
 
+def _upgrade_v3(header: dict, blob: dict) -> None:
+    """Version 3 -> 4: the dense lateral weights become the sparse movie-to-movie part (each
+    movie keeps its 100 strongest partners, as :mod:`engine.model.itemitem` fits them; no
+    per-person factor, as before); the neighbours tensors are dropped (their calibration
+    weight with them) and the seen feature gets weight 0."""
+    import torch
+
+    lateral = blob.pop("lateral", None)
+    blob.pop("neighbour_items", None)
+    blob.pop("neighbour_sims", None)
+    if isinstance(header.get("calibration"), dict):
+        header["calibration"] = cal.upgrade(header["calibration"])
+    header["item_item_gamma"] = 0.0
+    n = header.get("n_items")
+    if lateral is not None:
+        fits = isinstance(lateral, torch.Tensor) and isinstance(n, int)
+        if not fits or lateral.shape != (n, n):
+            got = tuple(lateral.shape) if isinstance(lateral, torch.Tensor) else "none"
+            raise ValueError(f"lateral has shape {got}, the header says ({n}, {n})")
+        k = max(1, min(100, n - 1))
+        pulls = lateral.float().T  # row j: the pulls on movie j
+        # the strongest by size: a negative weight counts as much as a positive one (with
+        # n <= 101 movies every other movie stays a partner and the scores are unchanged)
+        idx = pulls.abs().topk(k, dim=1).indices
+        blob["item_item_partners"] = idx.contiguous()
+        blob["item_item_weights"] = pulls.gather(1, idx).contiguous()
+
+
 #: ``{version: step}``: each step upgrades a header and its tensors, in place, by one version.
-UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2}
+UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2, 3: _upgrade_v3}
 
 
 def default_model_path(dataset_name: str) -> Path:
@@ -99,6 +131,7 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "keep": model.rbm.keep,
         "like_units": model.rbm.like_units,
         "like_gain": model.rbm.like_gain,
+        "item_item_gamma": model.rbm.item_item.gamma if model.rbm.item_item is not None else 0.0,
         "item_ids": _ids_to_json(np.asarray(model.item_ids)),
         "like_threshold": model.like_threshold,
         "calibration": dict(model.calibration),
@@ -115,13 +148,12 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "item_likes": torch.from_numpy(np.asarray(model.item_likes, dtype=np.int64)),
         "item_rating_sums": torch.from_numpy(np.asarray(model.item_rating_sums, dtype=np.float64)),
     }
-    if model.rbm.lateral is not None:
-        blob["lateral"] = model.rbm.lateral.cpu().contiguous()
+    if model.rbm.item_item is not None:
+        state_ii = model.rbm.item_item.state_dict()
+        blob["item_item_partners"] = state_ii["partners"].contiguous()
+        blob["item_item_weights"] = state_ii["weights"].contiguous()
     if model.title_hashes is not None:
         blob["item_title_hashes"] = torch.from_numpy(np.asarray(model.title_hashes, np.int64))
-    if model.neighbours is not None:
-        blob["neighbour_items"] = model.neighbours[0].cpu().to(torch.int64).contiguous()
-        blob["neighbour_sims"] = model.neighbours[1].cpu().to(torch.float32).contiguous()
     buf = io.BytesIO()
     torch.save(blob, buf)
     files.write_bytes(path, buf.getvalue())
@@ -200,14 +232,21 @@ def load_model(path: str | Path, device: str = "auto"):
         header["like_units"],
         header["like_gain"],
     )
-    if "lateral" in blob:
-        _check_tensor(path, blob, "lateral", (n_items, n_items))
-        rbm.lateral = blob["lateral"].to(torch.float32).contiguous()
+    if "item_item_partners" in blob or "item_item_weights" in blob:
+        from engine.model.itemitem import ItemItem
+
+        try:
+            rbm.item_item = ItemItem.from_state(
+                {"partners": blob.get("item_item_partners"),
+                 "weights": blob.get("item_item_weights")},
+                n_items, float(header["item_item_gamma"]),
+            )  # fmt: skip
+        except (ValueError, TypeError) as e:
+            raise ModelError(f"{path}: damaged model file ({e})") from None
     title_hashes = None
     if "item_title_hashes" in blob:
         _check_tensor(path, blob, "item_title_hashes", (n_items,), torch.int64)
         title_hashes = blob["item_title_hashes"].numpy().astype(np.int64)
-    neighbours = _neighbours(path, blob, n_items)
     try:
         calibration = cal.check(header["calibration"])
     except (ValueError, TypeError, AttributeError) as e:
@@ -223,7 +262,6 @@ def load_model(path: str | Path, device: str = "auto"):
         item_rating_sums=blob["item_rating_sums"].numpy().astype(np.float64),
         config=header["config"],
         meta=header["meta"],
-        neighbours=neighbours,
         title_hashes=title_hashes,
     )
 
@@ -283,13 +321,17 @@ _SCHEMA = {
     "like_units": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
     "like_gain": (lambda v: _is_num(v) and 0 < v < 100, "a number in (0, 100)"),
     "like_threshold": (lambda v: _is_num(v) and math.isfinite(v), "a number"),
+    "item_item_gamma": (lambda v: _is_num(v) and 0 <= v <= 10, "a number in [0, 10]"),
     "item_ids": (lambda v: isinstance(v, dict), "an object"),
     "calibration": (lambda v: isinstance(v, dict), "an object"),
     "config": (lambda v: isinstance(v, dict), "an object"),
     "meta": (lambda v: isinstance(v, dict), "an object"),
 }
 #: Fields older files may lack, and their defaults.
-_DEFAULTS = {"keep": 1.0, "like_units": 0, "like_gain": 1.0, "config": {}, "meta": {}}
+_DEFAULTS = {
+    "keep": 1.0, "like_units": 0, "like_gain": 1.0, "item_item_gamma": 0.0, "config": {},
+    "meta": {},
+}  # fmt: skip
 #: ``meta``'s fields the app and the command line read: ``name: type``.
 _META = {
     "dataset": dict,
@@ -369,28 +411,12 @@ def _upgrade(path, header: dict, blob: dict) -> None:
         header["format_version"] = version
 
 
-def _neighbours(path, blob: dict, n_items: int):
-    """The file's checked ``(items, sims)`` neighbour tensors, or None (older files)."""
-    import torch
-
-    items, sims = blob.get("neighbour_items"), blob.get("neighbour_sims")
-    if items is None and sims is None:
-        return None
-    if not (isinstance(items, torch.Tensor) and isinstance(sims, torch.Tensor)):
-        raise ModelError(f"{path}: damaged model file (neighbours)")
-    if (
-        items.dim() != 2
-        or tuple(items.shape) != tuple(sims.shape)
-        or items.shape[0] != n_items
-        or not 1 <= items.shape[1] <= n_items
-        or items.dtype != torch.int64
-    ):
-        raise ModelError(f"{path}: neighbours have the wrong shape or type")
-    if len(items) and (items.min() < 0 or items.max() >= n_items):
-        raise ModelError(f"{path}: a neighbour index is out of range")
-    if not torch.isfinite(sims).all():
-        raise ModelError(f"{path}: neighbour similarities hold NaN or infinite values")
-    return items.contiguous(), sims.to(torch.float32).contiguous()
+def read_header(path: str | Path) -> dict:
+    """The metadata of a model file, upgraded to the current version and checked against the
+    schema, without building the model (raises ModelError)."""
+    header, _ = _read(Path(path))
+    header.pop("item_ids", None)
+    return header
 
 
 @dataclass
@@ -401,14 +427,6 @@ class ModelInfo:
     modified: float  # seconds since the epoch
     header: dict  # the file's metadata, {} if it could not be read
     error: str = ""  # why the file could not be read
-
-
-def read_header(path: str | Path) -> dict:
-    """The metadata of a model file, upgraded to the current version and checked against the
-    schema, without building the model (raises ModelError)."""
-    header, _ = _read(Path(path))
-    header.pop("item_ids", None)
-    return header
 
 
 def list_models(folder: str | Path | None = None) -> list[ModelInfo]:

@@ -56,8 +56,6 @@ class Model:
         item_counts: ``int64 (n_items,)`` ratings per movie in the training data.
         item_likes: ``int64 (n_items,)`` likes per movie in the training data.
         item_rating_sums: ``float64 (n_items,)`` sum of each movie's ratings there.
-        neighbours: ``(items int64 (n_items, k), sims float32 (n_items, k))`` tensors of
-            :mod:`engine.model.neighbours`, or None (catalogue too big, or an older file).
         title_hashes: ``int64 (n_items,)`` :func:`title_hashes` of the training data's titles
             (0: unknown), or None (an older file): what :meth:`check_fits` compares.
         config: the hyperparameters (a :class:`engine.settings.TrainConfig` as a dict).
@@ -73,7 +71,6 @@ class Model:
     item_rating_sums: np.ndarray
     config: dict
     meta: dict = field(default_factory=dict)
-    neighbours: tuple | None = None
     title_hashes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -94,14 +91,14 @@ class Model:
         person_n,
         items: np.ndarray,
         person_bias=0.0,
-        neighbours=0.0,
+        seen=0.0,
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
         for people with ``person_likes`` likes out of ``person_n`` ratings and rating bias
         ``person_bias`` (:func:`engine.model.calibration.person_rating_bias`; 0 when only
-        thumbs are known) and neighbours feature ``neighbours`` (:mod:`engine.model.neighbours`;
-        0 likewise). The arguments broadcast against ``like_logit``'s shape; the result has
-        that shape."""
+        thumbs are known) and the hidden units' seen log-odds of the movies ``seen``
+        (:func:`engine.model.inference.pair_seen`, or :meth:`seen_feature`). The
+        arguments broadcast against ``like_logit``'s shape; the result has that shape."""
         prior = cal.prior_like_share(self.item_likes, self.item_counts)
         like_logit = np.asarray(like_logit, np.float64)
         shape = like_logit.shape
@@ -120,9 +117,18 @@ class Model:
             prior,
             self.mean_rating(),
             flat(person_bias),
-            flat(neighbours),
+            flat(seen),
         )
         return cal.probability(self.calibration, X).reshape(shape)
+
+    def seen_feature(self, seen_logit, items=None):
+        """The calibration's ``seen`` feature from the RBM's exact seen log-odds ``seen_logit``
+        (``(..., M)`` of movies ``items``, all movies when None; no movie-to-movie term): the
+        log-odds minus each movie's own bias part. A numpy float64 array of that shape."""
+        own = self.rbm.seen_bias()
+        if items is not None:
+            own = own[items]
+        return (seen_logit - own).double().cpu().numpy()
 
     def movie_means(self) -> np.ndarray:
         """``float64 (n_items,)`` each movie's smoothed mean rating
@@ -201,7 +207,6 @@ class Model:
         calibration,
         history,
         best_epoch,
-        neighbours=None,
         reliability=None,
     ):
         import torch
@@ -252,6 +257,5 @@ class Model:
             ).astype(np.float64),
             config=config.to_dict(),
             meta=meta,
-            neighbours=neighbours,
             title_hashes=title_hashes(ratings.item_ids, ratings.title_list()),
         )

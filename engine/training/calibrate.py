@@ -3,8 +3,8 @@
 The weights of :mod:`engine.model.calibration` are fitted by logistic regression on held-out
 (person, movie, liked) pairs the RBM did not train on. First the like units' share of the
 log-odds gets a gain of its own (they learn from another objective than the other units);
-then the named weights are fitted on the log-odds with that gain. The neighbours of the
-stars feature (:mod:`engine.model.neighbours`) are fitted here too, on the training part.
+then the named weights are fitted on the log-odds with that gain. The features are the ones a
+person known by thumbs alone has (the browser's case): the stars feature gets weight 0.
 """
 
 from __future__ import annotations
@@ -16,27 +16,19 @@ import numpy as np
 from engine import metrics
 from engine.data.likes import LikeMatrix
 from engine.model import calibration as cal
-from engine.model import neighbours as neighbour_fit
-from engine.model.inference import pair_logits
+from engine.model.inference import pair_logits, pair_seen
 from engine.settings import TrainConfig
 
 
 @dataclass
 class Calibration:
-    """What the calibration fitted: the named weights, the like units' gain
-    (:attr:`engine.model.rbm.RBM.like_gain`) and the neighbours (``(items, sims)`` tensors;
-    None when not fitted)."""
+    """What the calibration fitted: the named weights and the like units' gain
+    (:attr:`engine.model.rbm.RBM.like_gain`)."""
 
     weights: dict[str, float]
     like_gain: float = 1.0
-    neighbours: tuple | None = None
     #: the calibration picture on the validation pairs (:func:`engine.metrics.reliability`)
     reliability: list[list[float]] | None = None
-
-
-def uses_neighbours(cfg: TrainConfig, n_items: int) -> bool:
-    """Whether training fits the neighbours feature for a catalogue of ``n_items`` movies."""
-    return cfg.neighbours > 0 and cfg.blend_biases and n_items <= cfg.lateral_max_items
 
 
 def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibration:
@@ -54,18 +46,9 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
     i_likes, i_n = lm.movie_counts()
     i_sums = lm.movie_rating_sums()
     mu = float(i_sums.sum() / max(1, i_n.sum()))
-    knn, nb = np.zeros(len(vu)), None
-    if lm.values is None:
-        u_bias = np.zeros(lm.n_users)
-    else:
-        means = cal.movie_mean_ratings(i_sums, i_n, mu)
-        u_bias = cal.person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
-        if uses_neighbours(cfg, lm.n_items):
-            resid = neighbour_fit.residuals(lm, means, u_bias)
-            nb = neighbour_fit.fit(lm, resid, cfg.neighbours, cfg.neighbours_shrink)
-            knn = neighbour_fit.pair_scores(*nb, lm, resid, vu, vi)
+    seen = pair_seen(rbm, lm, vu, vi)
 
-    def features(logit):
+    def features(logit, with_seen=True):
         return cal.like_features(
             logit,
             u_likes[vu],
@@ -75,8 +58,8 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
             i_sums[vi],
             cal.prior_like_share(i_likes, i_n),
             mu,
-            u_bias[vu],
-            knn,
+            0.0,
+            seen if with_seen else 0.0,
         )
 
     def named(w: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
@@ -84,7 +67,7 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
 
     gain = 1.0
     if rbm.like_units and cfg.blend_biases:
-        X = np.column_stack([features(z), z_like])
+        X = np.column_stack([features(z, with_seen=False), z_like])
         w = named(cal.fit_logistic(X, vy), (*cal.FEATURES, "like_units"))
         # the log-odds' weight where the average pair is (it grows with the counts)
         slope = (
@@ -97,11 +80,11 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
     X = features(z + (gain - 1.0) * z_like)
     if cfg.blend_biases:
         w = cal.fit_logistic(X, vy)
-        return Calibration(named(w, cal.FEATURES), gain, nb, _picture(X, w, vy))
+        return Calibration(named(w, cal.FEATURES), gain, _picture(X, w, vy))
     w = cal.fit_logistic(X[:, :1], vy)
     weights = cal.identity()
     weights["rbm"], weights[cal.BIAS] = float(w[0]), float(w[1])
-    return Calibration(weights, gain, None, _picture(X[:, :1], w, vy))
+    return Calibration(weights, gain, _picture(X[:, :1], w, vy))
 
 
 def _picture(X: np.ndarray, w: np.ndarray, y: np.ndarray) -> list[list[float]]:

@@ -1,19 +1,17 @@
 """Contrastive-divergence (CD-k) training of the three-state RBM: the loop around the batches.
 
 Each mini-batch of people is built from the sparse ratings (never a people × movies array of
-the whole dataset); :mod:`engine.training.gradients` computes its statistics and this loop
-applies them: momentum, L2 weight decay, a learning-rate schedule, an exponential moving
-average of the weights, early stopping on a validation split carved from the training
-ratings (:mod:`engine.training.validation`), a progress callback, cancellation between
-batches, seeded and reproducible.
+the whole dataset); :class:`engine.training.step.SampledCD` makes its update, whose cost
+follows the batch's ratings and sampled candidates, not the catalogue. This loop runs the
+epochs: validation on a split carved from the training ratings
+(:mod:`engine.training.validation`) with early stopping, a progress callback, cancellation
+between batches, seeded and reproducible.
 
-After the main epochs, P(like) is calibrated on the validation split
-(:mod:`engine.training.calibrate`). Then the validation ratings join the training data for the
-last ``refit_share`` of the epochs, going on from the best epoch's weights: the model kept is
-the mean of those epochs' weights, and the calibration stays the one fitted before, on ratings
-the model had not yet seen. Last, the lateral movie-to-movie weights of the seen states are
-fitted in closed form on every training rating (:mod:`engine.model.lateral`; catalogues up to
-``lateral_max_items``).
+The first epochs train without the validation ratings. When they end, P(like) is calibrated on
+those ratings, which the weights have not seen (:mod:`engine.training.calibrate`); then they
+join the training data for the last ``refit_share`` of the epochs. The model kept is the
+moving average of the weights at the end. Last, the sparse movie-to-movie part of the seen
+log-odds is fitted on every training rating (:mod:`engine.model.itemitem`).
 """
 
 from __future__ import annotations
@@ -29,10 +27,10 @@ from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
 from engine.errors import TrainingError
 from engine.model import calibration as cal
-from engine.model import lateral
+from engine.model import itemitem
 from engine.settings import TrainConfig
 from engine.training import calibrate
-from engine.training.gradients import CDStep
+from engine.training.step import SampledCD, batch_size_for, initial_biases
 from engine.training.validation import split_validation, validate
 
 
@@ -73,14 +71,8 @@ class TrainingCancelled(Exception):
     """Raised inside the loop when the cancel check says stop (caught by :func:`train`)."""
 
 
-def effective_batch_size(batch_size: int, n_users: int, min_batches: int = 8) -> int:
-    """The batch size used: ``batch_size``, made smaller for small datasets so that an epoch
-    has at least ``min_batches`` updates (never below 8 users)."""
-    return max(1, min(batch_size, max(8, math.ceil(n_users / min_batches))))
-
-
-#: Copies of the weights a training run holds at once (weights, momentum, moving average, the
-#: best epoch's, the gradient, a low-precision copy) and the headroom for the rest.
+#: Copies of the weights a training run holds at once (the weights, Adam's two moments or the
+#: momentum, the moving average, the model and its snapshot) and the headroom for the rest.
 _WEIGHT_COPIES = 8
 
 
@@ -114,8 +106,9 @@ def train(
         config: the settings (:class:`engine.settings.TrainConfig`; defaults when None).
         callback: called after every epoch with an :class:`EpochReport`.
         progress: called after every batch with a :class:`BatchProgress`.
-        cancel: polled between batches; when it returns True training stops and the best
-            model so far is returned with ``cancelled=True``.
+        cancel: polled between batches; when it returns True training stops and the model
+            so far (the moving average of the weights, calibrated) is returned with
+            ``cancelled=True``.
         dist: data-parallel training (see :mod:`engine.training.distributed`, which passes
             it): an object with ``rank``, ``world_size``, ``all_reduce(tensors)`` (in-place
             sum over the ranks) and ``decide(flag) -> bool`` (rank 0's flag, on every rank).
@@ -143,8 +136,8 @@ def train(
 def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist) -> TrainResult:
     import torch
 
-    from engine.device import bf16_is_fast, resolve_device
-    from engine.model.rbm import RBM, init_biases
+    from engine.device import resolve_device
+    from engine.model.rbm import RBM
     from engine.model.trained import Model
 
     device = resolve_device(cfg.device)
@@ -162,73 +155,42 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
 
     rbm = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=cfg.seed)
     rbm.keep = 1.0 - cfg.dropout
-    counts = np.bincount(lm.cols, minlength=2 * lm.n_items).reshape(-1, 2).astype(np.float32)
-    init_biases(
-        rbm,
-        torch.from_numpy(counts.sum(1)),
-        torch.from_numpy(counts[:, 1].copy()),
-        lm.n_users,
-    )
-    # the like units' gain stays 1 until the calibration fits it
     rbm.like_units = int(round(cfg.like_hidden * cfg.n_hidden))
-    step = CDStep(rbm, cfg, device, dist, low_precision=cfg.bf16_sampling and bf16_is_fast(device))
-    dW = torch.zeros_like(rbm.W)
-    db = torch.zeros_like(rbm.b)
-    dc = torch.zeros_like(rbm.c)
+    counts = np.bincount(lm.cols, minlength=2 * lm.n_items)
+    rbm.b = initial_biases(counts).to(device)
+    item_pop = counts.reshape(-1, 2).sum(1)
+    trainer = SampledCD(rbm, cfg, device, ratings.n_users, item_pop, dist)
+    snap = RBM(ratings.n_items, 1, device=device, seed=None)  # the averaged weights, for use
+    snap.keep, snap.like_units = rbm.keep, rbm.like_units
 
     history: list[EpochReport] = []
     best_score = -math.inf
-    best_state = {k: v.clone() for k, v in rbm.state_dict().items()}
-    shadow: RBM | None = None  # exponential moving average of the weights
-    n_updates = 0
-    if cfg.average > 0:
-        shadow = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=None)
-        shadow.load_state_dict({k: v.clone() for k, v in best_state.items()})  # its own copy
-        shadow.keep = rbm.keep
     best_epoch = 0
     bad_epochs = 0
     cancelled = False
     n_refit = cfg.refit_epochs if len(vu) else 0  # no validation ratings: nothing to add
     n_main = cfg.epochs - n_refit
 
-    def run_epoch(data: LikeMatrix, epoch: int, k: int, lr: float) -> float:
-        """One pass of CD-k updates over ``data``'s users; returns the training loss."""
-        nonlocal n_updates
+    def run_epoch(data: LikeMatrix, epoch: int, k: int, scale: float) -> float:
+        """One pass of CD-k updates over ``data``'s people; returns the training loss."""
         users_with_data = np.nonzero(np.diff(data.indptr) > 0)[0]
-        batch_size = effective_batch_size(cfg.batch_size, len(users_with_data), cfg.min_batches)
+        batch_size = batch_size_for(cfg, len(users_with_data))
         n_batches = max(1, math.ceil(len(users_with_data) / batch_size))
         perm = rng.permutation(users_with_data)
         err_sum, err_n = 0.0, 0
         for bi in range(n_batches):
             if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
                 raise TrainingCancelled
-            stats = step.statistics(data, perm[bi * batch_size : (bi + 1) * batch_size], k)
-            err_sum += stats.error_sum
-            err_n += stats.error_count
-            if dist is not None:
-                dist.all_reduce([stats.gW, stats.gb, stats.gc])
-            n = stats.people
-            # momentum step on the batch means, with L2 weight decay
-            dW.mul_(cfg.momentum).add_(stats.gW, alpha=lr / n)
-            dW.add_(rbm.W, alpha=-lr * cfg.weight_decay)
-            db.mul_(cfg.momentum).add_(stats.gb, alpha=lr / n)
-            dc.mul_(cfg.momentum).add_(stats.gc, alpha=lr / n)
-            rbm.W += dW
-            rbm.b += db
-            rbm.c += dc
-            if shadow is not None:  # a plain running mean until it is the EMA
-                n_updates += 1
-                w = max(1.0 - cfg.average, 1.0 / (1.0 + n_updates))
-                shadow.W.lerp_(rbm.W, w)
-                shadow.b.lerp_(rbm.b, w)
-                shadow.c.lerp_(rbm.c, w)
+            e_sum, e_n = trainer.step(data, perm[bi * batch_size : (bi + 1) * batch_size], k, scale)
+            err_sum += e_sum
+            err_n += e_n
             if progress is not None:
                 progress(BatchProgress(epoch, bi + 1, n_batches))
         if dist is not None:
             errs = torch.tensor([err_sum, err_n], dtype=torch.float64, device=device)
             dist.all_reduce([errs])
             err_sum, err_n = float(errs[0]), int(errs[1])
-        if not all(math.isfinite(float(t.abs().max())) for t in (rbm.W, rbm.b, rbm.c)):
+        if not trainer.finite():
             raise TrainingError(
                 "training diverged (weights became NaN or infinite); try a smaller learning rate"
             )
@@ -240,20 +202,19 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
             callback(report)
 
     def schedule(epoch: int) -> tuple[int, float]:
-        """CD steps and learning rate of (1-based) ``epoch``."""
+        """CD steps and learning-rate scale of (1-based) ``epoch``."""
         frac = min(1.0, (epoch - 1) / max(1, n_main - 1))
         k = int(round(cfg.cd_k + frac * (cfg.cd_k_max - cfg.cd_k)))
-        return k, cfg.learning_rate / (1.0 + cfg.lr_decay * (epoch - 1))
+        return k, 1.0 / (1.0 + cfg.lr_decay * (epoch - 1))
 
     try:
         for epoch in range(1, n_main + 1):
             t0 = time.perf_counter()
-            k, lr = schedule(epoch)
-            loss = run_epoch(lm, epoch, k, lr)
-            if dist is None or dist.rank == 0:
-                val = validate(shadow or rbm, lm, vu, vi, vy, device, cfg.val_users)
-            else:
-                val = {}
+            k, scale = schedule(epoch)
+            loss = run_epoch(lm, epoch, k, scale)
+            val = {}
+            if len(vu) and (dist is None or dist.rank == 0):
+                val = validate(trainer.snapshot(snap), lm, vu, vi, vy, device, cfg.val_users)
             if val:
                 score = {
                     "auc": val["auc"],
@@ -265,8 +226,6 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
             is_best = score > best_score
             if is_best:
                 best_score, best_epoch, bad_epochs = score, epoch, 0
-                for k2, v in (shadow or rbm).state_dict().items():  # in place: no 2nd copy
-                    best_state[k2].copy_(v)
             else:
                 bad_epochs += 1
             publish(
@@ -278,7 +237,7 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
                     seconds=time.perf_counter() - t0,
                     best=is_best,
                     cd_k=k,
-                    learning_rate=lr,
+                    learning_rate=cfg.learning_rate * scale,
                 )
             )
             stop = bool(cfg.patience and bad_epochs >= cfg.patience)
@@ -289,57 +248,46 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
     except TrainingCancelled:
         cancelled = True
 
-    rbm.load_state_dict(best_state)
+    # P(like) is calibrated on the validation ratings, which the weights have not seen yet
     fitted = calibrate.Calibration(cal.identity())
     if len(vu) and (dist is None or dist.rank == 0):
-        fitted = calibrate.fit(rbm, lm, vu, vi, vy, cfg, device)
+        fitted = calibrate.fit(trainer.snapshot(snap), lm, vu, vi, vy, cfg, device)
 
     if n_refit and not cancelled:
-        # the validation ratings join the training data for a few more epochs, going on from
-        # the best epoch's averaged weights (calibrated above, on ratings it had not seen)
+        # then the validation ratings join the training data for the rest of the epochs
         del lm
         full = LikeMatrix.from_ratings(ratings, cfg.like_threshold, cfg.soft_labels)
-        rbm.load_state_dict({k: v.clone() for k, v in best_state.items()})  # own copies
-        if shadow is not None:  # what is kept: the plain mean of the refit's weights
-            shadow.load_state_dict({k: v.clone() for k, v in best_state.items()})
-            n_updates = 0
-        dW.zero_()
-        db.zero_()
-        dc.zero_()
+        done = len(history)
         try:
-            for j in range(1, n_refit + 1):
+            for j in range(1, cfg.epochs - done + 1):
                 t0 = time.perf_counter()
-                epoch = len(history) + 1
-                k, lr = schedule(best_epoch + j)
-                loss = run_epoch(full, epoch, k, lr)
+                epoch = done + j
+                k, scale = schedule(epoch)
+                loss = run_epoch(full, epoch, k, scale)
                 publish(
                     EpochReport(
                         epoch=epoch,
-                        epochs=len(history) + 1 + n_refit - j,
+                        epochs=cfg.epochs,
                         train_loss=loss,
                         val={},
                         seconds=time.perf_counter() - t0,
                         best=False,
                         cd_k=k,
-                        learning_rate=lr,
+                        learning_rate=cfg.learning_rate * scale,
                         refit=True,
                     )
                 )
-            for k2, v in (shadow or rbm).state_dict().items():
-                best_state[k2].copy_(v)
-        except TrainingCancelled:  # keep the best epoch's weights from before the refit
+        except TrainingCancelled:  # keep what the epochs so far learned
             cancelled = True
-        rbm.load_state_dict(best_state)
 
     seconds = time.perf_counter() - t_start
     if dist is not None and dist.rank != 0:
         return TrainResult(None, history, cancelled, best_epoch, seconds)
+    trainer.snapshot(rbm)
     rbm.like_gain = fitted.like_gain
-    if cfg.lateral_weight > 0 and ratings.n_items <= cfg.lateral_max_items:
-        # fitted on every training rating, validation ones included
+    if cfg.item_item_weight > 0:  # fitted on every training rating, validation ones included
         data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
-        B = lateral.fit_lateral(data, cfg.lateral_l2, cfg.lateral_l2_pop)
-        rbm.lateral = (cfg.lateral_weight * B).to(device)
+        rbm.item_item = itemitem.fit(data, cfg).to(device)
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
@@ -347,7 +295,6 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
         calibration=fitted.weights,
         history=history,
         best_epoch=best_epoch,
-        neighbours=fitted.neighbours,
         reliability=fitted.reliability,
     )
     return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)

@@ -26,7 +26,7 @@ examples:
   torchrun --nproc-per-node 2 -m rbm_tui train DATA --distributed --device cpu
 
 Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved model's path (or,
-with --json, a JSON object) to stdout. Ctrl+C stops training, saves the best epoch so far and
+with --json, a JSON object) to stdout. Ctrl+C stops training, saves the model so far and
 exits with 130 (a second Ctrl+C aborts at once).
 """
 
@@ -122,10 +122,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"could not save the model to {wanted} ({'; '.join(failures)}); the trained model "
             f"was saved to {path} instead"
         )
-    if interrupted:  # Ctrl+C: the best epoch so far is kept, and the exit status says so
+    if interrupted:  # Ctrl+C: the model so far is kept, and the exit status says so
         raise Interrupted(
-            f"training interrupted after {len(result.history)} epochs; the best so far "
-            f"(epoch {result.best_epoch}) was saved to {path}"
+            f"training interrupted after {len(result.history)} epochs; the model so far "
+            f"was saved to {path}"
         )
     val = dict(result.model.meta.get("val_metrics", {}))
     summary = (

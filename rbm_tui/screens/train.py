@@ -3,8 +3,8 @@ progress with the time left, a chart of the loss and the validation scores, the 
 
 The run itself is the app's (:meth:`rbm_tui.app.RbmTuiApp.start_training`): it goes on while
 other screens are shown, and every screen's bar shows how far it is. Stopping asks first; the
-best epoch so far is kept, and becomes the active model only if it scores better on validation
-than the active one.
+model so far is kept, and becomes the active model only if it scores better on validation than
+the active one.
 """
 
 from __future__ import annotations
@@ -307,8 +307,8 @@ class TrainScreen(AppScreen):
             return
         best = run.best()
         kept = (
-            f"its best epoch so far ({best.epoch}: AUC {best.val.get('auc', 0):.3f}, "
-            f"nDCG@10 {best.val.get('ndcg@10', 0):.3f}) is saved"
+            f"the model so far is saved (best validation so far, epoch {best.epoch}: "
+            f"AUC {best.val.get('auc', 0):.3f}, nDCG@10 {best.val.get('ndcg@10', 0):.3f})"
             if best is not None and best.val
             else "no epoch has ended yet, so nothing is saved"
         )
@@ -373,7 +373,7 @@ class TrainScreen(AppScreen):
     def _running_text(self, run) -> Content:
         f = run.forecast
         left = f.seconds_left()
-        what = "Stopping… (keeping the best epoch so far)" if run.stopping else "Training"
+        what = "Stopping… (keeping the model so far)" if run.stopping else "Training"
         head = f"{what}: epoch {run.epoch} of ~{f.expected_epochs}"
         if run.history and run.history[-1].refit:
             head += " (on all ratings)"

@@ -1,0 +1,187 @@
+"""The movie-to-movie part of the seen log-odds: sparse, at every catalogue size.
+
+The hidden units explain which movies a person picks through a few hundred broad tastes. A
+sparse item-item part adds direct movie-to-movie terms to each movie's seen log-odds, as the
+lateral connections of a semi-restricted Boltzmann machine (Osindero & Hinton 2008) would::
+
+    seen_logit[j] += (d_ref / D)^γ · Σ_{i rated by the person, i a partner of j} w[j, i]
+
+``D`` is the person's number of rated movies (the term's weight falls as more is known about
+them; ``d_ref = 50``). Every movie ``j`` keeps ``k`` partners: among the ``hubs`` most rated
+movies, those with the largest co-occurrence ``G[i, j] / n_i^norm`` (``G = XᵀX`` of the seen
+indicators, ``n_i`` movie i's raters). Its weights are the ridge regression of j's seen
+indicator on its partners', ``w = (G[P, P] + diag(l2 + l2_pop·n_P))⁻¹ G[P, j]`` (a local,
+sparse form of the closed-form estimator of Steck 2019, "Embarrassingly shallow
+autoencoders", with the popularity-growing penalty of Steck 2020), times ``scale``. Memory is
+``movies × k`` weights and ``hubs²`` floats while fitting (256 MB for 8,192 hubs); the Gram
+of the hubs costs Σ_people (hub ratings)². Movies outside the hubs are only targets when they
+are hubs themselves: a movie few people rated gets no partners (its row is zero).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+#: The person's number of rated movies at which the term has its fitted scale.
+D_REF = 50.0
+
+
+class ItemItem:
+    """Sparse item-item weights: ``partners (N, k)`` int64 movie indices and ``weights (N, k)``
+    float32 (the scale included) of every target movie, and the exponent ``gamma`` of the
+    per-person factor ``(D_REF / D)^gamma``."""
+
+    def __init__(self, partners, weights, gamma: float = 0.5) -> None:
+        if partners.shape != weights.shape or partners.dim() != 2:
+            raise ValueError("item-item: partners and weights must be (movies, k) alike")
+        self.partners = partners.long().contiguous()
+        self.weights = weights.float().contiguous()
+        self.gamma = float(gamma)
+        self._matrix = None
+
+    @property
+    def n_items(self) -> int:
+        return self.partners.shape[0]
+
+    def to(self, device) -> ItemItem:
+        self.partners, self.weights = self.partners.to(device), self.weights.to(device)
+        self._matrix = None
+        return self
+
+    def state_dict(self) -> dict:
+        return {"partners": self.partners.cpu(), "weights": self.weights.cpu()}
+
+    @classmethod
+    def from_state(cls, state: dict, n_items: int, gamma: float) -> ItemItem:
+        """Checked: shapes, partner indices within the catalogue, finite weights."""
+        import torch
+
+        p, w = state.get("partners"), state.get("weights")
+        if not isinstance(p, torch.Tensor) or not isinstance(w, torch.Tensor):
+            raise ValueError("item-item: missing partners or weights")
+        if p.dtype != torch.int64:
+            raise ValueError(f"item-item: partners are {p.dtype}, not int64 movie indices")
+        if p.dim() != 2 or p.shape[0] != n_items or p.shape != w.shape:
+            raise ValueError(f"item-item: shapes {tuple(p.shape)}, {tuple(w.shape)} do not fit "
+                             f"{n_items} movies")
+        if p.numel() and (int(p.min()) < 0 or int(p.max()) >= n_items):
+            raise ValueError("item-item: a partner index is outside the catalogue")
+        if not torch.isfinite(w).all():
+            raise ValueError("item-item: weights hold NaN or infinite values")
+        return cls(p, w, gamma)
+
+    def matrix(self):
+        """The weights as a sparse CSR ``(targets N, partners N)`` tensor (built once)."""
+        import torch
+
+        if self._matrix is None:
+            N, k = self.partners.shape
+            crow = torch.arange(0, N * k + 1, k, device=self.partners.device)
+            order = self.partners.sort(dim=1)
+            with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                warnings.simplefilter("ignore", UserWarning)
+                self._matrix = torch.sparse_csr_tensor(
+                    crow, order.values.reshape(-1),
+                    self.weights.gather(1, order.indices).reshape(-1), (N, N),
+                    check_invariants=False,
+                )  # fmt: skip
+        return self._matrix
+
+    def seen_term(self, rows, items, n: int):
+        """``(n, N)`` the term added to the seen log-odds for a sparse batch: person ``rows[t]``
+        (in ``[0, n)``) rated movie ``items[t]``."""
+        import torch
+
+        N = self.n_items
+        X = torch.zeros(N, n, device=self.partners.device)
+        X[items, rows] = 1.0
+        out = torch.sparse.mm(self.matrix(), X).T
+        if self.gamma:
+            D = torch.bincount(rows, minlength=n).clamp_min(1).float()
+            out = out * (D_REF / D).pow(self.gamma)[:, None]
+        return out
+
+
+def fit(lm, cfg) -> ItemItem:
+    """The item-item part of the ratings in ``lm`` (a :class:`engine.data.likes.LikeMatrix`)
+    with the settings ``item_item_*`` of ``cfg`` (:class:`engine.settings.TrainConfig`)."""
+    import torch
+
+    part, wts = fit_partners(
+        lm, k=cfg.item_item_k, hubs=cfg.item_item_hubs, l2=cfg.item_item_l2,
+        l2_pop=cfg.item_item_l2_pop, norm=cfg.item_item_norm,
+    )  # fmt: skip
+    weights = torch.from_numpy(wts) * cfg.item_item_weight
+    return ItemItem(torch.from_numpy(part), weights, cfg.item_item_gamma)
+
+
+def fit_partners(lm, k: int = 100, hubs: int = 8192, l2: float = 150.0, l2_pop: float = 2.0,
+                 norm: float = 0.5, block: int = 512):
+    """``(partners int64 (N, k'), weights float32 (N, k'))`` of every target movie (see the
+    module doc; ``k' = min(k, hubs - 1)``, at least 1), never an N × N array."""
+    import torch
+
+    N, U = lm.n_items, lm.n_users
+    owners = lm.owners()
+    items = lm.cols // 2
+    n = np.bincount(items, minlength=N).astype(np.float64)
+    M = min(hubs, N)
+    hub = np.argsort(-n, kind="stable")[:M]
+    hub_rank = np.full(N, -1, np.int64)
+    hub_rank[hub] = np.arange(M)
+    hr = hub_rank[items]
+    ish = hr >= 0
+    ho, hi = owners[ish], hr[ish]
+    del owners, items, hr, ish
+    # the people × hubs indicators as CSR matrices (int32 indices), both orientations
+    o = np.lexsort((hi, ho))
+    ho32, hi32 = ho[o].astype(np.int32), hi[o].astype(np.int32)
+    del o, ho, hi
+    crow_u = np.zeros(U + 1, np.int64)
+    np.cumsum(np.bincount(ho32, minlength=U), out=crow_u[1:])
+    by_hub = np.lexsort((ho32, hi32))
+    crow_h = np.zeros(M + 1, np.int64)
+    np.cumsum(np.bincount(hi32, minlength=M), out=crow_h[1:])
+    ones = torch.ones(len(hi32))
+    warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+    XhT = torch.sparse_csr_tensor(torch.from_numpy(crow_h), torch.from_numpy(ho32[by_hub]
+                                  .astype(np.int64)), ones, (M, U), check_invariants=False)
+    Xh = torch.sparse_csr_tensor(torch.from_numpy(crow_u), torch.from_numpy(hi32.astype(np.int64)),
+                                 ones, (U, M), check_invariants=False)
+    del by_hub
+    G = torch.zeros(M, M)  # exact co-occurrence counts of the hubs
+    for r0 in range(0, M, block):
+        G[r0 : r0 + block] = torch.sparse.mm(_csr_rows(XhT, r0, min(M, r0 + block)), Xh).to_dense()
+    del Xh, XhT
+    kk = max(1, min(k, M - 1))
+    part = np.zeros((N, kk), np.int64)
+    wts = np.zeros((N, kk), np.float32)
+    if M < 2:
+        return part, wts
+    nh = torch.from_numpy(n[hub]).float()
+    pen = l2 + l2_pop * nh
+    for b0 in range(0, M, block):  # targets: the hubs, a block of columns at a time
+        b1 = min(M, b0 + block)
+        C = G[:, b0:b1].clone()
+        S = C / nh.clamp_min(1.0)[:, None] ** norm
+        S[torch.arange(b0, b1), torch.arange(b1 - b0)] = -1.0  # not its own partner
+        P = torch.topk(S, kk, dim=0).indices.T  # (b, k) hub ranks
+        A = G[P[:, :, None], P[:, None, :]] + torch.diag_embed(pen[P])
+        rhs = C.T.gather(1, P)
+        beta = torch.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+        tgt = hub[b0:b1]
+        part[tgt] = hub[P.numpy()]
+        wts[tgt] = beta.numpy()
+    return part, wts
+
+
+def _csr_rows(A, r0: int, r1: int):
+    """Rows ``[r0, r1)`` of a CSR tensor as a CSR tensor."""
+    import torch
+
+    crow = A.crow_indices()
+    a, b = int(crow[r0]), int(crow[r1])
+    return torch.sparse_csr_tensor(crow[r0 : r1 + 1] - a, A.col_indices()[a:b], A.values()[a:b],
+                                   (r1 - r0, A.shape[1]), check_invariants=False)
