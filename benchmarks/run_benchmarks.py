@@ -91,9 +91,7 @@ def liked_rows(r):
     from engine.data.ratings import from_arrays
 
     keep = r.values >= 3
-    return from_arrays(
-        r.user_ids[r.users[keep]], r.item_ids[r.items[keep]], r.values[keep], None
-    )
+    return from_arrays(r.user_ids[r.users[keep]], r.item_ids[r.items[keep]], r.values[keep], None)
 
 
 def section_topn(seeds) -> dict:
@@ -111,8 +109,10 @@ def section_topn(seeds) -> dict:
         part, model.rbm.item_item = model.rbm.item_item, None
         out["1h"].append(ranking(model, known, test, by="seen", thumbs_only=False))
         model.rbm.item_item = part
-        _log(f"top-N seed {s}: nDCG {out['1'][-1]['ndcg@10']:.4f}, hidden alone "
-             f"{out['1h'][-1]['ndcg@10']:.4f}, by liked {out['1b'][-1]['ndcg@10']:.4f}")
+        _log(
+            f"top-N seed {s}: nDCG {out['1'][-1]['ndcg@10']:.4f}, hidden alone "
+            f"{out['1h'][-1]['ndcg@10']:.4f}, by liked {out['1b'][-1]['ndcg@10']:.4f}"
+        )
     return out
 
 
@@ -168,11 +168,13 @@ def _table(title, rows_by_name, metrics, anchors, bar) -> list[str]:
     head = "| | " + " | ".join(metrics) + " |"
     lines = [f"### {title}", "", head, "|" + "---|" * (len(metrics) + 1)]
     for name, rows in rows_by_name:
-        lines.append(f"| {name} | " + " | ".join(_stat([r[m] for r in rows]) for m in metrics)
-                     + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(_stat([r[m] for r in rows]) for m in metrics) + " |"
+        )
     for name, vals in anchors:
-        lines.append(f"| {name} | " + " | ".join("" if v is None else f"{v:.3f}" for v in vals)
-                     + " |")
+        lines.append(
+            f"| {name} | " + " | ".join("" if v is None else f"{v:.3f}" for v in vals) + " |"
+        )
     lines += ["", f"Bar: {bar}.", ""]
     return lines
 
@@ -204,26 +206,41 @@ def main(argv=None) -> int:
         lines += _table("1. Top-N (ml100k-msr)", [("rbm-tui", r["1"]),
                         ("hidden units alone", r["1h"])], TOPN, ANCHORS["1"],
                         BARS["1"] + "; hidden units alone " + BARS["1h"])  # fmt: skip
-        lines += _table("1b. Ranked as the browser ranks (relevant: rated ≥ 3)",
-                        [("rbm-tui", r["1b"])], TOPN, ANCHORS["1b"], BARS["1b"])
+        lines += _table(
+            "1b. Ranked as the browser ranks (relevant: rated ≥ 3)",
+            [("rbm-tui", r["1b"])],
+            TOPN,
+            ANCHORS["1b"],
+            BARS["1b"],
+        )
         lines += [f"Training time (whole, 1 thread): {_stat(r['seconds'])} s.", ""]
     if "1c" in sections:
         r = section_new(seeds)
-        lines += _table("1c. New people known by 10 thumbs", [("rbm-tui", r["1c"])], TOPN,
-                        ANCHORS["1c"], BARS["1c"])
+        lines += _table(
+            "1c. New people known by 10 thumbs",
+            [("rbm-tui", r["1c"])],
+            TOPN,
+            ANCHORS["1c"],
+            BARS["1c"],
+        )
     if "2" in sections:
         folds = [1] if a.quick else [1, 2, 3, 4, 5]
         r = section_like(seeds, folds)
         u1 = r["u1"]
         lines += _table("2. Like / dislike, u1", [("thumbs only", u1["thumbs"]),
                         ("stars", u1["stars"])], LIKE, ANCHORS["2"], BARS["2"])  # fmt: skip
-        lines += [f"The RBM's own like log-odds (Platt scaling alone), AUC: "
-                  f"{_stat(u1['raw_auc'])}.", ""]
+        lines += [
+            f"The RBM's own like log-odds (Platt scaling alone), AUC: {_stat(u1['raw_auc'])}.",
+            "",
+        ]
         if len(folds) > 1:
             means = [np.mean([m["auc"] for m in r[f"u{k}"]["thumbs"]]) for k in folds]
-            lines += ["5 folds, thumbs only, AUC (mean of the seeds): "
-                      + ", ".join(f"u{k} {m:.4f}" for k, m in zip(folds, means))
-                      + f"; mean {np.mean(means):.4f}.", ""]
+            lines += [
+                "5 folds, thumbs only, AUC (mean of the seeds): "
+                + ", ".join(f"u{k} {m:.4f}" for k, m in zip(folds, means))
+                + f"; mean {np.mean(means):.4f}.",
+                "",
+            ]
     lines.append(f"Wall time: {time.perf_counter() - t0:.0f} s.")
     text = "\n".join(lines) + "\n"
     print(text)

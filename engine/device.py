@@ -125,4 +125,3 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise SettingError("--device cuda: CUDA was asked for but is not available here")
     return device
-

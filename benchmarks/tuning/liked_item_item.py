@@ -60,8 +60,10 @@ def main() -> None:
             print(seed, name, rows[name][-1], flush=True)
     for name, v in rows.items():
         m = np.asarray(v)
-        print(f"{name}: 1b nDCG {m[:, 0].mean():.4f}  full {m[:, 1].mean():.4f}  "
-              f"new {m[:, 2].mean():.4f}")
+        print(
+            f"{name}: 1b nDCG {m[:, 0].mean():.4f}  full {m[:, 1].mean():.4f}  "
+            f"new {m[:, 2].mean():.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -191,8 +191,23 @@ def from_positional(weights) -> dict[str, float]:
         w = w[:7] + w[8:]
     if len(w) != 8:
         raise ValueError(f"{len(weights)} calibration weights, expected 9")
-    return upgrade(dict(zip(("rbm", "person", "movie", "movie_rating", "rbm*log_person_n",
-                                 "rbm*log_movie_n", "person_rating", BIAS), w)))
+    return upgrade(
+        dict(
+            zip(
+                (
+                    "rbm",
+                    "person",
+                    "movie",
+                    "movie_rating",
+                    "rbm*log_person_n",
+                    "rbm*log_movie_n",
+                    "person_rating",
+                    BIAS,
+                ),
+                w,
+            )
+        )
+    )
 
 
 def upgrade(weights: Mapping[str, float]) -> dict[str, float]:

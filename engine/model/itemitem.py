@@ -64,8 +64,9 @@ class ItemItem:
         if p.dtype != torch.int64:
             raise ValueError(f"item-item: partners are {p.dtype}, not int64 movie indices")
         if p.dim() != 2 or p.shape[0] != n_items or p.shape != w.shape:
-            raise ValueError(f"item-item: shapes {tuple(p.shape)}, {tuple(w.shape)} do not fit "
-                             f"{n_items} movies")
+            raise ValueError(
+                f"item-item: shapes {tuple(p.shape)}, {tuple(w.shape)} do not fit {n_items} movies"
+            )
         if p.numel() and (int(p.min()) < 0 or int(p.max()) >= n_items):
             raise ValueError("item-item: a partner index is outside the catalogue")
         if not torch.isfinite(w).all():
@@ -117,8 +118,15 @@ def fit(lm, cfg) -> ItemItem:
     return ItemItem(torch.from_numpy(part), weights, cfg.item_item_gamma)
 
 
-def fit_partners(lm, k: int = 100, hubs: int = 8192, l2: float = 150.0, l2_pop: float = 2.0,
-                 norm: float = 0.5, block: int = 512):
+def fit_partners(
+    lm,
+    k: int = 100,
+    hubs: int = 8192,
+    l2: float = 150.0,
+    l2_pop: float = 2.0,
+    norm: float = 0.5,
+    block: int = 512,
+):
     """``(partners int64 (N, k'), weights float32 (N, k'))`` of every target movie (see the
     module doc; ``k' = min(k, hubs - 1)``, at least 1), never an N × N array."""
     import torch
@@ -146,10 +154,20 @@ def fit_partners(lm, k: int = 100, hubs: int = 8192, l2: float = 150.0, l2_pop: 
     np.cumsum(np.bincount(hi32, minlength=M), out=crow_h[1:])
     ones = torch.ones(len(hi32))
     warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
-    XhT = torch.sparse_csr_tensor(torch.from_numpy(crow_h), torch.from_numpy(ho32[by_hub]
-                                  .astype(np.int64)), ones, (M, U), check_invariants=False)
-    Xh = torch.sparse_csr_tensor(torch.from_numpy(crow_u), torch.from_numpy(hi32.astype(np.int64)),
-                                 ones, (U, M), check_invariants=False)
+    XhT = torch.sparse_csr_tensor(
+        torch.from_numpy(crow_h),
+        torch.from_numpy(ho32[by_hub].astype(np.int64)),
+        ones,
+        (M, U),
+        check_invariants=False,
+    )
+    Xh = torch.sparse_csr_tensor(
+        torch.from_numpy(crow_u),
+        torch.from_numpy(hi32.astype(np.int64)),
+        ones,
+        (U, M),
+        check_invariants=False,
+    )
     del by_hub
     G = torch.zeros(M, M)  # exact co-occurrence counts of the hubs
     for r0 in range(0, M, block):
@@ -183,5 +201,10 @@ def _csr_rows(A, r0: int, r1: int):
 
     crow = A.crow_indices()
     a, b = int(crow[r0]), int(crow[r1])
-    return torch.sparse_csr_tensor(crow[r0 : r1 + 1] - a, A.col_indices()[a:b], A.values()[a:b],
-                                   (r1 - r0, A.shape[1]), check_invariants=False)
+    return torch.sparse_csr_tensor(
+        crow[r0 : r1 + 1] - a,
+        A.col_indices()[a:b],
+        A.values()[a:b],
+        (r1 - r0, A.shape[1]),
+        check_invariants=False,
+    )

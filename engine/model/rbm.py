@@ -274,4 +274,3 @@ def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:
     ``torch.logsumexp(x, -1)``, about 4× faster for a last dimension of two."""
     a, b = x[..., 0], x[..., 1]
     return torch.maximum(a, b) + torch.log1p(torch.exp(-(a - b).abs()))
-

@@ -233,7 +233,10 @@ class SampledCD:
             sel = self._like_subset(data, users, len(rows))
             lw = lw * self._global_ratings(data, users, n_glob_r) / cfg.like_cap
             liked_l, disliked_l, rows_l, share_l = (
-                liked_l[sel], disliked_l[sel], rows[sel], share[sel]
+                liked_l[sel],
+                disliked_l[sel],
+                rows[sel],
+                share[sel],
             )
         Wl_R = self.Wl.index_select(0, R)
         delta = Wl_R.index_select(0, liked_l) - Wl_R.index_select(0, disliked_l)

@@ -451,4 +451,3 @@ class TrainScreen(AppScreen):
 
 def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
-
