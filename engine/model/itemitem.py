@@ -154,16 +154,17 @@ def fit_partners(
     np.cumsum(np.bincount(hi32, minlength=M), out=crow_h[1:])
     ones = torch.ones(len(hi32))
     warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+    # int32 indices: torch's CSR product is many times faster with them than with int64
     XhT = torch.sparse_csr_tensor(
-        torch.from_numpy(crow_h),
-        torch.from_numpy(ho32[by_hub].astype(np.int64)),
+        torch.from_numpy(crow_h.astype(np.int32)),
+        torch.from_numpy(ho32[by_hub]),
         ones,
         (M, U),
         check_invariants=False,
     )
     Xh = torch.sparse_csr_tensor(
-        torch.from_numpy(crow_u),
-        torch.from_numpy(hi32.astype(np.int64)),
+        torch.from_numpy(crow_u.astype(np.int32)),
+        torch.from_numpy(hi32),
         ones,
         (U, M),
         check_invariants=False,
@@ -188,7 +189,8 @@ def fit_partners(
         P = torch.topk(S, kk, dim=0).indices.T  # (b, k) hub ranks
         A = G[P[:, :, None], P[:, None, :]] + torch.diag_embed(pen[P])
         rhs = C.T.gather(1, P)
-        beta = torch.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+        # A is symmetric positive definite (a Gram matrix plus a positive diagonal)
+        beta = torch.cholesky_solve(rhs[:, :, None], torch.linalg.cholesky(A))[:, :, 0]
         tgt = hub[b0:b1]
         part[tgt] = hub[P.numpy()]
         wts[tgt] = beta.numpy()
