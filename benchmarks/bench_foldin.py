@@ -4,8 +4,8 @@
 
 Two catalogues, default hidden units: 1,682 movies (a default model trained on ML-100K's
 u1.base when ``../shared/data/ml-100k`` is there, else on the bundled demo) and 87,000 movies
-(MovieLens 32M's size: an RBM of that shape with random weights, since the time depends only on
-the shapes). Each trial folds in a random profile of 20 likes and 10 dislikes and takes the top
+(MovieLens 32M's size: an RBM of that shape with random weights and a random movie-to-movie
+part of the default size, since the time depends only on the shapes). Each trial folds in a random profile of 20 likes and 10 dislikes and takes the top
 20 unrated movies. Bars (BENCHMARKS.md): p95 ≤ 5 ms for 1,682 movies, ≤ 50 ms for 87,000.
 
 Measured with one torch thread, as the app runs fold-ins (``rbm_tui.runtime``), and with
@@ -56,6 +56,15 @@ def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
     cfg = TrainConfig(n_hidden=n_hidden)
     rbm.like_units = round(cfg.like_hidden * n_hidden)  # as trained: the like units' gain is on
     rbm.like_gain = 1.5
+    # the movie-to-movie part every trained model has: k partners per movie among the hubs
+    import torch
+
+    from engine.model.itemitem import ItemItem
+
+    k, hubs = cfg.item_item_k, min(cfg.item_item_hubs, n_items)
+    partners = torch.from_numpy(rng.integers(0, hubs, (n_items, k)))
+    weights = torch.from_numpy(rng.normal(0, 0.01, (n_items, k)).astype(np.float32))
+    rbm.item_item = ItemItem(partners, weights, cfg.item_item_gamma)
     counts = rng.integers(1, 1000, n_items)
     return Model(
         rbm=rbm,

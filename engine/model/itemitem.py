@@ -73,37 +73,48 @@ class ItemItem:
             raise ValueError("item-item: weights hold NaN or infinite values")
         return cls(p, w, gamma)
 
-    def matrix(self):
-        """The weights as a sparse CSR ``(targets N, partners N)`` tensor (built once)."""
+    def _by_partner(self):
+        """The weights grouped by partner (built once): ``(starts (N+1,), targets, weights)``;
+        movie ``i`` is a partner of ``targets[starts[i]:starts[i+1]]`` with those weights
+        (zero weights left out)."""
         import torch
 
         if self._matrix is None:
             N, k = self.partners.shape
-            crow = torch.arange(0, N * k + 1, k, device=self.partners.device)
-            order = self.partners.sort(dim=1)
-            with warnings.catch_warnings():  # "sparse CSR support is in beta"
-                warnings.simplefilter("ignore", UserWarning)
-                self._matrix = torch.sparse_csr_tensor(
-                    crow, order.values.reshape(-1),
-                    self.weights.gather(1, order.indices).reshape(-1), (N, N),
-                    check_invariants=False,
-                )  # fmt: skip
+            dev = self.partners.device
+            keep = (self.weights != 0).reshape(-1)
+            partner = self.partners.reshape(-1)[keep]
+            target = torch.arange(N, device=dev).repeat_interleave(k)[keep]
+            weight = self.weights.reshape(-1)[keep]
+            order = torch.argsort(partner, stable=True)
+            starts = torch.zeros(N + 1, dtype=torch.long, device=dev)
+            starts[1:] = torch.cumsum(torch.bincount(partner, minlength=N), 0)
+            self._matrix = (starts, target[order].contiguous(), weight[order].contiguous())
         return self._matrix
 
     def seen_term(self, rows, items, n: int):
         """``(n, N)`` the term added to the seen log-odds for a sparse batch: person ``rows[t]``
-        (in ``[0, n)``) rated movie ``items[t]``."""
+        (in ``[0, n)``) rated movie ``items[t]`` (each movie once per person). Cost: the
+        number of (rated movie, movie it is a partner of) pairs, not the catalogue."""
         import torch
 
         N = self.n_items
-        X = torch.zeros(N, n, device=self.partners.device)
-        X[items, rows] = 1.0
-        out = torch.sparse.mm(self.matrix(), X).T
+        starts, targets, weights = self._by_partner()
+        first, lens = starts[items], starts[items + 1] - starts[items]
+        total = int(lens.sum())
+        out = torch.zeros(n * N, device=self.partners.device)
+        if total:
+            offset = torch.cumsum(lens, 0) - lens
+            pos = torch.repeat_interleave(first - offset, lens) + torch.arange(
+                total, device=out.device
+            )
+            where = torch.repeat_interleave(rows, lens) * N + targets[pos]
+            out.index_add_(0, where, weights[pos])
+        out = out.view(n, N)
         if self.gamma:
             D = torch.bincount(rows, minlength=n).clamp_min(1).float()
             out = out * (D_REF / D).pow(self.gamma)[:, None]
         return out
-
 
 def fit(lm, cfg) -> ItemItem:
     """The item-item part of the ratings in ``lm`` (a :class:`engine.data.likes.LikeMatrix`)
