@@ -116,6 +116,7 @@ class ItemItem:
             out = out * (D_REF / D).pow(self.gamma)[:, None]
         return out
 
+
 def fit(lm, cfg) -> ItemItem:
     """The item-item part of the ratings in ``lm`` (a :class:`engine.data.likes.LikeMatrix`)
     with the settings ``item_item_*`` of ``cfg`` (:class:`engine.settings.TrainConfig`)."""
