@@ -6,7 +6,8 @@ Two catalogues, default hidden units: 1,682 movies (a default model trained on M
 u1.base when ``../shared/data/ml-100k`` is there, else on the bundled demo) and 87,000 movies
 (MovieLens 32M's size: an RBM of that shape with random weights and a random movie-to-movie
 part of the default size, since the time depends only on the shapes). Each trial folds in a
-random profile of 20 likes and 10 dislikes and takes the top 20 unrated movies. Bars (BENCHMARKS.md): p95 ≤ 5 ms for 1,682 movies, ≤ 50 ms for 87,000.
+random profile of 20 likes and 10 dislikes and takes the top 20 unrated movies. Bars
+(BENCHMARKS.md): p95 ≤ 5 ms for 1,682 movies, ≤ 50 ms for 87,000.
 
 Measured with one torch thread, as the app runs fold-ins (``rbm_tui.runtime``), and with
 torch's default thread count (``--threads N`` picks another count for that second column).
