@@ -701,7 +701,9 @@ def test_candidates_are_the_head_and_tail_draws_with_their_corrections():
     r = planted()
     lm = LikeMatrix.from_ratings(r)
     pop = np.bincount(lm.cols // 2, minlength=r.n_items)
-    cfg = TrainConfig(n_hidden=4, candidates=32, candidate_head=0.5, candidate_alpha=0.75)
+    cfg = TrainConfig(
+        n_hidden=4, candidates_all=0, candidates=32, candidate_head=0.5, candidate_alpha=0.75
+    )
     cd = SampledCD(RBM(r.n_items, 4), cfg, "cpu", r.n_users, pop)
     order = np.argsort(-pop, kind="stable")
     q = (pop[order[16:]] + 1.0) ** 0.75
@@ -720,7 +722,11 @@ def test_candidates_are_the_head_and_tail_draws_with_their_corrections():
         drawn += tail
     assert len(set(drawn)) > 30  # the draws cover the tail
     everyone = SampledCD(
-        RBM(r.n_items, 4), TrainConfig(n_hidden=4, candidates=60), "cpu", r.n_users, pop
+        RBM(r.n_items, 4),
+        TrainConfig(n_hidden=4, candidates_all=0, candidates=60),
+        "cpu",
+        r.n_users,
+        pop,
     )
     assert everyone.candidates() == (None, None)
 
@@ -741,7 +747,7 @@ def test_the_sampled_negative_phase_learns_the_planted_tastes(monkeypatch):
     r = planted()
     reports = []
     cfg = TrainConfig(
-        n_hidden=16, epochs=20, batch_size=20, patience=0, seed=1, candidates=32,
+        n_hidden=16, epochs=20, batch_size=20, patience=0, seed=1, candidates_all=0, candidates=32,
         item_item_weight=0.0,
     )  # fmt: skip
     batches = []
@@ -776,7 +782,7 @@ def test_a_step_keeps_the_chains_of_its_people_and_caps_the_like_term():
     from helpers import random_ratings
 
     users = np.array([0, 3, 5])
-    cfg = TrainConfig(n_hidden=6, candidates=16, dropout=0.0, average=0.0)
+    cfg = TrainConfig(n_hidden=6, candidates_all=0, candidates=16, dropout=0.0, average=0.0)
     r = random_ratings(n_users=40, n_items=300, n=600, seed=1)
     lm, cd = _step_setup(cfg, r=r)
     assert lm.n_items > 250

@@ -13,8 +13,9 @@ picks. A batch's update sums two terms:
   (the visible layer conditioned on the person's activity, as in the replicated-softmax model
   of Salakhutdinov & Hinton 2009, whose "which movies" likelihood is multinomial), and a
   picked movie's state (liked or disliked) is drawn from its two-state conditional. The
-  candidates are every movie for catalogues up to ``candidates`` movies; above, a set shared by
-  the batch: the most rated ``candidate_head`` share of them plus tail movies drawn with
+  candidates are every movie for catalogues up to ``candidates_all`` movies; above, a set of
+  ``candidates`` shared by the batch: the most rated ``candidate_head`` share of them plus tail
+  movies drawn with
   probability q ∝ ratings^``candidate_alpha``, whose log-weight ``corr = -log(M q)`` corrects
   the sampling (sampled softmax, Jean et al. 2015). So a step costs people × candidates ×
   hidden, never people × catalogue.
@@ -120,7 +121,7 @@ class SampledCD:
         import torch
 
         cfg = self.cfg
-        if self.N <= cfg.candidates:
+        if self.N <= max(cfg.candidates_all, cfg.candidates):
             return None, None
         head, tail = self.order[: self.n_head], self.order[self.n_head :]
         m = cfg.candidates - self.n_head
