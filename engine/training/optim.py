@@ -108,7 +108,9 @@ class LazyParam:
             since = self.last + 1
             if bool((since < t).any()):
                 self.avg.sub_(P).mul_(self._decay(since, torch.full_like(since, t - 1))).add_(P)
-        old = P.clone()
+        # the weights before the step: only momentum's L2 penalty reads them
+        needs_old = any(isinstance(o, Momentum) and o.weight_decay for o in self.opts.values())
+        old = P.clone() if needs_old else None
         for name, opt in self.opts.items():
             g = grads[name]
             if R is not None:
@@ -134,7 +136,7 @@ class LazyParam:
         m.mul_(opt.momentum).add_(g, alpha=lr)
         if opt.weight_decay:
             m.add_(old, alpha=-lr * opt.weight_decay)
-        return m.clone()
+        return m  # the caller adds it to the weights, never changes it
 
     def averaged(self, t: int):
         """The moving average of the weights after step ``t`` (the weights without one)."""
