@@ -253,6 +253,7 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
     if len(vu) and (dist is None or dist.rank == 0):
         fitted = calibrate.fit(trainer.snapshot(snap), lm, vu, vi, vy, cfg, device)
 
+    full = None  # every training rating, once the validation ones have joined
     if n_refit and not cancelled:
         # then the validation ratings join the training data for the rest of the epochs
         del lm
@@ -284,10 +285,12 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
     if dist is not None and dist.rank != 0:
         return TrainResult(None, history, cancelled, best_epoch, seconds)
     trainer.snapshot(rbm)
+    trainer = snap = None  # the optimisers' state and the chains: room for the fit below
     rbm.like_gain = fitted.like_gain
     if cfg.item_item_weight > 0:  # fitted on every training rating, validation ones included
-        data = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
-        rbm.item_item = itemitem.fit(data, cfg).to(device)
+        if full is None:
+            full = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
+        rbm.item_item = itemitem.fit(full, cfg).to(device)
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
