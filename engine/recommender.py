@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Scores:
     #: ``"liked"`` ranking's); None: the same as ``seen_logit``
     seen_from_likes: np.ndarray | None = None
 
-    @property
+    @cached_property
     def match(self) -> np.ndarray:
         """``float64 (n_items,)``: P(they watch it and like it), the number the browser's
         recommendations show and are sorted by (``exp`` of the ``"liked"`` ranking score)."""
@@ -291,7 +292,9 @@ def explain_many(
         if ii is not None and ii.gamma:
             from engine.model.itemitem import D_REF
 
-            factor = (D_REF / len(rated)) ** ii.gamma
+            # as the rankings weigh it: over the movies the term comes from
+            n_from = len(rated) if by == "seen" else max(1, len(lk))
+            factor = (D_REF / n_from) ** ii.gamma
     out = []
     for item in items:
         with torch.no_grad():
@@ -303,9 +306,8 @@ def explain_many(
             if ii is not None:  # each rated movie's direct pull on the seen log-odds
                 part = ii.partners[int(item)].cpu().numpy()
                 w = ii.weights[int(item)].double().cpu().numpy() * factor
-                pulls = np.zeros(len(rated))
-                for t, partner in enumerate(part):
-                    pulls[rated == partner] += w[t]
+                # a movie's partners are distinct: each rated movie gets at most one weight
+                pulls = np.where(part[:, None] == rated[None, :], w[:, None], 0.0).sum(0)
                 if by != "seen":  # the browser's ranking: pulls of the liked movies only
                     pulls[len(lk) :] = 0.0
                 score = score + pulls.sum() - np.concatenate([[0.0], pulls])
@@ -358,12 +360,11 @@ def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return likes, n, bias
 
 
-def _batch_scores(
-    model: Model, lm, users: np.ndarray, exact: bool | None, likes_only: bool = False
-):
+def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None, ii_lm=None):
     """``(seen log-odds, like log-odds, the calibration's seen feature)`` of ``users`` for
-    every movie: two ``(len(users), N)`` tensors and a numpy array. ``likes_only``: the
-    movie-to-movie term from the liked movies only (the ``"liked"`` ranking's)."""
+    every movie: two ``(len(users), N)`` tensors and a numpy array. ``ii_lm``: the people's
+    movies the movie-to-movie term comes from (default ``lm``; the ``"liked"`` ranking passes
+    their likes, :func:`_likes`)."""
     import torch
 
     with torch.no_grad():
@@ -373,7 +374,7 @@ def _batch_scores(
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
         feature = model.seen_feature(seen)
-        extra = item_item_input(model.rbm, _likes(lm) if likes_only else lm, users)
+        extra = item_item_input(model.rbm, lm if ii_lm is None else ii_lm, users)
         return (seen if extra is None else seen + extra), like, feature
 
 
@@ -413,9 +414,10 @@ def recommend_all(
         uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
     out: dict = {}
     person = None  # (likes, ratings) of every person, computed once when needed
+    ii_lm = _likes(lm) if by == "liked" and model.rbm.item_item is not None else None
     for s in range(0, len(uidx), batch_size):
         us = uidx[s : s + batch_size]
-        seen, like, feature = _batch_scores(model, lm, us, exact, likes_only=by == "liked")
+        seen, like, feature = _batch_scores(model, lm, us, exact, ii_lm)
         p_all = None
         if by == "liked" or with_scores:
             if person is None:
