@@ -7,9 +7,10 @@ hidden units are summed out exactly, and every movie gets
 - ``seen_logit``: log-odds that they would pick it at all (used to rank recommendations),
   with the sparse movie-to-movie term when the model has one (:mod:`engine.model.itemitem`).
 
-The browser's ranking ("liked": the chance to watch a movie *and* like it) takes the
-movie-to-movie term from the person's liked movies only, so that a dislike never pulls up the
-movies that go with it (on validation carves this ranks as well or slightly better).
+The browser's ranking ("liked", the *match*: the chance to watch a movie, weighed by the
+chance to like it) takes the movie-to-movie term from the person's liked movies only, so that
+a dislike never pulls up the movies that go with it (on validation carves this ranks as well
+or slightly better).
 
 Movies are addressed by *model index* (``0..model.n_items-1``) in the per-person API, and by
 original IDs in the batch API (:func:`recommend_all`, :func:`predict_pairs`).
@@ -32,6 +33,12 @@ from engine.model.trained import Model
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
 EXACT_LIMIT = 4_000_000
 
+#: The power of P(like) in the match, σ(seen log-odds) · P(like)^LIKE_WEIGHT. Chosen on the
+#: validation carves (``benchmarks/tuning/liked_mix.py``, seeds 0-4): 0.25 ranked better than
+#: the plain product (1) for people known by 10 thumbs and for the 1b carve alike; a person's
+#: P(like) from a few thumbs is a noisy guess, and picking is the stronger signal.
+LIKE_WEIGHT = 0.25
+
 
 @dataclass
 class Scores:
@@ -46,8 +53,9 @@ class Scores:
 
     @cached_property
     def match(self) -> np.ndarray:
-        """``float64 (n_items,)``: P(they watch it and like it), the number the browser's
-        recommendations show and are sorted by (``exp`` of the ``"liked"`` ranking score)."""
+        """``float64 (n_items,)`` in (0, 1): the match, σ(seen log-odds) · P(like)^
+        :data:`LIKE_WEIGHT`, the number the browser's recommendations show and are sorted by
+        (``exp`` of the ``"liked"`` ranking score)."""
         return np.exp(self.rank_score("liked"))
 
     def rank_score(self, by: str = "seen") -> np.ndarray:
@@ -61,13 +69,13 @@ class Scores:
 
 
 def liked_rank(seen_logit, p_like):
-    """log P(watch and like) = log σ(seen log-odds) + log P(like): the ``"liked"`` ranking
-    score, from numpy arrays or torch tensors of the same shape."""
+    """log σ(seen log-odds) + :data:`LIKE_WEIGHT` · log P(like): the ``"liked"`` ranking
+    score (the log of the match), from numpy arrays or torch tensors of the same shape."""
     if isinstance(seen_logit, np.ndarray):
-        return -np.logaddexp(0.0, -seen_logit) + np.log(p_like)
+        return -np.logaddexp(0.0, -seen_logit) + LIKE_WEIGHT * np.log(p_like)
     import torch.nn.functional as F
 
-    return -F.softplus(-seen_logit) + p_like.log()
+    return -F.softplus(-seen_logit) + LIKE_WEIGHT * p_like.log()
 
 
 @dataclass
@@ -76,7 +84,7 @@ class Recommendation:
     item_id: object  # original movie ID
     score: float  # the ranking score (higher is better)
     p_like: float  # calibrated P(like)
-    match: float = float("nan")  # P(watch and like); NaN for popular picks
+    match: float = float("nan")  # the match (see Scores.match); NaN for popular picks
 
 
 def _use_exact(model: Model, exact: bool | None) -> bool:

@@ -23,11 +23,11 @@ class Pick:
     """One movie of the recommendations list.
 
     ``index``: its dataset index; ``p_like``: P(like) for the person (for a popular pick
-    without a model, the share of its raters who liked it). A personal pick has ``match``,
-    P(they watch it and like it), the number personal lists are sorted by, and names the
-    liked movie that pushed it up most (``because``, a dataset index; a dislike is never a
-    reason); a popular pick says how many people rated it (``raters``) and the share who
-    liked it (``liked_share``).
+    without a model, the share of its raters who liked it). A personal pick has ``match``
+    (the chance they pick it, weighed by P(like)), the number personal lists are sorted by,
+    and names the liked movie that pushed it up most (``because``, a dataset index; a
+    dislike is never a reason); a popular pick says how many people rated it (``raters``)
+    and the share who liked it (``liked_share``).
     """
 
     index: int
@@ -63,7 +63,8 @@ class Session:
         self._likes = ratings.item_like_counts()
         self.model = None
         #: ``float64 (n_items,)`` by dataset index, NaN for movies the model lacks (None
-        #: without a model): P(like) once watched, and P(watch and like) ("match").
+        #: without a model): P(like) once watched, and the match
+        #: (:attr:`engine.recommender.Scores.match`).
         self.p_like: np.ndarray | None = None
         self.match: np.ndarray | None = None
         self._scores = None

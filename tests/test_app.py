@@ -592,7 +592,7 @@ async def test_planted_tastes_get_their_own_sorted_list_with_liked_reasons(
     sorted by the number it shows and every reason is a like; P(like) leans to the liked
     genre, and the list shows more of it than the list of the person with opposite tastes.
 
-    (The list is sorted by P(watch and like), and the movie-to-movie part of the seen log-odds
+    (The list is sorted by the match, and the movie-to-movie part of the seen log-odds
     counts a dislike as a movie seen: it can lift movies like the disliked ones, so the list is
     compared with the opposite person's, not the disliked genre's count with the liked one's.
     Measured on the default demo model, seeds 0-4: the P(like) lean 0.07-0.14; in the top 10

@@ -53,6 +53,7 @@ class LazyParam:
             self.state[name] = [torch.zeros_like(P) for _ in range(n)]
         self.avg = P.clone() if average > 0 else None
         self.last = torch.zeros(P.shape[0], dtype=torch.long, device=P.device)
+        self._zeros = None  # the dense step's gradient buffer, all zeros between steps
 
     def _decay(self, first, last):
         """Per row, how much the average's distance to unmoved weights shrinks over steps
@@ -80,20 +81,16 @@ class LazyParam:
             self._dense(R, grads, t, scale)
             return
         P = self.P
-        old = P.index_select(0, R)
+        new = P.index_select(0, R)
         if self.avg is not None:  # catch the average up to just before this step
             since = self.last[R] + 1
             a = self.avg.index_select(0, R)
-            a = old + (a - old) * self._decay(since, torch.full_like(since, t - 1))
-        new = old.clone()
+            a = new + (a - new) * self._decay(since, torch.full_like(since, t - 1))
         for name, opt in self.opts.items():
-            g = grads[name]
             st = [s.index_select(0, R) for s in self.state[name]]
-            new += self._increment(opt, st, g, old, t, scale)
+            _apply(opt, new, grads[name], st, t, scale)
             for s, v in zip(self.state[name], st):
                 s.index_copy_(0, R, v)
-            if isinstance(opt, Adam) and opt.weight_decay:
-                new.mul_(1.0 - opt.lr * scale * opt.weight_decay)
         P.index_copy_(0, R, new)
         if self.avg is not None:
             w = max(1.0 - self.average, 1.0 / (1.0 + t))
@@ -108,35 +105,18 @@ class LazyParam:
             since = self.last + 1
             if bool((since < t).any()):
                 self.avg.sub_(P).mul_(self._decay(since, torch.full_like(since, t - 1))).add_(P)
-        # the weights before the step: only momentum's L2 penalty reads them
-        needs_old = any(isinstance(o, Momentum) and o.weight_decay for o in self.opts.values())
-        old = P.clone() if needs_old else None
         for name, opt in self.opts.items():
             g = grads[name]
+            if R is not None:  # the touched rows into a zero buffer, cleared again below
+                if self._zeros is None:
+                    self._zeros = torch.zeros_like(P)
+                g = self._zeros.index_copy_(0, R, g)
+            _apply(opt, P, g, self.state[name], t, scale)
             if R is not None:
-                g = torch.zeros_like(P).index_copy_(0, R, g)
-            P += self._increment(opt, self.state[name], g, old, t, scale)
-            if isinstance(opt, Adam) and opt.weight_decay:
-                P.mul_(1.0 - opt.lr * scale * opt.weight_decay)
+                self._zeros.index_fill_(0, R, 0.0)
         if self.avg is not None:
             self.avg.lerp_(P, max(1.0 - self.average, 1.0 / (1.0 + t)))
             self.last.fill_(t)
-
-    @staticmethod
-    def _increment(opt, state: list, g, old, t: int, scale: float):
-        """The step's change of the rows (updating ``state`` in place)."""
-        lr = opt.lr * scale
-        if isinstance(opt, Adam):
-            m1, m2 = state
-            m1.mul_(opt.beta1).add_(g, alpha=1 - opt.beta1)
-            m2.mul_(opt.beta2).addcmul_(g, g, value=1 - opt.beta2)
-            denom = (m2 / (1 - opt.beta2**t)).sqrt_().add_(opt.eps)
-            return (m1 / (1 - opt.beta1**t)).div_(denom).mul_(lr)
-        (m,) = state
-        m.mul_(opt.momentum).add_(g, alpha=lr)
-        if opt.weight_decay:
-            m.add_(old, alpha=-lr * opt.weight_decay)
-        return m  # the caller adds it to the weights, never changes it
 
     def averaged(self, t: int):
         """The moving average of the weights after step ``t`` (the weights without one)."""
@@ -146,3 +126,34 @@ class LazyParam:
             return self.P.clone()
         since = self.last + 1
         return self.P + (self.avg - self.P) * self._decay(since, torch.full_like(since, t))
+
+
+def _apply(opt, P, g, state: list, t: int, scale: float) -> None:
+    """One ascent step of ``opt`` on ``P`` (in place) with gradient ``g`` and the optimiser
+    state ``state`` (in place): torch's fused Adam (decoupled weight decay) or SGD with
+    momentum, one pass over the memory (the unfused ops take several times as long on the
+    CPU). Momentum's buffer holds the unscaled velocity, so a learning-rate ``scale`` below 1
+    also scales the momentum carried over."""
+    import torch
+    from torch.optim.adam import adam
+    from torch.optim.sgd import sgd
+
+    fused = P.device.type in _FUSED
+    if isinstance(opt, Adam):
+        m1, m2 = state
+        steps = [torch.tensor(float(t - 1), device=P.device)]  # Adam counts this step itself
+        adam(
+            [P], [g], [m1], [m2], [], steps, fused=fused, decoupled_weight_decay=True,
+            amsgrad=False, beta1=opt.beta1, beta2=opt.beta2, lr=opt.lr * scale,
+            weight_decay=opt.weight_decay, eps=opt.eps, maximize=True,
+        )  # fmt: skip
+        return
+    (m,) = state
+    sgd(
+        [P], [g], [m], fused=fused, weight_decay=opt.weight_decay, momentum=opt.momentum,
+        lr=opt.lr * scale, dampening=0.0, nesterov=False, maximize=True,
+    )  # fmt: skip
+
+
+#: Devices with torch's fused optimiser kernels.
+_FUSED = ("cpu", "cuda")

@@ -34,6 +34,7 @@ summed over the ranks, so the update is the single-process one.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -95,6 +96,7 @@ class SampledCD:
         self.p_cl = LazyParam(self.c[:L], {"like": Momentum(cfg.like_learning_rate)}, avg, 2.0)
         self.p_cj = LazyParam(self.c[L:], {"joint": Adam(cfg.learning_rate)}, avg, 2.0)
         self.t = 0  # updates so far
+        self._buf: dict = {}  # full-size gradient buffers, see _buffer
         self.draw = Uniforms(cfg.seed, device)
         self.rng = np.random.default_rng([cfg.seed, 0xCA4D])  # candidates, like-term subsets
         self.chains = None
@@ -110,6 +112,14 @@ class SampledCD:
         self.n_head = n_head
 
     # ------------------------------------------------------------------ pieces
+    def _buffer(self, name: str, cols: int):
+        """A kept ``(2N, cols)`` float tensor for a full-size gradient (contents undefined)."""
+        import torch
+
+        if name not in self._buf:
+            self._buf[name] = torch.empty(2 * self.N, cols, device=self.device)
+        return self._buf[name]
+
     def uniform(self, rows: int, cols: int):
         """This process's rows of a ``(rows, cols)`` uniform draw (all rows when alone)."""
         u = self.draw((rows, cols))
@@ -202,8 +212,9 @@ class SampledCD:
                 pi = torch.sigmoid(ml + tau[:, None])
                 tau = tau - (pi.sum(1) - D) / (pi * (1 - pi)).sum(1).clamp_min(1e-6)
             pi = torch.sigmoid(ml + tau[:, None])
-            rk, mk = (self.uniform(n_glob, M) < pi).nonzero(as_tuple=True)
-            u_like = self.uniform(n_glob, M)[rk, mk]
+            u = self.uniform(n_glob, M)
+            rk, mk = (u < pi).nonzero(as_tuple=True)
+            u_like = u[rk, mk] / pi[rk, mk]  # given u < pi, u / pi is uniform on [0, 1)
             liked_k = (u_like < torch.sigmoid(lg[rk, mk, 1] - lg[rk, mk, 0])).long()
             movie_k = mk if cand is None else cand[mk]
             nunit = 2 * movie_k + liked_k
@@ -215,17 +226,41 @@ class SampledCD:
             self._keep_chains(users, h)
         phj0, phjk = ph0[:, L:], phk[:, L:]
         # the rows this batch touches, and the joint term's gradient on them
+        # one sort gives the rows R, each entry's row and the CSR layout of the (rows × 2n)
+        # matrix whose product with the hidden states is the weights' gradient. When the
+        # batch touches most rows the gradients are built over every row (R None: the
+        # optimisers' dense step, no scatter into a full-size buffer)
         allu = torch.cat([punit, nunit])
-        R, inv = torch.unique(allu, return_inverse=True)
-        ip, ineg = inv[: len(punit)], inv[len(punit) :]
-        nR = len(R)
-        idx = torch.stack((torch.cat([ip, ineg]), torch.cat([prow, rk + n])))
-        vals = torch.cat([pval, -torch.ones(len(nunit), device=dev)])
-        onehot = torch.sparse_coo_tensor(idx, vals, (nR, 2 * n), check_invariants=False)
-        gWj = cfg.joint_weight * torch.sparse.mm(onehot, torch.cat([phj0, phjk]))
-        gbj = torch.zeros(nR, device=dev).index_add_(0, ip, pval)
-        gbj.index_add_(0, ineg, -torch.ones(len(nunit), device=dev)).mul_(cfg.joint_weight)
-        gcj = cfg.joint_weight * (phj0 - phjk).sum(0)
+        srt, order = torch.sort(allu.int())  # int32: half the time of an int64 sort
+        R, inv_s, counts = torch.unique_consecutive(srt, return_inverse=True, return_counts=True)
+        R = R.long()
+        n_units = 2 * N
+        if len(R) > self.p_Wj.dense_share * n_units:
+            crow = torch.zeros(n_units + 1, dtype=torch.long, device=dev)
+            crow[R + 1] = counts
+            torch.cumsum(crow, 0, out=crow)
+            R, inv, nR = None, allu, n_units
+        else:
+            inv = torch.empty_like(inv_s)
+            inv[order] = inv_s
+            nR = len(R)
+            crow = torch.zeros(nR + 1, dtype=torch.long, device=dev)
+            torch.cumsum(counts, 0, out=crow[1:])
+        ip = inv[: len(punit)]
+        w = cfg.joint_weight / n_glob  # the gradients are means over the global batch
+        vals = torch.cat([pval, -torch.ones(len(nunit), device=dev)]).mul_(w)
+        col = torch.cat([prow, rk + n])
+        with warnings.catch_warnings():  # "CSR support is in beta"
+            warnings.simplefilter("ignore", UserWarning)
+            onehot = torch.sparse_csr_tensor(crow, col[order], vals[order], (nR, 2 * n))
+        hs = torch.cat([phj0, phjk])
+        if R is None:  # into a kept buffer: a fresh full-size result costs 4× the product
+            buf = self._buffer("gWj", H - L)
+            gWj = torch.addmm(buf, onehot, hs, beta=0, out=buf)
+        else:
+            gWj = onehot @ hs
+        gbj = torch.zeros(nR, device=dev).index_add_(0, inv, vals)
+        gcj = (phj0 - phjk).sum(0).mul_(w)
         # the like term on the rated movies' two units (a random share on huge batches)
         liked_l, disliked_l = ip[1::2], ip[0::2]
         rows_l, share_l, lw = rows, share, cfg.like_exact_weight
@@ -239,20 +274,23 @@ class SampledCD:
                 rows[sel],
                 share[sel],
             )
-        Wl_R = self.Wl.index_select(0, R)
+        Wl_R = self.Wl if R is None else self.Wl.index_select(0, R)
         delta = Wl_R.index_select(0, liked_l) - Wl_R.index_select(0, disliked_l)
-        bR = self.b.index_select(0, R)
+        bR = self.b if R is None else self.b.index_select(0, R)
         b_diff = bR[liked_l] - bR[disliked_l]
         gWl, gbl, gcl, z = like_likelihood_grad(
             delta, b_diff, x0[:, :L], rows_l, liked_l, disliked_l, share_l,
             None if hmask is None else hmask[:, :L], lw, nR,
+            out=self._buffer("gWl", L) if R is None else None,
         )  # fmt: skip
         err_sum = float((share_l - torch.sigmoid(z)).abs().sum())
         err_n = len(share_l)
+        for g in (gWl, gbl, gcl):
+            g.div_(n_glob)
         grads = [gWj, gWl, gbj, gbl, gcj, gcl]
         if dist is not None:
             R, grads = self._reduce(R, grads)
-        gWj, gWl, gbj, gbl, gcj, gcl = (g / n_glob for g in grads)
+        gWj, gWl, gbj, gbl, gcj, gcl = grads
         self.p_Wj.step(R, {"joint": gWj}, t, scale)
         self.p_Wl.step(R, {"like": gWl}, t, scale)
         self.p_b.step(R, {"joint": gbj, "like": gbl}, t, scale)
@@ -297,18 +335,25 @@ class SampledCD:
 
     def _reduce(self, R, grads):
         """Sum the ranks' gradients: rows scattered to the whole catalogue, summed, then the
-        rows any rank touched."""
+        rows any rank touched. ``R`` None: this rank's gradients cover every row (a rank
+        that touched that many makes the step dense on every rank)."""
         import torch
 
         n_units = 2 * self.N
         touched = torch.zeros(n_units, device=self.device)
-        touched[R] = 1.0
-        dense = []
-        for g in grads[:4]:
-            full = torch.zeros((n_units, *g.shape[1:]), device=self.device)
-            full.index_copy_(0, R, g)
-            dense.append(full)
+        if R is None:
+            touched.fill_(1.0)
+            dense = list(grads[:4])
+        else:
+            touched[R] = 1.0
+            dense = []
+            for g in grads[:4]:
+                full = torch.zeros((n_units, *g.shape[1:]), device=self.device)
+                full.index_copy_(0, R, g)
+                dense.append(full)
         self.dist.all_reduce([touched, *dense, grads[4], grads[5]])
+        if bool(touched.all()):
+            return None, dense + [grads[4], grads[5]]
         R = touched.nonzero(as_tuple=True)[0]
         return R, [d.index_select(0, R) for d in dense] + [grads[4], grads[5]]
 
@@ -368,7 +413,7 @@ def rank_positions(lm: LikeMatrix, users: np.ndarray, dist):
 
 
 def like_likelihood_grad(
-    delta, b_diff, x, rows, liked, disliked, p, hmask, weight: float, n_units: int
+    delta, b_diff, x, rows, liked, disliked, p, hmask, weight: float, n_units: int, out=None
 ):
     """Gradient of ``weight · Σ_r log P(like_r | seen_r, v_-r)`` (soft targets ``p``) with
     the hidden units summed out exactly (the discriminative RBM's gradient), for ``L`` of the
@@ -379,6 +424,8 @@ def like_likelihood_grad(
     ``c + vW`` from its soft data; ``hmask (n, L)``: its dropout mask, or None. ``v_-r`` is
     the person's data without rating ``r``, so the liked (disliked) state's hidden input is
     ``x + (1-p)·delta`` (``x - p·delta``).
+
+    ``out``: a ``(n_units, L)`` tensor to hold ``gW`` (overwritten), or None.
 
     Returns ``(gW (n_units, L), gb (n_units,), gc (L,), z (R,))``: the gradients of W's
     columns of those units and of the visible and hidden biases, sums over the batch, in the
@@ -404,7 +451,10 @@ def like_likelihood_grad(
     # liked unit: e·σ(a) + p·back; disliked unit: -e·σ(d) + (1-p)·back
     v1 = torch.addcmul(back * p[:, None], e[:, None], 1.0 - na)
     v0 = torch.addcmul(back.mul_((1.0 - p)[:, None]), -e[:, None], 1.0 - nd)
-    gW = torch.zeros(n_units, x.shape[1], dtype=x.dtype, device=x.device)
+    if out is None:
+        gW = torch.zeros(n_units, x.shape[1], dtype=x.dtype, device=x.device)
+    else:  # a kept (n_units, L) buffer
+        gW = out.zero_()
     gW.index_add_(0, liked, v1).index_add_(0, disliked, v0)
     gb = torch.zeros(n_units, dtype=x.dtype, device=x.device)
     gb.index_add_(0, liked, e).index_add_(0, disliked, -e)

@@ -34,7 +34,8 @@ SORT_LABELS = {"popular": "most rated", "p_like": "P(like)", "title": "title", "
 W_YEAR, W_RATERS, W_P = 4, 7, 9
 #: Below this width the genres column goes; the P(like) column always stays.
 GENRES_MIN_WIDTH = 72
-#: The colour of a match (P(watch and like)): not a P(like), so not its red-to-green scale.
+#: The colour of a match (the chance to pick it, weighed by P(like)): not a P(like), so not
+#: its red-to-green scale.
 MATCH_STYLE = "$accent"
 LEGEND = "♥ ✗ your thumbs · P(like): the chance you'd like it once you watch it"
 
@@ -319,7 +320,7 @@ class BrowseScreen(AppScreen):
         genre = f" · {self.genre} only" if self.genre else ""
         if recs.personal:
             self.rec_heading = f"Recommended for you ({recs.rated} rated){genre}"
-            hint = "match: the chance you'd watch it and like it · tab: rate here"
+            hint = "match: the chance you'd pick it, weighed by P(like) · tab: rate here"
         elif app.model is not None:
             self.rec_heading = f"Rate these first: popular, well-liked movies{genre}"
             hint = "tab: rate from here (+ -)"
