@@ -199,7 +199,8 @@ def fit_partners(
         S = C / nh.clamp_min(1.0)[:, None] ** norm
         S[torch.arange(b0, b1), torch.arange(b1 - b0)] = -1.0  # not its own partner
         P = torch.topk(S, kk, dim=0).indices.T  # (b, k) hub ranks
-        A = G[P[:, :, None], P[:, None, :]] + torch.diag_embed(pen[P])
+        A = G[P[:, :, None], P[:, None, :]]
+        A.diagonal(dim1=1, dim2=2).add_(pen[P])
         rhs = C.T.gather(1, P)
         # A is symmetric positive definite (a Gram matrix plus a positive diagonal)
         beta = torch.cholesky_solve(rhs[:, :, None], torch.linalg.cholesky(A))[:, :, 0]

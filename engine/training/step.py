@@ -449,8 +449,9 @@ def like_likelihood_grad(
     G = torch.zeros(x.shape, dtype=x.dtype, device=x.device).index_add_(0, rows, g)
     back = G.index_select(0, rows).sub_(g)  # through the person's other ratings' inputs
     # liked unit: e·σ(a) + p·back; disliked unit: -e·σ(d) + (1-p)·back
-    v1 = torch.addcmul(back * p[:, None], e[:, None], 1.0 - na)
-    v0 = torch.addcmul(back.mul_((1.0 - p)[:, None]), -e[:, None], 1.0 - nd)
+    # (na and nd are spent: 1 - na and 1 - nd in place)
+    v1 = torch.addcmul(back * p[:, None], e[:, None], na.neg_().add_(1.0))
+    v0 = back.mul_((1.0 - p)[:, None]).addcmul_(e[:, None], nd.neg_().add_(1.0), value=-1.0)
     if out is None:
         gW = torch.zeros(n_units, x.shape[1], dtype=x.dtype, device=x.device)
     else:  # a kept (n_units, L) buffer

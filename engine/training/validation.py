@@ -29,7 +29,9 @@ def split_validation(
     # a random key per rating, ranked within each user: the lowest ``n_val`` go to validation
     key = rng.random(len(lm.cols))
     users = np.repeat(np.arange(lm.n_users), lens)
-    order = np.lexsort((key, users))
+    # sorted by user, then key (one float sort: 10× faster than lexsort on 25M ratings; the
+    # sum keeps 30+ bits of the key, so a tie with another of the person's keys is rare)
+    order = np.argsort(users + key, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.repeat(lm.indptr[:-1], lens)
     n_val = np.where(lens >= 5, np.floor(lens * fraction + 0.5), 0).astype(np.int64)
@@ -45,10 +47,16 @@ def split_validation(
     return train, users[val], vcols // 2, (vcols % 2).astype(bool)
 
 
+#: At most this many held-out pairs are scored for the AUC and log-loss (a seeded sample, the
+#: same every epoch): 25M ratings hold out 2.5M, whose scoring took 10 s an epoch.
+MAX_PAIRS = 200_000
+
+
 def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -> dict:
     """``{auc, logloss, ndcg@10}`` of the held-out pairs ``(vu, vi, vy)`` (people, movies,
-    liked), each person's profile taken from ``train``; nDCG@10 over at most ``max_users``
-    people (seeded sample). Empty when there is nothing held out."""
+    liked), each person's profile taken from ``train``: the AUC and log-loss over at most
+    :data:`MAX_PAIRS` pairs, nDCG@10 over at most ``max_users`` people (seeded samples).
+    Empty when there is nothing held out."""
     import torch
 
     if len(vu) == 0:
@@ -56,11 +64,15 @@ def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -
     out: dict[str, float] = {}
     users = np.unique(vu)
     with torch.no_grad():
-        like_logit = pair_logits(rbm, train, vu, vi, device)
+        pick = slice(None)
+        if len(vu) > MAX_PAIRS:
+            pick = np.sort(np.random.default_rng(1).choice(len(vu), MAX_PAIRS, replace=False))
+        like_logit = pair_logits(rbm, train, vu[pick], vi[pick], device)
+        y = vy[pick]
         p = 1 / (1 + np.exp(-like_logit))
-        out["auc"] = auc(vy, like_logit)
+        out["auc"] = auc(y, like_logit)
         eps = 1e-7
-        out["logloss"] = float(-np.mean(vy * np.log(p + eps) + (~vy) * np.log(1 - p + eps)))
+        out["logloss"] = float(-np.mean(y * np.log(p + eps) + (~y) * np.log(1 - p + eps)))
         # top-N on held-out movies (any rating is relevant), on up to max_users users
         rng = np.random.default_rng(0)
         sample = users if len(users) <= max_users else rng.choice(users, max_users, replace=False)
