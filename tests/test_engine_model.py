@@ -213,6 +213,15 @@ def test_validation_split_holds_out_per_user_and_builds_batches():
     tr, vu, vi, vy = split_validation(lm, 0.25, seed=0)
     assert len(tr.cols) + len(vu) == len(lm.cols)
     assert np.all(np.bincount(vu, minlength=50) == 5)  # 20 ratings each, 25% held out
+    # the held-out ratings are each person's lowest random keys (a lexsort, written plainly)
+    key = np.random.default_rng(0).random(len(lm.cols))
+    owners = np.repeat(np.arange(50), np.diff(lm.indptr))
+    order = np.lexsort((key, owners))
+    first = order[np.arange(len(order)) - lm.indptr[owners[order]] < 5]
+    held = np.zeros(len(lm.cols), bool)
+    held[first] = True
+    np.testing.assert_array_equal(vu, owners[held])
+    np.testing.assert_array_equal(vi, lm.cols[held] // 2)
     row, col = tr.rows(np.array([0, 1]))
     v = np.zeros((2, 2 * N_ITEMS))
     v[row, col] = 1.0
@@ -802,6 +811,27 @@ def test_a_step_keeps_the_chains_of_its_people_and_caps_the_like_term():
     assert plain.chains is None
 
 
+def test_a_step_gives_the_same_weights_with_gradients_over_every_row_or_the_touched_ones():
+    """A batch that touches most rows builds its gradients over every row, into kept buffers,
+    and the optimisers take their dense step; forced to the touched rows and the row-lazy
+    optimisers instead, the same step gives the same weights (no weight decay: the dense step
+    would shrink untouched rows too), twice in a row (the kept buffers are overwritten)."""
+    from helpers import random_ratings
+
+    cfg = TrainConfig(n_hidden=6, dropout=0.0, weight_decay=0.0)
+    r = random_ratings(n_users=40, n_items=30, n=600, seed=1)
+    lm, dense = _step_setup(cfg, r=r)
+    _, rows = _step_setup(cfg, r=r)
+    for p in (rows.p_Wj, rows.p_Wl, rows.p_b):
+        p.dense_share = 2.0  # never dense
+    for users in (np.arange(10), np.arange(10, 20)):
+        dense.step(lm, users, 1)
+        rows.step(lm, users, 1)
+        assert set(dense._buf) == {"gWj", "gWl"} and not rows._buf
+        for a, b in ((dense.Wj, rows.Wj), (dense.Wl, rows.Wl), (dense.b, rows.b)):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("like_units", [0, 6])
 def test_a_step_with_only_joint_or_only_like_units_runs_on_several_threads(like_units):
     """``like_hidden`` 0 or 1 leaves one group of units empty; torch's embedding_bag refuses
@@ -896,7 +926,7 @@ def test_the_liked_ranking_takes_the_item_item_term_from_likes_only(planted_mode
     term of the liked movies only: a dislike never pulls up the movies that go with it. The
     "seen" ranking keeps every rated movie's term."""
     from engine.data.ratings import from_arrays
-    from engine.recommender import liked_rank, recommend_all
+    from engine.recommender import LIKE_WEIGHT, liked_rank, recommend_all
 
     r, res = planted_model
     model = res.model
@@ -910,6 +940,10 @@ def test_the_liked_ranking_takes_the_item_item_term_from_likes_only(planted_mode
         sc.seen_from_likes, hidden + term_likes[0].double().numpy(), rtol=1e-5, atol=1e-5
     )
     np.testing.assert_allclose(sc.match, np.exp(liked_rank(sc.seen_from_likes, sc.p_like)))
+    # the match: σ(seen log-odds) · P(like)^LIKE_WEIGHT, in (0, 1)
+    sig = 1 / (1 + np.exp(-sc.seen_from_likes))
+    np.testing.assert_allclose(sc.match, sig * sc.p_like**LIKE_WEIGHT, rtol=1e-9)
+    assert 0 < LIKE_WEIGHT < 1 and np.all((sc.match > 0) & (sc.match < 1))
     np.testing.assert_array_equal(sc.rank_score("seen"), sc.seen_logit)
     assert np.abs(sc.seen_from_likes - sc.seen_logit).max() > 1e-3  # the dislike's term
     # the batch path ranks the same way for a person known by the same thumbs
