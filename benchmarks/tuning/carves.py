@@ -205,6 +205,17 @@ def new_eval(model, thumbs: Ratings, test: Ratings) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- driver
+def browser_scorer(seed: int, overrides: dict) -> Callable[[], tuple[dict, dict]]:
+    """Train the models of the browser's two rankings for ``seed`` (the topn carve's and the
+    new carve's) once; the returned function scores them as the engine ranks now:
+    ``(topn_eval's figures, new_eval's figures)`` (for scripts that vary how it ranks)."""
+    tr, val = carve_topn(seed)
+    model = train_model(tr, seed, overrides)
+    rest, thumbs, test = carve_new(seed)
+    model_new = train_model(rest, seed, overrides)
+    return lambda: (topn_eval(model, tr, val), new_eval(model_new, thumbs, test))
+
+
 def train_model(ratings: Ratings, seed: int, overrides: dict):
     """The model trained on ``ratings`` with the defaults, ``overrides`` applied, on the CPU
     with one thread."""

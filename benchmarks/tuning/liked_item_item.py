@@ -44,16 +44,12 @@ def main() -> None:
     original = rec.item_item_input
     rows = {"all": [], "likes": []}
     for seed in map(int, a.seeds.split(",")):
-        tr, val = carves.carve_topn(seed)
-        model = carves.train_model(tr, seed, {})
-        rest, thumbs, test = carves.carve_new(seed)
-        model_new = carves.train_model(rest, seed, {})
+        score = carves.browser_scorer(seed, {})
         for name in rows:
             if name == "likes":
                 rec.item_item_input = lambda rbm, lm, users: original(rbm, likes_only(lm), users)
             try:
-                r1 = carves.topn_eval(model, tr, val)
-                r2 = carves.new_eval(model_new, thumbs, test)
+                r1, r2 = score()
             finally:
                 rec.item_item_input = original
             rows[name].append((r1["1b_ndcg@10"], r1["full_ndcg@10"], r2["ndcg@10"]))

@@ -38,15 +38,11 @@ def main() -> None:
     original = rec.LIKE_WEIGHT
     rows: dict[float, list] = {al: [] for al in alphas}
     for seed in map(int, a.seeds.split(",")):
-        tr, val = carves.carve_topn(seed)
-        model = carves.train_model(tr, seed, overrides)
-        rest, thumbs, test = carves.carve_new(seed)
-        model_new = carves.train_model(rest, seed, overrides)
+        score = carves.browser_scorer(seed, overrides)
         for al in alphas:
             rec.LIKE_WEIGHT = al
             try:
-                r1 = carves.topn_eval(model, tr, val)
-                r2 = carves.new_eval(model_new, thumbs, test)
+                r1, r2 = score()
             finally:
                 rec.LIKE_WEIGHT = original
             rows[al].append((r1["1b_ndcg@10"], r1["1b_precision@10"], r2["ndcg@10"]))
