@@ -78,6 +78,8 @@ class SampledCD:
         import torch
 
         self.rbm, self.cfg, self.device, self.dist = rbm, cfg, device, dist
+        # once per run, not per batch (the filters are global, and the app trains in a thread)
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
         L = self.L = rbm.like_units
         self.N, self.H = rbm.n_items, rbm.n_hidden
         self.Wl = rbm.W[:, :L].contiguous()
@@ -225,14 +227,14 @@ class SampledCD:
         if self.chains is not None:
             self._keep_chains(users, h)
         phj0, phjk = ph0[:, L:], phk[:, L:]
-        # the rows this batch touches, and the joint term's gradient on them
-        # one sort gives the rows R, each entry's row and the CSR layout of the (rows × 2n)
+        # the rows this batch touches, and the joint term's gradient on them: one sort gives
+        # the rows R, each entry's row and the CSR layout of the (rows × 2n)
         # matrix whose product with the hidden states is the weights' gradient. When the
         # batch touches most rows the gradients are built over every row (R None: the
         # optimisers' dense step, no scatter into a full-size buffer)
         allu = torch.cat([punit, nunit])
         srt, order = torch.sort(allu.int())  # int32: half the time of an int64 sort
-        R, inv_s, counts = torch.unique_consecutive(srt, return_inverse=True, return_counts=True)
+        R, counts = torch.unique_consecutive(srt, return_counts=True)
         R = R.long()
         n_units = 2 * N
         if len(R) > self.p_Wj.dense_share * n_units:
@@ -241,18 +243,18 @@ class SampledCD:
             torch.cumsum(crow, 0, out=crow)
             R, inv, nR = None, allu, n_units
         else:
-            inv = torch.empty_like(inv_s)
-            inv[order] = inv_s
             nR = len(R)
+            inv = torch.empty_like(order)  # each entry's row among R
+            inv[order] = torch.repeat_interleave(torch.arange(nR, device=dev), counts)
             crow = torch.zeros(nR + 1, dtype=torch.long, device=dev)
             torch.cumsum(counts, 0, out=crow[1:])
         ip = inv[: len(punit)]
         w = cfg.joint_weight / n_glob  # the gradients are means over the global batch
         vals = torch.cat([pval, -torch.ones(len(nunit), device=dev)]).mul_(w)
         col = torch.cat([prow, rk + n])
-        with warnings.catch_warnings():  # "CSR support is in beta"
-            warnings.simplefilter("ignore", UserWarning)
-            onehot = torch.sparse_csr_tensor(crow, col[order], vals[order], (nR, 2 * n))
+        onehot = torch.sparse_csr_tensor(
+            crow, col[order], vals[order], (nR, 2 * n), check_invariants=False
+        )
         hs = torch.cat([phj0, phjk])
         if R is None:  # into a kept buffer: a fresh full-size result costs 4× the product
             buf = self._buffer("gWj", H - L)
