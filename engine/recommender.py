@@ -27,7 +27,13 @@ import numpy as np
 from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
 from engine.model.calibration import person_rating_bias
-from engine.model.inference import hidden_input, item_item_input, pair_logits, pair_seen
+from engine.model.inference import (
+    hidden_input,
+    item_item_input,
+    pair_logits,
+    pair_partner_mass,
+    pair_seen,
+)
 from engine.model.trained import Model
 
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
@@ -135,6 +141,8 @@ def fold_in(
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
         seen_feature = model.seen_feature(seen[0])
+        partners = _partner_feature(model, np.zeros(len(lk) + len(dk), np.int64),
+                                    np.concatenate([lk, dk]), len(lk), 1)  # fmt: skip
         from_likes = None
         if model.rbm.item_item is not None and (len(lk) or len(dk)):
             hidden_seen = seen
@@ -153,12 +161,38 @@ def fold_in(
     return Scores(
         p_like=model.p_like(
             like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias,
-            seen_feature,
+            seen_feature, partners if np.isscalar(partners) else partners[0],
         ),
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
         seen_from_likes=from_likes,
     )  # fmt: skip
+
+
+def _partner_feature(model: Model, rows: np.ndarray, items: np.ndarray, n_liked, n: int):
+    """The calibration's partners feature of ``n`` people for every movie, ``(n, N)``
+    float64, from their rated movies ``items`` (model indices, person ``rows[t]``), the
+    first ``n_liked`` of them liked: an int, or a bool mask ``(len(items),)``. 0.0 without a
+    movie-to-movie part."""
+    import torch
+
+    ii = model.rbm.item_item
+    if ii is None:
+        return 0.0
+    liked = np.zeros(len(items), bool)
+    if isinstance(n_liked, (int, np.integer)):
+        liked[:n_liked] = True
+    else:
+        liked = np.asarray(n_liked, bool)
+    dev = model.device
+    with torch.no_grad():
+        L, D = ii.like_mass(
+            torch.from_numpy(np.asarray(rows, np.int64)).to(dev),
+            torch.from_numpy(np.asarray(items, np.int64)).to(dev),
+            torch.from_numpy(liked).to(dev),
+            n,
+        )
+    return model.partner_feature(L, D)
 
 
 def _star_bias(model: Model, stars: Mapping[int, float] | None) -> float:
@@ -315,15 +349,25 @@ def explain_many(
                 part = ii.partners[int(item)].cpu().numpy()
                 w = ii.weights[int(item)].double().cpu().numpy() * factor
                 # a movie's partners are distinct: each rated movie gets at most one weight
-                pulls = np.where(part[:, None] == rated[None, :], w[:, None], 0.0).sum(0)
+                is_partner = part[:, None] == rated[None, :]
+                pulls = np.where(is_partner, w[:, None], 0.0).sum(0)
+                # each rated movie's positive partner weight, for the partners feature
+                wpos = ii.weights[int(item)].clamp_min(0.0).double().cpu().numpy()
+                mass = np.where(is_partner, wpos[:, None], 0.0).sum(0)
                 if by != "seen":  # the browser's ranking: pulls of the liked movies only
                     pulls[len(lk) :] = 0.0
                 score = score + pulls.sum() - np.concatenate([[0.0], pulls])
         if by != "seen":
             # the person's overall like rate is held fixed: the effect is the movie's own pull
+            partners = 0.0
+            if ii is not None:  # without each rated movie in turn, as the scores are
+                L0, D0 = mass[: len(lk)].sum(), mass[len(lk) :].sum()
+                L = np.concatenate([[L0], L0 - mass[: len(lk)], np.full(len(dk), L0)])
+                D = np.concatenate([[D0], np.full(len(lk), D0), D0 - mass[len(lk) :]])
+                partners = model.partner_feature(L, D)
             p = model.p_like(
                 like_logit, len(lk), len(rated), np.full(len(like_logit), item), 0.0,
-                seen_feature,
+                seen_feature, partners,
             )  # fmt: skip
             score = liked_rank(score, p)
         effect = score[0] - score[1:]
@@ -432,7 +476,9 @@ def recommend_all(
                 person = _people(model, lm)
             pl, pn, pb = (a[us, None] for a in person)
             cols = np.arange(model.n_items)[None, :]
-            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, feature)
+            row, col = lm.rows(us)
+            partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
+            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
         if by == "liked":
             rank = liked_rank(seen, torch.from_numpy(p_all).to(seen.dtype).to(seen.device))
         else:
@@ -492,6 +538,10 @@ def predict_pairs(
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
         seen = pair_seen(model.rbm, lm, uidx[ok], iidx[ok])
+    partners = 0.0
+    if model.rbm.item_item is not None:
+        mass = pair_partner_mass(model.rbm, lm, uidx[ok], iidx[ok])
+        partners = model.partner_feature(mass[:, 0], mass[:, 1])
     pl, pn, pb = (a[uidx[ok]] for a in _people(model, lm))
-    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb, seen)
+    p[ok] = model.p_like(logits, pl, pn, iidx[ok], pb, seen, partners)
     return p, ok

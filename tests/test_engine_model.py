@@ -899,7 +899,8 @@ def test_item_item_fit_is_the_ridge_regression_on_the_chosen_partners():
 
 def test_fold_in_adds_the_item_item_term_to_the_seen_log_odds_only(planted_model):
     """A trained model has the movie-to-movie part; fold-in's seen log-odds are the RBM's
-    plus its term for the person's rated movies, and P(like) does not depend on it."""
+    plus its term for the person's rated movies; P(like) uses it only through the
+    calibration's partners feature (with that feature's weight 0 it is the RBM's alone)."""
     import copy
 
     r, res = planted_model
@@ -917,8 +918,15 @@ def test_fold_in_adds_the_item_item_term_to_the_seen_log_odds_only(planted_model
     np.testing.assert_allclose(
         with_part.seen_logit, without.seen_logit + term, rtol=1e-5, atol=1e-5
     )
-    np.testing.assert_allclose(with_part.p_like, without.p_like)
     assert np.abs(term).max() > 0.01
+    assert not np.allclose(with_part.p_like, without.p_like)
+    bare.calibration = {**model.calibration, "partners": 0.0}
+    model_weights = model.calibration
+    model.calibration = bare.calibration
+    try:
+        np.testing.assert_allclose(fold_in(model, likes, dislikes).p_like, without.p_like)
+    finally:
+        model.calibration = model_weights
 
 
 def test_the_liked_ranking_takes_the_item_item_term_from_likes_only(planted_model):

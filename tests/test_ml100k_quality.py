@@ -71,7 +71,8 @@ def test_model_round_trip_predicts_the_same(u1, tmp_path):
 
 def test_the_movie_to_movie_part_lifts_the_top_n_ranking(u1):
     """The same model ranks u1.test's movies better with the sparse movie-to-movie part of its
-    seen log-odds than with the hidden units alone; P(like) does not use that part."""
+    seen log-odds than with the hidden units alone, and its P(like) (whose calibration weighs
+    the person's thumbs on each movie's partners) is better with it."""
     from engine.evaluation import evaluate
 
     tr, te, res = u1
@@ -86,5 +87,5 @@ def test_the_movie_to_movie_part_lifts_the_top_n_ranking(u1):
     assert with_part["ndcg@10"] > 0.56 and alone["ndcg@10"] > 0.54
     assert with_part["ndcg@10"] > alone["ndcg@10"] + 0.008
     assert with_part["map"] > alone["map"] + 0.004
-    for key in ("auc", "accuracy", "per_user_error", "ece"):  # P(like) is unchanged
-        assert with_part[key] == alone[key], key
+    assert model.calibration["partners"] > 0
+    assert with_part["auc"] > alone["auc"] + 0.005 and with_part["auc"] > 0.825

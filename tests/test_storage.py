@@ -148,11 +148,11 @@ DATA = Path(__file__).parent / "fixtures"
 def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, tmp_path):
     """Stored files written by rbm-tui's format version 1 (positional calibration weights; the
     oldest layout with 4 weights and no rating sums, lateral weights or neighbours; the last
-    with 9 and all of them) load through the upgrades to version 4 and give the P(like) and
+    with 9 and all of them) load through the upgrades to version 5 and give the P(like) and
     seen log-odds the version that wrote them gave (``model-v1-expected.json``): the
-    neighbours are gone (they only moved the stars' P(like)), the new seen feature weighs 0
-    and the 30-movie lateral weights become a movie-to-movie part that keeps, for every
-    movie, all 29 others. Saved again they are version 4 and load the same."""
+    neighbours are gone (they only moved the stars' P(like)), the seen and partners features
+    weigh 0 and the 30-movie lateral weights become a movie-to-movie part that keeps, for
+    every movie, all 29 others. Saved again they are version 5 and load the same."""
     import json
 
     expected = json.loads((DATA / "model-v1-expected.json").read_text())[name]
@@ -161,6 +161,7 @@ def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, t
     assert header["format_version"] == 1 and isinstance(header["calibration"], list)
     old = load_model(DATA / name, device="cpu")
     assert set(old.calibration) == {*FEATURES, "bias"} and old.calibration["seen"] == 0.0
+    assert old.calibration["partners"] == 0.0
     assert old.calibration == from_positional(header["calibration"])
     ii = old.rbm.item_item
     if "lateral" in blob:
@@ -177,7 +178,7 @@ def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, t
     np.testing.assert_allclose(got.seen_logit, expected["seen_logit"], rtol=1e-6)
     again = load_model(save_model(old, tmp_path / "v4.pt"), device="cpu")
     saved = torch.load(tmp_path / "v4.pt", weights_only=True)
-    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 4
+    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 5
     assert "lateral" not in saved and "neighbour_items" not in saved
     assert ("item_item_partners" in saved) == (ii is not None)
     assert again.calibration == old.calibration
@@ -188,17 +189,17 @@ def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, t
 def test_positional_weights_map_to_names_with_the_missing_ones_at_zero():
     """The 1 -> 2 upgrade names the positional weights: 4 (before the movie-rating and trust
     features), 7 (before the rating bias), 8 (before the neighbours) or 9 (the neighbours
-    weight, no longer used, dropped); the seen feature, newer than all, weighs 0; other
-    counts are refused."""
+    weight, no longer used, dropped); the seen and partners features, newer than all, weigh
+    0; other counts are refused."""
     names = (*FEATURES, "bias")
     four = from_positional([0.5, 0.25, 0.75, -0.1])
-    assert [four[n] for n in names] == [0.5, 0.25, 0.75, 0, 0, 0, 0, 0, -0.1]
+    assert [four[n] for n in names] == [0.5, 0.25, 0.75, 0, 0, 0, 0, 0, 0, -0.1]
     seven = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, -0.2])
     assert seven["person_rating"] == 0.0 and seven["seen"] == 0.0 and seven["bias"] == -0.2
     eight = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, -0.2])
     assert eight["person_rating"] == 0.5 and eight["seen"] == 0.0
     nine = from_positional([0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.7, -0.2])
-    assert [nine[n] for n in names] == [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.0, -0.2]
+    assert [nine[n] for n in names] == [0.9, 0.1, 0.2, 0.3, 0.01, 0.02, 0.5, 0.0, 0.0, -0.2]
     assert all(set(w) == set(names) for w in (four, seven, eight, nine))
     with pytest.raises(ValueError, match="3 calibration weights"):
         from_positional([0.9, 0.1, 0.2])
@@ -289,7 +290,7 @@ def _version_3(blob: dict, lateral=None) -> dict:
     header = json.loads(blob["header"])
     header["format_version"] = 3
     del header["item_item_gamma"]
-    cal = {k: v for k, v in header["calibration"].items() if k != "seen"}
+    cal = {k: v for k, v in header["calibration"].items() if k not in ("seen", "partners")}
     header["calibration"] = {**cal, "neighbours": 0.7}
     old = {k: v for k, v in blob.items() if not k.startswith("item_item_")}
     n = header["n_items"]
@@ -335,6 +336,7 @@ def test_a_version_3_file_with_dense_lateral_weights_loads_as_the_sparse_part(tm
         assert set(ii.partners[j].tolist()) == set(strong[:, j].nonzero().flatten().tolist())
         torch.testing.assert_close(ii.weights[j], lateral[ii.partners[j], j])
     assert "neighbours" not in old.calibration and old.calibration["seen"] == 0.0
+    assert old.calibration["partners"] == 0.0
     assert {k: v for k, v in old.calibration.items() if k != "seen"} == {
         k: v for k, v in model.calibration.items() if k != "seen"
     }
@@ -370,3 +372,29 @@ def test_failed_save_leaves_previous_copy(model, tmp_path, monkeypatch):
         save_model(model, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_a_version_4_file_loads_with_the_partners_feature_weighing_0(tmp_path):
+    """The 4 -> 5 upgrade: the calibration gains the partners feature with weight 0, every
+    other weight and tensor as the file has them."""
+    import json
+
+    from helpers import random_ratings
+
+    r = random_ratings(n_users=60, n_items=40, n=1500, seed=3)
+    model = train(r, TrainConfig(n_hidden=4, epochs=2)).model
+    assert model.rbm.item_item is not None
+    blob = torch.load(save_model(model, tmp_path / "v5.pt"), weights_only=True)
+    header = json.loads(blob["header"])
+    header["format_version"] = 4
+    header["calibration"] = {k: v for k, v in header["calibration"].items() if k != "partners"}
+    torch.save({**blob, "header": json.dumps(header)}, tmp_path / "v4.pt")
+    old = load_model(tmp_path / "v4.pt", device="cpu")
+    assert old.calibration == {**header["calibration"], "partners": 0.0}
+    torch.testing.assert_close(old.rbm.item_item.weights, model.rbm.item_item.weights)
+    again = load_model(save_model(old, tmp_path / "again.pt"), device="cpu")
+    assert (
+        json.loads(torch.load(tmp_path / "again.pt", weights_only=True)["header"])["format_version"]
+        == 5
+    )
+    assert again.calibration == old.calibration

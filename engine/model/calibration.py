@@ -17,6 +17,8 @@ import numpy as np
 PERSON_PRIOR, MOVIE_PRIOR = 3.0, 10.0
 #: pseudo-count (in ratings at the movies' mean) of a person's smoothed rating bias
 PERSON_RATING_PRIOR = 5.0
+#: pseudo-mass (in partner weights) of the partners' smoothed like log-odds
+PARTNER_PRIOR = 0.1
 
 #: The calibration's features, in the order of :func:`like_features`' columns.
 FEATURES = (
@@ -28,6 +30,7 @@ FEATURES = (
     "rbm*log_movie_n",  # z · log(1 + the movie's ratings)
     "person_rating",  # the person's rating bias (stars only; 0 for thumbs)
     "seen",  # the hidden units' share of the movie's seen log-odds: tastes pointing at it
+    "partners",  # the like log-odds of the person's thumbs on the movie's partners (weighed)
 )
 #: The intercept's name in a weights dict.
 BIAS = "bias"
@@ -100,6 +103,7 @@ def like_features(
     mean_rating: float,
     person_bias: np.ndarray | float = 0.0,
     seen: np.ndarray | float = 0.0,
+    partners: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """``(P, len(FEATURES))`` features of P pairs (every array ``(P,)``; the two star
     features may be scalars), columns in :data:`FEATURES` order. ``like_logit``: the RBM's
@@ -107,7 +111,8 @@ def like_features(
     ``movie_likes``/``movie_n``/``movie_rating_sum``: the movie's likes, ratings and rating
     sum in the training data; ``prior``: :func:`prior_like_share`; ``mean_rating``: the mean
     of every training rating; ``person_bias``: :func:`person_rating_bias` (0 without stars);
-    ``seen``: :func:`engine.model.inference.pair_seen` of the pairs."""
+    ``seen``: :func:`engine.model.inference.pair_seen` of the pairs; ``partners``:
+    :func:`partner_odds` of the pairs (0 without a movie-to-movie part)."""
     z = np.asarray(like_logit, np.float64)
     person_n = np.asarray(person_n, np.float64)
     movie_n = np.asarray(movie_n, np.float64)
@@ -127,8 +132,21 @@ def like_features(
             z * np.log1p(movie_n),
             np.broadcast_to(np.asarray(person_bias, np.float64), z.shape),
             np.broadcast_to(np.asarray(seen, np.float64), z.shape),
+            np.broadcast_to(np.asarray(partners, np.float64), z.shape),
         ]
     )
+
+
+def partner_odds(liked_mass, disliked_mass, prior: float) -> np.ndarray:
+    """``float64``: the smoothed like log-odds of a person's thumbs on a movie's partners,
+    ``log((L + a·prior) / (D + a·(1 - prior)))``, ``L``/``D`` the movie's positive
+    movie-to-movie weights summed over the partners the person liked/disliked
+    (:meth:`engine.model.itemitem.ItemItem.like_mass`), ``a`` = :data:`PARTNER_PRIOR`,
+    ``prior``: :func:`prior_like_share`. Movies whose partners the person has not rated get
+    the prior's log-odds. Arrays of one shape (or broadcasting)."""
+    L = np.asarray(liked_mass, np.float64)
+    D = np.asarray(disliked_mass, np.float64)
+    return np.log((L + PARTNER_PRIOR * prior) / (D + PARTNER_PRIOR * (1.0 - prior)))
 
 
 def probability(weights: Mapping[str, float], X: np.ndarray) -> np.ndarray:
@@ -212,7 +230,9 @@ def from_positional(weights) -> dict[str, float]:
 
 def upgrade(weights: Mapping[str, float]) -> dict[str, float]:
     """Named weights of an older model file in today's :data:`FEATURES`: the neighbours
-    feature (model format 2) is dropped, the seen feature (format 3) gets weight 0."""
+    feature (model format 2) is dropped, the seen feature (format 3) and the partners
+    feature (format 4) get weight 0."""
     out = {k: v for k, v in weights.items() if k != "neighbours"}
     out.setdefault("seen", 0.0)
+    out.setdefault("partners", 0.0)
     return out

@@ -74,3 +74,44 @@ def pair_seen(rbm, lm: LikeMatrix, vu, vi, batch: int = 65536) -> np.ndarray:
             sc = rbm.pair_scores(x[p], it)
             out.append((logaddexp_pair(sc) - base[p] - own[it]).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def pair_partner_mass(rbm, lm: LikeMatrix, vu, vi, exclude=None, batch: int = 1024) -> np.ndarray:
+    """``float64 (P, 2)`` liked and disliked partner mass
+    (:meth:`engine.model.itemitem.ItemItem.like_mass`) of movie ``vi[p]`` for person
+    ``vu[p]``, the people's thumbs taken from ``lm`` without the (person, movie) pairs of
+    ``exclude`` (two ``(E,)`` arrays, or None). Zeros without a movie-to-movie part. Cost:
+    pairs × partners, and one people × movies int8 array per ``batch`` people."""
+    import torch
+
+    out = np.zeros((len(vu), 2))
+    ii = rbm.item_item
+    if ii is None or not len(vu):
+        return out
+    users, pos = np.unique(vu, return_inverse=True)
+    order = np.argsort(pos, kind="stable")
+    pos_sorted = pos[order]
+    if exclude is not None:
+        ex = np.argsort(exclude[0], kind="stable")
+        eu, ei = np.asarray(exclude[0])[ex], np.asarray(exclude[1])[ex]
+    dev = rbm.device
+    for s in range(0, len(users), batch):
+        ub = users[s : s + batch]
+        row, col = lm.rows(ub)
+        T = torch.zeros(len(ub), lm.n_items, dtype=torch.int8)
+        T[torch.from_numpy(row), torch.from_numpy(col // 2)] = torch.from_numpy(
+            np.where(col % 2 == 1, 1, -1).astype(np.int8)
+        )
+        if exclude is not None:
+            lo, hi = np.searchsorted(eu, ub[0]), np.searchsorted(eu, ub[-1], "right")
+            local = np.minimum(np.searchsorted(ub, eu[lo:hi]), len(ub) - 1)
+            mine = ub[local] == eu[lo:hi]
+            T[torch.from_numpy(local[mine]), torch.from_numpy(ei[lo:hi][mine])] = 0
+        a, b = np.searchsorted(pos_sorted, s), np.searchsorted(pos_sorted, s + len(ub))
+        idx = order[a:b]
+        out[idx] = ii.pair_like_mass(
+            T.to(dev),
+            torch.from_numpy(pos[idx] - s).to(dev),
+            torch.from_numpy(np.asarray(vi, np.int64)[idx]).to(dev),
+        )
+    return out

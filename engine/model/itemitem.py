@@ -98,6 +98,38 @@ class ItemItem:
         number of (rated movie, movie it is a partner of) pairs, not the catalogue."""
         import torch
 
+        out = self._spread(rows, items, n, positive=False)
+        if self.gamma:
+            D = torch.bincount(rows, minlength=n).clamp_min(1).float()
+            out = out * (D_REF / D).pow(self.gamma)[:, None]
+        return out
+
+    def like_mass(self, rows, items, liked, n: int):
+        """``(liked mass, disliked mass)``, each ``(n, N)``: for every movie ``j``, the sum of
+        its positive partner weights ``max(w[j, i], 0)`` over the movies ``i`` person
+        ``rows[t]`` liked (``liked[t]`` True) or disliked, ``items[t]`` the rated movies (see
+        :func:`engine.model.calibration.partner_odds`). Same cost as :meth:`seen_term`."""
+        return (
+            self._spread(rows[liked], items[liked], n, positive=True),
+            self._spread(rows[~liked], items[~liked], n, positive=True),
+        )
+
+    def pair_like_mass(self, thumbs, pos, targets) -> np.ndarray:
+        """``float64 (P, 2)`` liked and disliked mass (:meth:`like_mass`) of pairs: person
+        ``pos[p]``, a row of ``thumbs`` (``(people, N)`` int8: 1 liked, -1 disliked, 0 not
+        rated), and movie ``targets[p]``. Cost: pairs × partners."""
+        import torch
+
+        part = self.partners.index_select(0, targets)  # (P, k)
+        w = self.weights.index_select(0, targets).clamp_min(0.0)
+        t = thumbs[pos[:, None], part]
+        return torch.stack(((w * (t > 0)).sum(1), (w * (t < 0)).sum(1)), 1).double().cpu().numpy()
+
+    def _spread(self, rows, items, n: int, positive: bool):
+        """``(n, N)``: each rated movie ``items[t]`` adds its weight as a partner of every movie
+        it is a partner of to person ``rows[t]``'s row (only positive weights if asked)."""
+        import torch
+
         N = self.n_items
         starts, targets, weights = self._by_partner()
         first, lens = starts[items], starts[items + 1] - starts[items]
@@ -109,12 +141,9 @@ class ItemItem:
                 total, device=out.device
             )
             where = torch.repeat_interleave(rows, lens) * N + targets[pos]
-            out.index_add_(0, where, weights[pos])
-        out = out.view(n, N)
-        if self.gamma:
-            D = torch.bincount(rows, minlength=n).clamp_min(1).float()
-            out = out * (D_REF / D).pow(self.gamma)[:, None]
-        return out
+            w = weights[pos]
+            out.index_add_(0, where, w.clamp_min(0.0) if positive else w)
+        return out.view(n, N)
 
 
 def fit(lm, cfg) -> ItemItem:

@@ -40,7 +40,7 @@ from engine.model import calibration as cal
 from engine.settings import SETTINGS_BY_NAME
 
 FORMAT = "rbm-tui-model"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 SUFFIX = ".pt"
 #: The most movies and hidden units a model file may claim (checked before anything is built).
 MAX_ITEMS = 10_000_000
@@ -87,8 +87,15 @@ def _upgrade_v3(header: dict, blob: dict) -> None:
         blob["item_item_weights"] = pulls.gather(1, idx).contiguous()
 
 
+def _upgrade_v4(header: dict, blob: dict) -> None:
+    """Version 4 -> 5: the calibration gains the partners feature, with weight 0 (the file's
+    P(like) is unchanged)."""
+    if isinstance(header.get("calibration"), dict):
+        header["calibration"] = cal.upgrade(header["calibration"])
+
+
 #: ``{version: step}``: each step upgrades a header and its tensors, in place, by one version.
-UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2, 3: _upgrade_v3}
+UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2, 3: _upgrade_v3, 4: _upgrade_v4}
 
 
 def default_model_path(dataset_name: str) -> Path:

@@ -92,13 +92,16 @@ class Model:
         items: np.ndarray,
         person_bias=0.0,
         seen=0.0,
+        partners=0.0,
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
         for people with ``person_likes`` likes out of ``person_n`` ratings and rating bias
         ``person_bias`` (:func:`engine.model.calibration.person_rating_bias`; 0 when only
         thumbs are known) and the hidden units' seen log-odds of the movies ``seen``
-        (:func:`engine.model.inference.pair_seen`, or :meth:`seen_feature`). The
-        arguments broadcast against ``like_logit``'s shape; the result has that shape."""
+        (:func:`engine.model.inference.pair_seen`, or :meth:`seen_feature`) and the
+        partners feature ``partners`` (:meth:`partner_feature`; 0 without a movie-to-movie
+        part). The arguments broadcast against ``like_logit``'s shape; the result has that
+        shape."""
         prior = cal.prior_like_share(self.item_likes, self.item_counts)
         like_logit = np.asarray(like_logit, np.float64)
         shape = like_logit.shape
@@ -118,8 +121,18 @@ class Model:
             self.mean_rating(),
             flat(person_bias),
             flat(seen),
+            flat(partners),
         )
         return cal.probability(self.calibration, X).reshape(shape)
+
+    def partner_feature(self, liked_mass, disliked_mass) -> np.ndarray:
+        """The calibration's ``partners`` feature (:func:`engine.model.calibration.partner_odds`)
+        from a person's liked and disliked partner mass of movies
+        (:meth:`engine.model.itemitem.ItemItem.like_mass`; tensors or arrays of one shape):
+        a numpy float64 array of that shape."""
+        L, D = (np.asarray(m.double().cpu().numpy() if hasattr(m, "cpu") else m, np.float64)
+                for m in (liked_mass, disliked_mass))  # fmt: skip
+        return cal.partner_odds(L, D, cal.prior_like_share(self.item_likes, self.item_counts))
 
     def seen_feature(self, seen_logit, items=None):
         """The calibration's ``seen`` feature from the RBM's exact seen log-odds ``seen_logit``

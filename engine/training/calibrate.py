@@ -5,6 +5,11 @@ The weights of :mod:`engine.model.calibration` are fitted by logistic regression
 log-odds gets a gain of its own (they learn from another objective than the other units);
 then the named weights are fitted on the log-odds with that gain. The features are the ones a
 person known by thumbs alone has (the browser's case): the stars feature gets weight 0.
+
+Two steps, because the movie-to-movie part is fitted last, on every rating: :func:`prepare`
+takes the RBM's features of the pairs right after the first epochs (weights that have not seen
+the pairs); :func:`finish` adds the partners feature once the movie-to-movie part exists (each
+person still known by their training ratings only) and fits the weights.
 """
 
 from __future__ import annotations
@@ -31,9 +36,22 @@ class Calibration:
     reliability: list[list[float]] | None = None
 
 
-def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibration:
-    """The calibration fitted on the validation pairs ``(vu, vi, vy)`` (people, movies, liked;
-    ``(P,)`` each), with the people's and movies' statistics of the training part ``lm``."""
+@dataclass
+class Pending:
+    """The validation pairs' features before the partners feature (:func:`prepare`)."""
+
+    X: np.ndarray  # (P, len(FEATURES)) float64, the partners column 0
+    vu: np.ndarray  # (P,) people (rows of the training ratings)
+    vi: np.ndarray  # (P,) movies
+    vy: np.ndarray  # (P,) liked
+    like_gain: float
+    blend: bool  # cfg.blend_biases
+
+
+def prepare(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Pending:
+    """The RBM's part of the calibration of the validation pairs ``(vu, vi, vy)`` (people,
+    movies, liked; ``(P,)`` each), with the people's and movies' statistics of the training
+    part ``lm``: the like units' gain and every feature but the partners one."""
     import torch
 
     if len(vu) > cfg.calibration_pairs:  # a few weights: a seeded sample is plenty, and lighter
@@ -47,28 +65,18 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
     i_sums = lm.movie_rating_sums()
     mu = float(i_sums.sum() / max(1, i_n.sum()))
     seen = pair_seen(rbm, lm, vu, vi)
+    prior = cal.prior_like_share(i_likes, i_n)
 
     def features(logit, with_seen=True):
         return cal.like_features(
-            logit,
-            u_likes[vu],
-            u_n[vu],
-            i_likes[vi],
-            i_n[vi],
-            i_sums[vi],
-            cal.prior_like_share(i_likes, i_n),
-            mu,
-            0.0,
+            logit, u_likes[vu], u_n[vu], i_likes[vi], i_n[vi], i_sums[vi], prior, mu, 0.0,
             seen if with_seen else 0.0,
-        )
-
-    def named(w: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
-        return dict(zip((*names, cal.BIAS), (float(x) for x in w)))
+        )  # fmt: skip
 
     gain = 1.0
     if rbm.like_units and cfg.blend_biases:
         X = np.column_stack([features(z, with_seen=False), z_like])
-        w = named(cal.fit_logistic(X, vy), (*cal.FEATURES, "like_units"))
+        w = _named(cal.fit_logistic(X, vy), (*cal.FEATURES, "like_units"))
         # the log-odds' weight where the average pair is (it grows with the counts)
         slope = (
             w["rbm"]
@@ -78,13 +86,29 @@ def fit(rbm, lm: LikeMatrix, vu, vi, vy, cfg: TrainConfig, device) -> Calibratio
         if slope > 1e-3:
             gain = float(np.clip((slope + w["like_units"]) / slope, 0.25, 4.0))
     X = features(z + (gain - 1.0) * z_like)
-    if cfg.blend_biases:
+    return Pending(X, vu, vi, vy, gain, cfg.blend_biases)
+
+
+def finish(pending: Pending, partners: np.ndarray | None = None) -> Calibration:
+    """The calibration fitted on the pending pairs, with their partners feature
+    (:func:`engine.model.calibration.partner_odds`; None: no movie-to-movie part, weight
+    0)."""
+    X = pending.X
+    if partners is not None:
+        X = X.copy()
+        X[:, cal.FEATURES.index("partners")] = partners
+    vy, gain = pending.vy, pending.like_gain
+    if pending.blend:  # a column of zeros (stars, or no partners) gets weight 0
         w = cal.fit_logistic(X, vy)
-        return Calibration(named(w, cal.FEATURES), gain, _picture(X, w, vy))
+        return Calibration(_named(w, cal.FEATURES), gain, _picture(X, w, vy))
     w = cal.fit_logistic(X[:, :1], vy)
     weights = cal.identity()
     weights["rbm"], weights[cal.BIAS] = float(w[0]), float(w[1])
     return Calibration(weights, gain, _picture(X[:, :1], w, vy))
+
+
+def _named(w: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+    return dict(zip((*names, cal.BIAS), (float(x) for x in w)))
 
 
 def _picture(X: np.ndarray, w: np.ndarray, y: np.ndarray) -> list[list[float]]:

@@ -28,6 +28,7 @@ from engine.data.ratings import Ratings
 from engine.errors import TrainingError
 from engine.model import calibration as cal
 from engine.model import itemitem
+from engine.model.inference import pair_partner_mass
 from engine.settings import TrainConfig
 from engine.training import calibrate
 from engine.training.step import SampledCD, batch_size_for, initial_biases
@@ -249,9 +250,9 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
         cancelled = True
 
     # P(like) is calibrated on the validation ratings, which the weights have not seen yet
-    fitted = calibrate.Calibration(cal.identity())
+    pending = None
     if len(vu) and (dist is None or dist.rank == 0):
-        fitted = calibrate.fit(trainer.snapshot(snap), lm, vu, vi, vy, cfg, device)
+        pending = calibrate.prepare(trainer.snapshot(snap), lm, vu, vi, vy, cfg, device)
 
     full = None  # every training rating, once the validation ones have joined
     if n_refit and not cancelled:
@@ -286,11 +287,20 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
         return TrainResult(None, history, cancelled, best_epoch, seconds)
     trainer.snapshot(rbm)
     trainer = snap = None  # the optimisers' state and the chains: room for the fit below
-    rbm.like_gain = fitted.like_gain
     if cfg.item_item_weight > 0:  # fitted on every training rating, validation ones included
         if full is None:
             full = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
         rbm.item_item = itemitem.fit(full, cfg).to(device)
+    fitted = calibrate.Calibration(cal.identity())
+    if pending is not None:  # each person known by their training ratings, as in prepare
+        partners = None
+        if rbm.item_item is not None:
+            mass = pair_partner_mass(rbm, full, pending.vu, pending.vi, exclude=(vu, vi))
+            partners = cal.partner_odds(
+                mass[:, 0], mass[:, 1], cal.prior_like_share(*full.movie_counts())
+            )
+        fitted = calibrate.finish(pending, partners)
+    rbm.like_gain = fitted.like_gain
     model = Model.from_training(
         rbm=rbm,
         ratings=ratings,
