@@ -897,6 +897,35 @@ def test_item_item_fit_is_the_ridge_regression_on_the_chosen_partners():
     np.testing.assert_allclose(term[1].numpy(), expect1, rtol=1e-5, atol=1e-6)
 
 
+def test_item_item_partners_break_ties_by_rank_whatever_the_threads():
+    """Equal scores (movies with the same raters and co-occurrence) go to the more rated, then
+    lower-indexed hub; one and two threads (the blocks then solved side by side) give the same
+    partners and weights, bit for bit."""
+    from engine.model.itemitem import fit_partners
+
+    rng = np.random.default_rng(7)
+    n_users, n_items = 120, 40
+    seen_by = (rng.random((n_users, n_items)) < 0.3).astype(float)
+    seen_by[:, 10:20] = seen_by[:, [10]]  # ten movies alike: every score among them ties
+    u, i = np.nonzero(seen_by)
+    lm = LikeMatrix.from_ratings(from_arrays(u, i, rng.integers(1, 6, len(u)).astype(float)))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fit_partners(lm, k=5, hubs=40, block=8)
+        torch.set_num_threads(2)
+        two = fit_partners(lm, k=5, hubs=40, block=8)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    n = np.bincount(lm.cols // 2, minlength=lm.n_items)
+    hub_order = np.argsort(-n, kind="stable")
+    twins = [m for m in hub_order if 10 <= m < 20]  # the alike movies by hub rank
+    for j in twins:
+        assert list(one[0][j]) == [m for m in twins if m != j][:5]
+
+
 def test_fold_in_adds_the_item_item_term_to_the_seen_log_odds_only(planted_model):
     """A trained model has the movie-to-movie part; fold-in's seen log-odds are the RBM's
     plus its term for the person's rated movies; P(like) uses it only through the

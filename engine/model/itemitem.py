@@ -20,9 +20,13 @@ are hubs themselves: a movie few people rated gets no partners (its row is zero)
 
 from __future__ import annotations
 
+import math
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from engine.device import torch_threads
 
 #: The person's number of rated movies at which the term has its fitted scale.
 D_REF = 50.0
@@ -222,20 +226,41 @@ def fit_partners(
         return part, wts
     nh = torch.from_numpy(n[hub]).float()
     pen = l2 + l2_pop * nh
-    for b0 in range(0, M, block):  # targets: the hubs, a block of columns at a time
+    Gn = G.numpy()
+    # 1 / raters^norm, the same float for the same count (a vectorised power may round two
+    # equal inputs apart, and the partners' ties would then fall by the memory layout)
+    counts, which = np.unique(np.maximum(n[hub], 1.0), return_inverse=True)
+    scale = torch.tensor([float(c) ** -norm for c in counts], dtype=torch.float32)[which]
+
+    def solve(b0: int):
+        """The targets ``b0 .. b0 + block`` (hub ranks): their partners and weights."""
+        torch.set_num_threads(1)  # this thread's own setting (OpenMP's is per thread)
         b1 = min(M, b0 + block)
         C = G[:, b0:b1].clone()
-        S = C / nh.clamp_min(1.0)[:, None] ** norm
+        S = C * scale[:, None]
         S[torch.arange(b0, b1), torch.arange(b1 - b0)] = -1.0  # not its own partner
-        P = torch.topk(S, kk, dim=0).indices.T  # (b, k) hub ranks
-        A = G[P[:, :, None], P[:, None, :]]
+        # (b, k) hub ranks; a stable sort breaks ties by rank, whatever the threads (topk's
+        # choice among equal scores is not fixed)
+        P = torch.sort(S, dim=0, descending=True, stable=True).indices[:kk].T.contiguous()
+        A = np.empty((b1 - b0, kk, kk), np.float32)
+        for t, p in enumerate(P.numpy()):  # G[p, p]: numpy's take is the fastest gather here
+            A[t] = np.take(np.take(Gn, p, axis=0), p, axis=1)
+        A = torch.from_numpy(A)
         A.diagonal(dim1=1, dim2=2).add_(pen[P])
         rhs = C.T.gather(1, P)
         # A is symmetric positive definite (a Gram matrix plus a positive diagonal)
         beta = torch.cholesky_solve(rhs[:, :, None], torch.linalg.cholesky(A))[:, :, 0]
-        tgt = hub[b0:b1]
-        part[tgt] = hub[P.numpy()]
-        wts[tgt] = beta.numpy()
+        return b0, P, beta
+
+    # the blocks in parallel, one torch thread each: many small factorisations run several
+    # times faster side by side than each on every thread
+    workers = max(1, torch.get_num_threads())
+    block = max(64, min(block, math.ceil(M / (2 * workers))))
+    with torch_threads(1), ThreadPoolExecutor(workers) as pool:
+        for b0, P, beta in pool.map(solve, range(0, M, block)):
+            tgt = hub[b0 : b0 + len(P)]
+            part[tgt] = hub[P.numpy()]
+            wts[tgt] = beta.numpy()
     return part, wts
 
 
