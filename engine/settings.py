@@ -237,7 +237,7 @@ class TrainConfig:
         0.75, "the other candidates are drawn with probability ∝ ratings^alpha", low=0, high=2
     )
     newton_steps: int = setting(
-        4, "Newton steps fitting each person's expected picks to their ratings", low=0, high=50
+        3, "Newton steps fitting each person's expected picks to their ratings", low=0, high=50
     )
     val_fraction: float = setting(
         0.1, "share of each person's ratings held out for validation and calibration",
