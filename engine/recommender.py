@@ -56,6 +56,9 @@ class Scores:
     #: float64, the seen log-odds with the movie-to-movie term of the liked movies only (the
     #: ``"liked"`` ranking's); None: the same as ``seen_logit``
     seen_from_likes: np.ndarray | None = None
+    #: float64, the P(like) the match weighs (:attr:`Model.match_calibration
+    #: <engine.model.trained.Model.match_calibration>`); None: the same as ``p_like``
+    p_match: np.ndarray | None = None
 
     @cached_property
     def match(self) -> np.ndarray:
@@ -70,7 +73,7 @@ class Scores:
             return self.seen_logit
         if by == "liked":
             seen = self.seen_logit if self.seen_from_likes is None else self.seen_from_likes
-            return liked_rank(seen, self.p_like)
+            return liked_rank(seen, self.p_like if self.p_match is None else self.p_match)
         raise ValueError("by must be 'seen' or 'liked'")
 
 
@@ -158,15 +161,17 @@ def fold_in(
     rated[dk] = True
     n_items = np.arange(model.n_items)
     bias = _star_bias(model, stars)
+    args = (
+        like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias,
+        seen_feature, partners if np.isscalar(partners) else partners[0],
+    )  # fmt: skip
     return Scores(
-        p_like=model.p_like(
-            like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias,
-            seen_feature, partners if np.isscalar(partners) else partners[0],
-        ),
+        p_like=model.p_like(*args),
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
         seen_from_likes=from_likes,
-    )  # fmt: skip
+        p_match=None if model.match_calibration is None else model.p_like(*args, match=True),
+    )
 
 
 def _partner_feature(model: Model, rows: np.ndarray, items: np.ndarray, n_liked, n: int):
@@ -367,7 +372,7 @@ def explain_many(
                 partners = model.partner_feature(L, D)
             p = model.p_like(
                 like_logit, len(lk), len(rated), np.full(len(like_logit), item), 0.0,
-                seen_feature, partners,
+                seen_feature, partners, match=True,
             )  # fmt: skip
             score = liked_rank(score, p)
         effect = score[0] - score[1:]
@@ -476,11 +481,16 @@ def recommend_all(
                 person = _people(model, lm)
             pl, pn, pb = (a[us, None] for a in person)
             cols = np.arange(model.n_items)[None, :]
-            row, col = lm.rows(us)
-            partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
-            p_all = model.p_like(like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
+            partners = 0.0
+            match_weights = model.match_calibration or model.calibration
+            if with_scores or match_weights["partners"]:  # (the match's weighs it 0)
+                row, col = lm.rows(us)
+                partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
+            args = (like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
+            p_all = model.p_like(*args) if with_scores else None
         if by == "liked":
-            rank = liked_rank(seen, torch.from_numpy(p_all).to(seen.dtype).to(seen.device))
+            p_match = model.p_like(*args, match=True)
+            rank = liked_rank(seen, torch.from_numpy(p_match).to(seen.dtype).to(seen.device))
         else:
             rank = seen
         row, col = lm.rows(us)

@@ -976,10 +976,14 @@ def test_the_liked_ranking_takes_the_item_item_term_from_likes_only(planted_mode
     np.testing.assert_allclose(
         sc.seen_from_likes, hidden + term_likes[0].double().numpy(), rtol=1e-5, atol=1e-5
     )
-    np.testing.assert_allclose(sc.match, np.exp(liked_rank(sc.seen_from_likes, sc.p_like)))
+    # the match weighs the P(like) calibrated without the partners feature (its seen part
+    # has the movie-to-movie evidence already)
+    assert model.match_calibration["partners"] == 0.0 != model.calibration["partners"]
+    assert sc.p_match is not None and not np.allclose(sc.p_match, sc.p_like)
+    np.testing.assert_allclose(sc.match, np.exp(liked_rank(sc.seen_from_likes, sc.p_match)))
     # the match: σ(seen log-odds) · P(like)^LIKE_WEIGHT, in (0, 1)
     sig = 1 / (1 + np.exp(-sc.seen_from_likes))
-    np.testing.assert_allclose(sc.match, sig * sc.p_like**LIKE_WEIGHT, rtol=1e-9)
+    np.testing.assert_allclose(sc.match, sig * sc.p_match**LIKE_WEIGHT, rtol=1e-9)
     assert 0 < LIKE_WEIGHT < 1 and np.all((sc.match > 0) & (sc.match < 1))
     np.testing.assert_array_equal(sc.rank_score("seen"), sc.seen_logit)
     assert np.abs(sc.seen_from_likes - sc.seen_logit).max() > 1e-3  # the dislike's term
@@ -989,6 +993,9 @@ def test_the_liked_ranking_takes_the_item_item_term_from_likes_only(planted_mode
     top = recommend_all(model, known, k=5, by="liked", thumbs_only=True)[0]
     order = np.argsort(-np.where(sc.rated, -np.inf, sc.rank_score("liked")), kind="stable")
     assert top == [model.item_ids[i] for i in order[:5]]
+    # with scores, the P(like) shown is the displayed one, not the match's
+    scored = recommend_all(model, known, k=5, by="liked", thumbs_only=True, with_scores=True)[0]
+    np.testing.assert_allclose([p for _, _, p in scored], sc.p_like[order[:5]], rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------ calibration

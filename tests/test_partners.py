@@ -131,3 +131,13 @@ def test_a_trained_model_weighs_its_partners_on_the_browsers_path(planted_model)
     np.testing.assert_allclose(z, weights["partners"] * feature[0], atol=1e-6)
     target = int(np.argmax(np.where(fold_in(model, likes, dislikes).rated, -1, with_partners)))
     assert all(x.effect > 0 for x in explain_many(model, likes, dislikes, [target])[0])
+
+
+def test_the_match_calibration_survives_a_save_and_load(planted_model, tmp_path):
+    from engine.model.storage import load_model, save_model
+
+    _, model = planted_model
+    assert model.match_calibration is not None and model.match_calibration["partners"] == 0.0
+    back = load_model(save_model(model, tmp_path / "m.pt"), device="cpu")
+    assert back.match_calibration == model.match_calibration
+    assert back.calibration == model.calibration

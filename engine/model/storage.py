@@ -18,7 +18,9 @@ turning a version-``n`` header and tensors into version ``n + 1``:
 - 4: the dense ``lateral`` weights (movies²) and the stars' ``neighbour_*`` tensors are gone;
   the movie-to-movie part is sparse (``item_item_partners``, ``item_item_weights``, each
   movies × k, and the header's ``item_item_gamma``), and the calibration has a ``seen``
-  feature in place of the neighbours one.
+  feature in place of the neighbours one;
+- 5: the calibration has a ``partners`` feature, and the header may hold the match's own
+  ``match_calibration`` (fitted without it; absent or null: the calibration).
 """
 
 from __future__ import annotations
@@ -142,6 +144,9 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "item_ids": _ids_to_json(np.asarray(model.item_ids)),
         "like_threshold": model.like_threshold,
         "calibration": dict(model.calibration),
+        "match_calibration": (
+            None if model.match_calibration is None else dict(model.match_calibration)
+        ),
         "config": model.config,
         "meta": model.meta,
     }
@@ -256,6 +261,9 @@ def load_model(path: str | Path, device: str = "auto"):
         title_hashes = blob["item_title_hashes"].numpy().astype(np.int64)
     try:
         calibration = cal.check(header["calibration"])
+        match_calibration = header["match_calibration"]
+        if match_calibration is not None:
+            match_calibration = cal.check(match_calibration)
     except (ValueError, TypeError, AttributeError) as e:
         raise ModelError(f"{path}: damaged model file ({e})") from None
     rbm.to(resolve_device(device))
@@ -264,6 +272,7 @@ def load_model(path: str | Path, device: str = "auto"):
         item_ids=item_ids,
         like_threshold=header["like_threshold"],
         calibration=calibration,
+        match_calibration=match_calibration,
         item_counts=blob["item_counts"].numpy().astype(np.int64),
         item_likes=blob["item_likes"].numpy().astype(np.int64),
         item_rating_sums=blob["item_rating_sums"].numpy().astype(np.float64),
@@ -331,13 +340,14 @@ _SCHEMA = {
     "item_item_gamma": (lambda v: _is_num(v) and 0 <= v <= 10, "a number in [0, 10]"),
     "item_ids": (lambda v: isinstance(v, dict), "an object"),
     "calibration": (lambda v: isinstance(v, dict), "an object"),
+    "match_calibration": (lambda v: v is None or isinstance(v, dict), "an object or null"),
     "config": (lambda v: isinstance(v, dict), "an object"),
     "meta": (lambda v: isinstance(v, dict), "an object"),
 }
 #: Fields older files may lack, and their defaults.
 _DEFAULTS = {
     "keep": 1.0, "like_units": 0, "like_gain": 1.0, "item_item_gamma": 0.0, "config": {},
-    "meta": {},
+    "meta": {}, "match_calibration": None,
 }  # fmt: skip
 #: ``meta``'s fields the app and the command line read: ``name: type``.
 _META = {

@@ -53,6 +53,10 @@ class Model:
         calibration: ``{feature name: weight}`` of :mod:`engine.model.calibration` (the
             intercept named ``"bias"``): P(like) = sigmoid(w · features + bias); fitted on
             the validation split.
+        match_calibration: the weights of the P(like) that the browser's match weighs
+            (:data:`engine.recommender.LIKE_WEIGHT`): fitted on the same pairs without the
+            partners feature, whose movie-to-movie evidence the match's seen part already
+            has; None: ``calibration`` (older files).
         item_counts: ``int64 (n_items,)`` ratings per movie in the training data.
         item_likes: ``int64 (n_items,)`` likes per movie in the training data.
         item_rating_sums: ``float64 (n_items,)`` sum of each movie's ratings there.
@@ -72,9 +76,12 @@ class Model:
     config: dict
     meta: dict = field(default_factory=dict)
     title_hashes: np.ndarray | None = None
+    match_calibration: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         self.calibration = cal.check(self.calibration)
+        if self.match_calibration is not None:
+            self.match_calibration = cal.check(self.match_calibration)
 
     @property
     def n_items(self) -> int:
@@ -93,6 +100,8 @@ class Model:
         person_bias=0.0,
         seen=0.0,
         partners=0.0,
+        *,
+        match: bool = False,
     ) -> np.ndarray:
         """Calibrated P(like) from the RBM's like log-odds of movies ``items`` (model indices)
         for people with ``person_likes`` likes out of ``person_n`` ratings and rating bias
@@ -101,7 +110,7 @@ class Model:
         (:func:`engine.model.inference.pair_seen`, or :meth:`seen_feature`) and the
         partners feature ``partners`` (:meth:`partner_feature`; 0 without a movie-to-movie
         part). The arguments broadcast against ``like_logit``'s shape; the result has that
-        shape."""
+        shape. ``match``: the P(like) the match weighs (:attr:`match_calibration`)."""
         prior = cal.prior_like_share(self.item_likes, self.item_counts)
         like_logit = np.asarray(like_logit, np.float64)
         shape = like_logit.shape
@@ -123,7 +132,10 @@ class Model:
             flat(seen),
             flat(partners),
         )
-        return cal.probability(self.calibration, X).reshape(shape)
+        weights = self.calibration
+        if match and self.match_calibration is not None:
+            weights = self.match_calibration
+        return cal.probability(weights, X).reshape(shape)
 
     def partner_feature(self, liked_mass, disliked_mass) -> np.ndarray:
         """The calibration's ``partners`` feature (:func:`engine.model.calibration.partner_odds`)
@@ -221,6 +233,7 @@ class Model:
         history,
         best_epoch,
         reliability=None,
+        match_calibration=None,
     ):
         import torch
 
@@ -261,6 +274,7 @@ class Model:
             item_ids=np.asarray(ratings.item_ids),
             like_threshold=float(config.like_threshold),
             calibration=calibration,
+            match_calibration=match_calibration,
             item_counts=ratings.item_counts().astype(np.int64),
             item_likes=np.bincount(ratings.items[liked], minlength=ratings.n_items).astype(
                 np.int64

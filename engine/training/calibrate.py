@@ -32,6 +32,9 @@ class Calibration:
 
     weights: dict[str, float]
     like_gain: float = 1.0
+    #: the weights of the match's P(like): fitted without the partners feature (the match's
+    #: seen part has the movie-to-movie evidence already); None: ``weights``
+    match_weights: dict[str, float] | None = None
     #: the calibration picture on the validation pairs (:func:`engine.metrics.reliability`)
     reliability: list[list[float]] | None = None
 
@@ -100,11 +103,16 @@ def finish(pending: Pending, partners: np.ndarray | None = None) -> Calibration:
     vy, gain = pending.vy, pending.like_gain
     if pending.blend:  # a column of zeros (stars, or no partners) gets weight 0
         w = cal.fit_logistic(X, vy)
-        return Calibration(_named(w, cal.FEATURES), gain, _picture(X, w, vy))
+        match = None
+        if partners is not None:
+            match = _named(cal.fit_logistic(pending.X, vy), cal.FEATURES)
+        return Calibration(
+            _named(w, cal.FEATURES), gain, reliability=_picture(X, w, vy), match_weights=match
+        )
     w = cal.fit_logistic(X[:, :1], vy)
     weights = cal.identity()
     weights["rbm"], weights[cal.BIAS] = float(w[0]), float(w[1])
-    return Calibration(weights, gain, _picture(X[:, :1], w, vy))
+    return Calibration(weights, gain, reliability=_picture(X[:, :1], w, vy))
 
 
 def _named(w: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:

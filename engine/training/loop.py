@@ -309,5 +309,6 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
         history=history,
         best_epoch=best_epoch,
         reliability=fitted.reliability,
+        match_calibration=fitted.match_weights,
     )
     return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)
