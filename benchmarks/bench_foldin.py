@@ -67,11 +67,14 @@ def synthetic_model(n_items: int, n_hidden: int, seed: int = 0):
     weights = torch.from_numpy(rng.normal(0, 0.01, (n_items, k)).astype(np.float32))
     rbm.item_item = ItemItem(partners, weights, cfg.item_item_gamma)
     counts = rng.integers(1, 1000, n_items)
+    # as trained: the shown P(like) weighs the partners feature, the match's does not
+    match = from_positional((1.0, 0.5, 0.5, 0.2, 0.05, 0.05, 0.1, 0.0))
     return Model(
         rbm=rbm,
         item_ids=np.arange(1, n_items + 1),
         like_threshold=3.0,
-        calibration=from_positional((1.0, 0.5, 0.5, 0.2, 0.05, 0.05, 0.1, 0.0)),
+        calibration={**match, "partners": 0.3},
+        match_calibration=match,
         item_counts=counts,
         item_likes=(counts * 0.8).astype(np.int64),
         item_rating_sums=counts * 3.6,

@@ -191,7 +191,13 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out):
     rc = main(["models", "list"])
 res["list"] = (rc, out.getvalue())
-res["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# this process's own peak (VmHWM): ru_maxrss also counts the parent's pages that the
+# forked child held before its exec, so it grows with the test session's memory
+try:
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    res["rss_kb"] = int(status.split()[0])
+except (OSError, IndexError, ValueError):
+    res["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(res))
 """
     env = {**os.environ, "RBM_TUI_HOME": str(home), "PYTHONPATH": str(REPO)}
