@@ -165,12 +165,13 @@ def fold_in(
         like[0].double().cpu().numpy(), len(lk), len(lk) + len(dk), n_items, bias,
         seen_feature, partners if np.isscalar(partners) else partners[0],
     )  # fmt: skip
+    shown, for_match = model.p_like_and_match(*args)
     return Scores(
-        p_like=model.p_like(*args),
+        p_like=shown,
         seen_logit=seen[0].double().cpu().numpy(),
         rated=rated,
         seen_from_likes=from_likes,
-        p_match=None if model.match_calibration is None else model.p_like(*args, match=True),
+        p_match=None if model.match_calibration is None else for_match,
     )
 
 
@@ -487,9 +488,13 @@ def recommend_all(
                 row, col = lm.rows(us)
                 partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
             args = (like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
-            p_all = model.p_like(*args) if with_scores else None
+            if with_scores and by == "liked":
+                p_all, p_match = model.p_like_and_match(*args)
+            elif with_scores:
+                p_all = model.p_like(*args)
+            else:
+                p_match = model.p_like(*args, match=True)
         if by == "liked":
-            p_match = model.p_like(*args, match=True)
             rank = liked_rank(seen, torch.from_numpy(p_match).to(seen.dtype).to(seen.device))
         else:
             rank = seen

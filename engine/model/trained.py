@@ -111,6 +111,28 @@ class Model:
         partners feature ``partners`` (:meth:`partner_feature`; 0 without a movie-to-movie
         part). The arguments broadcast against ``like_logit``'s shape; the result has that
         shape. ``match``: the P(like) the match weighs (:attr:`match_calibration`)."""
+        X, shape = self._features(
+            like_logit, person_likes, person_n, items, person_bias, seen, partners
+        )
+        weights = self.calibration
+        if match and self.match_calibration is not None:
+            weights = self.match_calibration
+        return cal.probability(weights, X).reshape(shape)
+
+    def p_like_and_match(self, *args) -> tuple[np.ndarray, np.ndarray]:
+        """``(P(like), the match's P(like))`` of :meth:`p_like`'s arguments, the features
+        built once."""
+        X, shape = self._features(*args)
+        shown = cal.probability(self.calibration, X).reshape(shape)
+        if self.match_calibration is None:
+            return shown, shown
+        return shown, cal.probability(self.match_calibration, X).reshape(shape)
+
+    def _features(
+        self, like_logit, person_likes, person_n, items, person_bias=0.0, seen=0.0, partners=0.0
+    ):
+        """The calibration's features of :meth:`p_like`'s arguments, ``(P, len(FEATURES))``,
+        and the arguments' broadcast shape."""
         prior = cal.prior_like_share(self.item_likes, self.item_counts)
         like_logit = np.asarray(like_logit, np.float64)
         shape = like_logit.shape
@@ -132,10 +154,7 @@ class Model:
             flat(seen),
             flat(partners),
         )
-        weights = self.calibration
-        if match and self.match_calibration is not None:
-            weights = self.match_calibration
-        return cal.probability(weights, X).reshape(shape)
+        return X, shape
 
     def partner_feature(self, liked_mass, disliked_mass) -> np.ndarray:
         """The calibration's ``partners`` feature (:func:`engine.model.calibration.partner_odds`)
