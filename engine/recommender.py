@@ -144,12 +144,13 @@ def fold_in(
         else:
             seen, like = model.rbm.mean_field_conditionals(x)
         seen_feature = model.seen_feature(seen[0])
-        partners = _partner_feature(model, np.zeros(len(lk) + len(dk), np.int64),
-                                    np.concatenate([lk, dk]), len(lk), 1)  # fmt: skip
+        both = np.concatenate([lk, dk])
+        liked = np.arange(len(both)) < len(lk)
+        partners = _partner_feature(model, np.zeros(len(both), np.int64), both, liked, 1)
         from_likes = None
-        if model.rbm.item_item is not None and (len(lk) or len(dk)):
+        if model.rbm.item_item is not None and len(both):
             hidden_seen = seen
-            rated_idx = torch.from_numpy(np.concatenate([lk, dk])).to(model.device)
+            rated_idx = torch.from_numpy(both).to(model.device)
             rows = torch.zeros(len(rated_idx), dtype=torch.long, device=model.device)
             seen = hidden_seen + model.rbm.item_item_input(rows, rated_idx, 1)
             liked_idx = torch.from_numpy(lk).to(model.device)
@@ -175,21 +176,16 @@ def fold_in(
     )
 
 
-def _partner_feature(model: Model, rows: np.ndarray, items: np.ndarray, n_liked, n: int):
+def _partner_feature(model: Model, rows: np.ndarray, items: np.ndarray, liked, n: int):
     """The calibration's partners feature of ``n`` people for every movie, ``(n, N)``
-    float64, from their rated movies ``items`` (model indices, person ``rows[t]``), the
-    first ``n_liked`` of them liked: an int, or a bool mask ``(len(items),)``. 0.0 without a
-    movie-to-movie part."""
+    float64, from their rated movies ``items`` (model indices, person ``rows[t]``), liked
+    where the bool mask ``liked`` is. 0.0 without a movie-to-movie part."""
     import torch
 
     ii = model.rbm.item_item
     if ii is None:
         return 0.0
-    liked = np.zeros(len(items), bool)
-    if isinstance(n_liked, (int, np.integer)):
-        liked[:n_liked] = True
-    else:
-        liked = np.asarray(n_liked, bool)
+    liked = np.asarray(liked, bool)
     dev = model.device
     with torch.no_grad():
         L, D = ii.like_mass(
@@ -353,13 +349,12 @@ def explain_many(
             like_logit = like.double().cpu().numpy()
             if ii is not None:  # each rated movie's direct pull on the seen log-odds
                 part = ii.partners[int(item)].cpu().numpy()
-                w = ii.weights[int(item)].double().cpu().numpy() * factor
+                w_item = ii.weights[int(item)].double().cpu().numpy()
                 # a movie's partners are distinct: each rated movie gets at most one weight
                 is_partner = part[:, None] == rated[None, :]
-                pulls = np.where(is_partner, w[:, None], 0.0).sum(0)
+                pulls = np.where(is_partner, factor * w_item[:, None], 0.0).sum(0)
                 # each rated movie's positive partner weight, for the partners feature
-                wpos = ii.weights[int(item)].clamp_min(0.0).double().cpu().numpy()
-                mass = np.where(is_partner, wpos[:, None], 0.0).sum(0)
+                mass = np.where(is_partner, np.maximum(w_item, 0.0)[:, None], 0.0).sum(0)
                 if by != "seen":  # the browser's ranking: pulls of the liked movies only
                     pulls[len(lk) :] = 0.0
                 score = score + pulls.sum() - np.concatenate([[0.0], pulls])
@@ -476,6 +471,7 @@ def recommend_all(
     for s in range(0, len(uidx), batch_size):
         us = uidx[s : s + batch_size]
         seen, like, feature = _batch_scores(model, lm, us, exact, ii_lm)
+        row, col = lm.rows(us)
         p_all = None
         if by == "liked" or with_scores:
             if person is None:
@@ -485,7 +481,6 @@ def recommend_all(
             partners = 0.0
             match_weights = model.match_calibration or model.calibration
             if with_scores or match_weights["partners"]:  # (the match's weighs it 0)
-                row, col = lm.rows(us)
                 partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
             args = (like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
             if with_scores and by == "liked":
@@ -498,7 +493,6 @@ def recommend_all(
             rank = liked_rank(seen, torch.from_numpy(p_match).to(seen.dtype).to(seen.device))
         else:
             rank = seen
-        row, col = lm.rows(us)
         rank[
             torch.from_numpy(row).to(rank.device), torch.from_numpy(col // 2).to(rank.device)
         ] = -float("inf")

@@ -118,7 +118,8 @@ def test_a_trained_model_weighs_its_partners_on_the_browsers_path(planted_model)
     likes = [r.lookup_item(i) for i in (0, 1, 2, 3)]
     dislikes = [r.lookup_item(i) for i in (40, 41)]
     items = np.array(likes + dislikes)
-    feature = _partner_feature(model, np.zeros(len(items), np.int64), items, len(likes), 1)
+    liked = np.arange(len(items)) < len(likes)
+    feature = _partner_feature(model, np.zeros(len(items), np.int64), items, liked, 1)
     assert feature.shape == (1, model.n_items) and np.ptp(feature) > 0
     with_partners = fold_in(model, likes, dislikes).p_like
     weights = dict(model.calibration)

@@ -91,6 +91,7 @@ def pair_partner_mass(rbm, lm: LikeMatrix, vu, vi, exclude=None, batch: int = 10
     users, pos = np.unique(vu, return_inverse=True)
     order = np.argsort(pos, kind="stable")
     pos_sorted = pos[order]
+    vi = np.asarray(vi, np.int64)
     if exclude is not None:
         ex = np.argsort(exclude[0], kind="stable")
         eu, ei = np.asarray(exclude[0])[ex], np.asarray(exclude[1])[ex]
@@ -112,6 +113,6 @@ def pair_partner_mass(rbm, lm: LikeMatrix, vu, vi, exclude=None, batch: int = 10
         out[idx] = ii.pair_like_mass(
             T.to(dev),
             torch.from_numpy(pos[idx] - s).to(dev),
-            torch.from_numpy(np.asarray(vi, np.int64)[idx]).to(dev),
+            torch.from_numpy(vi[idx]).to(dev),
         )
     return out
