@@ -92,6 +92,58 @@ def choose_threads(requested: int = 0) -> int:
     return max(1, min(cpus, round(cpus - busy_cpus())))
 
 
+_now = time.monotonic  # seconds, for intervals
+_own_cpu_time = time.process_time  # CPU seconds of this process, all its threads
+
+
+class ThreadGovernor:
+    """Keeps torch's CPU thread count at the CPUs other programs leave free while a long job
+    runs: :meth:`check`, called between batches, looks at most every ``interval`` seconds at
+    how busy this process's CPUs were since the last look, less this process's own CPU time,
+    and sets the thread count to what :func:`choose_threads` would choose now.
+
+    A thread team that shares a core with another busy program waits for its slowest thread
+    at every operation (beside one busy loop on 2 cores, 2 threads ran ML-100K training about
+    2× slower than 1); a machine that turns quiet again gets its threads back.
+    """
+
+    def __init__(self, interval: float = 1.0) -> None:
+        try:
+            self.cpus: set[int] = set(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            self.cpus = set()
+        self.interval = interval
+        self._mark = self._sample()
+
+    def _sample(self) -> tuple[float, tuple[float, float] | None, float]:
+        return _now(), _cpu_times(self.cpus), _own_cpu_time()
+
+    def others_busy(self) -> float | None:
+        """CPUs other programs kept busy since the last look (None: too soon, or unknown);
+        the look becomes the new mark."""
+        now = self._sample()
+        (t0, c0, own0), (t1, c1, own1) = self._mark, now
+        if t1 - t0 < self.interval or c0 is None or c1 is None or c1[1] <= c0[1]:
+            return None
+        self._mark = now
+        busy = len(self.cpus) * (c1[0] - c0[0]) / (c1[1] - c0[1])
+        return max(0.0, busy - (own1 - own0) / (t1 - t0))
+
+    def check(self) -> int | None:
+        """Sets torch's thread count for the load now; returns the new count when it
+        changed, else None."""
+        others = self.others_busy()
+        if others is None:
+            return None
+        import torch
+
+        want = max(1, min(len(self.cpus), round(len(self.cpus) - others)))
+        if want == torch.get_num_threads():
+            return None
+        torch.set_num_threads(want)
+        return want
+
+
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     """torch's CPU thread count set to ``n`` for the block, then put back (0: leave it).

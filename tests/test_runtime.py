@@ -69,12 +69,51 @@ def test_a_spinning_program_is_seen_busy():
         spin.wait()
 
 
-def test_the_entry_point_asks_openmp_to_wait_passively(monkeypatch):
+def test_the_entry_point_asks_openmp_to_wait_passively_after_a_short_spin(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     runtime.tune_process()
     import os
 
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert 0 < int(os.environ["GOMP_SPINCOUNT"]) <= 100_000  # at most about a millisecond
+
+
+def test_the_thread_governor_follows_the_load_of_other_programs(monkeypatch):
+    """Two CPUs: while another program keeps one busy, training drops to one thread; when
+    the machine is quiet again it gets both back; its own CPU time never counts as load."""
+    import torch
+
+    from engine import device
+
+    clock = {"t": 0.0, "busy": 0.0, "total": 0.0, "own": 0.0}
+    monkeypatch.setattr(device.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(device, "_cpu_times", lambda cpus: (clock["busy"], clock["total"]))
+    monkeypatch.setattr(device, "_now", lambda: clock["t"])
+    monkeypatch.setattr(device, "_own_cpu_time", lambda: clock["own"])
+
+    def run(seconds: float, own_cpus: float, other_cpus: float) -> None:
+        clock["t"] += seconds
+        clock["total"] += 2 * 100 * seconds  # jiffies of two CPUs
+        clock["busy"] += (own_cpus + other_cpus) * 100 * seconds
+        clock["own"] += own_cpus * seconds
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        gov = device.ThreadGovernor(interval=1.0)
+        run(0.5, own_cpus=2.0, other_cpus=0.0)
+        assert gov.check() is None  # too soon to tell
+        run(1.0, own_cpus=2.0, other_cpus=0.0)
+        assert gov.check() is None and torch.get_num_threads() == 2  # only our own load
+        run(1.5, own_cpus=1.1, other_cpus=0.9)  # a busy loop took a core
+        assert gov.check() == 1 and torch.get_num_threads() == 1
+        run(1.5, own_cpus=1.0, other_cpus=1.0)
+        assert gov.check() is None and torch.get_num_threads() == 1
+        run(1.5, own_cpus=1.0, other_cpus=0.05)  # it ended
+        assert gov.check() == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_tune_allocator_reports_whether_it_applied():

@@ -124,17 +124,22 @@ def train(
         TrainingError: no ratings, or the weights diverged.
         SettingError: the device or thread count cannot be used here.
     """
-    from engine.device import choose_threads, resolve_device, torch_threads
+    from engine.device import ThreadGovernor, choose_threads, resolve_device, torch_threads
 
     cfg = config or TrainConfig()
     if ratings.n_ratings == 0:
         raise TrainingError("no ratings to train on")
     cpu = resolve_device(cfg.device) == "cpu"
+    # automatic threads follow the machine's load as training goes (not in data-parallel runs,
+    # whose ranks share the machine by design)
+    governor = ThreadGovernor() if cpu and cfg.threads == 0 and dist is None else None
     with torch_threads(choose_threads(cfg.threads) if cpu else 0):
-        return _train(ratings, cfg, callback, progress, cancel, dist)
+        return _train(ratings, cfg, callback, progress, cancel, dist, governor)
 
 
-def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist) -> TrainResult:
+def _train(
+    ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist, governor=None
+) -> TrainResult:
     import torch
 
     from engine.device import resolve_device
@@ -182,6 +187,8 @@ def _train(ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist)
         for bi in range(n_batches):
             if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
                 raise TrainingCancelled
+            if governor is not None:
+                governor.check()
             e_sum, e_n = trainer.step(data, perm[bi * batch_size : (bi + 1) * batch_size], k, scale)
             err_sum += e_sum
             err_n += e_n

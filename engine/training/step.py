@@ -198,22 +198,19 @@ class SampledCD:
             h[have] = self.chains[ub[have]].float()
         cand, corr = self.candidates()
         if cand is None:
-            Wc, bc, M = torch.cat([self.Wl, self.Wj], 1), self.b, N
+            Wlc, Wjc, bc, M = self.Wl, self.Wj, self.b, N
         else:
             units_c = torch.stack((2 * cand, 2 * cand + 1), 1).reshape(-1)
-            Wc = torch.cat([self.Wl.index_select(0, units_c), self.Wj.index_select(0, units_c)], 1)
+            Wlc, Wjc = self.Wl.index_select(0, units_c), self.Wj.index_select(0, units_c)
             bc, M = self.b.index_select(0, units_c), len(cand)
         D = torch.bincount(rows, minlength=n).float().clamp(max=M - 1)
         for _ in range(k):
-            lg = torch.addmm(bc, h, Wc.T).view(n, M, 2)
+            # b + h Wᵀ in two products, one per group of units (no joined copy of W)
+            lg = torch.addmm(bc, h[:, :L], Wlc.T).addmm_(h[:, L:], Wjc.T).view(n, M, 2)
             ml = logaddexp_pair(lg)
             if corr is not None:
                 ml = ml + corr
-            tau = torch.log(D.clamp_min(1.0)) - torch.logsumexp(ml, 1)
-            for _ in range(cfg.newton_steps):
-                pi = torch.sigmoid(ml + tau[:, None])
-                tau = tau - (pi.sum(1) - D) / (pi * (1 - pi)).sum(1).clamp_min(1e-6)
-            pi = torch.sigmoid(ml + tau[:, None])
+            pi = activity(ml, D, cfg.newton_steps)
             u = self.uniform(n_glob, M)
             rk, mk = (u < pi).nonzero(as_tuple=True)
             u_like = u[rk, mk] / pi[rk, mk]  # given u < pi, u / pi is uniform on [0, 1)
@@ -399,6 +396,22 @@ def _sort_units(units, n_units: int):
     return torch.from_numpy(a[order]), torch.from_numpy(order)
 
 
+def activity(ml, D, steps: int):
+    """``(n, M)`` pick probabilities ``σ(ml + τ)``, with each person's offset ``τ (n,)`` set by
+    ``steps`` Newton steps (from the softmax's guess) so that the row sums are close to ``D
+    (n,)``. ``ml (n, M)``: each candidate's log-odds of being picked before the offset."""
+    import torch
+
+    tau = torch.log(D.clamp_min(1.0)) - torch.logsumexp(ml, 1)
+    for _ in range(steps):
+        pi = torch.add(ml, tau[:, None]).sigmoid_()
+        s = pi.sum(1)
+        # Σ π(1 - π) = Σ π - Σ π², the sum of squares in one pass
+        v = s - torch.linalg.vector_norm(pi, 2, dim=1).square_()
+        tau = tau - (s - D) / v.clamp_min(1e-6)
+    return torch.add(ml, tau[:, None]).sigmoid_()
+
+
 def torch_isfinite(t) -> bool:
     import torch
 
@@ -461,20 +474,21 @@ def like_likelihood_grad(
     x = x.clamp(max=40.0)
     if hmask is not None:
         x = x.masked_fill(hmask == 0, -1e4)
-    xr = x.index_select(0, rows)
-    # 1 - sigmoid of the unit's input with the movie liked (a) and disliked (d)
-    na = torch.addcmul(xr, (1.0 - p)[:, None], delta).neg_().sigmoid_()
-    nd = torch.addcmul(xr, -p[:, None], delta).neg_().sigmoid_()
+    nxr = x.index_select(0, rows).neg_()
+    # 1 - sigmoid of the unit's input with the movie liked (a) and disliked (d): σ(-a), σ(-d)
+    na = torch.addcmul(nxr, (p - 1.0)[:, None], delta).sigmoid_()
+    nd = torch.addcmul(nxr, p[:, None], delta).sigmoid_()
     # softplus(a) - softplus(d) = log(σ(-d) / σ(-a))
     z = b_diff + torch.div(nd, na).log_().sum(1)  # like log-odds
     e = weight * (p - torch.sigmoid(z))  # (R,) d log-likelihood / d z
     g = (nd - na).mul_(e[:, None])  # (R, L) d / d x_-r: e · (σ(a) - σ(d))
     G = torch.zeros(x.shape, dtype=x.dtype, device=x.device).index_add_(0, rows, g)
     back = G.index_select(0, rows).sub_(g)  # through the person's other ratings' inputs
-    # liked unit: e·σ(a) + p·back; disliked unit: -e·σ(d) + (1-p)·back
-    # (na and nd are spent: 1 - na and 1 - nd in place)
-    v1 = back.mul(p[:, None]).addcmul_(e[:, None], na.neg_().add_(1.0))
-    v0 = back.mul_((1.0 - p)[:, None]).addcmul_(e[:, None], nd.neg_().add_(1.0), value=-1.0)
+    # liked unit: e·σ(a) + p·back = p·back + e - e·σ(-a);
+    # disliked unit: -e·σ(d) + (1-p)·back = (1-p)·back - e + e·σ(-d)
+    ec = e[:, None]
+    v1 = back.mul(p[:, None]).add_(ec).addcmul_(ec, na, value=-1.0)
+    v0 = back.mul_((1.0 - p)[:, None]).sub_(ec).addcmul_(ec, nd)
     if out is None:
         gW = torch.zeros(n_units, x.shape[1], dtype=x.dtype, device=x.device)
     else:  # a kept (n_units, L) buffer
