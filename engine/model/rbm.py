@@ -272,7 +272,5 @@ class RBM:
 def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:
     """``log(exp(x[..., 0]) + exp(x[..., 1]))`` for finite ``x (..., 2)``: the same as
     ``torch.logsumexp(x, -1)``, several times faster for a last dimension of two."""
-    import torch.nn.functional as F
-
     a, b = x[..., 0], x[..., 1]
     return F.softplus(b - a).add_(a)
