@@ -170,7 +170,7 @@ def fit_partners(
     l2: float = 150.0,
     l2_pop: float = 2.0,
     norm: float = 0.5,
-    block: int = 512,
+    block: int = 64,
 ):
     """``(partners int64 (N, k'), weights float32 (N, k'))`` of every target movie (see the
     module doc; ``k' = min(k, hubs - 1)``, at least 1), never an N × N array."""
@@ -253,7 +253,9 @@ def fit_partners(
         return b0, P, beta
 
     # the blocks in parallel, one torch thread each: many small factorisations run several
-    # times faster side by side than each on every thread
+    # times faster side by side than each on every thread. Small blocks (64 targets: 10 MB of
+    # Gram matrices) come from memory malloc keeps; big ones were fresh pages every time
+    # (ML-100K: 0.8 s → 0.65 s; 5M ratings: 17.7 s → 14.8 s and 0.5 GB less at the peak)
     workers = max(1, torch.get_num_threads())
     block = max(64, min(block, math.ceil(M / (2 * workers))))
     with torch_threads(1), ThreadPoolExecutor(workers) as pool:
