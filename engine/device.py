@@ -42,10 +42,12 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _cpu_times(cpus: set[int]) -> tuple[float, float] | None:
-    """``(busy, total)`` jiffies of ``cpus`` from /proc/stat (Linux), None elsewhere."""
+def _cpu_times(cpus: set[int], path: str = "/proc/stat") -> tuple[float, float] | None:
+    """``(busy, total)`` jiffies of ``cpus`` from /proc/stat (Linux), None elsewhere. Busy
+    is what programs on this machine ran; the time a virtual machine's host took for others
+    (steal) is not, since fewer threads would not get it back."""
     try:
-        with open("/proc/stat", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             lines = fh.readlines()
     except OSError:
         return None
@@ -56,7 +58,8 @@ def _cpu_times(cpus: set[int]) -> tuple[float, float] | None:
             continue
         t = [float(x) for x in rest.split()]
         idle = t[3] + (t[4] if len(t) > 4 else 0.0)  # idle + iowait
-        busy += sum(t[:8]) - idle
+        steal = t[7] if len(t) > 7 else 0.0
+        busy += sum(t[:8]) - idle - steal
         total += sum(t[:8])
     return (busy, total) if total else None
 

@@ -119,3 +119,19 @@ def test_the_thread_governor_follows_the_load_of_other_programs(monkeypatch):
 def test_tune_allocator_reports_whether_it_applied():
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert runtime.tune_allocator() is glibc
+
+
+def test_cpu_times_count_what_programs_ran_not_the_hosts_steal(tmp_path):
+    """user, nice, system, irq and softirq are busy; idle, iowait and steal (a virtual
+    machine's host running others) are not; only the CPUs asked for count."""
+    from engine.device import _cpu_times
+
+    stat = tmp_path / "stat"
+    stat.write_text(
+        "cpu  999 0 999 999 0 0 0 999 0 0\n"
+        "cpu0 100 5 20 300 10 1 2 50 0 0\n"
+        "cpu1 7 0 3 400 0 0 0 90 0 0\n"
+        "intr 12345\n"
+    )
+    assert _cpu_times({0}, str(stat)) == (128.0, 488.0)
+    assert _cpu_times({0, 1}, str(stat)) == (138.0, 988.0)
