@@ -75,10 +75,20 @@ def busy_cpus(interval: float = 0.1) -> float:
     if first is None:
         return 0.0
     time.sleep(interval)
-    second = _cpu_times(cpus)
-    if second is None or second[1] <= first[1]:
-        return 0.0
-    return len(cpus) * (second[0] - first[0]) / (second[1] - first[1])
+    busy = _busy_between(first, _cpu_times(cpus), len(cpus))
+    return 0.0 if busy is None else busy
+
+
+def _busy_between(first, second, n_cpus: int) -> float | None:
+    """CPUs kept busy between two :func:`_cpu_times` samples (None: unknown, or no time)."""
+    if first is None or second is None or second[1] <= first[1]:
+        return None
+    return n_cpus * (second[0] - first[0]) / (second[1] - first[1])
+
+
+def _free_threads(cpus: int, busy: float) -> int:
+    """Threads for ``cpus`` CPUs of which other programs keep ``busy`` busy (at least 1)."""
+    return max(1, min(cpus, round(cpus - busy)))
 
 
 def choose_threads(requested: int = 0) -> int:
@@ -92,7 +102,7 @@ def choose_threads(requested: int = 0) -> int:
                 f"--threads {requested}: this process may use {cpus} CPU(s); use 1 to {cpus}"
             )
         return requested
-    return max(1, min(cpus, round(cpus - busy_cpus())))
+    return _free_threads(cpus, busy_cpus())
 
 
 _now = time.monotonic  # seconds, for intervals
@@ -116,20 +126,20 @@ class ThreadGovernor:
         except (AttributeError, OSError):
             self.cpus = set()
         self.interval = interval
-        self._mark = self._sample()
-
-    def _sample(self) -> tuple[float, tuple[float, float] | None, float]:
-        return _now(), _cpu_times(self.cpus), _own_cpu_time()
+        self._mark = (_now(), _cpu_times(self.cpus), _own_cpu_time())
 
     def others_busy(self) -> float | None:
         """CPUs other programs kept busy since the last look (None: too soon, or unknown);
-        the look becomes the new mark."""
-        now = self._sample()
-        (t0, c0, own0), (t1, c1, own1) = self._mark, now
-        if t1 - t0 < self.interval or c0 is None or c1 is None or c1[1] <= c0[1]:
+        the look becomes the new mark. Between looks it reads only the clock."""
+        t0, c0, own0 = self._mark
+        t1 = _now()
+        if t1 - t0 < self.interval:
             return None
-        self._mark = now
-        busy = len(self.cpus) * (c1[0] - c0[0]) / (c1[1] - c0[1])
+        c1, own1 = _cpu_times(self.cpus), _own_cpu_time()
+        busy = _busy_between(c0, c1, len(self.cpus))
+        if busy is None:
+            return None
+        self._mark = (t1, c1, own1)
         return max(0.0, busy - (own1 - own0) / (t1 - t0))
 
     def check(self) -> int | None:
@@ -140,7 +150,7 @@ class ThreadGovernor:
             return None
         import torch
 
-        want = max(1, min(len(self.cpus), round(len(self.cpus) - others)))
+        want = _free_threads(len(self.cpus), others)
         if want == torch.get_num_threads():
             return None
         torch.set_num_threads(want)
