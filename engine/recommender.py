@@ -30,6 +30,7 @@ from engine.model.calibration import person_rating_bias
 from engine.model.inference import (
     hidden_input,
     item_item_input,
+    like_offset,
     pair_logits,
     pair_partner_mass,
     pair_seen,
@@ -139,10 +140,11 @@ def fold_in(
 
     with torch.no_grad():
         x, lk, dk = _profile(model, likes, dislikes)
+        offset = model.rbm.like_offset([len(lk)], [len(lk) + len(dk)])
         if _use_exact(model, exact):
-            seen, like = model.rbm.conditionals(x)
+            seen, like = model.rbm.conditionals(x, offset=offset)
         else:
-            seen, like = model.rbm.mean_field_conditionals(x)
+            seen, like = model.rbm.mean_field_conditionals(x, offset)
         seen_feature = model.seen_feature(seen[0])
         both = np.concatenate([lk, dk])
         liked = np.arange(len(both)) < len(lk)
@@ -329,6 +331,9 @@ def explain_many(
     with torch.no_grad():
         W = rbm.W
         xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
+        offset = rbm.like_offset([len(lk)], [len(rated)])
+        if offset is not None:
+            offset = offset.expand(len(xs))
         base = rbm.keep * F.softplus(xs).sum(1)
         own = rbm.seen_bias()
         ii = rbm.item_item
@@ -343,7 +348,8 @@ def explain_many(
     for item in items:
         with torch.no_grad():
             its = torch.full((len(xs),), int(item), device=rbm.device)
-            sc, like = rbm.pair_scores(xs, its, with_like=True)  # (1+R, 2), (1+R,)
+            # (1+R, 2), (1+R,); the person's own like term held fixed, as their like rate
+            sc, like = rbm.pair_scores(xs, its, with_like=True, offset=offset)
             score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
             seen_feature = score - float(own[int(item)])
             like_logit = like.double().cpu().numpy()
@@ -422,10 +428,11 @@ def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None, ii_lm
 
     with torch.no_grad():
         x = hidden_input(model.rbm, lm, users)
+        offset = like_offset(model.rbm, lm, users)
         if _use_exact(model, exact):
-            seen, like = model.rbm.conditionals(x)
+            seen, like = model.rbm.conditionals(x, offset=offset)
         else:
-            seen, like = model.rbm.mean_field_conditionals(x)
+            seen, like = model.rbm.mean_field_conditionals(x, offset)
         feature = model.seen_feature(seen)
         extra = item_item_input(model.rbm, lm if ii_lm is None else ii_lm, users)
         return (seen if extra is None else seen + extra), like, feature

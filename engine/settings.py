@@ -211,6 +211,11 @@ class TrainConfig:
     like_exact_weight: float = setting(
         1.6, "weight of the exact like log-likelihood term of the like units", low=0, high=100
     )
+    like_rate: float = setting(
+        5.0, "the like log-odds have a term of the person's like rate, smoothed by this "
+        "many ratings (0: no such term)",
+        low=0, high=1000,
+    )  # fmt: skip
     like_cap: int = setting(
         16384, "the like term of an update uses at most this many of its ratings (0: all)",
         low=0, high=10**9,

@@ -1020,3 +1020,75 @@ def test_calibration_fit_does_not_diverge_where_plain_newton_overshoots():
     assert abs(w[0]) < 0.1
     assert p[group].mean() == pytest.approx(y[group].mean(), abs=0.05)
     assert p[~group].mean() == pytest.approx(y[~group].mean(), abs=0.05)
+
+
+def test_the_persons_own_like_term_adds_to_every_like_log_odds():
+    """``like_offset`` is rate_weight · log((likes + α·π) / (dislikes + α·(1-π))), and every
+    like log-odds path adds it (per person) while P(seen) does not move: the exact
+    conditionals, the pair paths (and their parts) and the mean-field pass. Weight 0: none."""
+    rbm = RBM(4, 5, seed=3, init_std=0.7)
+    x = torch.randn(2, 5, generator=torch.Generator().manual_seed(5))
+    seen0, like0 = rbm.conditionals(x)
+    mf_seen0, mf_like0 = rbm.mean_field_conditionals(x)
+    assert rbm.like_offset([3, 0], [4, 2]) is None
+    rbm.rate_weight, rbm.rate_prior, rbm.rate_share = 0.8, 5.0, 0.7
+    off = rbm.like_offset([3, 0], [4, 2])
+    expect = 0.8 * np.log([(3 + 3.5) / (1 + 1.5), (0 + 3.5) / (2 + 1.5)])
+    np.testing.assert_allclose(off.numpy(), expect, rtol=1e-6)
+    seen, like = rbm.conditionals(x, offset=off)
+    torch.testing.assert_close(like, like0 + off[:, None])
+    torch.testing.assert_close(seen, seen0)
+    rows, items = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 3, 1, 2])
+    pair = rbm.pair_like_logits(x, rows, items, offset=off)
+    torch.testing.assert_close(pair, like[rows, items])
+    parts = rbm.pair_like_logits(x, rows, items, parts=True, offset=off)
+    torch.testing.assert_close(parts[:, 0], pair)
+    _, scored = rbm.pair_scores(x[rows], items, with_like=True, offset=off[rows])
+    torch.testing.assert_close(scored, pair)
+    mf_seen, mf_like = rbm.mean_field_conditionals(x, off)
+    torch.testing.assert_close(mf_like, mf_like0 + off[:, None])
+    torch.testing.assert_close(mf_seen, mf_seen0)
+
+
+def test_the_like_terms_rate_feature_leaves_each_rating_out():
+    """In training, rating r's person's like rate is taken without r itself (what the person
+    would look like at use, asked about a movie they have not rated), smoothed by
+    ``like_rate`` ratings at the data's like share."""
+    r = from_arrays(
+        np.array([0, 0, 0, 1, 1]), np.array([0, 1, 2, 1, 3]), np.array([5.0, 4.0, 1.0, 2.0, 3.0])
+    )
+    lm = LikeMatrix.from_ratings(r, 3.0)
+    cfg = TrainConfig(n_hidden=4, like_rate=2.0)
+    rbm = RBM(r.n_items, 4)
+    rbm.like_units = 2
+    cd = SampledCD(rbm, cfg, "cpu", r.n_users, np.ones(r.n_items))
+    users = np.array([0, 1])
+    row, col = lm.rows(users)
+    phi = cd._rate_feature(lm, col, torch.from_numpy(row), 2, None)
+    pi = 3 / 5  # likes of the data
+    liked = col % 2 == 1
+    expect = []
+    for k in range(len(col)):
+        mine = (row == row[k]) & (np.arange(len(col)) != k)
+        likes, n = liked[mine].sum(), mine.sum()
+        expect.append(np.log((likes + 2 * pi) / (n - likes + 2 * (1 - pi))))
+    np.testing.assert_allclose(phi.numpy(), expect, rtol=1e-6)
+
+
+def test_training_learns_how_easily_each_person_likes():
+    """People who like almost everything and people who like little, on the same movies:
+    the trained model gives the person's like rate a positive weight, and with it a lenient
+    newcomer's P(like) of an unseen movie is above a harsh one's."""
+    rng = np.random.default_rng(0)
+    users, items, values = [], [], []
+    for u in range(200):
+        rate = 0.9 if u % 2 else 0.25
+        for i in rng.choice(40, 15, replace=False):
+            users.append(u), items.append(int(i))
+            values.append(4.0 if rng.random() < rate else 2.0)
+    r = from_arrays(np.array(users), np.array(items), np.array(values))
+    model = train(r, TrainConfig(n_hidden=8, epochs=15, patience=0, seed=0)).model
+    assert model.rbm.rate_weight > 0.1
+    lenient = fold_in(model, likes=list(range(9)), dislikes=[9])
+    harsh = fold_in(model, likes=[0, 1], dislikes=list(range(2, 10)))
+    assert lenient.p_like[20:].mean() > harsh.p_like[20:].mean() + 0.1

@@ -148,11 +148,11 @@ DATA = Path(__file__).parent / "fixtures"
 def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, tmp_path):
     """Stored files written by rbm-tui's format version 1 (positional calibration weights; the
     oldest layout with 4 weights and no rating sums, lateral weights or neighbours; the last
-    with 9 and all of them) load through the upgrades to version 5 and give the P(like) and
+    with 9 and all of them) load through the upgrades to version 6 and give the P(like) and
     seen log-odds the version that wrote them gave (``model-v1-expected.json``): the
     neighbours are gone (they only moved the stars' P(like)), the seen and partners features
     weigh 0 and the 30-movie lateral weights become a movie-to-movie part that keeps, for
-    every movie, all 29 others. Saved again they are version 5 and load the same."""
+    every movie, all 29 others. Saved again they are version 6 and load the same."""
     import json
 
     expected = json.loads((DATA / "model-v1-expected.json").read_text())[name]
@@ -179,7 +179,7 @@ def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, t
     np.testing.assert_allclose(got.seen_logit, expected["seen_logit"], rtol=1e-6, atol=1e-6)
     again = load_model(save_model(old, tmp_path / "v4.pt"), device="cpu")
     saved = torch.load(tmp_path / "v4.pt", weights_only=True)
-    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 5
+    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 6
     assert "lateral" not in saved and "neighbour_items" not in saved
     assert ("item_item_partners" in saved) == (ii is not None)
     assert again.calibration == old.calibration
@@ -396,6 +396,33 @@ def test_a_version_4_file_loads_with_the_partners_feature_weighing_0(tmp_path):
     again = load_model(save_model(old, tmp_path / "again.pt"), device="cpu")
     assert (
         json.loads(torch.load(tmp_path / "again.pt", weights_only=True)["header"])["format_version"]
-        == 5
+        == FORMAT_VERSION
     )
     assert again.calibration == old.calibration
+
+
+def test_a_version_5_file_loads_without_the_persons_own_like_term(tmp_path, model):
+    """The 5 -> 6 upgrade: no person's own like term (weight 0), so the file's P(like) is
+    what it was; a version-6 file keeps its term, and the term moves P(like)."""
+    import json
+
+    assert model.rbm.rate_weight != 0.0 and model.rbm.rate_prior == 5.0
+    path = save_model(model, tmp_path / "v6.pt")
+    back = load_model(path, device="cpu")
+    fields = ("rate_weight", "rate_prior", "rate_share")
+    assert [getattr(back.rbm, k) for k in fields] == [getattr(model.rbm, k) for k in fields]
+    likes, dislikes = [0, 1, 2], [3]
+    np.testing.assert_allclose(
+        fold_in(back, likes, dislikes).p_like, fold_in(model, likes, dislikes).p_like
+    )
+    blob = torch.load(path, weights_only=True)
+    header = json.loads(blob["header"])
+    header["format_version"] = 5
+    for k in fields:
+        del header[k]
+    torch.save({**blob, "header": json.dumps(header)}, tmp_path / "v5.pt")
+    old = load_model(tmp_path / "v5.pt", device="cpu")
+    assert old.rbm.rate_weight == 0.0 and old.rbm.like_offset([3], [4]) is None
+    assert not np.allclose(
+        fold_in(old, likes, dislikes).p_like, fold_in(model, likes, dislikes).p_like
+    )

@@ -17,8 +17,10 @@ benchmark's test rows. Every carve is a deterministic function of ``seed``.
 
 - ``like``: ``ml-100k/u1.base``, a random 20% of its rows held out. Calibrated P(like) of the
   held-out pairs, each person known by the thumbs of their carve-training rows only
-  (``predict_pairs(..., thumbs_only=True)``): AUC, accuracy, per-user error, ECE; and
-  ``raw_auc``, the AUC of the RBM's own like log-odds (no calibration features).
+  (``predict_pairs(..., thumbs_only=True)``): AUC, accuracy, per-user error, ECE;
+  ``own_auc``, the AUC of the RBM's own like log-odds as trained (no calibration: what the
+  benchmark's "own log-odds + Platt" row measures); and ``raw_auc``, the same with the like
+  units' gain that the calibration fits beside its other features.
 - ``new``: ``ml100k-newusers/train.csv``, 150 people with >= 20 ratings held out; the model
   trains on the others. Each held-out person is known by 10 random thumbs (rating >= 3 up);
   the rest of their rows, on movies the remaining people rated, is their test. Rank every
@@ -193,13 +195,16 @@ def like_eval(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
     y = val.values >= LIKE
     out = like_metrics(val.users[ok], y[ok], p[ok])
     out["pairs_skipped"] = int((~ok).sum())
-    out["raw_auc"] = auc(y[ok], _own_logits(model, train_part, uids[ok], iids[ok]))
+    own = _own_logits(model, train_part, uids[ok], iids[ok])
+    out["raw_auc"] = auc(y[ok], own[:, 0] + (model.rbm.like_gain - 1.0) * own[:, 1])
+    out["own_auc"] = auc(y[ok], own[:, 0])
     return out
 
 
 def _own_logits(model, known: Ratings, uids, iids) -> np.ndarray:
     """The RBM's own like log-odds of the pairs (no calibration; what the benchmark's "own
-    log-odds with Platt" row ranks by), each person known by thumbs."""
+    log-odds with Platt" row ranks by), each person known by thumbs: ``(P, 2)``, the log-odds
+    without the like units' gain and the like units' share (:func:`pair_logits`)."""
     import torch
 
     from engine.model.inference import pair_logits
@@ -208,7 +213,7 @@ def _own_logits(model, known: Ratings, uids, iids) -> np.ndarray:
     lm = _user_visible(model, known, True)
     uidx = np.fromiter((known.user_index[u] for u in uids.tolist()), np.int64, len(uids))
     with torch.no_grad():
-        return pair_logits(model.rbm, lm, uidx, model.map_items(iids), "cpu")
+        return pair_logits(model.rbm, lm, uidx, model.map_items(iids), "cpu", parts=True)
 
 
 def new_eval(model, thumbs: Ratings, test: Ratings) -> dict[str, float]:
@@ -269,7 +274,7 @@ def run_seed(
         out.update({f"like_{k}": v for k, v in m.items()})
         log(
             f"  seed {seed} like: AUC {m['auc']:.4f} acc {m['accuracy']:.4f} pue "
-            f"{m['per_user_error']:.4f} ECE {m['ece']:.4f} own AUC {m['raw_auc']:.4f}"
+            f"{m['per_user_error']:.4f} ECE {m['ece']:.4f} own AUC {m['own_auc']:.4f}"
             f" ({out['like_s']:.1f} s)"
         )
     if "new" in which:
@@ -292,7 +297,8 @@ KEYS = [
     "hid_ndcg@10", "hid_precision@10",
     "1b_ndcg@10", "1b_precision@10",
     "new_ndcg@10", "new_precision@10",
-    "like_auc", "like_accuracy", "like_per_user_error", "like_ece", "like_raw_auc",
+    "like_auc", "like_accuracy", "like_per_user_error", "like_ece",
+    "like_own_auc", "like_raw_auc",
     "topn_s", "like_s", "new_s",
 ]  # fmt: skip
 

@@ -21,6 +21,17 @@ def hidden_input(rbm, lm: LikeMatrix, users: np.ndarray):
     )
 
 
+def like_offset(rbm, lm: LikeMatrix, users: np.ndarray):
+    """``(len(users),)`` the people's own term of their like log-odds
+    (:meth:`engine.model.rbm.RBM.like_offset`) from their likes and ratings in ``lm``, or
+    None when the model has none."""
+    if not rbm.rate_weight:
+        return None
+    row, col = lm.rows(users)
+    likes = np.bincount(row, weights=col % 2, minlength=len(users))
+    return rbm.like_offset(likes, np.bincount(row, minlength=len(users)))
+
+
 def item_item_input(rbm, lm: LikeMatrix, users: np.ndarray):
     """``(len(users), N)`` movie-to-movie term of ``users``' seen log-odds
     (:meth:`engine.model.rbm.RBM.item_item_input`), None when the RBM has none."""
@@ -44,9 +55,11 @@ def pair_logits(rbm, lm: LikeMatrix, vu, vi, device, *, parts: bool = False) -> 
 
     users, pos = np.unique(vu, return_inverse=True)
     x = torch.cat([hidden_input(rbm, lm, users[s : s + 4096]) for s in range(0, len(users), 4096)])
+    offset = like_offset(rbm, lm, users)
     logits = rbm.pair_like_logits(
-        x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device), parts=parts
-    )
+        x, torch.from_numpy(pos).to(device), torch.from_numpy(vi).to(device), parts=parts,
+        offset=offset,
+    )  # fmt: skip
     return logits.cpu().numpy().astype(np.float64)
 
 

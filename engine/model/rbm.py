@@ -15,8 +15,10 @@ From one model we read two things for a movie ``j`` a person has not rated:
 - ``P(like_j | seen_j, v)``, the chance they like it once they watch it (the P(like) shown).
 
 Both are exact conditionals of the RBM (the hidden units are summed out, not sampled), see
-:meth:`RBM.conditionals`. An optional sparse movie-to-movie part (:attr:`RBM.item_item`, fitted
-by :mod:`engine.model.itemitem`) adds direct terms between the movies' seen states to the seen
+:meth:`RBM.conditionals`. The like log-odds also take a visible bias conditioned on the
+person, :meth:`RBM.like_offset` (how easily they like anything, from their like rate). An
+optional sparse movie-to-movie part (:attr:`RBM.item_item`, fitted by
+:mod:`engine.model.itemitem`) adds direct terms between the movies' seen states to the seen
 log-odds where recommendations are ranked. All tensors are on :attr:`RBM.device`, float32.
 """
 
@@ -67,6 +69,7 @@ class RBM:
         #: the sparse movie-to-movie part of the seen log-odds
         #: (:class:`engine.model.itemitem.ItemItem`), or None
         self.item_item = None
+        self.rate_weight, self.rate_prior, self.rate_share = 0.0, 0.0, 0.5
 
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor], device: str | torch.device = "cpu") -> RBM:
@@ -79,6 +82,7 @@ class RBM:
         rbm.n_items, rbm.n_hidden = W.shape[0] // 2, W.shape[1]
         rbm.device = torch.device(device)
         rbm.keep, rbm.like_units, rbm.like_gain, rbm.item_item = 1.0, 0, 1.0, None
+        rbm.rate_weight, rbm.rate_prior, rbm.rate_share = 0.0, 0.0, 0.5
         rbm.load_state_dict(state)
         return rbm
 
@@ -147,6 +151,20 @@ class RBM:
         (what it would be with no hidden unit)."""
         return logaddexp_pair(self.b.view(self.n_items, 2))
 
+    def like_offset(self, likes, ratings) -> torch.Tensor | None:
+        """``(B,)`` the person's own term of every like log-odds, from their numbers of likes
+        and of ratings ``(B,)`` each: ``rate_weight · log((likes + α·π) / (dislikes +
+        α·(1 − π)))``, the log-odds of their like rate smoothed by ``α = rate_prior`` ratings
+        at the training data's like share ``π = rate_share`` (a conditional visible bias:
+        how easily this person likes anything). None when the model has none."""
+        if not self.rate_weight or not self.rate_prior:
+            return None
+        likes = torch.as_tensor(likes, dtype=torch.float32, device=self.device)
+        ratings = torch.as_tensor(ratings, dtype=torch.float32, device=self.device)
+        a, pi = self.rate_prior, self.rate_share
+        odds = (likes + a * pi) / (ratings - likes + a * (1.0 - pi))
+        return self.rate_weight * torch.log(odds)
+
     def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
         """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""
         return torch.addmm(self.b, h, self.W.T).view(h.shape[0], self.n_items, 2)
@@ -160,6 +178,7 @@ class RBM:
         x: torch.Tensor,
         items: torch.Tensor | None = None,
         *,
+        offset: torch.Tensor | None = None,
         budget: int = 1 << 23,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact single-movie conditionals for movies the person has not rated.
@@ -167,6 +186,7 @@ class RBM:
         Args:
             x: ``(B, H)`` hidden input ``c + vW`` of the person's known ratings.
             items: ``(M,)`` movie indices to score; all movies when None.
+            offset: ``(B,)`` the people's own like term (:meth:`like_offset`), or None.
 
         Returns:
             ``(seen_logit, like_logit)``, each ``(B, M)``: log-odds of P(seen | v) and of
@@ -174,7 +194,7 @@ class RBM:
 
                 score(j, s) = b[j,s] + keep · Σ_k softplus(x_k + W[j,s,k])
                 seen_logit = logsumexp_s score(j, s) - keep · Σ_k softplus(x_k)
-                like_logit = score(j, like) - score(j, dislike)
+                like_logit = score(j, like) - score(j, dislike) (+ offset)
         """
         W = self.W.view(self.n_items, 2, self.n_hidden)
         b = self.b.view(self.n_items, 2)
@@ -189,7 +209,8 @@ class RBM:
             sc = self.keep * sp.sum(3) + b[s : s + chunk][None]
             seen_parts.append(logaddexp_pair(sc) - base)
             like_parts.append(sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp))
-        return torch.cat(seen_parts, 1), torch.cat(like_parts, 1)
+        like = torch.cat(like_parts, 1)
+        return torch.cat(seen_parts, 1), like if offset is None else like + offset[:, None]
 
     def _pair_softplus(
         self, x: torch.Tensor, items: torch.Tensor
@@ -199,16 +220,23 @@ class RBM:
         return F.softplus(x[:, None, :] + W), self.b.view(self.n_items, 2)[items]
 
     def pair_scores(
-        self, x: torch.Tensor, items: torch.Tensor, *, with_like: bool = False
+        self,
+        x: torch.Tensor,
+        items: torch.Tensor,
+        *,
+        with_like: bool = False,
+        offset: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``(P, 2)`` scores of (disliked, liked) for pairs: row ``p`` of ``x (P, H)`` with
         movie ``items[p]``. With ``with_like``, also the ``(P,)`` like log-odds (the scores'
-        difference, plus what :attr:`like_gain` adds)."""
+        difference, plus what :attr:`like_gain` adds, plus ``offset (P,)``: the people's own
+        like term, :meth:`like_offset`)."""
         sp, b = self._pair_softplus(x, items)
         sc = self.keep * sp.sum(2) + b
         if not with_like:
             return sc
-        return sc, sc[:, 1] - sc[:, 0] + self._like_extra(sp)
+        like = sc[:, 1] - sc[:, 0] + self._like_extra(sp)
+        return sc, like if offset is None else like + offset
 
     def pair_like_logits(
         self,
@@ -218,20 +246,26 @@ class RBM:
         batch: int = 65536,
         *,
         parts: bool = False,
+        offset: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``(P,)`` like log-odds of movie ``items[p]`` for the person ``x[rows[p]]``; with
-        ``parts``, ``(P, 2)``: the log-odds without :attr:`like_gain` and the like units'
-        share of it."""
+        """``(P,)`` like log-odds of movie ``items[p]`` for the person ``x[rows[p]]`` (with
+        their own like term ``offset[rows[p]]`` when ``offset (B,)`` is given,
+        :meth:`like_offset`); with ``parts``, ``(P, 2)``: the log-odds without
+        :attr:`like_gain` and the like units' share of it."""
         out = []
         L = self.like_units
         for s in range(0, len(items), batch):
-            xs, it = x[rows[s : s + batch]], items[s : s + batch]
+            r = rows[s : s + batch]
+            xs, it = x[r], items[s : s + batch]
+            off = None if offset is None else offset[r]
             if parts:
                 sp, b = self._pair_softplus(xs, it)
                 z = self.keep * (sp[:, 1] - sp[:, 0]).sum(1) + b[:, 1] - b[:, 0]
+                if off is not None:
+                    z = z + off
                 out.append(torch.stack((z, self.keep * (sp[:, 1, :L] - sp[:, 0, :L]).sum(1)), 1))
             else:
-                out.append(self.pair_scores(xs, it, with_like=True)[1])
+                out.append(self.pair_scores(xs, it, with_like=True, offset=off)[1])
         if out:
             return torch.cat(out)
         return torch.zeros((0, 2) if parts else 0, device=x.device)
@@ -243,10 +277,13 @@ class RBM:
         L = self.like_units
         return self.keep * (self.like_gain - 1.0) * (sp[..., 1, :L] - sp[..., 0, :L]).sum(-1)
 
-    def mean_field_conditionals(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def mean_field_conditionals(
+        self, x: torch.Tensor, offset: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Fast approximation of :meth:`conditionals` for all movies: one mean-field pass.
 
         ``(seen_logit, like_logit)``, each ``(B, N)``; cost is two ``(B,H)×(H,2N)`` products.
+        ``offset (B,)``: the people's own like term (:meth:`like_offset`), or None.
         """
         ph = self.keep * torch.sigmoid(x)
         logits = self.visible_logits(ph)
@@ -255,7 +292,7 @@ class RBM:
         if self.like_gain != 1.0 and self.like_units:
             L = self.like_units
             like = like + (self.like_gain - 1.0) * (ph[:, :L] @ self._like_delta().T)
-        return seen, like
+        return seen, like if offset is None else like + offset[:, None]
 
     def _like_delta(self) -> torch.Tensor:
         """``(N, like_units)`` liked minus disliked weights of the like units, cached until

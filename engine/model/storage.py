@@ -20,7 +20,9 @@ turning a version-``n`` header and tensors into version ``n + 1``:
   movies × k, and the header's ``item_item_gamma``), and the calibration has a ``seen``
   feature in place of the neighbours one;
 - 5: the calibration has a ``partners`` feature, and the header may hold the match's own
-  ``match_calibration`` (fitted without it; absent or null: the calibration).
+  ``match_calibration`` (fitted without it; absent or null: the calibration);
+- 6: the header's ``rate_weight``, ``rate_prior`` and ``rate_share``: the person's own term
+  of the like log-odds (:meth:`engine.model.rbm.RBM.like_offset`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from engine.model import calibration as cal
 from engine.settings import SETTINGS_BY_NAME
 
 FORMAT = "rbm-tui-model"
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 SUFFIX = ".pt"
 #: The most movies and hidden units a model file may claim (checked before anything is built).
 MAX_ITEMS = 10_000_000
@@ -96,8 +98,14 @@ def _upgrade_v4(header: dict, blob: dict) -> None:
         header["calibration"] = cal.upgrade(header["calibration"])
 
 
+def _upgrade_v5(header: dict, blob: dict) -> None:
+    """Version 5 -> 6: no person's own like term (weight 0: the file's log-odds are
+    unchanged)."""
+    header.update(rate_weight=0.0, rate_prior=0.0, rate_share=0.5)
+
+
 #: ``{version: step}``: each step upgrades a header and its tensors, in place, by one version.
-UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2, 3: _upgrade_v3, 4: _upgrade_v4}
+UPGRADES = {1: _upgrade_v1, 2: _upgrade_v2, 3: _upgrade_v3, 4: _upgrade_v4, 5: _upgrade_v5}
 
 
 def default_model_path(dataset_name: str) -> Path:
@@ -140,6 +148,9 @@ def save_model(model, path: str | Path | None = None) -> Path:
         "keep": model.rbm.keep,
         "like_units": model.rbm.like_units,
         "like_gain": model.rbm.like_gain,
+        "rate_weight": float(model.rbm.rate_weight),
+        "rate_prior": float(model.rbm.rate_prior),
+        "rate_share": float(model.rbm.rate_share),
         "item_item_gamma": model.rbm.item_item.gamma if model.rbm.item_item is not None else 0.0,
         "item_ids": _ids_to_json(np.asarray(model.item_ids)),
         "like_threshold": model.like_threshold,
@@ -244,6 +255,9 @@ def load_model(path: str | Path, device: str = "auto"):
         header["like_units"],
         header["like_gain"],
     )
+    rbm.rate_weight, rbm.rate_prior, rbm.rate_share = (
+        float(header[k]) for k in ("rate_weight", "rate_prior", "rate_share")
+    )
     if "item_item_partners" in blob or "item_item_weights" in blob:
         from engine.model.itemitem import ItemItem
 
@@ -336,6 +350,9 @@ _SCHEMA = {
     "keep": (lambda v: _is_num(v) and 0 < v <= 1, "a number in (0, 1]"),
     "like_units": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
     "like_gain": (lambda v: _is_num(v) and 0 < v < 100, "a number in (0, 100)"),
+    "rate_weight": (lambda v: _is_num(v) and abs(v) < 100, "a number in (-100, 100)"),
+    "rate_prior": (lambda v: _is_num(v) and 0 <= v <= 1000, "a number in [0, 1000]"),
+    "rate_share": (lambda v: _is_num(v) and 0 < v < 1, "a number in (0, 1)"),
     "like_threshold": (lambda v: _is_num(v) and math.isfinite(v), "a number"),
     "item_item_gamma": (lambda v: _is_num(v) and 0 <= v <= 10, "a number in [0, 10]"),
     "item_ids": (lambda v: isinstance(v, dict), "an object"),

@@ -21,7 +21,10 @@ picks. A batch's update sums two terms:
   hidden, never people × catalogue.
 - **the like term**: the exact gradient of Σ_r log P(like_r | seen_r, the person's other
   ratings) for the like units, hidden units summed out (a discriminative RBM term, as in
-  Larochelle & Bengio 2008), soft targets ``s``; it costs ratings × like units.
+  Larochelle & Bengio 2008), soft targets ``s``; it costs ratings × like units. With
+  ``like_rate`` > 0 the like log-odds also take the person's own term
+  (:meth:`engine.model.rbm.RBM.like_offset`): one weight times the log-odds of the person's
+  like rate without the rating itself; the weight learns from the same gradient (Adam).
 
 The joint units and the visible biases' joint share learn with Adam, the like units with
 momentum (:mod:`engine.training.optim`); both update only the rows the batch touched.
@@ -98,6 +101,10 @@ class SampledCD:
         self.p_cl = LazyParam(self.c[:L], {"like": Momentum(cfg.like_learning_rate)}, avg, 2.0)
         self.p_cj = LazyParam(self.c[L:], {"joint": Adam(cfg.learning_rate)}, avg, 2.0)
         self.t = 0  # updates so far
+        # the person's own like term (weight, Adam's moments, average, steps; see _rate_step)
+        self.rate_w = self.rate_m = self.rate_v = self.rate_avg = 0.0
+        self.rate_t = 0
+        self.pi: float | None = None  # the training data's like share
         self._buf: dict = {}  # full-size gradient buffers, see _buffer
         self.draw = Uniforms(cfg.seed, device)
         self.rng = np.random.default_rng([cfg.seed, 0xCA4D])  # candidates, like-term subsets
@@ -282,25 +289,67 @@ class SampledCD:
             delta = Wl_R.index_select(0, liked_l) - Wl_R.index_select(0, disliked_l)
         bR = self.b if R is None else self.b.index_select(0, R)
         b_diff = bR[liked_l] - bR[disliked_l]
+        phi = None
+        if cfg.like_rate > 0:
+            phi = self._rate_feature(data, col_np, rows, n, None if rows_l is rows else sel)
         gWl, gbl, gcl, z = like_likelihood_grad(
             delta, b_diff, x0[:, :L], rows_l, liked_l, disliked_l, share_l,
             None if hmask is None else hmask[:, :L], lw, nR,
             out=self._buffer("gWl", L) if R is None else None,
+            offset=None if phi is None else self.rate_w * phi,
         )  # fmt: skip
+        # the person's own like term's gradient (a sum, like the others)
+        ga = torch.zeros(1, device=dev)
+        if phi is not None:
+            ga += torch.dot(share_l - torch.sigmoid(z), phi) * lw
         err_sum = float((share_l - torch.sigmoid(z)).abs().sum())
         err_n = len(share_l)
-        for g in (gWl, gbl, gcl):
+        for g in (gWl, gbl, gcl, ga):
             g.div_(n_glob)
-        grads = [gWj, gWl, gbj, gbl, gcj, gcl]
+        grads = [gWj, gWl, gbj, gbl, gcj, gcl, ga]
         if dist is not None:
             R, grads = self._reduce(R, grads)
-        gWj, gWl, gbj, gbl, gcj, gcl = grads
+        gWj, gWl, gbj, gbl, gcj, gcl, ga = grads
+        if phi is not None:
+            self._rate_step(float(ga), scale)
         self.p_Wj.step(R, {"joint": gWj}, t, scale)
         self.p_Wl.step(R, {"like": gWl}, t, scale)
         self.p_b.step(R, {"joint": gbj, "like": gbl}, t, scale)
         self.p_cj.step(None, {"joint": gcj}, t, scale)
         self.p_cl.step(None, {"like": gcl}, t, scale)
         return err_sum, err_n
+
+    def _rate_feature(self, data: LikeMatrix, col_np, rows, n: int, sel):
+        """``(R,)`` for each rating of the like term (``sel``: their positions among the
+        batch's ratings, None: all): the log-odds of its person's like rate without it,
+        smoothed by ``like_rate`` ratings at the data's like share (what
+        :meth:`engine.model.rbm.RBM.like_offset` takes at use, from hard likes)."""
+        import torch
+
+        if self.pi is None:
+            self.pi = float(np.clip(np.mean(data.cols % 2), 0.01, 0.99))
+        hard = torch.from_numpy((col_np % 2).astype(np.float32)).to(self.device)
+        likes = torch.zeros(n, device=self.device).index_add_(0, rows, hard)
+        count = torch.bincount(rows, minlength=n).float()
+        if sel is not None:
+            rows, hard = rows[sel], hard[sel]
+        a = self.cfg.like_rate
+        liked = likes[rows] - hard + a * self.pi
+        disliked = count[rows] - likes[rows] - (1.0 - hard) + a * (1.0 - self.pi)
+        return torch.log(liked / disliked)
+
+    def _rate_step(self, g: float, scale: float) -> None:
+        """Adam on the weight of the person's own like term (ascent on its gradient ``g``),
+        and the weight's moving average."""
+        b1, b2 = 0.9, 0.999
+        self.rate_m = b1 * self.rate_m + (1 - b1) * g
+        self.rate_v = b2 * self.rate_v + (1 - b2) * g * g
+        self.rate_t += 1
+        mh = self.rate_m / (1 - b1**self.rate_t)
+        vh = self.rate_v / (1 - b2**self.rate_t)
+        self.rate_w += self.cfg.learning_rate * scale * mh / (math.sqrt(vh) + 1e-8)
+        d = self.cfg.average
+        self.rate_avg = d * self.rate_avg + (1 - d) * self.rate_w if d else self.rate_w
 
     def _global_ratings(self, data, users, known):
         if known is not None:
@@ -355,11 +404,11 @@ class SampledCD:
                 full = torch.zeros((n_units, *g.shape[1:]), device=self.device)
                 full.index_copy_(0, R, g)
                 dense.append(full)
-        self.dist.all_reduce([touched, *dense, grads[4], grads[5]])
+        self.dist.all_reduce([touched, *dense, *grads[4:]])
         if bool(touched.all()):
-            return None, dense + [grads[4], grads[5]]
+            return None, dense + list(grads[4:])
         R = touched.nonzero(as_tuple=True)[0]
-        return R, [d.index_select(0, R) for d in dense] + [grads[4], grads[5]]
+        return R, [d.index_select(0, R) for d in dense] + list(grads[4:])
 
     # ----------------------------------------------------------------- results
     def snapshot(self, rbm=None):
@@ -374,6 +423,9 @@ class SampledCD:
         rbm.b = self.p_b.averaged(t).contiguous()
         rbm.c = torch.cat([self.p_cl.averaged(t), self.p_cj.averaged(t)]).contiguous()
         rbm.n_hidden = rbm.W.shape[1]
+        d, k = self.cfg.average, self.rate_t
+        rbm.rate_weight = self.rate_avg / (1 - d**k) if d and k else self.rate_w
+        rbm.rate_prior, rbm.rate_share = self.cfg.like_rate, self.pi or 0.5
         return rbm
 
     def finite(self) -> bool:
@@ -449,7 +501,18 @@ def rank_positions(lm: LikeMatrix, users: np.ndarray, dist):
 
 
 def like_likelihood_grad(
-    delta, b_diff, x, rows, liked, disliked, p, hmask, weight: float, n_units: int, out=None
+    delta,
+    b_diff,
+    x,
+    rows,
+    liked,
+    disliked,
+    p,
+    hmask,
+    weight: float,
+    n_units: int,
+    out=None,
+    offset=None,
 ):
     """Gradient of ``weight · Σ_r log P(like_r | seen_r, v_-r)`` (soft targets ``p``) with
     the hidden units summed out exactly (the discriminative RBM's gradient), for ``L`` of the
@@ -472,6 +535,8 @@ def like_likelihood_grad(
     # inputs at most 40 (σ(-a) stays a normal float32 below), a dropped unit's -10⁴ (it then
     # adds nothing to any sum below)
     x = x.clamp(max=40.0)
+    if offset is not None:
+        b_diff = b_diff + offset
     if hmask is not None:
         x = x.masked_fill(hmask == 0, -1e4)
     nxr = x.index_select(0, rows).neg_()
