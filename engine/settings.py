@@ -221,7 +221,7 @@ class TrainConfig:
         low=0, high=10**9,
     )  # fmt: skip
     dropout: float = setting(
-        0.4, "share of hidden units dropped per person and batch", low=0, high=1, high_open=True
+        0.3, "share of hidden units dropped per person and batch", low=0, high=1, high_open=True
     )
     blend_biases: bool = setting(True, "the P(like) calibration also sees person/movie statistics")
     like_hidden: float = setting(
