@@ -161,9 +161,9 @@ class RBM:
             return None
         likes = torch.as_tensor(likes, dtype=torch.float32, device=self.device)
         ratings = torch.as_tensor(ratings, dtype=torch.float32, device=self.device)
-        a, pi = self.rate_prior, self.rate_share
-        odds = (likes + a * pi) / (ratings - likes + a * (1.0 - pi))
-        return self.rate_weight * torch.log(odds)
+        return self.rate_weight * like_rate_log_odds(
+            likes, ratings, self.rate_prior, self.rate_share
+        )
 
     def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
         """``(B, N, 2)`` logits of (disliked, liked) against the unseen reference state."""
@@ -304,6 +304,15 @@ class RBM:
             cached = (key, (W[:, 1] - W[:, 0]).contiguous())
             self._delta_cache = cached
         return cached[1]
+
+
+def like_rate_log_odds(
+    likes: torch.Tensor, ratings: torch.Tensor, prior: float, share: float
+) -> torch.Tensor:
+    """Log-odds of like rates: ``log((likes + prior·share) / (ratings - likes +
+    prior·(1 - share)))`` for counts of likes and ratings (tensors of one shape), smoothed by
+    ``prior`` ratings at the like share ``share``."""
+    return torch.log((likes + prior * share) / (ratings - likes + prior * (1.0 - share)))
 
 
 def logaddexp_pair(x: torch.Tensor) -> torch.Tensor:

@@ -326,6 +326,8 @@ class SampledCD:
         :meth:`engine.model.rbm.RBM.like_offset` takes at use, from hard likes)."""
         import torch
 
+        from engine.model.rbm import like_rate_log_odds
+
         if self.pi is None:
             self.pi = float(np.clip(np.mean(data.cols % 2), 0.01, 0.99))
         hard = torch.from_numpy((col_np % 2).astype(np.float32)).to(self.device)
@@ -333,10 +335,10 @@ class SampledCD:
         count = torch.bincount(rows, minlength=n).float()
         if sel is not None:
             rows, hard = rows[sel], hard[sel]
-        a = self.cfg.like_rate
-        liked = likes[rows] - hard + a * self.pi
-        disliked = count[rows] - likes[rows] - (1.0 - hard) + a * (1.0 - self.pi)
-        return torch.log(liked / disliked)
+        # the counts are whole numbers: leaving the rating out is exact in float32
+        return like_rate_log_odds(
+            likes[rows] - hard, count[rows] - 1.0, self.cfg.like_rate, self.pi
+        )
 
     def _rate_step(self, g: float, scale: float) -> None:
         """Adam on the weight of the person's own like term (ascent on its gradient ``g``),
