@@ -1092,3 +1092,31 @@ def test_training_learns_how_easily_each_person_likes():
     lenient = fold_in(model, likes=list(range(9)), dislikes=[9])
     harsh = fold_in(model, likes=[0, 1], dislikes=list(range(2, 10)))
     assert lenient.p_like[20:].mean() > harsh.p_like[20:].mean() + 0.1
+
+
+def test_activity_offset_matches_each_persons_picks_even_when_a_few_candidates_are_near_certain():
+    """The negative phase's offset τ makes each person's expected picks their number of
+    ratings. A row whose top candidates are near certain and the rest far below flattens
+    Newton's tangent; unguarded, three steps threw such rows to all-or-nothing picks."""
+    import torch
+
+    from engine.training.step import activity
+
+    g = torch.Generator().manual_seed(0)
+    ordinary = torch.randn(6, 500, generator=g) * 3
+    peaked = torch.randn(6, 500, generator=g) * 3 - 60  # most candidates far below ...
+    peaked[:, :3] = 40.0  # ... and three near certain
+    ml = torch.cat([ordinary, peaked])
+    D = torch.tensor([5.0, 20, 80, 150, 300, 499] * 2)
+    s = activity(ml, D, steps=3).sum(1)
+    assert torch.all((s - D).abs() <= 0.1 * D), (s, D)
+    # the ordinary rows converge within the three steps (to well under 1%)
+    assert torch.all((s[:6] - D[:6]).abs() <= 0.01 * D[:6])
+
+    # what the unguarded Newton steps gave on the peaked rows
+    tau = torch.log(D) - torch.logsumexp(ml, 1)
+    for _ in range(3):
+        pi = torch.sigmoid(ml + tau[:, None])
+        tau = tau - (pi.sum(1) - D) / (pi * (1 - pi)).sum(1).clamp_min(1e-6)
+    off = torch.sigmoid(ml + tau[:, None]).sum(1)
+    assert torch.any((off[6:] - D[6:]).abs() > 0.5 * D[6:])

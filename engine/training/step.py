@@ -450,20 +450,39 @@ def _sort_units(units, n_units: int):
     return torch.from_numpy(a[order]), torch.from_numpy(order)
 
 
-def activity(ml, D, steps: int):
-    """``(n, M)`` pick probabilities ``σ(ml + τ)``, with each person's offset ``τ (n,)`` set by
-    ``steps`` Newton steps (from the softmax's guess) so that the row sums are close to ``D
-    (n,)``. ``ml (n, M)``: each candidate's log-odds of being picked before the offset."""
+def activity(ml, D, steps: int, tol: float = 0.1, max_steps: int = 30):
+    """``(n, M)`` pick probabilities ``σ(ml + τ)``, with each person's offset ``τ (n,)`` set so
+    that the row sums ``s(τ)`` come close to ``D (n,)``. ``ml (n, M)``: each candidate's
+    log-odds of being picked before the offset.
+
+    ``s(τ) = Σ σ(ml + τ)`` rises with ``τ``. Newton's steps start from the softmax's guess
+    ``log D - logsumexp(ml)``, which lies below the root (``σ(x) < e^x``), and stay inside a
+    bracket: that guess and ``logit(D / M) - min(ml)`` (every π ≥ D / M there) to begin with,
+    narrowed at every step; a step that would leave it bisects it instead. Unguarded, a
+    person whose few top candidates are near certain (the tangent then almost flat) was
+    thrown to all-or-nothing picks: on the 25M file, from a third into the first epoch,
+    people's expected picks were off by a factor of 5-25, and each step's cost with them.
+    ``steps`` steps are always taken; more, up to ``max_steps``, while some person's expected
+    picks are off by more than ``tol · D``."""
     import torch
 
-    tau = torch.log(D.clamp_min(1.0)) - torch.logsumexp(ml, 1)
-    for _ in range(steps):
+    Dc = D.clamp_min(1.0)
+    lo = torch.log(Dc) - torch.logsumexp(ml, 1)
+    hi = torch.logit(Dc / ml.shape[1]) - ml.amin(1)
+    tau = lo
+    for i in range(max_steps + 1):
         pi = torch.add(ml, tau[:, None]).sigmoid_()
         s = pi.sum(1)
+        if i >= steps and (i == max_steps or bool(((s - D).abs() <= tol * Dc).all())):
+            break
         # Σ π(1 - π) = Σ π - Σ π², the sum of squares in one pass
         v = s - torch.linalg.vector_norm(pi, 2, dim=1).square_()
-        tau = tau - (s - D) / v.clamp_min(1e-6)
-    return torch.add(ml, tau[:, None]).sigmoid_()
+        below = s < D
+        lo = torch.where(below, tau, lo)
+        hi = torch.where(below, hi, tau)
+        new = tau - (s - D) / v.clamp_min(1e-6)
+        tau = torch.where((new >= lo) & (new <= hi), new, 0.5 * (lo + hi))
+    return pi
 
 
 def torch_isfinite(t) -> bool:
