@@ -1,0 +1,142 @@
+"""Knobs of the rankings at use, weighed on the top-N carve with the trained models fixed.
+
+    python benchmarks/tuning/inference_knobs.py --seeds 0,1,2
+
+For each seed, one model is trained (default settings) on the top-N carve of ``carves.py``
+(``ml100k-msr/train.csv`` with 25% of each movie's rows held out; no test file is read), then
+the carve's rankings are scored with each variant of a knob the model does not learn:
+
+- ``keep``: the hidden units' weight in the seen log-odds (the model uses 1 - dropout, 0.7);
+- ``popularity``: a prior ``β · log(raters + 1)`` (centred) added to the seen log-odds;
+- ``profile``: the person's known ratings as hard likes and dislikes (the model's way) or as
+  the soft targets training uses (a 5 a surer like than a 3);
+- ``mix``: the browser's ranking (1b) from the seen log-odds and P(like), calibrated (the
+  model's match) or the RBM's own like log-odds, at several powers.
+
+Prints each variant's per-seed and mean nDCG@10 and P@10 (ranked by seen log-odds, with and
+without the movie-to-movie part) and 1b nDCG@10 (ranked as the browser ranks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import carves  # noqa: E402
+import torch  # noqa: E402
+
+import engine.recommender as rec  # noqa: E402
+from engine.data.likes import soft_like_targets  # noqa: E402
+from engine.metrics import ranking_metrics  # noqa: E402
+
+COLUMNS = ("full_ndcg@10", "full_precision@10", "hid_ndcg@10", "hid_precision@10", "1b_ndcg@10")
+
+
+def knob_keep(model, train, val):
+    saved = model.rbm.keep
+    try:
+        for v in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+            model.rbm.keep = v
+            yield f"keep {v}", carves.topn_eval(model, train, val)
+    finally:
+        model.rbm.keep = saved
+
+
+def knob_popularity(model, train, val):
+    lm = rec._user_visible(model, carves._compact_users(train), False)
+    lp = np.log(np.bincount(lm.cols // 2, minlength=model.n_items) + 1.0)
+    prior = torch.from_numpy(lp - lp.mean()).float()
+    original = rec._batch_scores
+    for beta in (-0.15, -0.05, 0.0, 0.05, 0.15):
+
+        def shifted(model, lm, users, exact, ii_lm=None, beta=beta):
+            seen, like, feature = original(model, lm, users, exact, ii_lm)
+            return seen + beta * prior, like, feature
+
+        rec._batch_scores = shifted
+        try:
+            yield f"popularity {beta:+}", carves.topn_eval(model, train, val)
+        finally:
+            rec._batch_scores = original
+
+
+def knob_profile(model, train, val):
+    original = rec.hidden_input
+
+    def soft(rbm, lm, users):
+        row, col = lm.rows(users)
+        at = np.concatenate([np.arange(lm.indptr[u], lm.indptr[u + 1]) for u in users])
+        s = soft_like_targets(lm.values[at], model.like_threshold, model.config["soft_labels"])
+        items = col // 2
+        units = np.stack([2 * items, 2 * items + 1], 1).reshape(-1)
+        weights = np.stack([1 - s, s], 1).reshape(-1).astype(np.float32)
+        t = torch.from_numpy
+        return rbm.sparse_hidden_input(t(np.repeat(row, 2)), t(units), len(users), t(weights))
+
+    yield "profile hard", carves.topn_eval(model, train, val)
+    rec.hidden_input = soft
+    try:
+        yield "profile soft", carves.topn_eval(model, train, val)
+    finally:
+        rec.hidden_input = original
+
+
+def knob_mix(model, train, val):
+    """1b only: the browser's ranking with P(like) from the calibration or the RBM alone."""
+    known = carves._compact_users(train)
+    rel = carves._relevant(val, liked_only=True)
+    users = sorted(rel)
+    lm = rec._user_visible(model, known, False)
+    uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
+    person = rec._people(model, lm)
+    ls = torch.nn.functional.logsigmoid
+    recs: dict[str, list] = {}
+    for s in range(0, len(uidx), 256):
+        us = uidx[s : s + 256]
+        seen, like, feature = rec._batch_scores(model, lm, us, None, rec._likes(lm))
+        row, col = lm.rows(us)
+        pl, pn, pb = (a[us, None] for a in person)
+        args = (like.double().numpy(), pl, pn, np.arange(model.n_items)[None, :], pb, feature, 0.0)
+        p_match = torch.from_numpy(model.p_like(*args, match=True)).float()
+        variants = {f"mix calibrated {w}": ls(seen) + w * torch.log(p_match) for w in (0, 0.25, 1)}
+        variants.update({f"mix RBM's own {w}": ls(seen) + w * ls(like) for w in (0.25, 0.5, 1)})
+        for name, score in variants.items():
+            score[torch.from_numpy(row), torch.from_numpy(col // 2)] = -float("inf")
+            top = torch.topk(score, 10, dim=1).indices.numpy()
+            recs.setdefault(name, []).extend(model.item_ids[t].tolist() for t in top)
+    for name, r in recs.items():
+        m = ranking_metrics(r, [rel[u] for u in users], carves.K)
+        yield name, {"1b_ndcg@10": m["ndcg@10"]}
+
+
+KNOBS = {"keep": knob_keep, "popularity": knob_popularity, "profile": knob_profile, "mix": knob_mix}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--knobs", default=",".join(KNOBS))
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    rows: dict[str, list] = {}
+    for seed in map(int, a.seeds.split(",")):
+        train, val = carves.carve_topn(seed)
+        model = carves.train_model(train, seed, {})
+        for knob in a.knobs.split(","):
+            for name, r in KNOBS[knob](model, train, val):
+                rows.setdefault(name, []).append([r.get(c, np.nan) for c in COLUMNS])
+                print(seed, name, np.round(rows[name][-1], 4), flush=True)
+    print("\nmean over seeds " + a.seeds + ": " + "  ".join(COLUMNS))
+    for name, v in rows.items():
+        m = np.mean(np.asarray(v, float), 0)
+        print(f"{name:24s} " + "  ".join("     -" if np.isnan(x) else f"{x:.4f}" for x in m))
+
+
+if __name__ == "__main__":
+    main()
