@@ -95,11 +95,12 @@ def knob_mix(model, train, val):
     lm = rec._user_visible(model, known, False)
     uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
     person = rec._people(model, lm)
+    liked = rec._likes(lm)  # the movie-to-movie term's input, as the browser's ranking takes it
     ls = torch.nn.functional.logsigmoid
     recs: dict[str, list] = {}
     for s in range(0, len(uidx), 256):
         us = uidx[s : s + 256]
-        seen, like, feature = rec._batch_scores(model, lm, us, None, rec._likes(lm))
+        seen, like, feature = rec._batch_scores(model, lm, us, None, liked)
         row, col = lm.rows(us)
         pl, pn, pb = (a[us, None] for a in person)
         args = (like.double().numpy(), pl, pn, np.arange(model.n_items)[None, :], pb, feature, 0.0)
