@@ -450,26 +450,41 @@ def _sort_units(units, n_units: int):
     return torch.from_numpy(a[order]), torch.from_numpy(order)
 
 
-def activity(ml, D, steps: int, tol: float = 0.1, max_steps: int = 30):
+def activity(ml, D, steps: int, tol: float = 0.1, max_steps: int = 30, sample: int = 16):
     """``(n, M)`` pick probabilities ``σ(ml + τ)``, with each person's offset ``τ (n,)`` set so
     that the row sums ``s(τ)`` come close to ``D (n,)``. ``ml (n, M)``: each candidate's
     log-odds of being picked before the offset.
 
-    ``s(τ) = Σ σ(ml + τ)`` rises with ``τ``. Newton's steps start from the softmax's guess
-    ``log D - logsumexp(ml)``, which lies below the root (``σ(x) < e^x``), and stay inside a
-    bracket: that guess and ``logit(D / M) - min(ml)`` (every π ≥ D / M there) to begin with,
-    narrowed at every step; a step that would leave it bisects it instead. Unguarded, a
-    person whose few top candidates are near certain (the tangent then almost flat) was
-    thrown to all-or-nothing picks: on the 25M file, from a third into the first epoch,
-    people's expected picks were off by a factor of 5-25, and each step's cost with them.
-    ``steps`` steps are always taken; more, up to ``max_steps``, while some person's expected
-    picks are off by more than ``tol · D``."""
+    ``s(τ) = Σ σ(ml + τ)`` rises with ``τ``. The first guess puts the ``D``-th most likely
+    candidate at even odds: ``τ = -`` the ``D / sample``-th largest of every ``sample``-th
+    candidate (a sort of a sixteenth of the row). From there Newton's steps on ``log s(τ) =
+    log D`` (steps of ``log(D / s) · s / Σπ(1-π)``; exact where every π is small) stay inside
+    a bracket: the softmax's guess ``log D - logsumexp(ml)`` below (``σ(x) < e^x``) and
+    ``logit(D / M) - min(ml)`` above (every π ≥ D / M there), narrowed at every step; a step
+    that would leave it bisects it instead. Unguarded, a person whose few top candidates are
+    near certain (the tangent then almost flat) was thrown to all-or-nothing picks: on the
+    25M file, from a third into the first epoch, people's expected picks were off by a factor
+    of 5-25, and each step's cost with them. ``steps`` steps are always taken; more, up to
+    ``max_steps``, while some person's expected picks are off by more than ``tol · D``.
+
+    On big data the log-odds spread over hundreds (the 25M file's later epochs), so the
+    softmax's guess lies far below the root (about ten steps from it, most of them bisections)
+    while the sampled quantile lies within a few; and ``exp`` of inputs below about -87 takes
+    a slow path on the CPU (10-25 times slower), hence the clamp in the log-sum-exp."""
     import torch
 
     Dc = D.clamp_min(1.0)
-    lo = torch.log(Dc) - torch.logsumexp(ml, 1)
-    hi = torch.logit(Dc / ml.shape[1]) - ml.amin(1)
-    tau = lo
+    n, M = ml.shape
+    top = ml.amax(1)
+    # log-sum-exp with the tiny terms raised to e^-80: a bound no larger, still below the root
+    lse = torch.sub(ml, top[:, None]).clamp_(min=-80.0).exp_().sum(1).log_().add_(top)
+    logD = torch.log(Dc)
+    lo = logD - lse
+    hi = torch.logit(Dc / M) - ml.amin(1)
+    part = ml[:, :: max(1, sample)]
+    k = (Dc * (part.shape[1] / M)).long().clamp_(0, part.shape[1] - 1)
+    guess = -part.sort(1, descending=True).values.gather(1, k[:, None])[:, 0]
+    tau = torch.minimum(torch.maximum(guess, lo), hi)
     for i in range(max_steps + 1):
         pi = torch.add(ml, tau[:, None]).sigmoid_()
         s = pi.sum(1)
@@ -480,7 +495,7 @@ def activity(ml, D, steps: int, tol: float = 0.1, max_steps: int = 30):
         below = s < D
         lo = torch.where(below, tau, lo)
         hi = torch.where(below, hi, tau)
-        new = tau - (s - D) / v.clamp_min(1e-6)
+        new = tau + (logD - s.clamp_min(1e-30).log()) * s / v.clamp_min(1e-6)
         tau = torch.where((new >= lo) & (new <= hi), new, 0.5 * (lo + hi))
     return pi
 
