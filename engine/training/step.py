@@ -450,21 +450,26 @@ def _sort_units(units, n_units: int):
     return torch.from_numpy(a[order]), torch.from_numpy(order)
 
 
-def activity(ml, D, steps: int, tol: float = 0.1, max_steps: int = 30, sample: int = 16):
+def activity(
+    ml, D, steps: int, tol: float = 0.1, max_steps: int = 30, sample: int = 16,
+    wide_bracket: float = 40.0,
+):  # fmt: skip
     """``(n, M)`` pick probabilities ``σ(ml + τ)``, with each person's offset ``τ (n,)`` set so
     that the row sums ``s(τ)`` come close to ``D (n,)``. ``ml (n, M)``: each candidate's
     log-odds of being picked before the offset.
 
-    ``s(τ) = Σ σ(ml + τ)`` rises with ``τ``. The first guess puts the ``D``-th most likely
-    candidate at even odds: ``τ = -`` the ``D / sample``-th largest of every ``sample``-th
-    candidate (a sort of a sixteenth of the row). From there Newton's steps on ``log s(τ) =
-    log D`` (steps of ``log(D / s) · s / Σπ(1-π)``; exact where every π is small) stay inside
-    a bracket: the softmax's guess ``log D - logsumexp(ml)`` below (``σ(x) < e^x``) and
-    ``logit(D / M) - min(ml)`` above (every π ≥ D / M there), narrowed at every step; a step
-    that would leave it bisects it instead. Unguarded, a person whose few top candidates are
-    near certain (the tangent then almost flat) was thrown to all-or-nothing picks: on the
-    25M file, from a third into the first epoch, people's expected picks were off by a factor
-    of 5-25, and each step's cost with them. ``steps`` steps are always taken; more, up to
+    ``s(τ) = Σ σ(ml + τ)`` rises with ``τ``. Newton's steps on ``log s(τ) = log D`` (steps
+    of ``log(D / s) · s / Σπ(1-π)``; exact where every π is small) stay inside a bracket: the
+    softmax's guess ``log D - logsumexp(ml)`` below (``σ(x) < e^x``) and ``logit(D / M) -
+    min(ml)`` above (every π ≥ D / M there), narrowed at every step; a step that would leave
+    it bisects it instead. They start from the softmax's guess, or, in a row whose bracket is
+    wider than ``wide_bracket``, where the ``D``-th most likely candidate is at even odds:
+    ``τ = -`` the ``D / sample``-th largest of every ``sample``-th candidate (a sort of a
+    sixteenth of the row, which costs more than the steps it saves on small catalogues).
+    Unguarded, a person whose few top candidates are near certain (the tangent then almost
+    flat) was thrown to all-or-nothing picks: on the 25M file, from a third into the first
+    epoch, people's expected picks were off by a factor of 5-25, and each step's cost with
+    them. ``steps`` steps are always taken; more, up to
     ``max_steps``, while some person's expected picks are off by more than ``tol · D``.
 
     On big data the log-odds spread over hundreds (the 25M file's later epochs), so the
@@ -475,16 +480,20 @@ def activity(ml, D, steps: int, tol: float = 0.1, max_steps: int = 30, sample: i
 
     Dc = D.clamp_min(1.0)
     n, M = ml.shape
-    top = ml.amax(1)
+    top, low = ml.amax(1), ml.amin(1)
     # log-sum-exp with the tiny terms raised to e^-80: a bound no larger, still below the root
     lse = torch.sub(ml, top[:, None]).clamp_(min=-80.0).exp_().sum(1).log_().add_(top)
     logD = torch.log(Dc)
     lo = logD - lse
-    hi = torch.logit(Dc / M) - ml.amin(1)
-    part = ml[:, :: max(1, sample)]
-    k = (Dc * (part.shape[1] / M)).long().clamp_(0, part.shape[1] - 1)
-    guess = -part.sort(1, descending=True).values.gather(1, k[:, None])[:, 0]
-    tau = torch.minimum(torch.maximum(guess, lo), hi)
+    hi = torch.logit(Dc / M) - low
+    tau = lo
+    wide = (hi - lo) > wide_bracket
+    if bool(wide.any()):  # those rows start from the sampled quantile (row by row: a rank's
+        # share of a batch gets the single process's figures)
+        part = ml[:, :: max(1, sample)]
+        k = (Dc * (part.shape[1] / M)).long().clamp_(0, part.shape[1] - 1)
+        guess = -part.sort(1, descending=True).values.gather(1, k[:, None])[:, 0]
+        tau = torch.where(wide, torch.minimum(torch.maximum(guess, lo), hi), lo)
     for i in range(max_steps + 1):
         pi = torch.add(ml, tau[:, None]).sigmoid_()
         s = pi.sum(1)
