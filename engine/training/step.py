@@ -469,8 +469,8 @@ def activity(
     Unguarded, a person whose few top candidates are near certain (the tangent then almost
     flat) was thrown to all-or-nothing picks: on the 25M file, from a third into the first
     epoch, people's expected picks were off by a factor of 5-25, and each step's cost with
-    them. ``steps`` steps are always taken; more, up to
-    ``max_steps``, while some person's expected picks are off by more than ``tol · D``.
+    them. ``steps`` steps are always taken; more, up to ``max_steps``, while some person's
+    expected picks are off by more than ``tol · D``.
 
     On big data the log-odds spread over hundreds (the 25M file's later epochs), so the
     softmax's guess lies far below the root (about ten steps from it, most of them bisections)
@@ -479,7 +479,7 @@ def activity(
     import torch
 
     Dc = D.clamp_min(1.0)
-    n, M = ml.shape
+    M = ml.shape[1]
     top, low = ml.amax(1), ml.amin(1)
     # log-sum-exp with the tiny terms raised to e^-80: a bound no larger, still below the root
     lse = torch.sub(ml, top[:, None]).clamp_(min=-80.0).exp_().sum(1).log_().add_(top)
