@@ -81,8 +81,10 @@ class Scores:
 def liked_rank(seen_logit, p_like):
     """log σ(seen log-odds) + :data:`LIKE_WEIGHT` · log P(like): the ``"liked"`` ranking
     score (the log of the match), from numpy arrays or torch tensors of the same shape."""
-    if isinstance(seen_logit, np.ndarray):
-        return -np.logaddexp(0.0, -seen_logit) + LIKE_WEIGHT * np.log(p_like)
+    if isinstance(seen_logit, np.ndarray):  # log σ(s) = min(s, 0) - log(1 + e^-|s|)
+        tail = np.exp(-np.abs(seen_logit))
+        np.log1p(tail, out=tail)
+        return np.minimum(seen_logit, 0.0) - tail + LIKE_WEIGHT * np.log(p_like)
     import torch.nn.functional as F
 
     return -F.softplus(-seen_logit) + LIKE_WEIGHT * p_like.log()

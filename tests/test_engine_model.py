@@ -1125,3 +1125,54 @@ def test_activity_offset_matches_each_persons_picks_even_when_a_few_candidates_a
         tau = tau - (pi.sum(1) - D) / (pi * (1 - pi)).sum(1).clamp_min(1e-6)
     off = torch.sigmoid(ml + tau[:, None]).sum(1)
     assert torch.any((off[6:12] - D[6:12]).abs() > 0.5 * D[6:12])
+
+
+def test_exact_conditionals_take_the_same_values_on_both_paths_and_follow_the_weights():
+    """softplus(x + W) as log1p(e^x · e^W) (the fast path, with e^W kept) and as a softplus
+    (where e^(x + W) could overflow) give the same conditionals; the kept e^W follows W when
+    W changes in place or is replaced."""
+    import torch.nn.functional as F
+
+    from engine.model.rbm import EXP_LIMIT, RBM
+
+    rbm = RBM(50, 20, seed=3, init_std=0.5)
+    rbm.b = torch.randn(100, generator=torch.Generator().manual_seed(4))
+    rbm.like_units, rbm.like_gain, rbm.keep = 8, 1.7, 0.7
+    x = torch.randn(3, 20, generator=torch.Generator().manual_seed(5)) * 4
+
+    def reference(x):
+        sp = F.softplus(x[:, None, None, :] + rbm.W.view(50, 2, 20)[None])
+        sc = rbm.keep * sp.sum(3) + rbm.b.view(50, 2)[None]
+        base = rbm.keep * F.softplus(x).sum(1, keepdim=True)
+        L = rbm.like_units
+        extra = rbm.keep * (rbm.like_gain - 1) * (sp[..., 1, :L] - sp[..., 0, :L]).sum(-1)
+        return torch.logaddexp(sc[..., 0], sc[..., 1]) - base, sc[..., 1] - sc[..., 0] + extra
+
+    for xs in (x, x + EXP_LIMIT):  # the second: past the limit, the softplus path
+        seen, like = rbm.conditionals(xs)
+        ref_seen, ref_like = reference(xs)
+        assert torch.isfinite(seen).all() and torch.isfinite(like).all()
+        torch.testing.assert_close(seen, ref_seen, atol=2e-4, rtol=1e-5)
+        torch.testing.assert_close(like, ref_like, atol=2e-4, rtol=1e-5)
+    rbm.W.mul_(2.0)  # in place
+    torch.testing.assert_close(rbm.conditionals(x)[0], reference(x)[0], atol=2e-4, rtol=1e-5)
+    rbm.W = rbm.W * -1.0  # replaced
+    torch.testing.assert_close(rbm.conditionals(x)[0], reference(x)[0], atol=2e-4, rtol=1e-5)
+
+
+def test_mean_field_for_one_person_is_their_row_of_a_batch():
+    """A fold-in's mean-field pass (a kept transposed copy of W) equals the batch pass (W's
+    transposed view), with the like units' gain, and follows W when it changes in place."""
+    from engine.model.rbm import FEW_PEOPLE, RBM
+
+    rbm = RBM(300, 16, seed=1, init_std=0.3)
+    rbm.b = torch.randn(600, generator=torch.Generator().manual_seed(2))
+    rbm.like_units, rbm.like_gain = 6, 1.8
+    x = torch.randn(FEW_PEOPLE + 4, 16, generator=torch.Generator().manual_seed(3))
+    for _ in range(2):
+        seen_all, like_all = rbm.mean_field_conditionals(x)
+        for i in (0, 5):
+            seen, like = rbm.mean_field_conditionals(x[i : i + 1])
+            torch.testing.assert_close(seen[0], seen_all[i], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(like[0], like_all[i], atol=1e-5, rtol=1e-5)
+        rbm.W.add_(0.5)

@@ -142,3 +142,31 @@ def test_the_match_calibration_survives_a_save_and_load(planted_model, tmp_path)
     back = load_model(save_model(model, tmp_path / "m.pt"), device="cpu")
     assert back.match_calibration == model.match_calibration
     assert back.calibration == model.calibration
+
+
+def test_the_calibrations_linear_form_is_the_features_times_the_weights():
+    """:func:`cal.linear_logit` (what P(like) is computed with) equals ``like_features(...) @ w +
+    bias`` for pairs and for one person's scalars broadcast over every movie."""
+    rng = np.random.default_rng(0)
+    P = 50
+    names = (*cal.FEATURES, cal.BIAS)
+    weights = dict(zip(names, rng.normal(size=len(names))))
+    z, seen, partners = rng.normal(size=(3, P))
+    pl = rng.integers(0, 20, P)
+    pn = pl + rng.integers(0, 20, P)
+    ml = rng.integers(0, 50, P)
+    mn = ml + rng.integers(0, 50, P)
+    msum = mn * rng.uniform(1, 5, P)
+    bias = rng.normal(size=P)
+    prior, mean = 0.7, 3.4
+    X = cal.like_features(z, pl, pn, ml, mn, msum, prior, mean, bias, seen, partners)
+    w = np.array([weights[n] for n in cal.FEATURES])
+    want = X @ w + weights[cal.BIAS]
+    terms = cal.movie_terms(ml, mn, msum, prior, mean)
+    got = cal.linear_logit(weights, z, pl, pn, terms, prior, bias, seen, partners)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # one person: scalars against every movie
+    one = cal.linear_logit(weights, z, pl[0], pn[0], terms, prior, bias[0], seen, partners)
+    X1 = cal.like_features(z, np.full(P, pl[0]), np.full(P, pn[0]), ml, mn, msum, prior, mean,
+                           bias[0], seen, partners)  # fmt: skip
+    np.testing.assert_allclose(one, X1 @ w + weights[cal.BIAS], rtol=1e-12, atol=1e-12)

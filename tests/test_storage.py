@@ -174,8 +174,9 @@ def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, t
     else:
         assert ii is None
     got = fold_in(old, [0, 1], [2])
-    np.testing.assert_allclose(got.p_like, expected["p_like"], rtol=1e-9)
-    # float32 log-odds: equal to the last bits (a log-odds near 0 may move by 1e-7)
+    # float32 log-odds: equal to the last bits (a log-odds near 0 may move by 1e-7; the
+    # exact conditionals' softplus is now a log1p of a product, which rounds differently)
+    np.testing.assert_allclose(got.p_like, expected["p_like"], rtol=1e-6)
     np.testing.assert_allclose(got.seen_logit, expected["seen_logit"], rtol=1e-6, atol=1e-6)
     again = load_model(save_model(old, tmp_path / "v4.pt"), device="cpu")
     saved = torch.load(tmp_path / "v4.pt", weights_only=True)

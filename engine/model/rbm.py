@@ -24,10 +24,18 @@ log-odds where recommendations are ranked. All tensors are on :attr:`RBM.device`
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 
 DISLIKE, LIKE = 0, 1
+#: up to this many people, :meth:`RBM.mean_field_conditionals` multiplies by a transposed copy
+#: of the weights (a fold-in), above by ``W.T`` (batches, which gain nothing from the copy)
+FEW_PEOPLE = 8
+#: :meth:`RBM.conditionals` takes softplus(x + W) as log1p(e^x · e^W) while x + W stays below
+#: this (e^88.7 overflows float32)
+EXP_LIMIT = 80.0
 
 
 class RBM:
@@ -196,16 +204,23 @@ class RBM:
                 seen_logit = logsumexp_s score(j, s) - keep · Σ_k softplus(x_k)
                 like_logit = score(j, like) - score(j, dislike) (+ offset)
         """
-        W = self.W.view(self.n_items, 2, self.n_hidden)
+        # softplus(x + W) = log(1 + e^x · e^W), with e^W kept: a product and a log1p cost
+        # two thirds of a softplus of a sum, where e^(x + W) cannot overflow
+        by_exp = x.numel() > 0 and float(x.max()) + float(self._cached("W_max")) < EXP_LIMIT
+        W = self._cached("W_exp" if by_exp else "W").view(self.n_items, 2, self.n_hidden)
         b = self.b.view(self.n_items, 2)
         if items is not None:
             W, b = W[items], b[items]
         base = self.keep * F.softplus(x).sum(1, keepdim=True)  # (B, 1)
+        ex = x.exp()[:, None, None, :] if by_exp else None
         seen_parts, like_parts = [], []
         chunk = max(1, budget // (x.shape[0] * 2 * self.n_hidden))
         for s in range(0, W.shape[0], chunk):
-            Wc = W[s : s + chunk]  # (m, 2, H)
-            sp = F.softplus(x[:, None, None, :] + Wc[None])  # (B, m, 2, H)
+            Wc = W[s : s + chunk]  # (m, 2, H): weights, or their exp
+            if by_exp:
+                sp = torch.mul(Wc[None], ex).log1p_()  # (B, m, 2, H)
+            else:
+                sp = F.softplus(x[:, None, None, :] + Wc[None])
             sc = self.keep * sp.sum(3) + b[s : s + chunk][None]
             seen_parts.append(logaddexp_pair(sc) - base)
             like_parts.append(sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp))
@@ -286,24 +301,56 @@ class RBM:
         ``offset (B,)``: the people's own like term (:meth:`like_offset`), or None.
         """
         ph = self.keep * torch.sigmoid(x)
-        logits = self.visible_logits(ph)
+        few = x.shape[0] <= FEW_PEOPLE
+        if few:  # (H, 2N) laid out row by row: the product streams it
+            logits = torch.addmm(self.b, ph, self._cached("W_t")).view(-1, self.n_items, 2)
+        else:
+            logits = self.visible_logits(ph)
         seen = logaddexp_pair(logits)
         like = logits[..., LIKE] - logits[..., DISLIKE]
         if self.like_gain != 1.0 and self.like_units:
             L = self.like_units
-            like = like + (self.like_gain - 1.0) * (ph[:, :L] @ self._like_delta().T)
+            delta = self._cached("delta_t") if few else self._like_delta().T
+            like = like + (self.like_gain - 1.0) * (ph[:, :L] @ delta)
         return seen, like if offset is None else like + offset[:, None]
 
     def _like_delta(self) -> torch.Tensor:
         """``(N, like_units)`` liked minus disliked weights of the like units, cached until
         ``W`` changes (in place or replaced)."""
-        key = (self.W.data_ptr(), self.W._version, self.like_units)
-        cached = getattr(self, "_delta_cache", None)
-        if cached is None or cached[0] != key:
-            W = self.W.view(self.n_items, 2, self.n_hidden)[:, :, : self.like_units]
-            cached = (key, (W[:, 1] - W[:, 0]).contiguous())
-            self._delta_cache = cached
-        return cached[1]
+        return self._cached("delta")
+
+    def _cached(self, name: str) -> torch.Tensor:
+        """A tensor derived from ``W``, kept until ``W`` changes (in place or replaced):
+        ``"delta"`` ``(N, like_units)`` the like units' liked minus disliked weights,
+        ``"delta_t"`` its transpose, ``"W_t"`` ``W``'s transpose ``(H, 2N)`` (each
+        contiguous), ``"W_exp"`` ``e^W``, ``"W_max"`` ``W``'s largest weight (``"W"``: ``W``
+        itself). On the CPU a one-person product with a matrix laid out row by row along the
+        catalogue takes a third of the time of one with ``W.T`` (87,000 movies: 14 ms against
+        41 ms), at the cost of a second copy of the weights."""
+        key = (self.W._version, self.like_units)
+        cache = getattr(self, "_w_cache", None)
+        if cache is None or cache[0]() is not self.W or cache[1] != key:
+            cache = (weakref.ref(self.W), key, {})
+            self._w_cache = cache
+        out = cache[2].get(name)
+        if out is None:
+            if name == "W":
+                return self.W
+            if name == "W_t":
+                out = self.W.T.contiguous()
+            elif name == "W_exp":
+                out = self.W.exp()
+            elif name == "W_max":
+                out = self.W.max() if self.W.numel() else self.W.new_zeros(())
+            elif name == "delta":
+                W = self.W.view(self.n_items, 2, self.n_hidden)[:, :, : self.like_units]
+                out = (W[:, 1] - W[:, 0]).contiguous()
+            elif name == "delta_t":
+                out = self._cached("delta").T.contiguous()
+            else:
+                raise KeyError(name)
+            cache[2][name] = out
+        return out
 
 
 def like_rate_log_odds(

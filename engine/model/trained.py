@@ -111,50 +111,58 @@ class Model:
         partners feature ``partners`` (:meth:`partner_feature`; 0 without a movie-to-movie
         part). The arguments broadcast against ``like_logit``'s shape; the result has that
         shape. ``match``: the P(like) the match weighs (:attr:`match_calibration`)."""
-        X, shape = self._features(
-            like_logit, person_likes, person_n, items, person_bias, seen, partners
-        )
         weights = self.calibration
         if match and self.match_calibration is not None:
             weights = self.match_calibration
-        return cal.probability(weights, X).reshape(shape)
+        return self._probabilities(
+            [weights], like_logit, person_likes, person_n, items, person_bias, seen, partners
+        )[0]
 
     def p_like_and_match(self, *args) -> tuple[np.ndarray, np.ndarray]:
-        """``(P(like), the match's P(like))`` of :meth:`p_like`'s arguments, the features
-        built once."""
-        X, shape = self._features(*args)
-        shown = cal.probability(self.calibration, X).reshape(shape)
+        """``(P(like), the match's P(like))`` of :meth:`p_like`'s arguments."""
         if self.match_calibration is None:
+            shown = self._probabilities([self.calibration], *args)[0]
             return shown, shown
-        return shown, cal.probability(self.match_calibration, X).reshape(shape)
+        shown, match = self._probabilities([self.calibration, self.match_calibration], *args)
+        return shown, match
 
-    def _features(
-        self, like_logit, person_likes, person_n, items, person_bias=0.0, seen=0.0, partners=0.0
-    ):
-        """The calibration's features of :meth:`p_like`'s arguments, ``(P, len(FEATURES))``,
-        and the arguments' broadcast shape."""
-        prior = cal.prior_like_share(self.item_likes, self.item_counts)
+    def _probabilities(
+        self,
+        weight_sets,
+        like_logit,
+        person_likes,
+        person_n,
+        items,
+        person_bias=0.0,
+        seen=0.0,
+        partners=0.0,
+    ) -> list[np.ndarray]:
+        """:meth:`p_like` under each of ``weight_sets``, each of ``like_logit``'s shape."""
         like_logit = np.asarray(like_logit, np.float64)
         shape = like_logit.shape
+        prior, every = self._movie_terms()
+        terms = tuple(t[np.asarray(items)] for t in every)
+        out = []
+        for weights in weight_sets:
+            z = cal.linear_logit(
+                weights, like_logit, person_likes, person_n, terms, prior, person_bias, seen,
+                partners,
+            )  # fmt: skip
+            p = cal.sigmoid(z)
+            out.append(p if p.shape == shape else np.broadcast_to(p, shape).copy())
+        return out
 
-        def flat(a):
-            return np.broadcast_to(np.asarray(a), shape).ravel()
-
-        items = flat(items)
-        X = cal.like_features(
-            like_logit.ravel(),
-            flat(person_likes),
-            flat(person_n),
-            self.item_likes[items],
-            self.item_counts[items],
-            self.item_rating_sums[items],
-            prior,
-            self.mean_rating(),
-            flat(person_bias),
-            flat(seen),
-            flat(partners),
-        )
-        return X, shape
+    def _movie_terms(self) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(the like share prior, :func:`engine.model.calibration.movie_terms` of every
+        movie)``, kept until the movie statistics are replaced."""
+        stats = (self.item_likes, self.item_counts, self.item_rating_sums)
+        cached = getattr(self, "_terms_cache", None)
+        if cached is None or any(a is not b for a, b in zip(cached[0], stats)):
+            prior = cal.prior_like_share(self.item_likes, self.item_counts)
+            terms = cal.movie_terms(*stats, prior, self.mean_rating())
+            cached = (stats, (prior, terms))
+            self._terms_cache = cached
+        return cached[1]
 
     def partner_feature(self, liked_mass, disliked_mass) -> np.ndarray:
         """The calibration's ``partners`` feature (:func:`engine.model.calibration.partner_odds`)

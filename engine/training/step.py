@@ -579,26 +579,28 @@ def like_likelihood_grad(
 
     # inputs at most 40 (σ(-a) stays a normal float32 below), a dropped unit's -10⁴ (it then
     # adds nothing to any sum below)
-    x = x.clamp(max=40.0)
+    nx = x.clamp(max=40.0).neg_()
     if offset is not None:
         b_diff = b_diff + offset
     if hmask is not None:
-        x = x.masked_fill(hmask == 0, -1e4)
-    nxr = x.index_select(0, rows).neg_()
+        nx.masked_fill_(hmask == 0, 1e4)
+    nxr = nx.index_select(0, rows)
     # 1 - sigmoid of the unit's input with the movie liked (a) and disliked (d): σ(-a), σ(-d)
     na = torch.addcmul(nxr, (p - 1.0)[:, None], delta).sigmoid_()
     nd = torch.addcmul(nxr, p[:, None], delta).sigmoid_()
     # softplus(a) - softplus(d) = log(σ(-d) / σ(-a))
     z = b_diff + torch.div(nd, na).log_().sum(1)  # like log-odds
     e = weight * (p - torch.sigmoid(z))  # (R,) d log-likelihood / d z
-    g = (nd - na).mul_(e[:, None])  # (R, L) d / d x_-r: e · (σ(a) - σ(d))
-    G = torch.zeros(x.shape, dtype=x.dtype, device=x.device).index_add_(0, rows, g)
-    back = G.index_select(0, rows).sub_(g)  # through the person's other ratings' inputs
-    # liked unit: e·σ(a) + p·back = p·back + e - e·σ(-a);
-    # disliked unit: -e·σ(d) + (1-p)·back = (1-p)·back - e + e·σ(-d)
     ec = e[:, None]
-    v1 = back.mul(p[:, None]).add_(ec).addcmul_(ec, na, value=-1.0)
-    v0 = back.mul_((1.0 - p)[:, None]).sub_(ec).addcmul_(ec, nd)
+    g = torch.sub(nd, na).mul_(ec)  # (R, L) d / d x_-r: e · (σ(a) - σ(d))
+    G = torch.zeros_like(nx).index_add_(0, rows, g)
+    # Through the person's other ratings' inputs, back = G[rows] - g; the liked unit gets
+    # e·σ(a) + p·back and the disliked one -e·σ(d) + (1-p)·back. With g's own part gathered:
+    # liked p·G[rows] + r, disliked (1-p)·G[rows] - r, r = e·(1 - p·σ(-d) - (1-p)·σ(-a))
+    r = torch.addcmul(ec, ec, nd.lerp_(na, (1.0 - p)[:, None]), value=-1.0)
+    back = G.index_select(0, rows)
+    v1 = r.addcmul_(back, p[:, None])
+    v0 = back.sub_(v1)
     if out is None:
         gW = torch.zeros(n_units, x.shape[1], dtype=x.dtype, device=x.device)
     else:  # a kept (n_units, L) buffer
