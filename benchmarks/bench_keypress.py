@@ -4,10 +4,13 @@
 
 Runs the app headless at 80x24 (``App.run_test``) on DATA (default: ML-100K's ``u.data`` from
 ``../shared/data`` when present, else the bundled demo), trains a default model in the app,
-opens Browse and presses like / dislike on successive movies. Each press is timed from the
-key to the end of the refresh it causes (``pilot.press`` then ``pilot.pause``): the SQLite
+opens Browse and presses like / dislike on successive movies. Each press runs from the key
+to the end of the refresh it causes (``pilot.press`` then ``pilot.pause``): the SQLite
 transaction, the fold-in, the P(like) cells, the recommendations with their "because" lines
-and the rendering. Target: within 50 ms.
+and the rendering, all on the app's one event loop. Its work is measured as the process's
+CPU time over the press (target: within 50 ms); the wall time is printed too, but
+``pilot.pause`` ends only after a 20 ms window without work (``textual._wait``), so it
+overstates the latency by 20-60 ms.
 """
 
 from __future__ import annotations
@@ -43,21 +46,27 @@ async def run(data: str, presses: int) -> np.ndarray:
         assert isinstance(screen, TrainScreen)
         await pilot.press("ctrl+s")
         deadline = time.monotonic() + 300
-        while (screen.training or app.model is None) and time.monotonic() < deadline:
+        run = app.training_run
+        if run is None:
+            raise SystemExit("the Train screen did not start a training")
+        while not (run.ended and app.model is not None) and time.monotonic() < deadline:
             await pilot.pause(0.2)
+        if app.model is None:
+            raise SystemExit("no model after the training")
         await pilot.press("3")
         await pilot.pause(0.5)
         browse = app.screen
         assert isinstance(browse, BrowseScreen)
         browse.query_one("#movies").focus()
         await pilot.pause()
-        times = []
+        walls, cpus = [], []
         for n in range(presses):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             await pilot.press("minus" if n % 3 == 2 else "plus")  # like, like, dislike, ...
             await pilot.pause()
-            times.append((time.perf_counter() - t0) * 1000)
-        return np.asarray(times)
+            walls.append((time.perf_counter() - t0) * 1000)
+            cpus.append((time.process_time() - c0) * 1000)
+        return np.asarray(walls), np.asarray(cpus)
 
 
 def main() -> int:
@@ -68,14 +77,20 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as home:
         os.environ["RBM_TUI_HOME"] = home
-        ms = asyncio.run(run(args.data, args.presses))
+        walls, cpus = asyncio.run(run(args.data, args.presses))
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs")
-    print(f"data: {args.data}; {len(ms)} presses")
+    print(f"data: {args.data}; {len(cpus)} presses")
     print()
-    print("| measure | value | target |")
-    print("|---|---|---|")
-    print(f"| key to redrawn screen, median | {np.median(ms):.1f} ms | |")
-    print(f"| key to redrawn screen, p95 | {np.percentile(ms, 95):.1f} ms | ≤ 50 ms |")
+    print("| measure | median | p95 | target |")
+    print("|---|---|---|---|")
+    print(
+        f"| work of a press (the process's CPU time, key to redrawn screen) | "
+        f"{np.median(cpus):.1f} ms | {np.percentile(cpus, 95):.1f} ms | ≤ 50 ms |"
+    )
+    print(
+        f"| wall time of press + pause (the pilot waits for 20 ms without work) | "
+        f"{np.median(walls):.1f} ms | {np.percentile(walls, 95):.1f} ms | |"
+    )
     return 0
 
 
