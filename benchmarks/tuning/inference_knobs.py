@@ -11,7 +11,9 @@ the carve's rankings are scored with each variant of a knob the model does not l
 - ``profile``: the person's known ratings as hard likes and dislikes (the model's way) or as
   the soft targets training uses (a 5 a surer like than a 3);
 - ``mix``: the browser's ranking (1b) from the seen log-odds and P(like), calibrated (the
-  model's match) or the RBM's own like log-odds, at several powers.
+  model's match) or the RBM's own like log-odds, at several powers;
+- ``like_units_seen``: the like units' weight in the seen log-odds, the joint units' kept at
+  1 - dropout (P(like) unchanged).
 
 Prints each variant's per-seed and mean nDCG@10 and P@10 (ranked by seen log-odds, with and
 without the movie-to-movie part) and 1b nDCG@10 (ranked as the browser ranks).
@@ -116,7 +118,47 @@ def knob_mix(model, train, val):
         yield name, {"1b_ndcg@10": m["ndcg@10"]}
 
 
-KNOBS = {"keep": knob_keep, "popularity": knob_popularity, "profile": knob_profile, "mix": knob_mix}
+def knob_like_units_seen(model, train, val):
+    """The like units' weight in the seen log-odds (the joint units' stays at ``keep``): the
+    like units learn like vs dislike only, so do they help or blur P(seen)? P(like) keeps
+    every unit."""
+    import torch.nn.functional as F
+
+    rbm = model.rbm
+    original = rbm.conditionals
+    L, H, N = rbm.like_units, rbm.n_hidden, rbm.n_items
+
+    def weighted(x, items=None, *, offset=None, f=0.0):
+        seen, like = original(x, items, offset=offset)
+        kappa = torch.full((H,), rbm.keep)
+        kappa[:L] = f
+        W = rbm.W.view(N, 2, H)
+        b = rbm.b.view(N, 2)
+        out = []
+        for s in range(0, N, 256):
+            sp = F.softplus(x[:, None, None, :] + W[s : s + 256][None])
+            sc = (sp * kappa).sum(3) + b[s : s + 256][None]
+            out.append(torch.logaddexp(sc[..., 0], sc[..., 1]))
+        base = (F.softplus(x) * kappa).sum(1, keepdim=True)
+        return torch.cat(out, 1) - base, like
+
+    try:
+        for f in (0.0, 0.35, rbm.keep, 1.0):
+            rbm.conditionals = lambda x, items=None, *, offset=None, f=f: weighted(
+                x, items, offset=offset, f=f
+            )
+            yield f"like units in seen {f:g}", carves.topn_eval(model, train, val)
+    finally:
+        del rbm.conditionals
+
+
+KNOBS = {
+    "keep": knob_keep,
+    "popularity": knob_popularity,
+    "profile": knob_profile,
+    "mix": knob_mix,
+    "like_units_seen": knob_like_units_seen,
+}
 
 
 def main() -> None:
