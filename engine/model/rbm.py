@@ -207,7 +207,7 @@ class RBM:
         # softplus(x + W) = log(1 + e^x · e^W), with e^W kept: a product and a log1p cost
         # two thirds of a softplus of a sum, where e^(x + W) cannot overflow
         by_exp = x.numel() > 0 and float(x.max()) + float(self._cached("W_max")) < EXP_LIMIT
-        W = self._cached("W_exp" if by_exp else "W").view(self.n_items, 2, self.n_hidden)
+        W = (self._cached("W_exp") if by_exp else self.W).view(self.n_items, 2, self.n_hidden)
         b = self.b.view(self.n_items, 2)
         if items is not None:
             W, b = W[items], b[items]
@@ -323,10 +323,10 @@ class RBM:
         """A tensor derived from ``W``, kept until ``W`` changes (in place or replaced):
         ``"delta"`` ``(N, like_units)`` the like units' liked minus disliked weights,
         ``"delta_t"`` its transpose, ``"W_t"`` ``W``'s transpose ``(H, 2N)`` (each
-        contiguous), ``"W_exp"`` ``e^W``, ``"W_max"`` ``W``'s largest weight (``"W"``: ``W``
-        itself). On the CPU a one-person product with a matrix laid out row by row along the
-        catalogue takes a third of the time of one with ``W.T`` (87,000 movies: 14 ms against
-        41 ms), at the cost of a second copy of the weights."""
+        contiguous), ``"W_exp"`` ``e^W``, ``"W_max"`` ``W``'s largest weight. On the CPU a
+        one-person product with a matrix laid out row by row along the catalogue takes a third
+        of the time of one with ``W.T`` (87,000 movies: 14 ms against 41 ms), at the cost of a
+        second copy of the weights."""
         key = (self.W._version, self.like_units)
         cache = getattr(self, "_w_cache", None)
         if cache is None or cache[0]() is not self.W or cache[1] != key:
@@ -334,8 +334,6 @@ class RBM:
             self._w_cache = cache
         out = cache[2].get(name)
         if out is None:
-            if name == "W":
-                return self.W
             if name == "W_t":
                 out = self.W.T.contiguous()
             elif name == "W_exp":

@@ -171,7 +171,7 @@ class Model:
         a numpy float64 array of that shape."""
         L, D = (np.asarray(m.double().cpu().numpy() if hasattr(m, "cpu") else m, np.float64)
                 for m in (liked_mass, disliked_mass))  # fmt: skip
-        return cal.partner_odds(L, D, cal.prior_like_share(self.item_likes, self.item_counts))
+        return cal.partner_odds(L, D, self._movie_terms()[0])
 
     def seen_feature(self, seen_logit, items=None):
         """The calibration's ``seen`` feature from the RBM's exact seen log-odds ``seen_logit``
