@@ -117,8 +117,13 @@ def test_truncated_and_garbage_files(model, tmp_path):
     with pytest.raises(ModelError, match="cut.pt"):
         load_model(tmp_path / "cut.pt")
     (tmp_path / "junk.pt").write_bytes(b"hello")
-    with pytest.raises(ModelError, match="junk.pt"):
+    with pytest.raises(
+        ModelError, match=r"junk.pt: not an rbm-tui model file \(not a zip archive\)"
+    ):
         load_model(tmp_path / "junk.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ModelError, match=r"empty.pt: .*\(an empty file\)"):
+        load_model(tmp_path / "empty.pt")
     with pytest.raises(ModelError, match="no such model"):
         load_model(tmp_path / "missing.pt")
 

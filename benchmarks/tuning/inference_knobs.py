@@ -13,7 +13,10 @@ the carve's rankings are scored with each variant of a knob the model does not l
 - ``mix``: the browser's ranking (1b) from the seen log-odds and P(like), calibrated (the
   model's match) or the RBM's own like log-odds, at several powers;
 - ``like_units_seen``: the like units' weight in the seen log-odds, the joint units' kept at
-  1 - dropout (P(like) unchanged).
+  1 - dropout (P(like) unchanged);
+- ``shape``: the ranking's form: top-N (and the hidden units alone) by the seen log-odds plus
+  ``w · log P(like)``, and 1b by the additive ``s + w · log P(like)`` beside the match's
+  ``log σ(s) + 0.25 · log P(like)``.
 
 Prints each variant's per-seed and mean nDCG@10 and P@10 (ranked by seen log-odds, with and
 without the movie-to-movie part) and 1b nDCG@10 (ranked as the browser ranks).
@@ -152,12 +155,80 @@ def knob_like_units_seen(model, train, val):
         del rbm.conditionals
 
 
+def knob_shape(model, train, val):
+    """The ranking's shape: top-N by ``s + w · log P(like)`` (the seen log-odds with the
+    movie-to-movie term of every rated movie, P(like) calibrated; the hidden units alone with
+    the RBM's own like log-odds), and 1b by the additive ``s + w · log P(like)`` instead of
+    the match's ``log σ(s) + w · log P(like)``."""
+    known = carves._compact_users(train)
+    rel_all, rel_liked = carves._relevant(val), carves._relevant(val, liked_only=True)
+    lm = rec._user_visible(model, known, False)
+    person = rec._people(model, lm)
+    liked = rec._likes(lm)
+    ls = torch.nn.functional.logsigmoid
+    saved = model.rbm.item_item
+
+    def scores(us, ii_lm):
+        seen, like, feature = rec._batch_scores(model, lm, us, None, ii_lm)
+        pl, pn, pb = (a[us, None] for a in person)
+        args = (like.double().numpy(), pl, pn, np.arange(model.n_items)[None, :], pb, feature)
+        row, col = lm.rows(us)
+        partners = rec._partner_feature(model, row, col // 2, col % 2 == 1, len(us))
+        p = model.p_like(*args, partners)
+        p_match = model.p_like(*args, 0.0, match=True)
+        return seen, like, torch.from_numpy(p).float(), torch.from_numpy(p_match).float()
+
+    def top(variants, us, recs):
+        row, col = lm.rows(us)
+        for name, score in variants.items():
+            score[torch.from_numpy(row), torch.from_numpy(col // 2)] = -float("inf")
+            t = torch.topk(score, 10, dim=1).indices.numpy()
+            recs.setdefault(name, []).extend(model.item_ids[i].tolist() for i in t)
+
+    for column, rel, ii_lm in (
+        ("full", rel_all, None),
+        ("1b", rel_liked, liked),
+        ("hid", rel_all, None),
+    ):
+        users = sorted(rel)
+        uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
+        recs: dict[str, list] = {}
+        if column == "hid":
+            model.rbm.item_item = None
+        try:
+            for s in range(0, len(uidx), 256):
+                us = uidx[s : s + 256]
+                seen, like, p, p_match = scores(us, ii_lm)
+                if column == "1b":
+                    v = {"1b: log σ(s) + 0.25 log P (the match)": ls(seen) + 0.25 * p_match.log()}
+                    v.update(
+                        {f"1b: s + {w} log P": seen + w * p_match.log() for w in (0.25, 0.5, 1)}
+                    )
+                else:
+                    v = {
+                        f"{column}: s + {w} log P(like)": seen + w * p.log()
+                        for w in (0, 0.1, 0.25, 0.5)
+                    }
+                if column == "hid":
+                    v.update({f"hid: s + {w} log σ(own)": seen + w * ls(like) for w in (0.1, 0.25)})
+                top(v, us, recs)
+        finally:
+            model.rbm.item_item = saved
+        for name, r in recs.items():
+            m = ranking_metrics(r, [rel[u] for u in users], carves.K)
+            yield (
+                name,
+                {f"{column}_ndcg@10": m["ndcg@10"], f"{column}_precision@10": m["precision@10"]},
+            )
+
+
 KNOBS = {
     "keep": knob_keep,
     "popularity": knob_popularity,
     "profile": knob_profile,
     "mix": knob_mix,
     "like_units_seen": knob_like_units_seen,
+    "shape": knob_shape,
 }
 
 

@@ -296,6 +296,10 @@ def load_model(path: str | Path, device: str = "auto"):
     )
 
 
+#: The first bytes of every model file: torch saves a zip archive.
+ZIP_MAGIC = b"PK\x03\x04"
+
+
 def _summary(exc: BaseException) -> str:
     """The first sentence or two of an exception's message, at most 300 characters."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -314,6 +318,14 @@ def _read(path: Path) -> tuple[dict, dict]:
         raise ModelError(f"{path}: no such model file") from None
     if not stat.S_ISREG(mode):
         raise ModelError(f"{path}: not a regular file, so not a model file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model file ({_summary(exc)})") from None
+    if magic != ZIP_MAGIC:  # torch's archive format is a zip; anything else is not a model
+        what = "an empty file" if not magic else "not a zip archive"
+        raise ModelError(f"{path}: not an rbm-tui model file ({what}); retrain or pick another")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # corrupted, truncated, foreign or a pickle with code in it
