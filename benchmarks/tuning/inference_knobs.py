@@ -16,7 +16,9 @@ the carve's rankings are scored with each variant of a knob the model does not l
   1 - dropout (P(like) unchanged);
 - ``shape``: the ranking's form: top-N (and the hidden units alone) by the seen log-odds plus
   ``w · log P(like)``, and 1b by the additive ``s + w · log P(like)`` beside the match's
-  ``log σ(s) + 0.25 · log P(like)``.
+  ``log σ(s) + 0.25 · log P(like)``;
+- ``ii_form``: the movie-to-movie term as fitted (linear) or compressed (``a · asinh(x/a)``) or
+  stretched (``x + c · x|x|``) before it joins the seen log-odds.
 
 Prints each variant's per-seed and mean nDCG@10 and P@10 (ranked by seen log-odds, with and
 without the movie-to-movie part) and 1b nDCG@10 (ranked as the browser ranks).
@@ -222,6 +224,27 @@ def knob_shape(model, train, val):
             )
 
 
+def knob_ii_form(model, train, val):
+    """The movie-to-movie term's form in the seen log-odds: as fitted (linear, x), or
+    compressed, ``a · asinh(x / a)`` (slope 1 at 0, logarithmic beyond ``a``), or stretched,
+    ``x + c · x · |x|``."""
+    original = rec.item_item_input
+    forms = {"linear": lambda x: x}
+    forms.update({f"asinh a={a}": (lambda x, a=a: a * torch.asinh(x / a)) for a in (2, 4, 8)})
+    forms.update({f"x + {c}·x|x|": (lambda x, c=c: x + c * x * x.abs()) for c in (0.02, 0.05)})
+    for name, f in forms.items():
+
+        def shaped(rbm, lm, users, f=f):
+            x = original(rbm, lm, users)
+            return None if x is None else f(x)
+
+        rec.item_item_input = shaped
+        try:
+            yield f"ii form {name}", carves.topn_eval(model, train, val)
+        finally:
+            rec.item_item_input = original
+
+
 KNOBS = {
     "keep": knob_keep,
     "popularity": knob_popularity,
@@ -229,6 +252,7 @@ KNOBS = {
     "mix": knob_mix,
     "like_units_seen": knob_like_units_seen,
     "shape": knob_shape,
+    "ii_form": knob_ii_form,
 }
 
 
