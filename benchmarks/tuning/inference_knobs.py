@@ -18,7 +18,9 @@ the carve's rankings are scored with each variant of a knob the model does not l
   ``w · log P(like)``, and 1b by the additive ``s + w · log P(like)`` beside the match's
   ``log σ(s) + 0.25 · log P(like)``;
 - ``ii_form``: the movie-to-movie term as fitted (linear) or compressed (``a · asinh(x/a)``) or
-  stretched (``x + c · x|x|``) before it joins the seen log-odds.
+  stretched (``x + c · x|x|``) before it joins the seen log-odds;
+- ``ii_pop``: the movie-to-movie term's scale tilted by the target movie's raters,
+  ``exp(β · (log(raters + 1) - mean))``.
 
 Prints each variant's per-seed and mean nDCG@10 and P@10 (ranked by seen log-odds, with and
 without the movie-to-movie part) and 1b nDCG@10 (ranked as the browser ranks).
@@ -245,6 +247,26 @@ def knob_ii_form(model, train, val):
             rec.item_item_input = original
 
 
+def knob_ii_pop(model, train, val):
+    """The movie-to-movie term's scale growing or falling with the target movie's raters:
+    ``x · exp(β · (log(raters + 1) - mean))`` (β = 0: as fitted)."""
+    lm = rec._user_visible(model, carves._compact_users(train), False)
+    lp = np.log(np.bincount(lm.cols // 2, minlength=model.n_items) + 1.0)
+    tilt = torch.from_numpy(lp - lp.mean()).float()
+    original = rec.item_item_input
+    for beta in (-0.3, -0.1, 0.0, 0.1, 0.3):
+
+        def scaled(rbm, lm, users, beta=beta):
+            x = original(rbm, lm, users)
+            return None if x is None else x * torch.exp(beta * tilt)
+
+        rec.item_item_input = scaled
+        try:
+            yield f"ii scale by raters β={beta:+}", carves.topn_eval(model, train, val)
+        finally:
+            rec.item_item_input = original
+
+
 KNOBS = {
     "keep": knob_keep,
     "popularity": knob_popularity,
@@ -253,6 +275,7 @@ KNOBS = {
     "like_units_seen": knob_like_units_seen,
     "shape": knob_shape,
     "ii_form": knob_ii_form,
+    "ii_pop": knob_ii_pop,
 }
 
 
