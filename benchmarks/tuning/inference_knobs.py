@@ -57,10 +57,32 @@ def knob_keep(model, train, val):
         model.rbm.keep = saved
 
 
-def knob_popularity(model, train, val):
+def _log_raters(model, train):
+    """``(N,)`` float32: each movie's log(raters + 1) in the carve's training part, centred."""
     lm = rec._user_visible(model, carves._compact_users(train), False)
     lp = np.log(np.bincount(lm.cols // 2, minlength=model.n_items) + 1.0)
-    prior = torch.from_numpy(lp - lp.mean()).float()
+    return torch.from_numpy(lp - lp.mean()).float()
+
+
+def _item_item_variants(model, train, val, transforms):
+    """``(name, carve metrics)`` with the movie-to-movie term passed through each of
+    ``transforms`` (``{name: f}``, ``f`` maps the ``(n, N)`` term to a new one)."""
+    original = rec.item_item_input
+    for name, f in transforms.items():
+
+        def transformed(rbm, lm, users, f=f):
+            x = original(rbm, lm, users)
+            return None if x is None else f(x)
+
+        rec.item_item_input = transformed
+        try:
+            yield name, carves.topn_eval(model, train, val)
+        finally:
+            rec.item_item_input = original
+
+
+def knob_popularity(model, train, val):
+    prior = _log_raters(model, train)
     original = rec._batch_scores
     for beta in (-0.15, -0.05, 0.0, 0.05, 0.15):
 
@@ -230,41 +252,25 @@ def knob_ii_form(model, train, val):
     """The movie-to-movie term's form in the seen log-odds: as fitted (linear, x), or
     compressed, ``a · asinh(x / a)`` (slope 1 at 0, logarithmic beyond ``a``), or stretched,
     ``x + c · x · |x|``."""
-    original = rec.item_item_input
-    forms = {"linear": lambda x: x}
-    forms.update({f"asinh a={a}": (lambda x, a=a: a * torch.asinh(x / a)) for a in (2, 4, 8)})
-    forms.update({f"x + {c}·x|x|": (lambda x, c=c: x + c * x * x.abs()) for c in (0.02, 0.05)})
-    for name, f in forms.items():
-
-        def shaped(rbm, lm, users, f=f):
-            x = original(rbm, lm, users)
-            return None if x is None else f(x)
-
-        rec.item_item_input = shaped
-        try:
-            yield f"ii form {name}", carves.topn_eval(model, train, val)
-        finally:
-            rec.item_item_input = original
+    forms = {"ii form linear": lambda x: x}
+    forms.update(
+        {f"ii form asinh a={a}": (lambda x, a=a: a * torch.asinh(x / a)) for a in (2, 4, 8)}
+    )
+    forms.update(
+        {f"ii form x + {c}·x|x|": (lambda x, c=c: x + c * x * x.abs()) for c in (0.02, 0.05)}
+    )
+    yield from _item_item_variants(model, train, val, forms)
 
 
 def knob_ii_pop(model, train, val):
     """The movie-to-movie term's scale growing or falling with the target movie's raters:
     ``x · exp(β · (log(raters + 1) - mean))`` (β = 0: as fitted)."""
-    lm = rec._user_visible(model, carves._compact_users(train), False)
-    lp = np.log(np.bincount(lm.cols // 2, minlength=model.n_items) + 1.0)
-    tilt = torch.from_numpy(lp - lp.mean()).float()
-    original = rec.item_item_input
-    for beta in (-0.3, -0.1, 0.0, 0.1, 0.3):
-
-        def scaled(rbm, lm, users, beta=beta):
-            x = original(rbm, lm, users)
-            return None if x is None else x * torch.exp(beta * tilt)
-
-        rec.item_item_input = scaled
-        try:
-            yield f"ii scale by raters β={beta:+}", carves.topn_eval(model, train, val)
-        finally:
-            rec.item_item_input = original
+    tilt = _log_raters(model, train)
+    scales = {
+        f"ii scale by raters β={b:+}": (lambda x, b=b: x * torch.exp(b * tilt))
+        for b in (-0.3, -0.1, 0.0, 0.1, 0.3)
+    }
+    yield from _item_item_variants(model, train, val, scales)
 
 
 KNOBS = {
