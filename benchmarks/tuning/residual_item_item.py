@@ -48,20 +48,54 @@ def closed_form(X, target, lam):
     return (C - P * (torch.diagonal(C) / torch.diagonal(P))[None, :]).float()
 
 
-def score_seed(seed: int) -> dict[str, tuple[float, float]]:
+def ranker(model, known, va, row, item):
+    """A function of ``(U, N)`` scores (the carve's training people, ``known``'s order) to
+    their ``(nDCG@10, P@10)`` on the held-out part ``va``, each person's rated movies
+    (``row``, ``item``) left out of the ranking."""
+    rel = carves._relevant(va)
+    ids = known.user_ids
+    people = [u for u in range(len(ids)) if ids[u] in rel]
+
+    def rank(scores) -> tuple[float, float]:
+        s = scores.clone()
+        s[row, item] = -float("inf")
+        top = torch.topk(s, carves.K, 1).indices.numpy()
+        m = ranking_metrics(
+            [model.item_ids[top[u]].tolist() for u in people], [rel[ids[u]] for u in people], 10
+        )
+        return m["ndcg@10"], m["precision@10"]
+
+    return rank
+
+
+def carve_model(seed: int) -> dict:
+    """A default model trained on the top-N carve of ``seed``, and what the scripts that fit
+    dense movie-to-movie parts beside it read: the carve's training people ``known`` and
+    their ratings ``lm``, the held-out part ``va``, the hidden input ``x (U, H)``, the hidden
+    units' seen log-odds ``seen (U, N)``, the ratings' ``row`` and visible unit ``col`` and
+    the seen indicators ``X (U, N)``."""
     tr, va = carves.carve_topn(seed)
     model = carves.train_model(tr, seed, {})
     known = carves._compact_users(tr)
     lm = _user_visible(model, known, False)
-    U, N, rbm = lm.n_users, model.n_items, model.rbm
-    users = np.arange(U)
+    users = np.arange(lm.n_users)
     with torch.no_grad():
-        x = hidden_input(rbm, lm, users)
-        seen, _ = rbm.conditionals(x)
+        x = hidden_input(model.rbm, lm, users)
+        seen, _ = model.rbm.conditionals(x)
         row, col = (torch.from_numpy(a) for a in lm.rows(users))
-        item = col // 2
-        X = torch.zeros(U, N)
-        X[row, item] = 1.0
+        X = torch.zeros(lm.n_users, model.n_items)
+        X[row, col // 2] = 1.0
+    return dict(model=model, known=known, va=va, lm=lm, x=x, seen=seen, row=row, col=col, X=X)
+
+
+def score_seed(seed: int) -> dict[str, tuple[float, float]]:
+    c = carve_model(seed)
+    model, known, lm, x, seen, row, col, X = (
+        c[k] for k in ("model", "known", "lm", "x", "seen", "row", "col", "X")
+    )
+    N, rbm, item = model.n_items, model.rbm, col // 2
+    users = np.arange(lm.n_users)
+    with torch.no_grad():
         # each rated movie's seen log-odds given the person's other ratings
         x_rest = x[row] - rbm.W[col]
         sc = rbm.keep * F.softplus(x_rest[:, None, :] + rbm.W.view(N, 2, -1)[item]).sum(2)
@@ -76,19 +110,7 @@ def score_seed(seed: int) -> dict[str, tuple[float, float]]:
             "residual": closed_form(X, X - torch.sigmoid(seen_all), lam),
         }
         own = seen + item_item_input(rbm, lm, users)
-    rel = carves._relevant(va)
-    ids = known.user_ids
-    people = [u for u in range(U) if ids[u] in rel]
-
-    def rank(scores) -> tuple[float, float]:
-        s = scores.clone()
-        s[row, item] = -float("inf")
-        top = torch.topk(s, carves.K, 1).indices.numpy()
-        m = ranking_metrics(
-            [model.item_ids[top[u]].tolist() for u in people], [rel[ids[u]] for u in people], 10
-        )
-        return m["ndcg@10"], m["precision@10"]
-
+    rank = ranker(model, known, c["va"], row, item)
     out = {"the model (hidden + sparse part)": rank(own), "hidden units alone": rank(seen)}
     for name, B in parts.items():
         for s in SCALES:
@@ -96,7 +118,9 @@ def score_seed(seed: int) -> dict[str, tuple[float, float]]:
     return out
 
 
-def main() -> None:
+def report(score_seed) -> None:
+    """Run ``score_seed(seed) -> {variant: (nDCG@10, P@10)}`` for the seeds of ``--seeds``
+    and print every figure and the means over the seeds."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2")
     a = ap.parse_args()
@@ -113,4 +137,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    report(score_seed)
