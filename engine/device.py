@@ -67,9 +67,8 @@ def _cpu_times(cpus: set[int], path: str = "/proc/stat") -> tuple[float, float] 
 def busy_cpus(interval: float = 0.1) -> float:
     """How many of this process's CPUs other programs keep busy, sampled over ``interval``
     seconds (0 where it cannot be measured)."""
-    try:
-        cpus = set(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
+    cpus = _affinity()
+    if not cpus:
         return 0.0
     first = _cpu_times(cpus)
     if first is None:
@@ -84,6 +83,46 @@ def _busy_between(first, second, n_cpus: int) -> float | None:
     if first is None or second is None or second[1] <= first[1]:
         return None
     return n_cpus * (second[0] - first[0]) / (second[1] - first[1])
+
+
+def _others_between(mark0, mark1, n_cpus: int) -> float | None:
+    """CPUs other programs kept busy between two marks ``(clock, /proc/stat sample, this
+    process's CPU time)``: all the busy CPUs less this process's own share (None: unknown)."""
+    (t0, c0, own0), (t1, c1, own1) = mark0, mark1
+    busy = _busy_between(c0, c1, n_cpus)
+    if busy is None or t1 <= t0:
+        return None
+    return max(0.0, busy - (own1 - own0) / (t1 - t0))
+
+
+def _load_mark(cpus: set[int]) -> tuple:
+    """``(clock, /proc/stat sample, this process's CPU time)`` now."""
+    return (_now(), _cpu_times(cpus), _own_cpu_time())
+
+
+def _affinity() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return set()
+
+
+#: Seconds after this module's import (the entry point imports it before torch and the data)
+#: within which :func:`others_busy_now` reads the load since then instead of sampling anew.
+IMPORT_WINDOW = 5.0
+
+
+def others_busy_now() -> float:
+    """How many of this process's CPUs other programs keep busy now: over the time since this
+    module was imported when that was 0.1 to :data:`IMPORT_WINDOW` seconds ago (a training
+    started from the command line, whose threads are then chosen without a wait), else over
+    a 0.1 s sample (:func:`busy_cpus`)."""
+    cpus = _affinity()
+    if cpus and 0.1 <= _now() - _IMPORT_MARK[0] <= IMPORT_WINDOW:
+        others = _others_between(_IMPORT_MARK, _load_mark(cpus), len(cpus))
+        if others is not None:
+            return others
+    return busy_cpus()
 
 
 def _free_threads(cpus: int, busy: float) -> int:
@@ -102,7 +141,7 @@ def choose_threads(requested: int = 0) -> int:
                 f"--threads {requested}: this process may use {cpus} CPU(s); use 1 to {cpus}"
             )
         return requested
-    return _free_threads(cpus, busy_cpus())
+    return _free_threads(cpus, others_busy_now())
 
 
 _now = time.monotonic  # seconds, for intervals
@@ -121,26 +160,20 @@ class ThreadGovernor:
     """
 
     def __init__(self, interval: float = 1.0) -> None:
-        try:
-            self.cpus: set[int] = set(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            self.cpus = set()
+        self.cpus: set[int] = _affinity()
         self.interval = interval
-        self._mark = (_now(), _cpu_times(self.cpus), _own_cpu_time())
+        self._mark = _load_mark(self.cpus)
 
     def others_busy(self) -> float | None:
         """CPUs other programs kept busy since the last look (None: too soon, or unknown);
         the look becomes the new mark. Between looks it reads only the clock."""
-        t0, c0, own0 = self._mark
-        t1 = _now()
-        if t1 - t0 < self.interval:
+        if _now() - self._mark[0] < self.interval:
             return None
-        c1, own1 = _cpu_times(self.cpus), _own_cpu_time()
-        busy = _busy_between(c0, c1, len(self.cpus))
-        if busy is None:
-            return None
-        self._mark = (t1, c1, own1)
-        return max(0.0, busy - (own1 - own0) / (t1 - t0))
+        mark = _load_mark(self.cpus)
+        others = _others_between(self._mark, mark, len(self.cpus))
+        if others is not None:
+            self._mark = mark
+        return others
 
     def check(self) -> int | None:
         """Sets torch's thread count for the load now; returns the new count when it
@@ -190,3 +223,6 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise SettingError("--device cuda: CUDA was asked for but is not available here")
     return device
+
+
+_IMPORT_MARK = _load_mark(_affinity())

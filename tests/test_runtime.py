@@ -24,7 +24,7 @@ def test_interactive_threads_and_the_training_s_own(monkeypatch):
     before = torch.get_num_threads()
     seen = []
     monkeypatch.setattr(runtime, "_default_threads", None)
-    monkeypatch.setattr(engine.device, "busy_cpus", lambda interval=0.1: 0.0)
+    monkeypatch.setattr(engine.device, "others_busy_now", lambda: 0.0)
     try:
         torch.set_num_threads(2)
         runtime.use_interactive_threads()
@@ -44,9 +44,9 @@ def test_threads_leave_the_cores_other_programs_keep_busy(monkeypatch):
     import engine.device as device
 
     cpus = device.available_cpus()
-    monkeypatch.setattr(device, "busy_cpus", lambda interval=0.1: 0.1)
+    monkeypatch.setattr(device, "others_busy_now", lambda: 0.1)
     assert device.choose_threads() == cpus
-    monkeypatch.setattr(device, "busy_cpus", lambda interval=0.1: cpus - 0.2)
+    monkeypatch.setattr(device, "others_busy_now", lambda: cpus - 0.2)
     assert device.choose_threads() == 1
     assert device.choose_threads(1) == 1  # asked for: taken as it is
     with pytest.raises(device.SettingError, match="--threads"):
@@ -79,11 +79,10 @@ def test_the_entry_point_asks_openmp_to_wait_passively_after_a_short_spin(monkey
     assert 0 < int(os.environ["GOMP_SPINCOUNT"]) <= 100_000  # at most about a millisecond
 
 
-def test_the_thread_governor_follows_the_load_of_other_programs(monkeypatch):
-    """Two CPUs: while another program keeps one busy, training drops to one thread; when
-    the machine is quiet again it gets both back; its own CPU time never counts as load."""
-    import torch
-
+def _two_cpus_and_a_clock(monkeypatch):
+    """engine.device on a fake machine of two CPUs whose clock, /proc/stat and this
+    process's CPU time move only when the returned ``run(seconds, own_cpus, other_cpus)``
+    says how busy this process and the others kept the CPUs."""
     from engine import device
 
     clock = {"t": 0.0, "busy": 0.0, "total": 0.0, "own": 0.0}
@@ -98,6 +97,36 @@ def test_the_thread_governor_follows_the_load_of_other_programs(monkeypatch):
         clock["busy"] += (own_cpus + other_cpus) * 100 * seconds
         clock["own"] += own_cpus * seconds
 
+    return device, run
+
+
+def test_the_first_choice_of_threads_reads_the_load_since_start_up_without_waiting(monkeypatch):
+    """A training started from the command line chooses its threads from the load since the
+    entry point imported engine.device (while torch and the data loaded), not from a fresh
+    0.1 s sample; its own CPU time is not counted as load. Long after start-up (a later
+    training in the app) it samples anew."""
+    device, run = _two_cpus_and_a_clock(monkeypatch)
+    monkeypatch.setattr(device, "_IMPORT_MARK", device._load_mark({0, 1}))
+    monkeypatch.setattr(device, "busy_cpus", lambda interval=0.1: pytest.fail("sampled anew"))
+    run(1.5, own_cpus=1.0, other_cpus=0.0)  # importing torch, loading the data
+    assert device.others_busy_now() == pytest.approx(0.0)
+    assert device.choose_threads() == 2
+    run(0.5, own_cpus=1.0, other_cpus=1.0)  # a busy loop took the other core
+    assert device.others_busy_now() == pytest.approx(0.25)  # 1 CPU, a quarter of the time
+    run(2.5, own_cpus=1.0, other_cpus=1.0)
+    assert device.others_busy_now() == pytest.approx(2 / 3)
+    assert device.choose_threads() == 1
+    run(device.IMPORT_WINDOW, own_cpus=0.0, other_cpus=0.0)
+    monkeypatch.setattr(device, "busy_cpus", lambda interval=0.1: 0.25)
+    assert device.others_busy_now() == 0.25
+
+
+def test_the_thread_governor_follows_the_load_of_other_programs(monkeypatch):
+    """Two CPUs: while another program keeps one busy, training drops to one thread; when
+    the machine is quiet again it gets both back; its own CPU time never counts as load."""
+    import torch
+
+    device, run = _two_cpus_and_a_clock(monkeypatch)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
