@@ -21,6 +21,7 @@ the carve's rankings are scored with each variant of a knob the model does not l
   stretched (``x + c · x|x|``) before it joins the seen log-odds;
 - ``ii_pop``: the movie-to-movie term's scale tilted by the target movie's raters,
   ``exp(β · (log(raters + 1) - mean))``;
+- ``veto``: 1b with P(like) as a veto: only movies below a P(like) of ``t`` pushed down;
 - ``feedback``: pseudo-relevance feedback, the person's hidden input plus ``α`` times the
   expected weights of the T unrated movies of highest seen log-odds (a second pass).
 
@@ -122,6 +123,38 @@ def knob_profile(model, train, val):
 
 def knob_mix(model, train, val):
     """1b only: the browser's ranking with P(like) from the calibration or the RBM alone."""
+    ls = torch.nn.functional.logsigmoid
+
+    def variants(seen, like, p_match):
+        out = {f"mix calibrated {w}": ls(seen) + w * torch.log(p_match) for w in (0, 0.25, 1)}
+        out.update({f"mix RBM's own {w}": ls(seen) + w * ls(like) for w in (0.25, 0.5, 1)})
+        return out
+
+    yield from _browser_variants(model, train, val, variants)
+
+
+def knob_veto(model, train, val):
+    """1b only: P(like) as a veto rather than a factor: the seen ranking, with only the
+    movies whose calibrated P(like) is below ``t`` pushed down, by ``w · log(P(like) / t)``."""
+    ls = torch.nn.functional.logsigmoid
+
+    def variants(seen, like, p_match):
+        out = {"veto none (the match)": ls(seen) + 0.25 * torch.log(p_match)}
+        for t in (0.5, 0.65, 0.8):
+            for w in (1.0, 3.0):
+                hinge = torch.log(p_match / t).clamp(max=0.0)
+                out[f"veto t={t} w={w}"] = ls(seen) + w * hinge
+        out["veto t=0.65 w=1, the match beside"] = (
+            ls(seen) + 0.25 * torch.log(p_match) + torch.log(p_match / 0.65).clamp(max=0.0)
+        )
+        return out
+
+    yield from _browser_variants(model, train, val, variants)
+
+
+def _browser_variants(model, train, val, make):
+    """``(name, {"1b_ndcg@10": ...})`` of 1b rankings by each score of ``make(seen log-odds,
+    the RBM's own like log-odds, the match's calibrated P(like)) -> {name: (n, N) score}``."""
     known = carves._compact_users(train)
     rel = carves._relevant(val, liked_only=True)
     users = sorted(rel)
@@ -129,7 +162,6 @@ def knob_mix(model, train, val):
     uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
     person = rec._people(model, lm)
     liked = rec._likes(lm)  # the movie-to-movie term's input, as the browser's ranking takes it
-    ls = torch.nn.functional.logsigmoid
     recs: dict[str, list] = {}
     for s in range(0, len(uidx), 256):
         us = uidx[s : s + 256]
@@ -138,9 +170,7 @@ def knob_mix(model, train, val):
         pl, pn, pb = (a[us, None] for a in person)
         args = (like.double().numpy(), pl, pn, np.arange(model.n_items)[None, :], pb, feature, 0.0)
         p_match = torch.from_numpy(model.p_like(*args, match=True)).float()
-        variants = {f"mix calibrated {w}": ls(seen) + w * torch.log(p_match) for w in (0, 0.25, 1)}
-        variants.update({f"mix RBM's own {w}": ls(seen) + w * ls(like) for w in (0.25, 0.5, 1)})
-        for name, score in variants.items():
+        for name, score in make(seen, like, p_match).items():
             score[torch.from_numpy(row), torch.from_numpy(col // 2)] = -float("inf")
             top = torch.topk(score, 10, dim=1).indices.numpy()
             recs.setdefault(name, []).extend(model.item_ids[t].tolist() for t in top)
@@ -315,6 +345,7 @@ KNOBS = {
     "ii_form": knob_ii_form,
     "ii_pop": knob_ii_pop,
     "feedback": knob_feedback,
+    "veto": knob_veto,
 }
 
 
