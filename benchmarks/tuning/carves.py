@@ -88,9 +88,14 @@ def newusers_train() -> Ratings:
 
 
 # --------------------------------------------------------------------------- carves
+#: The share of each movie's rows the top-N carve holds out (environment ``CARVE_HOLDOUT``).
+TOPN_HOLDOUT = float(__import__("os").environ.get("CARVE_HOLDOUT", "0.25"))
+
+
 def carve_topn(seed: int) -> tuple[Ratings, Ratings]:
-    """``(train, val)``: 25% of each movie's rows of msr ``train.csv`` held out."""
-    return stratified_item_holdout(msr_train(), 0.25, seed=1000 + seed)
+    """``(train, val)``: 25% (``TOPN_HOLDOUT``) of each movie's rows of msr ``train.csv``
+    held out."""
+    return stratified_item_holdout(msr_train(), TOPN_HOLDOUT, seed=1000 + seed)
 
 
 def carve_like(seed: int) -> tuple[Ratings, Ratings]:
