@@ -5,10 +5,10 @@ Only the training side of each benchmark is read (``ml100k-msr/train.csv``,
 ``u1.test``, ``thumbs.csv``) is ever opened, so settings chosen here are not fitted to the
 benchmark's test rows. Every carve is a deterministic function of ``seed``.
 
-- ``topn``: ``ml100k-msr/train.csv``, 25% of each movie's rows held out (stratified per
-  movie, like the benchmark's own split: :func:`engine.data.splits.stratified_item_holdout`,
-  seed ``1000 + seed``). Three sections, each ranking every movie a person has no
-  carve-training row on:
+- ``topn``: ``ml100k-msr/train.csv``, 25% of each movie's rows held out (the environment
+  variable ``CARVE_HOLDOUT`` sets another share; stratified per movie, like the benchmark's
+  own split: :func:`engine.data.splits.stratified_item_holdout`, seed ``1000 + seed``).
+  Three sections, each ranking every movie a person has no carve-training row on:
 
   - ``full``: by seen log-odds (``recommend_all(by="seen")``), every held-out row relevant;
   - ``hid``: the same with the movie-to-movie part switched off (``rbm.item_item = None``),
@@ -33,6 +33,7 @@ the current one: :mod:`engine.data.loaders`, :mod:`engine.data.splits`,
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -89,7 +90,7 @@ def newusers_train() -> Ratings:
 
 # --------------------------------------------------------------------------- carves
 #: The share of each movie's rows the top-N carve holds out (environment ``CARVE_HOLDOUT``).
-TOPN_HOLDOUT = float(__import__("os").environ.get("CARVE_HOLDOUT", "0.25"))
+TOPN_HOLDOUT = float(os.environ.get("CARVE_HOLDOUT", "0.25"))
 
 
 def carve_topn(seed: int) -> tuple[Ratings, Ratings]:
