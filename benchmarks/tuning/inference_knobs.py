@@ -152,6 +152,16 @@ def knob_veto(model, train, val):
     yield from _browser_variants(model, train, val, variants)
 
 
+def _top10(model, lm, us, variants, recs) -> None:
+    """Append to ``recs[name]`` the top 10 movie IDs of people ``us`` (rows of ``lm``) by each
+    ``(n, N)`` score of ``variants``, their rated movies left out (the scores are changed)."""
+    row, col = lm.rows(us)
+    for name, score in variants.items():
+        score[torch.from_numpy(row), torch.from_numpy(col // 2)] = -float("inf")
+        top = torch.topk(score, 10, dim=1).indices.numpy()
+        recs.setdefault(name, []).extend(model.item_ids[t].tolist() for t in top)
+
+
 def _browser_variants(model, train, val, make):
     """``(name, {"1b_ndcg@10": ...})`` of 1b rankings by each score of ``make(seen log-odds,
     the RBM's own like log-odds, the match's calibrated P(like)) -> {name: (n, N) score}``."""
@@ -166,14 +176,10 @@ def _browser_variants(model, train, val, make):
     for s in range(0, len(uidx), 256):
         us = uidx[s : s + 256]
         seen, like, feature = rec._batch_scores(model, lm, us, None, liked)
-        row, col = lm.rows(us)
         pl, pn, pb = (a[us, None] for a in person)
         args = (like.double().numpy(), pl, pn, np.arange(model.n_items)[None, :], pb, feature, 0.0)
         p_match = torch.from_numpy(model.p_like(*args, match=True)).float()
-        for name, score in make(seen, like, p_match).items():
-            score[torch.from_numpy(row), torch.from_numpy(col // 2)] = -float("inf")
-            top = torch.topk(score, 10, dim=1).indices.numpy()
-            recs.setdefault(name, []).extend(model.item_ids[t].tolist() for t in top)
+        _top10(model, lm, us, make(seen, like, p_match), recs)
     for name, r in recs.items():
         m = ranking_metrics(r, [rel[u] for u in users], carves.K)
         yield name, {"1b_ndcg@10": m["ndcg@10"]}
@@ -236,13 +242,6 @@ def knob_shape(model, train, val):
         p_match = model.p_like(*args, 0.0, match=True)
         return seen, like, torch.from_numpy(p).float(), torch.from_numpy(p_match).float()
 
-    def top(variants, us, recs):
-        row, col = lm.rows(us)
-        for name, score in variants.items():
-            score[torch.from_numpy(row), torch.from_numpy(col // 2)] = -float("inf")
-            t = torch.topk(score, 10, dim=1).indices.numpy()
-            recs.setdefault(name, []).extend(model.item_ids[i].tolist() for i in t)
-
     for column, rel, ii_lm in (
         ("full", rel_all, None),
         ("1b", rel_liked, liked),
@@ -269,7 +268,7 @@ def knob_shape(model, train, val):
                     }
                 if column == "hid":
                     v.update({f"hid: s + {w} log σ(own)": seen + w * ls(like) for w in (0.1, 0.25)})
-                top(v, us, recs)
+                _top10(model, lm, us, v, recs)
         finally:
             model.rbm.item_item = saved
         for name, r in recs.items():
