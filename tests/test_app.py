@@ -867,6 +867,12 @@ async def test_the_chart_draws_the_epochs_with_the_refit_band_named():
         text = "\n".join(line.plain for line in chart.render_lines_text(80, 14))
         assert "on all ratings" in text and "best epoch" in text and "val AUC" in text
         assert any("\u2801" <= ch <= "\u28ff" for ch in text)  # points drawn (braille dots)
+        # Narrower, the legend shortens its words, then leaves out whole entries at its end.
+        best = f"best {chart.best}"
+        legend = {w: chart.render_lines_text(w, 14)[-1].plain for w in (50, 36, 24)}
+        assert legend[50] == f"━ loss ━ AUC ━ nDCG@10 ▲ {best}    all ratings"
+        assert legend[36] == f"━ loss ━ AUC ━ nDCG@10 ▲ {best}"
+        assert legend[24] == "━ loss ━ AUC ━ nDCG@10"
 
 
 async def test_cuda_is_offered_when_present(monkeypatch):

@@ -202,12 +202,31 @@ class TrainingChart(Widget):
                 *((ch, style) for ch, style in zip(axis, styles)),
             )
         )
-        legend: list = [(" " * label_w + " ", "")]
-        for s in self.series:
-            legend += [("━ ", s.style), (s.name + "  ", "")]
-        if self.best:
-            legend += [("▲ ", "bold $accent"), (f"best epoch {self.best}  ", "")]
-        if self.refit_from:
-            legend += [("  ", "on $boost"), (" on all ratings", "")]
-        out.append(Content.assemble(*legend).truncate(width))
+        out.append(self._legend(width, " " * (label_w + 1)))
         return out
+
+    def _legend(self, width: int, indent: str) -> Content:
+        """The legend row: in full where it fits, else in short words, else its first
+        entries that fit whole (an entry is never cut mid-word)."""
+        entries: list[tuple[tuple[str, str], str, str]] = [
+            (("━", s.style), s.name, s.name.removeprefix("val ")) for s in self.series
+        ]
+        if self.best:
+            entries.append((("▲", "bold $accent"), f"best epoch {self.best}", f"best {self.best}"))
+        if self.refit_from:
+            entries.append((("  ", "on $boost"), "on all ratings", "all ratings"))
+
+        def fit(lead: str, gap: str, short: bool) -> tuple[Content, bool]:
+            """The entries that fit whole, and whether all of them did."""
+            parts, used = [Content(lead)], len(lead)
+            for n, (mark, long_name, short_name) in enumerate(entries):
+                name = short_name if short else long_name
+                part = Content.assemble(gap if n else "", mark, " ", name)
+                if used + part.cell_length > width:
+                    return Content("").join(parts), False
+                parts.append(part)
+                used += part.cell_length
+            return Content("").join(parts), True
+
+        legend, whole = fit(indent, "  ", short=False)
+        return legend if whole else fit("", " ", short=True)[0]
