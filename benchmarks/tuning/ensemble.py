@@ -1,7 +1,7 @@
 """Would a product of independently trained RBMs rank better than one? (Not adopted.)
 
     python benchmarks/tuning/ensemble.py --seeds 0,1,2,3,4 [--members 2] [--set n_hidden=125]
-                                         [--test]
+                                         [--test] [--foldin]
 
 For each seed, ``--members`` models are trained on the top-N carve of ``carves.py``
 (``ml100k-msr/train.csv`` with 25% of each movie's rows held out; no test file is read), the
@@ -20,6 +20,9 @@ of a smaller size as well (``--set n_hidden=125``: the same cost as one default 
 on the whole ``ml100k-msr/train.csv`` and are scored on ``test.csv`` (section 1's and 1b's
 protocols). It is the one mode of this folder that opens a test file; it chooses nothing (no
 setting reads its figures) and answers only "would a product of RBMs meet the bars?".
+``--foldin`` also times a fold-in (``benchmarks/bench_foldin.py``'s trial: 30 thumbs in,
+P(like) for every movie and the top 20 out, one thread) of the first seed's first member and
+of its product, alternating, six rounds of 100 trials, and prints each round's p95 in ms.
 """
 
 from __future__ import annotations
@@ -62,12 +65,27 @@ def _test_split():
     return load_ratings(msr / "train.csv", cache=False), load_ratings(msr / "test.csv", cache=False)
 
 
+def _time_foldins(one, prod) -> None:
+    """p95 fold-in time (ms) of ``one`` and ``prod``, alternating, six rounds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench_foldin import measure
+
+    p95 = {"one model": [], "product": []}
+    for rnd in range(6):
+        for name, model in (("one model", one), ("product", prod)):
+            p95[name].append(float(np.percentile(measure(model, 100, seed=rnd), 95)))
+    for name, v in p95.items():
+        rounds = " ".join(f"{x:.2f}" for x in v)
+        print(f"fold-in p95 ms, {name}: {rounds} (median {np.median(v):.2f})", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--members", type=int, default=2)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--test", action="store_true", help="train.csv against test.csv (reporting)")
+    ap.add_argument("--foldin", action="store_true", help="time the fold-ins (first seed)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     overrides = dict(parse_setting(s) for s in a.set)
@@ -79,6 +97,8 @@ def main() -> None:
             r = carves.topn_eval(model, tr, va)
             rows[name].append([r[k] for k in COLUMNS])
             print(seed, name, " ".join(f"{v:.4f}" for v in rows[name][-1]), flush=True)
+        if a.foldin and seed == int(a.seeds.split(",")[0]):
+            _time_foldins(models[0], product(models))
     print("mean over the seeds:", " / ".join(COLUMNS))
     for name, v in rows.items():
         m = np.asarray(v)
