@@ -22,6 +22,7 @@ the carve's rankings are scored with each variant of a knob the model does not l
 - ``ii_pop``: the movie-to-movie term's scale tilted by the target movie's raters,
   ``exp(β · (log(raters + 1) - mean))``;
 - ``veto``: 1b with P(like) as a veto: only movies below a P(like) of ``t`` pushed down;
+- ``temperature``: the data part of the hidden input scaled, ``c + T · vW``;
 - ``feedback``: pseudo-relevance feedback, the person's hidden input plus ``α`` times the
   expected weights of the T unrated movies of highest seen log-odds (a second pass).
 
@@ -334,8 +335,29 @@ def knob_feedback(model, train, val):
             rec.hidden_input = original
 
 
+def knob_temperature(model, train, val):
+    """The data part of the person's hidden input scaled, ``c + T · vW``: T < 1 a softer
+    posterior over the hidden units (the profile trusted less), T > 1 a sharper one."""
+    original = rec.hidden_input
+
+    def variant(t: float):
+        def scaled(rbm_, lm, users):
+            x = original(rbm_, lm, users)
+            return rbm_.c + t * (x - rbm_.c)
+
+        return scaled
+
+    for t in (0.8, 0.9, 1.0, 1.1, 1.25):
+        rec.hidden_input = variant(t)
+        try:
+            yield f"temperature T={t}", carves.topn_eval(model, train, val)
+        finally:
+            rec.hidden_input = original
+
+
 KNOBS = {
     "keep": knob_keep,
+    "temperature": knob_temperature,
     "popularity": knob_popularity,
     "profile": knob_profile,
     "mix": knob_mix,
