@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import SIZE, make_app, pick_demo, rec_items, wait_for
 from textual.binding import Binding
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Label
 
 from rbm_tui.app import MAIN_SCREENS, RbmTuiApp
 from rbm_tui.preferences import Preferences
@@ -479,6 +479,14 @@ async def test_search_genre_sort_and_my_ratings(with_model):
         await pilot.pause()
         assert 0 < len(screen.rows) < n_all
         assert all("star" in screen.full_titles[i].lower() for i in screen.rows)
+        label = screen.query_one("#view-label", Label)
+        assert str(label.content).startswith(f"{len(screen.rows)} movies ·")
+        await pilot.press(*"shank")  # "starshank": none
+        await pilot.pause()
+        assert str(label.content).startswith("0 movies ·")
+        screen.query_one("#search", Input).value = "shawshank"
+        await pilot.pause()
+        assert len(screen.rows) == 1 and str(label.content).startswith("1 movie ·")
         await pilot.press("escape")
         assert screen.query_one(MoviesTable).has_focus
         screen.query_one("#search", Input).value = ""

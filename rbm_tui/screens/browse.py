@@ -259,7 +259,7 @@ class BrowseScreen(AppScreen):
         elif shown < self.total_matches:
             what = f"{shown:,} of {self.total_matches:,}"
         else:
-            what = f"{shown:,} movies"
+            what = f"{shown:,} movie" + ("" if shown == 1 else "s")
         self.query_one("#view-label", Label).update(f"{what} · {SORT_LABELS[self.sort]}")
 
     def p_cell(self, i: int) -> Content:
