@@ -90,15 +90,18 @@ def main() -> None:
     torch.set_num_threads(1)
     overrides = dict(parse_setting(s) for s in a.set)
     rows: dict[str, list] = {"one model": [], "product": []}
-    for seed in map(int, a.seeds.split(",")):
-        tr, va = _test_split() if a.test else carves.carve_topn(seed)
+    test = _test_split() if a.test else None  # the same split for every seed: read once
+    seeds = [int(s) for s in a.seeds.split(",")]
+    for seed in seeds:
+        tr, va = test or carves.carve_topn(seed)
         models = [carves.train_model(tr, seed + 1000 * m, overrides) for m in range(a.members)]
-        for name, model in (("one model", models[0]), ("product", product(models))):
+        prod = product(models)
+        for name, model in (("one model", models[0]), ("product", prod)):
             r = carves.topn_eval(model, tr, va)
             rows[name].append([r[k] for k in COLUMNS])
             print(seed, name, " ".join(f"{v:.4f}" for v in rows[name][-1]), flush=True)
-        if a.foldin and seed == int(a.seeds.split(",")[0]):
-            _time_foldins(models[0], product(models))
+        if a.foldin and seed == seeds[0]:
+            _time_foldins(models[0], prod)
     print("mean over the seeds:", " / ".join(COLUMNS))
     for name, v in rows.items():
         m = np.asarray(v)
