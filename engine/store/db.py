@@ -65,10 +65,14 @@ def writable(path: Path) -> bool:
 
 
 def read_only_uris(path: Path) -> list[str]:
-    """URIs that open ``path`` without writing to it: ``mode=ro`` first, then ``immutable``
-    (for a WAL file in a folder where SQLite cannot make its shared-memory file)."""
+    """URIs that open ``path`` without writing to it. Without a ``-wal`` file, ``immutable``
+    first (SQLite makes no lock or shared-memory file beside it); with one, ``mode=ro`` first
+    (it reads the WAL's changes too)."""
     base = path.resolve().as_uri()
-    return [f"{base}?mode=ro", f"{base}?immutable=1"]
+    ro, immutable = f"{base}?mode=ro", f"{base}?immutable=1"
+    if path.with_name(path.name + "-wal").exists():
+        return [ro, immutable]
+    return [immutable, ro]
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
