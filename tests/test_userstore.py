@@ -393,3 +393,57 @@ def test_export_ratings_reads_back_as_ratings(store, tmp_path):
     store.create_profile("copy")
     store.import_items("demo", "copy", zip(items, r.liked().tolist()))
     assert store.ratings("demo", "copy") == thumbs
+
+
+# --------------------------------------------------------------------------- the session
+@pytest.fixture(scope="module")
+def demo():
+    from engine.catalogue import resolve
+    from engine.data.loaders import load_ratings
+
+    return load_ratings(resolve("demo"))
+
+
+def test_session_keeps_each_profile_apart(store, demo):
+    from engine.session import Session
+
+    store.create_profile("anna")
+    s = Session(demo, store, "demo")
+    assert s.profile == "me"
+    s.rate(0, True)
+    s.switch_profile("anna")
+    assert s.thumbs == {}
+    s.rate(1, False)
+    assert store.ratings("demo", "anna") == {s.item_id(1): False}
+    assert store.ratings("demo", "me") == {s.item_id(0): True}
+    assert Session(demo, store, "demo").profile == "anna"  # the switch is remembered
+
+
+def test_session_marks_leave_the_recommendations(store, demo):
+    from engine.session import Session
+
+    s = Session(demo, store, "demo")
+    top = [p.index for p in s.recommendations(5).picks]
+    s.mark(top[0], "not_interested")
+    s.mark(top[1], "seen")
+    s.set_watch(top[2], True)
+    after = [p.index for p in s.recommendations(5).picks]
+    assert top[0] not in after and top[1] not in after and top[2] in after
+    again = Session(demo, store, "demo")
+    assert again.marks == {s.item_id(top[0]): "not_interested", s.item_id(top[1]): "seen"}
+    assert again.watchlist == {s.item_id(top[2])}
+
+
+def test_session_clear_all_and_undo(store, demo):
+    from engine.session import Session
+
+    s = Session(demo, store, "demo")
+    for i in range(5):
+        s.rate(i, i % 2 == 0)
+    before = dict(s.thumbs)
+    assert s.clear_all() == 5
+    assert s.thumbs == {} and store.ratings("demo") == {}
+    change = s.undo()
+    assert change is not None
+    assert s.thumbs == before
+    assert store.ratings("demo") == before
