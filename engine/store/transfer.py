@@ -26,11 +26,17 @@ def _write(path: str | Path, rows: Iterable[Iterable[object]]) -> None:
     files.write_bytes(target, buf.getvalue().encode("utf-8"))
 
 
-def write_ratings(path: str | Path, user: str, thumbs: Iterable[tuple[object, bool]]) -> int:
-    """Write ``user,item,rating`` rows (5 a like, 1 a dislike); returns how many."""
+def ratings_rows(user: str, thumbs: Iterable[tuple[object, bool]]) -> list[tuple]:
+    """The header and ``user,item,rating`` rows (5 a like, 1 a dislike) of ``thumbs``."""
     rows = [(user, item, LIKE_RATING if liked else DISLIKE_RATING) for item, liked in thumbs]
-    _write(path, [RATINGS_HEADER, *rows])
-    return len(rows)
+    return [RATINGS_HEADER, *rows]
+
+
+def write_ratings(path: str | Path, user: str, thumbs: Iterable[tuple[object, bool]]) -> int:
+    """Write :func:`ratings_rows` to ``path``; returns how many thumbs."""
+    rows = ratings_rows(user, thumbs)
+    _write(path, rows)
+    return len(rows) - 1
 
 
 def write_table(path: str | Path, items: list, titles: Titles = None) -> int:
