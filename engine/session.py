@@ -11,6 +11,7 @@ each pick with the rated movie that pushed it up most. Movies are addressed by *
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,13 +75,13 @@ class Session:
         self._item_index = ratings.item_index
         self._counts = ratings.item_counts()
         self._likes = ratings.item_like_counts()
-        self.model = None
+        self.model: Any = None  # engine.model.trained.Model
         #: ``float64 (n_items,)`` by dataset index, NaN for movies the model lacks (None
         #: without a model): P(like) once watched, and the match
         #: (:attr:`engine.recommender.Scores.match`).
         self.p_like: np.ndarray | None = None
         self.match: np.ndarray | None = None
-        self._scores = None
+        self._scores: Any = None  # engine.recommender.Scores
         self.set_model(model)
 
     def _load(self) -> None:
@@ -123,7 +124,8 @@ class Session:
 
     def thumb_indices(self) -> tuple[list[int], list[int]]:
         """Dataset indices of the person's likes and dislikes (movies of this dataset only)."""
-        likes, dislikes = [], []
+        likes: list[int] = []
+        dislikes: list[int] = []
         for item_id, liked in self.thumbs.items():
             i = self._item_index.get(item_id)
             if i is not None:
