@@ -50,11 +50,25 @@ def _root_page(db: Path, table: str) -> int:
 
 
 # --------------------------------------------------------------------------- damage
+def _middle_leaf(db: Path, table: str) -> int:
+    """The middle leaf page of ``table`` (its rows, not an index)."""
+    with sqlite3.connect(db) as c:
+        pages = [
+            r[0]
+            for r in c.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                (table,),
+            )
+        ]
+    return pages[len(pages) // 2]
+
+
 def test_damaged_page_is_repaired_on_open(tmp_path):
+    """One page of rows in the middle of the thumbs table is noise: the rows on either side
+    are read back (from both ends), only that page's rows are lost."""
     db = tmp_path / "ratings.sqlite"
     _full_store(db)
-    n_pages = db.stat().st_size // _page_size(db)
-    _smash_page(db, n_pages // 2)
+    _smash_page(db, _middle_leaf(db, "thumbs"))
     smashed = db.read_bytes()
     with UserStore(db) as s:
         rec = s.recovery
@@ -62,7 +76,7 @@ def test_damaged_page_is_repaired_on_open(tmp_path):
         assert rec.damaged_copy.name.startswith("ratings.sqlite.damaged-")
         assert rec.damaged_copy.read_bytes() == smashed  # the damaged file is kept as it was
         got = s.ratings("demo")
-        assert 0.8 * N_DEMO <= len(got) < N_DEMO + 1
+        assert N_DEMO - 150 <= len(got) < N_DEMO  # one page of rows lost
         assert all(got[i] == (i % 4 != 0) for i in got)  # what came back is right
         assert rec.recovered == len(got) + len(s.ratings("ml-100k"))
         assert "damaged" in s.notice and str(rec.damaged_copy) in s.notice
@@ -100,6 +114,7 @@ def test_noise_after_the_header_starts_empty(tmp_path):
         s.like("demo", 1)
 
 
+@pytest.mark.slow
 def test_app_starts_on_a_damaged_store(tmp_path):
     """The app remembers a dataset and its store is damaged: it starts, says so, and goes on
     with the salvaged thumbs (the previous release crashed on every start)."""
