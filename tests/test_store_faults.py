@@ -229,3 +229,26 @@ def test_missing_store_in_a_read_only_place_is_empty(tmp_path, monkeypatch):
     with UserStore(db) as s:
         assert s.read_only and s.ratings("demo") == {}
     assert not db.exists()
+
+
+def test_damage_found_in_use_is_one_line(tmp_path):
+    """SQLite finds damage after the store opened: reading and writing raise the store's
+    error in one line that says what to do, never sqlite3's own exception."""
+
+    class Damaged:
+        in_transaction = False
+
+        def execute(self, *args):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        def close(self):
+            pass
+
+    db = tmp_path / "ratings.sqlite"
+    s = UserStore(db)
+    s._conn.close()
+    s._conn = Damaged()
+    for use in (lambda: s.ratings("demo"), lambda: s.like("demo", 1), lambda: s.undo("demo")):
+        with pytest.raises(UserStoreError, match="damaged.*start rbm-tui again") as e:
+            use()
+        assert "\n" not in str(e.value)
