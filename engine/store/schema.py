@@ -141,6 +141,8 @@ def migrate(conn: sqlite3.Connection, where: object) -> int:
             f"{where}: the ratings store was written by a newer rbm-tui (schema {found}; this "
             f"one reads up to {SCHEMA_VERSION}); update rbm-tui"
         )
+    if found == SCHEMA_VERSION:  # the usual case: no write lock taken
+        return found
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
