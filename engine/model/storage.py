@@ -132,8 +132,11 @@ def _ids_from_json(d: dict) -> np.ndarray:
     return np.asarray([str(v) for v in d["values"]], dtype=object)
 
 
-def save_model(model, path: str | Path | None = None) -> Path:
-    """Write ``model`` to ``path`` (default: a new file in the models folder); returns the path."""
+def save_model(
+    model, path: str | Path | None = None, *, expect: files.Snapshot | None = None
+) -> Path:
+    """Write ``model`` to ``path`` (default: a new file in the models folder); returns the path.
+    A FIFO or device is refused; ``expect``: see :func:`engine.files.open_output`."""
     import torch
 
     if path is None:
@@ -179,22 +182,25 @@ def save_model(model, path: str | Path | None = None) -> Path:
         blob["item_title_hashes"] = torch.from_numpy(np.asarray(model.title_hashes, np.int64))
     buf = io.BytesIO()
     torch.save(blob, buf)
-    files.write_bytes(path, buf.getvalue())
+    files.write_bytes(path, buf.getvalue(), regular_only=True, expect=expect)
     return path
 
 
-def save_with_fallback(model, path: str | Path | None = None) -> tuple[Path, list[str]]:
+def save_with_fallback(
+    model, path: str | Path | None = None, *, expect: files.Snapshot | None = None
+) -> tuple[Path, list[str]]:
     """Save ``model`` to ``path`` (default: a new file in the models folder); when that cannot
     be written (a full disk, a missing permission), to the models folder, then to the system's
     temporary folder, so that a trained model is never lost. Returns ``(where it was saved,
     one line per place that failed)``; raises :class:`ModelError` naming every place when none
-    worked."""
+    worked. ``expect``: the first target's snapshot when training started (a file another
+    process wrote there meanwhile is not replaced: the model goes to the next place)."""
     import tempfile
 
     first = Path(path) if path is not None else default_model_path(_dataset_stem(model))
     rescue = Path(tempfile.gettempdir()) / "rbm-tui-rescued-models" / first.name
     tries = [first]
-    if path is not None:
+    if path is not None and first.parent != paths.models_dir():
         tries.append(_free(paths.models_dir() / first.name))
     tries.append(_free(rescue))
     failures: list[str] = []
@@ -202,7 +208,7 @@ def save_with_fallback(model, path: str | Path | None = None) -> tuple[Path, lis
         try:
             if target == rescue:
                 target.parent.mkdir(exist_ok=True)
-            return save_model(model, target), failures
+            return save_model(model, target, expect=expect if target == first else None), failures
         except files.OutputError as e:
             failures.append(str(e))
         except OSError as e:
