@@ -24,12 +24,15 @@ from rbm_tui.cli.common import (
     table,
     warn,
 )
+from rbm_tui.cli.together import EPILOG as EPILOG_PROFILES
+from rbm_tui.cli.together import add_profile
 
 EPILOG_RECOMMEND = """\
 examples:
   rbm-tui recommend ml-100k --model m.pt > top10.csv
   rbm-tui recommend ml-100k --model m.pt --k 20 --output top20.csv
   rbm-tui recommend ml-100k --model m.pt --user 196
+  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben   (watch together)
 
 CSV: header user,item,score; original IDs; for every user the k best movies that user has
 not rated in DATA, best first (score: the model's log-odds of picking the movie). With --user
@@ -62,7 +65,10 @@ matched between the two files by their original IDs; TRAIN gives each user's kno
 
 # --------------------------------------------------------------------------- recommend
 def cmd_recommend(args: argparse.Namespace) -> int:
+    if args.profile:  # the thumbs of profiles of the ratings store
+        from rbm_tui.cli.together import cmd_recommend_profiles
 
+        return cmd_recommend_profiles(args)
     from engine.recommender import recommend_all
 
     ratings, _path, _name = load_data(args.data)
@@ -236,13 +242,14 @@ def add_parser(sub) -> None:
         "recommend",
         help="top-k movies for every user of DATA (or one)",
         description="The top-k movies for each user of DATA, leaving out what they rated.",
-        epilog=EPILOG_RECOMMEND,
+        epilog=EPILOG_RECOMMEND + "\n" + EPILOG_PROFILES,
         formatter_class=HelpFormatter,
     )
     p.add_argument("data", metavar="DATA", help=DATA_HELP)
     p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="movies per user")
     p.add_argument("--user", metavar="ID", help="only this user (original ID)")
+    add_profile(p)
     p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
     p.add_argument(
         "--by",

@@ -56,7 +56,6 @@ def _store():
 def _dataset(args: argparse.Namespace) -> str:
     """The store's key for ``--dataset`` (a catalogue name as the catalogue spells it, else
     as given, as the app keeps it), or the dataset last used in the app."""
-    from engine import catalogue
     from rbm_tui.preferences import Preferences
 
     data = getattr(args, "dataset", None)
@@ -65,6 +64,14 @@ def _dataset(args: argparse.Namespace) -> str:
         if not data:
             raise CLIError("name the dataset with --dataset DATA (no dataset was used yet)")
         return data
+    return dataset_key(data)
+
+
+def dataset_key(data: str) -> str:
+    """The store's key for DATA: a catalogue name as the catalogue spells it, else as given
+    (as the app keeps it)."""
+    from engine import catalogue
+
     for name in catalogue.names():
         if name.lower() == data.strip().lower():
             return name
