@@ -1,0 +1,102 @@
+"""Titles as MovieLens writes them and as people know them, reduced to comparable keys.
+
+MovieLens writes ``"Matrix, The (1999)"`` and ``"City of Lost Children, The (Cité des enfants
+perdus, La) (1995)"``; IMDb and Letterboxd write ``"The Matrix"`` and ``"The City of Lost
+Children"`` with the year in a column of its own. :func:`title_key` reduces either form to the
+same key (accents, case, punctuation, symbols and a leading article in several languages
+dropped), :func:`split_movielens` splits a MovieLens title into its names and year, and
+:func:`short_keys` gives the looser keys of a title with a series name or a subtitle
+(``"Star Wars: Episode IV - A New Hope"`` -> ``star wars``, ``new hope``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Articles dropped from the front of a title (and moved there from MovieLens's ", The" end).
+ARTICLES = frozenset(
+    "the a an le la les l el los las il lo gli i un une una uno der die das den det dem des "
+    "ein eine einen de het een o os as um uma en ett".split()
+)
+_TRAILING_ARTICLE = re.compile(r",\s*([^\W\d_]+'?)$")
+_YEAR = re.compile(r"\s*\((\d{4})(?:\s*[-–]\s*\d{0,4})?\)\s*$")
+_PAREN = re.compile(r"\s*\(([^()]*)\)\s*$")
+_AKA = re.compile(r"^(?:a\.?k\.?a\.?|aka)\s+", re.IGNORECASE)
+_ELISION = re.compile(r"\b([ldjnmst])['’`]", re.IGNORECASE)
+_APOSTROPHE = re.compile(r"['’`]")
+_NON_WORD = re.compile(r"[\W_]+")
+_SYMBOLS = {
+    "&": " and ",
+    "+": " and ",
+    "½": " 1/2 ",
+    "³": " 3",
+    "²": " 2",
+    "ø": "o",
+    "æ": "ae",
+    "œ": "oe",
+    "ß": "ss",
+    "ł": "l",
+    "đ": "d",
+}
+_SPLITS = re.compile(r"\s*(?::|\s[-–—]\s)\s*")
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII-ish text: accents dropped, a few symbols spelt out."""
+    text = text.lower()
+    for sym, spelt in _SYMBOLS.items():
+        text = text.replace(sym, spelt)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def front_article(title: str) -> str:
+    """MovieLens's trailing article moved to the front: ``"Matrix, The"`` -> ``"The Matrix"``,
+    ``"Auberge espagnole, L'"`` -> ``"L'Auberge espagnole"``; other titles unchanged."""
+    m = _TRAILING_ARTICLE.search(title)
+    if m is None or fold(m.group(1)).rstrip("'") not in ARTICLES:
+        return title
+    art = m.group(1)
+    sep = "" if art.endswith("'") else " "
+    return f"{art}{sep}{title[: m.start()].strip()}"
+
+
+def title_key(title: str) -> str:
+    """The comparable key of one title: ``"The Matrix"``, ``"Matrix, The"`` and
+    ``"MATRIX the"``-free variants all give ``"matrix"``; ``""`` when nothing is left."""
+    text = fold(front_article(title.strip()))
+    text = _ELISION.sub(r"\1 ", text)
+    text = _APOSTROPHE.sub("", text)
+    words = _NON_WORD.sub(" ", text).split()
+    if len(words) > 1 and words[0] in ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def split_movielens(title: str) -> tuple[list[str], int | None]:
+    """A MovieLens title's names (the main one first, then the alternatives in parentheses,
+    ``a.k.a.`` dropped) and its year: ``"Seven (a.k.a. Se7en) (1995)"`` ->
+    ``(["Seven", "Se7en"], 1995)``."""
+    text = title.strip()
+    year = None
+    m = _YEAR.search(text)
+    if m is not None:
+        year = int(m.group(1))
+        text = text[: m.start()]
+    alts: list[str] = []
+    while (m := _PAREN.search(text)) is not None and m.start() > 0:
+        alts.insert(0, _AKA.sub("", m.group(1).strip()))
+        text = text[: m.start()]
+    return [t for t in [text.strip(), *alts] if t], year
+
+
+def short_keys(title: str) -> set[str]:
+    """Looser keys of a title in parts (a series name and a subtitle): each part on either
+    side of a ``:`` or a spaced dash, as a key; none for a title in one part."""
+    parts = [p for p in _SPLITS.split(front_article(title.strip())) if p]
+    if len(parts) < 2:
+        return set()
+    keys = {title_key(p) for p in parts}
+    keys.discard("")
+    return keys
