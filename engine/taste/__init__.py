@@ -39,13 +39,14 @@ def movies_frame(movies: pd.DataFrame | Ratings) -> pd.DataFrame:
     return movies
 
 
-def check_threshold(fmt: Format, threshold: float | None) -> float:
+def check_threshold(fmt: Format, threshold: float | None, path: Path | None = None) -> float:
     """``threshold`` (the format's default when None), refused outside the format's scale."""
     if threshold is None:
         return fmt.threshold
     if not fmt.low <= threshold <= fmt.high:
         raise SettingError(
-            f"like threshold {threshold:g} is outside {fmt.label}'s scale "
+            f"{'' if path is None else f'{path}: '}like threshold {threshold:g} is outside "
+            f"the {fmt.label}'s scale "
             f"({fmt.low:g}-{fmt.high:g}); the default is {fmt.threshold:g}"
         )
     return float(threshold)
@@ -77,7 +78,7 @@ def import_file(
     """
     path = Path(path)
     parsed = parse(path)
-    result = ImportResult(path, parsed.format, check_threshold(parsed.format, threshold))
+    result = ImportResult(path, parsed.format, check_threshold(parsed.format, threshold, path))
     result.rows, result.unrated = len(parsed.rows), parsed.unrated
     matcher = Matcher(movies_frame(movies), links)
     for row in parsed.rows:
