@@ -67,9 +67,11 @@ class Matcher:
         self.main_key: dict[object, str] = {}
         genres = movies["genres"] if "genres" in movies else pd.Series("", index=movies.index)
         self.genres_of = dict(zip(movies.index, genres.astype(str)))
-        years = movies["year"] if "year" in movies else pd.Series(pd.NA, index=movies.index)
+        years = [None] * len(movies)
+        if "year" in movies:
+            years = [None if y != y else int(y) for y in movies["year"].astype("float64")]
         for movie, title, year in zip(movies.index, movies["title"].astype(str), years):
-            self._add(movie, title, None if pd.isna(year) else int(year))
+            self._add(movie, title, year)
 
     def _add(self, movie: object, title: str, year: int | None) -> None:
         names, in_title = split_movielens(title)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 #: Articles dropped from the front of a title (and moved there from MovieLens's ", The" end).
 ARTICLES = frozenset(
@@ -26,27 +27,18 @@ _AKA = re.compile(r"^(?:a\.?k\.?a\.?|aka)\s+", re.IGNORECASE)
 _ELISION = re.compile(r"\b([ldjnmst])['’`]", re.IGNORECASE)
 _APOSTROPHE = re.compile(r"['’`]")
 _NON_WORD = re.compile(r"[\W_]+")
-_SYMBOLS = {
-    "&": " and ",
-    "+": " and ",
-    "½": " 1/2 ",
-    "³": " 3",
-    "²": " 2",
-    "ø": "o",
-    "æ": "ae",
-    "œ": "oe",
-    "ß": "ss",
-    "ł": "l",
-    "đ": "d",
-}
+_SYMBOLS = str.maketrans(
+    {"&": " and ", "+": " and ", "½": " 1/2 ", "³": " 3", "²": " 2", "ø": "o", "æ": "ae",
+     "œ": "oe", "ß": "ss", "ł": "l", "đ": "d"}
+)  # fmt: skip
 _SPLITS = re.compile(r"\s*(?::|\s[-–—]\s)\s*")
 
 
 def fold(text: str) -> str:
     """Lower-case ASCII-ish text: accents dropped, a few symbols spelt out."""
-    text = text.lower()
-    for sym, spelt in _SYMBOLS.items():
-        text = text.replace(sym, spelt)
+    text = text.lower().translate(_SYMBOLS)
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c))
 
@@ -62,12 +54,13 @@ def front_article(title: str) -> str:
     return f"{art}{sep}{title[: m.start()].strip()}"
 
 
+@lru_cache(maxsize=1 << 16)
 def title_key(title: str) -> str:
     """The comparable key of one title: ``"The Matrix"``, ``"Matrix, The"`` and
     ``"MATRIX the"``-free variants all give ``"matrix"``; ``""`` when nothing is left."""
     text = fold(front_article(title.strip()))
-    text = _ELISION.sub(r"\1 ", text)
-    text = _APOSTROPHE.sub("", text)
+    if "'" in text or "’" in text or "`" in text:
+        text = _APOSTROPHE.sub("", _ELISION.sub(r"\1 ", text))
     words = _NON_WORD.sub(" ", text).split()
     if len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
@@ -94,6 +87,8 @@ def split_movielens(title: str) -> tuple[list[str], int | None]:
 def short_keys(title: str) -> set[str]:
     """Looser keys of a title in parts (a series name and a subtitle): each part on either
     side of a ``:`` or a spaced dash, as a key; none for a title in one part."""
+    if ":" not in title and " -" not in title and " –" not in title and " —" not in title:
+        return set()
     parts = [p for p in _SPLITS.split(front_article(title.strip())) if p]
     if len(parts) < 2:
         return set()
