@@ -128,3 +128,8 @@ def test_a_folder_and_a_missing_file_are_refused(tmp_path: Path):
 def test_a_ratings_file_of_several_people_is_not_a_thumbs_export(tmp_path: Path):
     e = _refused(tmp_path, "user,item,rating\n1,10,5\n2,10,1\n")
     assert "2 people" in e.problem
+
+
+def test_an_imdb_watchlist_is_refused_as_having_no_ratings(tmp_path: Path):
+    e = _refused(tmp_path, "Position,Const,Created,Modified,Description,Title\n1,tt0133093,,,,X\n")
+    assert "without ratings" in e.problem and e.line == 1

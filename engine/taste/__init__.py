@@ -70,7 +70,8 @@ def import_file(
         links: the dataset's ``links.csv`` (:func:`read_links`), or None: titles only.
         threshold: a rating at or above it is a like, on the file's own scale (IMDb 1-10,
             the others 0.5-5); None: the format's default (IMDb 6, the others 3).
-        unmatched_dir: where to write ``<name>-unmatched.csv`` (default ``<data dir>/imports``).
+        unmatched_dir: where to write ``<format>-<name>-unmatched.csv`` (default
+            ``<data dir>/imports``).
 
     Returns an :class:`ImportResult`; nothing else is written. Raises
     :class:`~engine.errors.RatingsError` (file, line, problem) for an unreadable or foreign
@@ -91,6 +92,6 @@ def import_file(
         result.thumbs[m.item] = row.rating >= result.threshold
     if result.unmatched_rows:
         result.unmatched_file = write_unmatched(
-            path, parsed.header, result.unmatched_rows, unmatched_dir
+            path, parsed.format, parsed.header, result.unmatched_rows, unmatched_dir
         )
     return result

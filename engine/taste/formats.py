@@ -122,6 +122,13 @@ def sniff(path: Path, header: list[str]) -> Format:
                 hint="export your data and pick ratings.csv",
             )
         return FORMATS["letterboxd"]
+    if "const" in cols:
+        raise RatingsError(
+            path,
+            "an IMDb list without ratings (a watchlist or a list)",
+            line=1,
+            hint="export 'Your ratings' from IMDb instead",
+        )
     if {"movieid", "imdbid", "rating"} <= cols:
         return FORMATS["movielens"]
     if cols & USER_NAMES and cols & ITEM_NAMES and cols & RATING_NAMES:

@@ -67,7 +67,7 @@ class Matcher:
         self.main_key: dict[object, str] = {}
         genres = movies["genres"] if "genres" in movies else pd.Series("", index=movies.index)
         self.genres_of = dict(zip(movies.index, genres.astype(str)))
-        years = [None] * len(movies)
+        years: list[int | None] = [None] * len(movies)
         if "year" in movies:
             years = [None if y != y else int(y) for y in movies["year"].astype("float64")]
         for movie, title, year in zip(movies.index, movies["title"].astype(str), years):
@@ -103,19 +103,19 @@ class Matcher:
             return Match(None, "no title, and no id the dataset knows")
         if row.year is None:
             return Match(None, "no year to tell versions of a title apart")
-        return self._by_title(row)
+        return self._by_title(row, row.year)
 
-    def _by_title(self, row: TasteRow) -> Match:
+    def _by_title(self, row: TasteRow, year: int) -> Match:
         titles = [t for t in (row.title, row.original_title) if t]
         keys = {k for k in map(title_key, titles) if k}
         cands = self._fits(row, [c for k in keys for c in self.full.get(k, ())])
-        found = self._pick(cands, row.year, near=True)
+        found = self._pick(cands, year, near=True)
         if found.item is not None or found.how.startswith("ambiguous"):
             return found
         parts = {k for t in titles for k in short_keys(t)}
         loose = [c for k in keys for c in self.short.get(k, ())]
         loose += [c for k in parts for c in self.full.get(k, ())]
-        found = self._pick(self._fits(row, loose), row.year, near=False)
+        found = self._pick(self._fits(row, loose), year, near=False)
         if found.item is not None:
             return Match(found.item, "title in parts")
         return found

@@ -92,10 +92,12 @@ def unmatched_csv(header: list[str], rows: list[Unmatched]) -> bytes:
 
 
 def write_unmatched(
-    source: Path, header: list[str], rows: list[Unmatched], folder: Path | None = None
+    source: Path, fmt: Format, header: list[str], rows: list[Unmatched], folder: Path | None = None
 ) -> Path:
-    """Write the unmatched rows to ``folder/<export name>-unmatched.csv`` (atomically; the
-    folder defaults to ``<data dir>/imports``); returns the path."""
+    """Write the unmatched rows to ``folder/<format>-<export name>-unmatched.csv``
+    (atomically; the folder defaults to ``<data dir>/imports``); returns the path."""
     folder = Path(folder) if folder is not None else paths.data_dir() / "imports"
     folder.mkdir(parents=True, exist_ok=True)
-    return write_bytes(folder / f"{source.stem}-unmatched.csv", unmatched_csv(header, rows))
+    return write_bytes(
+        folder / f"{fmt.name}-{source.stem}-unmatched.csv", unmatched_csv(header, rows)
+    )
