@@ -133,3 +133,17 @@ def test_a_ratings_file_of_several_people_is_not_a_thumbs_export(tmp_path: Path)
 def test_an_imdb_watchlist_is_refused_as_having_no_ratings(tmp_path: Path):
     e = _refused(tmp_path, "Position,Const,Created,Modified,Description,Title\n1,tt0133093,,,,X\n")
     assert "without ratings" in e.problem and e.line == 1
+
+
+def test_rbm_tui_thumbs_table_without_a_person_column_is_read(tmp_path: Path):
+    """The store's table export (``movieId,title,liked,rating,updated``) reads back too."""
+    f = tmp_path / "thumbs.csv"
+    f.write_text(
+        "movieId,title,liked,rating,updated\n"
+        '2571,"Matrix, The (1999)",1,5,2024-01-01T00:00:00Z\n'
+        "47,Seven (a.k.a. Se7en) (1995),0,1,2024-01-02T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    p = parse(f)
+    assert p.format.name == "rbm-tui"
+    assert [(r.item, r.rating, r.title) for r in p.rows] == [("2571", 5.0, ""), ("47", 1.0, "")]

@@ -10,7 +10,8 @@
 - ``movielens``: MovieLens.org's export (``movie_id``, ``imdb_id``, ``tmdb_id``, ``rating``
   0.5-5, ``average_rating``, ``title`` as MovieLens writes it);
 - ``rbm-tui``: rbm-tui's own thumbs export (``user,item,rating``: item = the dataset's movie
-  ID, 5 a like, 1 a dislike), one person.
+  ID, 5 a like, 1 a dislike; or its table ``movieId,title,liked,rating,updated``), one
+  person: any file with a movie ID and a rating column, of one user at most.
 
 Anything else, or a bad value, raises :class:`~engine.errors.RatingsError` naming the file and
 the line; nothing is read past it.
@@ -131,7 +132,7 @@ def sniff(path: Path, header: list[str]) -> Format:
         )
     if {"movieid", "imdbid", "rating"} <= cols:
         return FORMATS["movielens"]
-    if cols & USER_NAMES and cols & ITEM_NAMES and cols & RATING_NAMES:
+    if cols & ITEM_NAMES and cols & RATING_NAMES:  # a person column is optional
         return FORMATS["rbm-tui"]
     raise RatingsError(
         path,
