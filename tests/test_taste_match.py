@@ -38,6 +38,8 @@ MOVIES = [
     (670, "Body Snatchers (1993)", "Horror|Sci-Fi"),
     (5000, "Sopranos, The (1999)", "Crime"),
     (1923, "Star Is Born, A (1976)", "Drama"),
+    (818, "Fear (1996)", "Thriller"),
+    (1100, "Boys (1996)", "Drama"),
 ]
 LINKS = "movieId,imdbId,tmdbId\n2571,0133093,603\n29,0112682,902\n47,0114369,807\n260,0076759,11\n"
 
@@ -87,6 +89,8 @@ def test_titles_match_as_people_write_them(matcher, title, year, item, how):
         ("Hamlet", 2000, "ambiguous"),  # two films of one name and year, other genres
         ("The Matrix", None, "no year"),
         ("Return of the Jedi", 1984, "no movie"),  # a title in parts needs the exact year
+        ("The Fear", 1995, "no movie"),  # a year off needs the title with its article
+        ("Les Boys", 1997, "no movie"),
     ],
 )
 def test_doubtful_titles_stay_unmatched(matcher, title, year, why):

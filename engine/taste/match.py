@@ -65,6 +65,7 @@ class Matcher:
         self.full: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.short: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.main_key: dict[object, str] = {}
+        self.strict: dict[object, set[str]] = {}  # keys with their article, for a year ±1
         genres = movies["genres"] if "genres" in movies else pd.Series("", index=movies.index)
         self.genres_of = dict(zip(movies.index, genres.astype(str)))
         years: list[int | None] = [None] * len(movies)
@@ -79,6 +80,7 @@ class Matcher:
         if year is None or not names:
             return
         self.main_key[movie] = title_key(names[0])
+        self.strict[movie] = {title_key(n, article=True) for n in names}
         for name in names:
             key = title_key(name)
             if key:
@@ -109,13 +111,14 @@ class Matcher:
         titles = [t for t in (row.title, row.original_title) if t]
         keys = {k for k in map(title_key, titles) if k}
         cands = self._fits(row, [c for k in keys for c in self.full.get(k, ())])
-        found = self._pick(cands, year, near=True)
+        strict = {title_key(t, article=True) for t in titles}
+        found = self._pick(cands, year, near=strict)
         if found.item is not None or found.how.startswith("ambiguous"):
             return found
         parts = {k for t in titles for k in short_keys(t)}
         loose = [c for k in keys for c in self.short.get(k, ())]
         loose += [c for k in parts for c in self.full.get(k, ())]
-        found = self._pick(self._fits(row, loose), year, near=False)
+        found = self._pick(self._fits(row, loose), year, near=None)
         if found.item is not None:
             return Match(found.item, "title in parts")
         return found
@@ -137,13 +140,15 @@ class Matcher:
             for of in (self.main_key, self.genres_of, self.imdb_of)
         )
 
-    def _pick(self, cands: list[tuple[int, object]], year: int, near: bool) -> Match:
+    def _pick(self, cands: list[tuple[int, object]], year: int, near: set[str] | None) -> Match:
+        """The one movie of ``year`` among ``cands``; with ``near`` (the row's keys with their
+        article), else the one movie of a year next to it whose title is that exactly."""
         exact = list(dict.fromkeys(m for y, m in cands if y == year))
-        if not exact and near:
+        if not exact and near is not None:
             close = list(dict.fromkeys(m for y, m in cands if abs(y - year) == 1))
-            if len(close) == 1:
+            if len(close) == 1 and self.strict[close[0]] & near:
                 return Match(close[0], "title, year ±1")
-            if close:
+            if len(close) > 1:
                 return Match(None, f"ambiguous: {len(close)} movies of a year next to {year}")
         if len(exact) == 1 or (exact and self._one_film(exact)):
             return Match(exact[0], "title")

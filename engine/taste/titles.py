@@ -55,14 +55,15 @@ def front_article(title: str) -> str:
 
 
 @lru_cache(maxsize=1 << 16)
-def title_key(title: str) -> str:
+def title_key(title: str, article: bool = False) -> str:
     """The comparable key of one title: ``"The Matrix"``, ``"Matrix, The"`` and
-    ``"MATRIX the"``-free variants all give ``"matrix"``; ``""`` when nothing is left."""
+    ``"MATRIX"`` all give ``"matrix"``; ``""`` when nothing is left. With ``article`` the
+    leading article stays (``"the matrix"``): "The Fear" and "Fear" are told apart."""
     text = fold(front_article(title.strip()))
     if "'" in text or "’" in text or "`" in text:
         text = _APOSTROPHE.sub("", _ELISION.sub(r"\1 ", text))
     words = _NON_WORD.sub(" ", text).split()
-    if len(words) > 1 and words[0] in ARTICLES:
+    if not article and len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
     return " ".join(words)
 
