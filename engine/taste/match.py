@@ -7,7 +7,8 @@ dataset's own movie ID (rbm-tui exports), then the title and year:
    as a movie's main or alternative title, same year; failing that, a year off by one when one
    movie only is that close;
 2. failing that, a title in parts (``"Star Wars: Episode IV - A New Hope"``) whose series name
-   or subtitle is the other's whole title, same year only.
+   or subtitle is the other's whole title, or two titles with one subtitle of two words or
+   more (``"Star Wars: The Force Awakens"``), same year only.
 
 A wrong match is worse than none: two different movies that fit equally leave the row
 unmatched, a movie whose IMDb/TMDb id differs from the row's is never taken, a row without a
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from engine._lazy import lazy_module
 from engine.taste.formats import TasteRow
-from engine.taste.titles import short_keys, split_movielens, title_key
+from engine.taste.titles import short_keys, split_movielens, tail_keys, title_key
 
 pd = lazy_module("pandas")
 
@@ -64,6 +65,7 @@ class Matcher:
             self.tmdb_of = {m: i for i, m in self.by_tmdb.items()}
         self.full: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.short: dict[str, list[tuple[int, object]]] = defaultdict(list)
+        self.tails: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.main_key: dict[object, str] = {}
         self.strict: dict[object, set[str]] = {}  # keys with their article, for a year ±1
         genres = movies["genres"] if "genres" in movies else pd.Series("", index=movies.index)
@@ -87,6 +89,8 @@ class Matcher:
                 self.full[key].append((year, movie))
             for k in short_keys(name):
                 self.short[k].append((year, movie))
+            for k in tail_keys(name):
+                self.tails[k].append((year, movie))
 
     def match(self, row: TasteRow) -> Match:
         """The dataset's movie for ``row``, or ``Match(None, reason)``."""
@@ -109,6 +113,7 @@ class Matcher:
 
     def _by_title(self, row: TasteRow, year: int) -> Match:
         titles = [t for t in (row.title, row.original_title) if t]
+        titles += [n for t in titles if "(" in t for n in split_movielens(t)[0]]
         keys = {k for k in map(title_key, titles) if k}
         cands = self._fits(row, [c for k in keys for c in self.full.get(k, ())])
         strict = {title_key(t, article=True) for t in titles}
@@ -118,6 +123,7 @@ class Matcher:
         parts = {k for t in titles for k in short_keys(t)}
         loose = [c for k in keys for c in self.short.get(k, ())]
         loose += [c for k in parts for c in self.full.get(k, ())]
+        loose += [c for t in titles for k in tail_keys(t) for c in self.tails.get(k, ())]
         found = self._pick(self._fits(row, loose), year, near=None)
         if found.item is not None:
             return Match(found.item, "title in parts")

@@ -85,14 +85,28 @@ def split_movielens(title: str) -> tuple[list[str], int | None]:
     return [t for t in [text.strip(), *alts] if t], year
 
 
+def _parts(title: str) -> list[str]:
+    if ":" not in title and " -" not in title and " –" not in title and " —" not in title:
+        return []
+    parts = [p for p in _SPLITS.split(front_article(title.strip())) if p]
+    return parts if len(parts) > 1 else []
+
+
 def short_keys(title: str) -> set[str]:
     """Looser keys of a title in parts (a series name and a subtitle): each part on either
     side of a ``:`` or a spaced dash, as a key; none for a title in one part."""
-    if ":" not in title and " -" not in title and " –" not in title and " —" not in title:
-        return set()
-    parts = [p for p in _SPLITS.split(front_article(title.strip())) if p]
-    if len(parts) < 2:
-        return set()
-    keys = {title_key(p) for p in parts}
+    keys = {title_key(p) for p in _parts(title)}
     keys.discard("")
     return keys
+
+
+#: First words of subtitles too plain to tell a film by ("Part 2", "Vol. 1", "The Movie").
+_PLAIN = frozenset("part vol volume chapter episode book movie film".split())
+
+
+def tail_keys(title: str) -> set[str]:
+    """The subtitles of a title in parts that can tell a film by themselves: after the first
+    ``:`` or spaced dash, two words or more, not "Part 2" or "Vol. 1"
+    (``"Star Wars: Episode VII - The Force Awakens"`` -> ``force awakens``)."""
+    keys = {title_key(p) for p in _parts(title)[1:]}
+    return {k for k in keys if len(k.split()) > 1 and k.split()[0] not in _PLAIN}
