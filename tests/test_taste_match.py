@@ -39,6 +39,10 @@ MOVIES = [
     (5000, "Sopranos, The (1999)", "Crime"),
     (1923, "Star Is Born, A (1976)", "Drama"),
     (818, "Fear (1996)", "Thriller"),
+    (122886, "Star Wars: Episode VII - The Force Awakens (2015)", "Sci-Fi"),
+    (112183, "Birdman: Or (The Unexpected Virtue of Ignorance) (2014)", "Comedy"),
+    (6874, "Kill Bill: Vol. 1 (2003)", "Action"),
+    (90603, "Batman: Year One (2011)", "Animation"),
     (1100, "Boys (1996)", "Drama"),
 ]
 LINKS = "movieId,imdbId,tmdbId\n2571,0133093,603\n29,0112682,902\n47,0114369,807\n260,0076759,11\n"
@@ -73,6 +77,8 @@ def _row(title: str, year: int | None, **kw) -> TasteRow:
         ("Sabrina", 1996, 7, "title, year ±1"),
         ("Sabrina", 1954, 915, "title"),
         ("Body Snatchers", 1993, 573, "title"),
+        ("Star Wars: The Force Awakens", 2015, 122886, "title in parts"),
+        ("Birdman or (The Unexpected Virtue of Ignorance)", 2014, 112183, "title"),
     ],
 )
 def test_titles_match_as_people_write_them(matcher, title, year, item, how):
@@ -91,6 +97,8 @@ def test_titles_match_as_people_write_them(matcher, title, year, item, how):
         ("Return of the Jedi", 1984, "no movie"),  # a title in parts needs the exact year
         ("The Fear", 1995, "no movie"),  # a year off needs the title with its article
         ("Les Boys", 1997, "no movie"),
+        ("Superman: Year One", 2011, "no movie"),  # one subtitle, another series
+        ("Hellboy: Vol. 1", 2003, "no movie"),  # a subtitle too plain to tell a film by
     ],
 )
 def test_doubtful_titles_stay_unmatched(matcher, title, year, why):

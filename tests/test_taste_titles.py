@@ -66,3 +66,11 @@ def test_short_keys_split_a_series_name_from_its_subtitle():
         "empire strikes back",
     }
     assert short_keys("Heat") == set()
+
+
+def test_tail_keys_keep_telling_subtitles_with_their_series():
+    from engine.taste.titles import tail_keys
+
+    assert tail_keys("Star Wars: Episode VII - The Force Awakens") == {"star|force awakens"}
+    assert tail_keys("Kill Bill: Vol. 1") == set()
+    assert tail_keys("Heat") == set()

@@ -105,8 +105,13 @@ _PLAIN = frozenset("part vol volume chapter episode book movie film".split())
 
 
 def tail_keys(title: str) -> set[str]:
-    """The subtitles of a title in parts that can tell a film by themselves: after the first
-    ``:`` or spaced dash, two words or more, not "Part 2" or "Vol. 1"
-    (``"Star Wars: Episode VII - The Force Awakens"`` -> ``force awakens``)."""
-    keys = {title_key(p) for p in _parts(title)[1:]}
-    return {k for k in keys if len(k.split()) > 1 and k.split()[0] not in _PLAIN}
+    """The subtitles of a title in parts that can tell a film, each with the first word of the
+    series name: after the first ``:`` or spaced dash, two words or more, not "Part 2" or
+    "Vol. 1" (``"Star Wars: Episode VII - The Force Awakens"`` -> ``star|force awakens``;
+    "Batman: Year One" and "Superman: Year One" differ)."""
+    parts = _parts(title)
+    if not parts:
+        return set()
+    first = (title_key(parts[0]).split() or [""])[0]
+    keys = {title_key(p) for p in parts[1:]}
+    return {f"{first}|{k}" for k in keys if len(k.split()) > 1 and k.split()[0] not in _PLAIN}
