@@ -112,7 +112,7 @@ def test_an_imdb_rating_outside_one_to_ten_is_refused(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b"", "empty"), (b"\n\n", "empty"), (b"Const,Your Rating\x00\n", "NUL")],
+    [(b"", "empty"), (b"\n\n", "empty"), (b",,,\n", "empty"), (b"Const,Your Rating\x00\n", "NUL")],
 )
 def test_empty_and_binary_files_are_refused(tmp_path: Path, content: bytes, problem: str):
     assert problem in _refused(tmp_path, content).problem
@@ -147,3 +147,35 @@ def test_rbm_tui_thumbs_table_without_a_person_column_is_read(tmp_path: Path):
     p = parse(f)
     assert p.format.name == "rbm-tui"
     assert [(r.item, r.rating, r.title) for r in p.rows] == [("2571", 5.0, ""), ("47", 1.0, "")]
+
+
+HEADERS = [
+    "Const,Your Rating,Date Rated,Title,Original Title,URL,Title Type,IMDb Rating,"
+    "Runtime (mins),Year,Genres,Num Votes,Release Date,Directors",
+    "Date,Name,Year,Letterboxd URI,Rating",
+    "movie_id,imdb_id,tmdb_id,rating,average_rating,title",
+    "user,item,rating",
+]
+
+
+def test_any_body_either_reads_or_is_refused_with_one_line(tmp_path_factory):
+    """Whatever follows a known header, parsing returns rows or raises RatingsError."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    folder = tmp_path_factory.mktemp("fuzz")
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from([*HEADERS, ""]),
+           st.text(alphabet=st.sampled_from('ab1.5,"\n\r;\ttT -:'), max_size=200))  # fmt: skip
+    def check(header: str, body: str) -> None:
+        f = folder / "export.csv"
+        f.write_text(header + "\n" + body, encoding="utf-8")
+        try:
+            p = parse(f)
+        except RatingsError as e:
+            assert "\n" not in str(e) and str(f) in str(e)
+            return
+        assert all(p.format.low <= r.rating <= p.format.high for r in p.rows)
+
+    check()

@@ -20,6 +20,7 @@ the line; nothing is read past it.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,15 +148,14 @@ def parse(path: str | Path) -> Parsed:
     """Read and parse one export; raises :class:`RatingsError` (file, line, problem)."""
     path = Path(path)
     text = read_text(path)
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
-    if not first:
-        raise RatingsError(path, "the file is empty", hint="export your ratings again")
-    reader = csv.reader(lines, delimiter=_delimiter(first))
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
     try:
-        header = next(r for r in reader if any(c.strip() for c in r))
+        header = next((r for r in reader if any(c.strip() for c in r)), None)
     except csv.Error as e:
         raise RatingsError(path, f"not a CSV file ({e})", line=reader.line_num) from None
+    if header is None:
+        raise RatingsError(path, "the file is empty", hint="export your ratings again")
     header = [h.strip() for h in header]
     fmt = sniff(path, header)
     keys = [normalise(h) for h in header]
