@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from engine._lazy import lazy_module
 from engine.taste.formats import TasteRow
-from engine.taste.titles import short_keys, split_movielens, tail_keys, title_key
+from engine.taste.titles import in_parts, short_keys, split_movielens, tail_keys, title_key
 
 pd = lazy_module("pandas")
 
@@ -63,16 +63,26 @@ class Matcher:
             self.by_imdb, self.by_tmdb = _id_map(known["imdb"]), _id_map(known["tmdb"])
             self.imdb_of = {m: i for i, m in self.by_imdb.items()}
             self.tmdb_of = {m: i for i, m in self.by_tmdb.items()}
+        self.movies = movies
         self.full: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.short: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.tails: dict[str, list[tuple[int, object]]] = defaultdict(list)
         self.main_key: dict[object, str] = {}
-        self.strict: dict[object, set[str]] = {}  # keys with their article, for a year ±1
+        self.names_of: dict[object, list[str]] = {}
+        self.genres_of: dict[object, str] = {}
+        self._titles_built = False
+
+    def _build_titles(self) -> None:
+        """The title lookups, built on the first row that needs them (an export matched by
+        id never does)."""
+        self._titles_built = True
+        movies = self.movies
         genres = movies["genres"] if "genres" in movies else pd.Series("", index=movies.index)
         self.genres_of = dict(zip(movies.index, genres.astype(str)))
         years: list[int | None] = [None] * len(movies)
         if "year" in movies:
-            years = [None if y != y else int(y) for y in movies["year"].astype("float64")]
+            found = movies["year"].to_numpy(dtype="float64", na_value=float("nan")).tolist()
+            years = [None if y != y else int(y) for y in found]
         for movie, title, year in zip(movies.index, movies["title"].astype(str), years):
             self._add(movie, title, year)
 
@@ -81,16 +91,21 @@ class Matcher:
         year = year if year is not None else in_title
         if year is None or not names:
             return
-        self.main_key[movie] = title_key(names[0])
-        self.strict[movie] = {title_key(n, article=True) for n in names}
+        self.names_of[movie] = names
         for name in names:
             key = title_key(name)
+            self.main_key.setdefault(movie, key)
             if key:
                 self.full[key].append((year, movie))
-            for k in short_keys(name):
-                self.short[k].append((year, movie))
-            for k in tail_keys(name):
-                self.tails[k].append((year, movie))
+            if in_parts(name):
+                for k in short_keys(name):
+                    self.short[k].append((year, movie))
+                for k in tail_keys(name):
+                    self.tails[k].append((year, movie))
+
+    def _strict(self, movie: object) -> set[str]:
+        """A movie's title keys with their article (for a year ±1)."""
+        return {title_key(n, article=True) for n in self.names_of[movie]}
 
     def match(self, row: TasteRow) -> Match:
         """The dataset's movie for ``row``, or ``Match(None, reason)``."""
@@ -112,6 +127,8 @@ class Matcher:
         return self._by_title(row, row.year)
 
     def _by_title(self, row: TasteRow, year: int) -> Match:
+        if not self._titles_built:
+            self._build_titles()
         titles = [t for t in (row.title, row.original_title) if t]
         titles += [n for t in titles if "(" in t for n in split_movielens(t)[0]]
         keys = {k for k in map(title_key, titles) if k}
@@ -152,7 +169,7 @@ class Matcher:
         exact = list(dict.fromkeys(m for y, m in cands if y == year))
         if not exact and near is not None:
             close = list(dict.fromkeys(m for y, m in cands if abs(y - year) == 1))
-            if len(close) == 1 and self.strict[close[0]] & near:
+            if len(close) == 1 and self._strict(close[0]) & near:
                 return Match(close[0], "title, year ±1")
             if len(close) > 1:
                 return Match(None, f"ambiguous: {len(close)} movies of a year next to {year}")

@@ -12,6 +12,7 @@ dropped), :func:`split_movielens` splits a MovieLens title into its names and ye
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from functools import lru_cache
 
@@ -32,14 +33,18 @@ _SYMBOLS = str.maketrans(
      "œ": "oe", "ß": "ss", "ł": "l", "đ": "d"}
 )  # fmt: skip
 _SPLITS = re.compile(r"\s*(?::|\s[-–—]\s)\s*")
+#: ASCII punctuation to spaces (the fast path of :data:`_NON_WORD` for ASCII text).
+_ASCII_GAPS = str.maketrans({c: " " for c in string.punctuation})
 
 
 def fold(text: str) -> str:
     """Lower-case ASCII-ish text: accents dropped, a few symbols spelt out."""
-    text = text.lower().translate(_SYMBOLS)
+    text = text.lower()
     if text.isascii():
+        if "&" in text or "+" in text:
+            return text.replace("&", " and ").replace("+", " and ")
         return text
-    text = unicodedata.normalize("NFKD", text)
+    text = unicodedata.normalize("NFKD", text.translate(_SYMBOLS))
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
@@ -59,10 +64,14 @@ def title_key(title: str, article: bool = False) -> str:
     """The comparable key of one title: ``"The Matrix"``, ``"Matrix, The"`` and
     ``"MATRIX"`` all give ``"matrix"``; ``""`` when nothing is left. With ``article`` the
     leading article stays (``"the matrix"``): "The Fear" and "Fear" are told apart."""
-    text = fold(front_article(title.strip()))
+    text = title.strip()
+    text = fold(front_article(text) if "," in text else text)
     if "'" in text or "’" in text or "`" in text:
         text = _APOSTROPHE.sub("", _ELISION.sub(r"\1 ", text))
-    words = _NON_WORD.sub(" ", text).split()
+    if text.isascii():
+        words = text.translate(_ASCII_GAPS).split()
+    else:
+        words = _NON_WORD.sub(" ", text).split()
     if not article and len(words) > 1 and words[0] in ARTICLES:
         words = words[1:]
     return " ".join(words)
@@ -85,8 +94,13 @@ def split_movielens(title: str) -> tuple[list[str], int | None]:
     return [t for t in [text.strip(), *alts] if t], year
 
 
+def in_parts(title: str) -> bool:
+    """Whether a title may be in parts (a ``:`` or a spaced dash): a quick test."""
+    return ":" in title or " -" in title or " –" in title or " —" in title
+
+
 def _parts(title: str) -> list[str]:
-    if ":" not in title and " -" not in title and " –" not in title and " —" not in title:
+    if not in_parts(title):
         return []
     parts = [p for p in _SPLITS.split(front_article(title.strip())) if p]
     return parts if len(parts) > 1 else []
