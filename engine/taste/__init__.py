@@ -2,9 +2,12 @@
 (or rbm-tui itself) turned into thumbs on a dataset's movies.
 
 >>> from engine.taste import import_file, read_links
+>>> data_path = engine.catalogue.resolve("ml-latest-small")   # a folder, zip or ratings file
+>>> ratings = engine.load_ratings(data_path)
 >>> result = import_file("ratings.csv", ratings, links=read_links(data_path))
 >>> result.thumbs      # {movie ID: True for a like, False for a dislike}
 >>> result.summary()   # one line: format, threshold, matched, unmatched (and where listed)
+>>> result.to_json("Anna")  # {"rows", "matched", "unmatched", "unmatched_file", "profile"}
 
 Modules: :mod:`~engine.taste.formats` (sniff and parse), :mod:`~engine.taste.titles` (title
 keys), :mod:`~engine.taste.match` (rows to movies), :mod:`~engine.taste.links`
