@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args)
     except Interrupted as e:
         err(str(e))
-        return EXIT_INTERRUPTED
+        return e.code
     except KeyboardInterrupt:
         err("interrupted")
         return EXIT_INTERRUPTED
