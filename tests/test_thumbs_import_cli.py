@@ -172,3 +172,47 @@ def test_missing_file_and_bad_threshold_are_one_line(letterboxd, tmp_path):
     rc, out, err = run(["thumbs", "import", letterboxd, "--dataset", "demo", "--threshold", "9"])
     assert rc == 2 and "threshold" in err and len(err.strip().splitlines()) == 1
     assert _thumbs("demo") == {}
+
+
+@pytest.fixture(scope="module")
+def mls16(tmp_path_factory):
+    """``(ml-latest-small-2016, the exports helper module, a tiny seeded model file of it)``."""
+    import sys
+
+    sys.path.insert(0, str(FIXTURES))
+    import exports
+    from helpers import SEEDED_CONFIG
+
+    from engine.data.loaders import load_ratings
+    from engine.model.storage import save_model
+    from engine.settings import TrainConfig
+    from engine.training.loop import train
+
+    data = exports.MLS16
+    if not (data / "links.csv").is_file() or not (exports.NEWUSERS / "thumbs.csv").is_file():
+        pytest.skip("the shared mls16 data is absent")
+    r = load_ratings(data / "ratings.csv", cache=False)
+    model = train(r, TrainConfig(**SEEDED_CONFIG)).model
+    return data, exports, save_model(model, tmp_path_factory.mktemp("mls16") / "m.pt")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["imdb", "letterboxd"])
+def test_bar_imported_profile_recommends_as_its_exported_thumbs(fmt, mls16, tmp_path):
+    """Issue 36's bar on real data: a held-out person of mls16-newusers, exported as IMDb or
+    Letterboxd would write it, imported into a profile of ml-latest-small-2016; `recommend
+    --profile` then gives the list `recommend` gives for the profile's exported thumbs."""
+    data, exports, model = mls16
+    rows = exports.held_out_rows()
+    person = [r for r in rows if r["user"] == rows[0]["user"]]
+    export = getattr(exports, f"write_{fmt}")(tmp_path / f"{fmt}.csv", person)
+    rc, out, err = run(["thumbs", "import", export, "--dataset", data, "--profile", "p", "--json"])
+    assert rc == 0, err
+    got = json.loads(out)
+    assert got["rows"] == len(person) and got["matched"] >= 0.97 * len(person)
+    exported, a, b = tmp_path / "p.csv", tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run(["thumbs", "export", "--dataset", data, "--profile", "p", "-o", exported])[0] == 0
+    m = ["--model", model, "--k", 20]
+    assert run(["recommend", data, *m, "--profile", "p", "-o", a])[0] == 0
+    assert run(["recommend", exported, *m, "-o", b])[0] == 0
+    assert a.read_text() == b.read_text() and len(a.read_text().splitlines()) == 21
