@@ -224,6 +224,7 @@ def test_recommend_two_profiles_prints_the_together_list(profiles, seeded_model_
         (["--profile", "nobody"], "nobody"),
         (["--profile", "anna", "--profile", "anna"], "twice"),
         (["--profile", "me"], "no thumbs"),
+        (["--profile", "anna", "--user", "1"], "not both"),
     ],
 )
 def test_recommend_profile_refuses_bad_profiles_in_one_line(

@@ -13,6 +13,7 @@ import csv
 
 from rbm_tui.cli.common import (
     EXIT_OK,
+    CLIError,
     check_fits,
     info,
     load_data,
@@ -51,6 +52,8 @@ def cmd_recommend_profiles(args: argparse.Namespace) -> int:
     from engine.userstore import UserStore
     from rbm_tui.cli.thumbs import dataset_key
 
+    if args.user is not None:
+        raise CLIError("--user and --profile: name a user of DATA or profiles, not both")
     ratings, _path, _name = load_data(args.data)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, ratings, args.data)
