@@ -83,7 +83,7 @@ def kind(path: Path) -> str:
         st = os.stat(path)  # follows a symlink to its target
     except FileNotFoundError:
         return "replace" if path.parent.is_dir() else "refuse"
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the name
         return "refuse"
     if stat.S_ISREG(st.st_mode):
         return "replace"
@@ -94,6 +94,8 @@ def kind(path: Path) -> str:
 
 def _target(path: str | os.PathLike[str]) -> Path:
     """The path written: ``path`` with a symbolic link followed to its target."""
+    if "\0" in os.fspath(path):
+        raise OutputError(f"{os.fspath(path)!r}: a file name cannot hold a NUL byte")
     p = Path(path).expanduser()
     if p.is_symlink():
         p = Path(os.path.realpath(p))

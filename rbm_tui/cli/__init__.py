@@ -25,6 +25,7 @@ import contextlib
 import gc
 import os
 import sys
+import warnings
 
 from engine.errors import DownloadCancelled, RbmTuiError
 from rbm_tui.cli import datasets, models, score, train
@@ -33,6 +34,7 @@ from rbm_tui.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     PROG,
+    ArgumentParser,
     CLIError,
     HelpFormatter,
     Interrupted,
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole ``rbm-tui`` argument parser."""
     from rbm_tui import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description="A terminal movie recommender: an RBM trained by contrastive divergence "
         "on likes and dislikes. Without a command, opens the terminal app.",
@@ -96,11 +98,13 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``rbm-tui`` command line; returns the exit code."""
-    from engine.device import torch_threads
-
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = next((a for a in argv if "\0" in str(a)), None)
+    if bad is not None:  # no path can hold one; refused before anything is read or trained
+        err(f"error: {str(bad)!r}: an argument holds a NUL byte; give it without one")
+        return EXIT_ERROR
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, --version, usage errors
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_ERROR)
     except BrokenPipeError:  # `rbm-tui train --help-advanced | head`
@@ -112,6 +116,16 @@ def main(argv: list[str] | None = None) -> int:
 
         with contextlib.suppress(OSError):
             sweep_leftovers()  # what a killed save, download or import left behind
+    with warnings.catch_warnings():
+        if not debug:  # numeric warnings (an overflow in a cast) never reach stderr
+            warnings.simplefilter("ignore", RuntimeWarning)
+        return _run(args, debug)
+
+
+def _run(args: argparse.Namespace, debug: bool) -> int:
+    """The command of ``args``, its failures turned into one line and an exit code."""
+    from engine.device import torch_threads
+
     try:
         with torch_threads(getattr(args, "threads", None) or 0):
             return args.func(args)
@@ -130,11 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     except (RbmTuiError, OSError) as e:
         if debug:
             raise
-        msg = str(e) or type(e).__name__
-        if isinstance(e, OSError):
-            msg = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else msg
-        err(f"error: {msg}")
+        err(f"error: {_message(e)}")
         return EXIT_ERROR
+
+
+def _message(e: BaseException) -> str:
+    """An error's text; an OSError's as ``FILE: reason`` (once)."""
+    msg = str(e) or type(e).__name__
+    if isinstance(e, OSError) and not isinstance(e, RbmTuiError) and e.filename and e.strerror:
+        msg = f"{e.filename}: {e.strerror}"
+    return msg
 
 
 def _quiet_stdout() -> None:

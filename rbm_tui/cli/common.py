@@ -10,12 +10,13 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.errors import RbmTuiError
 
@@ -43,9 +44,23 @@ class Interrupted(Exception):
 MESSAGE_LIMIT = 500
 
 
+#: A terminal escape sequence (CSI, OSC, or a two-character one).
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+#: Other control characters (a bare ESC, a bell, a backspace, C1 codes).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with terminal escape codes removed and other control characters shown as
+    ``?``: what a file or torch says cannot move the cursor, recolour or retitle the
+    terminal."""
+    return _CONTROL.sub("?", _ESCAPE.sub("", str(text)))
+
+
 def one_line(msg: str, limit: int = MESSAGE_LIMIT) -> str:
-    """``msg`` on one line, cut to ``limit`` characters with a note of how much was left out."""
-    text = " ".join(str(msg).split())
+    """``msg`` on one line, printable (:func:`printable`), cut to ``limit`` characters with a
+    note of how much was left out."""
+    text = " ".join(printable(str(msg).replace("\t", " ").replace("\n", " ")).split())
     if len(text) <= limit:
         return text
     return text[:limit].rstrip() + f"… ({len(text) - limit:,} more characters)"
@@ -283,6 +298,18 @@ def confirm(question: str, yes: bool) -> bool:
 
 
 # --------------------------------------------------------------------------- parser
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``rbm-tui recommend: --k must be at least 1, got 0 (see
+    rbm-tui recommend --help)``, exit 2, no usage block (subcommands' parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.fullmatch(r"argument ([^:]+): (.*)", message, re.S)
+        if m:
+            flag, what = m.group(1).split("/")[-1], m.group(2)
+            message = f"{flag} {what}" if what.startswith("must") else f"{flag}: {what}"
+        self.exit(EXIT_ERROR, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps examples as written; appends defaults (TrainConfig's, read only when shown)."""
 

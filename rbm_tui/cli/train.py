@@ -42,17 +42,16 @@ def _train_config(args: argparse.Namespace):
     from engine.errors import SettingError
     from engine.settings import BASIC, TrainConfig
 
-    values = {}
-    for item in args.set or []:
-        name, sep, value = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep:
-            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
-        values[name] = value
+    values = _set_values(args.set or [])
     for s in BASIC:
         v = getattr(args, _flag_dest(s.name), None)
-        if v is not None:
-            values[s.name] = v
+        if v is None:
+            continue
+        if s.name in values:  # `--hidden 4 --set n_hidden=0`: which one was meant?
+            raise CLIError(
+                f"--set {s.name}={values[s.name]} conflicts with {s.flag} {v}; give one of them"
+            )
+        values[s.name] = v
     from engine.device import available_cpus
 
     threads = values.get("threads", "0").strip()
@@ -62,6 +61,20 @@ def _train_config(args: argparse.Namespace):
             f"use 1 to {available_cpus()} (0: automatic)"
         )
     return TrainConfig.from_strings(values)
+
+
+def _set_values(items: list[str]) -> dict[str, str]:
+    """``{name: text}`` of the ``--set NAME=VALUE`` items (one value per name)."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep:
+            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
+        if name in values and values[name].strip() != value.strip():
+            raise CLIError(f"--set {name} is given twice ({values[name]}, {value}); give it once")
+        values[name] = value
+    return values
 
 
 def _model_out(arg: str | None, name: str) -> Path | None:
@@ -79,6 +92,10 @@ def _model_out(arg: str | None, name: str) -> Path | None:
 def cmd_train(args: argparse.Namespace) -> int:
     """``rbm-tui train``: train, save (:func:`engine.training.run.train_and_save`), report."""
     config = _train_config(args)
+    if args.model_out is not None and not Path(args.model_out).expanduser().is_dir():
+        from engine.files import check_regular_output
+
+        check_regular_output(Path(args.model_out).expanduser())  # before the data is read
     ratings, _path, name = load_data(args.data, quiet=False)
     _announce(config)
     with interrupt_flag(STOP_SIGNALS) as stop:
@@ -143,9 +160,10 @@ def _check_saved(outcome, stop) -> None:
             f"training {stop.word} before its first epoch ended; nothing to save"
         )
     if outcome.failures:  # a full disk, a missing permission: the model is kept where it went
+        first = outcome.failures[0].removeprefix(f"{outcome.wanted}: ")
         raise CLIError(
-            f"could not save the model to {outcome.wanted} ({'; '.join(outcome.failures)}); "
-            f"the trained model was saved to {outcome.path} instead"
+            f"could not save the model to {outcome.wanted} ({first}); the trained model was "
+            f"saved to {outcome.path} instead"
         )
     if stopped:  # the model so far is kept, and the exit status says so
         raise stop.interrupted(
