@@ -324,6 +324,27 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+def subcommand(
+    sub: Any, name: str, help: str, examples: tuple[str, ...] = (), **kwargs: Any
+) -> argparse.ArgumentParser:
+    """A (sub)command's parser with the shared help formatter; ``examples`` (command lines)
+    become its epilog unless ``epilog`` is given."""
+    if examples and "epilog" not in kwargs:
+        title = "examples:" if len(examples) > 1 else "example:"
+        kwargs["epilog"] = title + "\n" + "".join(f"  {line}\n" for line in examples)
+    return sub.add_parser(name, help=help, formatter_class=HelpFormatter, **kwargs)
+
+
+def add_json(p: argparse.ArgumentParser, help: str = "as JSON") -> None:
+    p.add_argument("--json", action="store_true", help=help)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--threads``: where a command's model runs."""
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
+    add_threads(p)
+
+
 def positive_int(text: str) -> int:
     try:
         v = int(text)

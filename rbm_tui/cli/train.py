@@ -10,11 +10,12 @@ from rbm_tui.cli.common import (
     EXIT_OK,
     STOP_SIGNALS,
     CLIError,
-    HelpFormatter,
+    add_json,
     info,
     interrupt_flag,
     load_data,
     print_json,
+    subcommand,
 )
 
 EXAMPLES = """\
@@ -255,12 +256,12 @@ def add_parser(sub) -> None:
     """The ``train`` subcommand: one flag per basic setting, ``--set`` for the others."""
     from engine.settings import BASIC
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "train",
-        help="train a model on DATA and save it",
+        "train a model on DATA and save it",
         usage="rbm-tui train DATA [options] [--set NAME=VALUE ...]",
         description="Train an RBM on DATA and save it (progress on stderr, the path on stdout).",
-        formatter_class=HelpFormatter,
         add_help=False,
     )
     p.add_argument("data", metavar="DATA", help="a dataset name, folder, .zip or ratings file")
@@ -280,7 +281,7 @@ def add_parser(sub) -> None:
         metavar="NAME=VALUE",
         help="any setting (see --help-advanced)",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_json(p, "print a JSON summary on stdout")
     p.add_argument(
         "--distributed", action="store_true", help="one process of a torchrun job (README)"
     )
