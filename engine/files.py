@@ -102,6 +102,14 @@ def _target(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def check_output(path: str | os.PathLike[str]) -> None:
+    """Refuse (:class:`OutputError`) a path :func:`open_output` would refuse (a folder, a
+    missing folder, a socket, a block device): checked before the work that fills it."""
+    target = _target(path)
+    if kind(target) == "refuse":
+        raise _refusal(target)
+
+
 def check_regular_output(path: str | os.PathLike[str]) -> Snapshot:
     """Refuse (:class:`OutputError`) a path that cannot take a regular file written through a
     temporary file: a folder, a missing folder, a FIFO, a device, a socket. Returns the

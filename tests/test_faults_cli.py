@@ -285,3 +285,31 @@ def test_printable_removes_csi_osc_and_control_characters():
     assert printable("x\x1b]0;title\x07y\x1b]8;;http://e\x1b\\z") == "xyz"
     assert printable("bell\x07 back\x08 c1\x9b") == "bell? back? c1?"
     assert one_line("two\nlines\tand\x1b[Ktabs") == "two lines andtabs"
+
+
+def test_an_output_in_a_missing_folder_is_refused_before_the_model_is_read(tmp_path):
+    """The model named does not even exist: the output is what the line is about."""
+    out = tmp_path / "no" / "such" / "folder" / "out.csv"
+    rc, _out, err = run(["recommend", "demo", "--model", tmp_path / "missing.pt", "--output", out])
+    assert rc == 2 and err == f"rbm-tui: error: {out}: the folder {out.parent} does not exist\n"
+
+
+def test_ctrl_c_while_the_model_is_saved_does_not_lose_it(tmp_path, monkeypatch):
+    """The stop signals stay caught until the model is saved: a Ctrl+C at that point lets the
+    save finish, then exits 130 saying where the model is."""
+    import engine.model.storage as storage
+
+    real = storage.save_with_fallback
+
+    def ctrl_c_then_save(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "save_with_fallback", ctrl_c_then_save)
+    out = tmp_path / "m.pt"
+    rc, stdout, err = run(["train", "demo", *QUICK, "--model-out", out])
+    assert rc == 130, err
+    assert f"training interrupted after 1 epoch; the model so far was saved to {out}" in err
+    from engine.model.storage import load_model
+
+    assert load_model(out, device="cpu").n_items == 395

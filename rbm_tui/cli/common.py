@@ -129,6 +129,14 @@ def shorten(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+def check_output(path: str | None) -> None:
+    """Refuse an ``--output`` that can never be written, before the work that fills it."""
+    if path is not None and path != "-":
+        from engine.files import check_output as check
+
+        check(path)
+
+
 @contextlib.contextmanager
 def output(path: str | None) -> Iterator[Any]:
     """A text stream for results: stdout, or ``path`` written safely (:mod:`engine.files`: a

@@ -12,6 +12,7 @@ from rbm_tui.cli.common import (
     add_device,
     add_json,
     check_fits,
+    check_output,
     fmt_num,
     info,
     load_data,
@@ -63,6 +64,7 @@ matched between the two files by their original IDs; TRAIN gives each user's kno
 
 # --------------------------------------------------------------------------- recommend
 def cmd_recommend(args: argparse.Namespace) -> int:
+    check_output(args.output)
 
     from engine.recommender import recommend_all
 
@@ -121,6 +123,7 @@ def some(values: list, n: int = 5) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    check_output(args.output)
 
     import numpy as np
 

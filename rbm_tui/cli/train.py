@@ -168,7 +168,7 @@ def _check_saved(outcome, stop) -> None:
         )
     if stopped:  # the model so far is kept, and the exit status says so
         raise stop.interrupted(
-            f"training {stop.word} after {len(result.history)} epochs; the model so far "
+            f"training {stop.word} after {_epochs(len(result.history))}; the model so far "
             f"was saved to {outcome.path}"
         )
 
@@ -200,9 +200,13 @@ def _report(args: argparse.Namespace, config, outcome) -> None:
     )
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def _summary(result, val: dict) -> str:
     summary = (
-        f"trained {len(result.history)} epochs in {result.seconds:.1f} s; "
+        f"trained {_epochs(len(result.history))} in {result.seconds:.1f} s; "
         f"best epoch {result.best_epoch}"
     )
     if val:
