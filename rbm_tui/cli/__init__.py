@@ -8,6 +8,7 @@
     rbm-tui evaluate --model MODEL --train DATA --test DATA          (score)
     rbm-tui datasets [list | download | import | info | remove]      (datasets)
     rbm-tui models [list | info | delete | rename]                   (models)
+    rbm-tui thumbs [list | export | clear | undo | profiles]         (thumbs)
 
 Exit codes: 0 success; 2 a usage or input error (one ``rbm-tui: error: ...`` line on stderr,
 no traceback; ``RBM_TUI_DEBUG=1`` shows the traceback); 130 interrupted (Ctrl+C): nothing
@@ -28,7 +29,7 @@ import sys
 import warnings
 
 from engine.errors import DownloadCancelled, RbmTuiError
-from rbm_tui.cli import datasets, models, score, train
+from rbm_tui.cli import datasets, models, score, thumbs, train
 from rbm_tui.cli.common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_parser(sub)
     datasets.add_parser(sub)
     models.add_parser(sub)
+    thumbs.add_parser(sub)
     parser.set_defaults(func=cmd_app)
     return parser
 
