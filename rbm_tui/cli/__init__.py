@@ -11,8 +11,10 @@
     rbm-tui thumbs [list | export | clear | undo | profiles]         (thumbs)
 
 Exit codes: 0 success; 2 a usage or input error (one ``rbm-tui: error: ...`` line on stderr,
-no traceback; ``RBM_TUI_DEBUG=1`` shows the traceback); 130 interrupted (Ctrl+C): nothing
-half-written is left behind.
+no traceback; ``RBM_TUI_DEBUG=1`` shows the traceback; an argument error is one line too:
+``rbm-tui recommend: --k must be at least 1, got 0 (see rbm-tui recommend --help)``); 130
+interrupted (Ctrl+C), 143 and 129 stopped by SIGTERM and SIGHUP: nothing half-written is left
+behind, and a training run saves the model so far.
 
 The package imports only the standard library and the engine's light modules at startup;
 torch, pandas and the engine's models are imported inside the commands, so ``rbm-tui --help``
@@ -52,7 +54,8 @@ examples:
   rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
 
 DATA is a dataset name (demo, ml-100k, ...), a folder, a GroupLens .zip or one ratings file.
-Exit codes: 0 ok, 2 bad input (one error line on stderr), 130 interrupted (Ctrl+C).
+Exit codes: 0 ok, 2 bad input (one error line on stderr), 130 interrupted (Ctrl+C),
+143 / 129 stopped by SIGTERM / SIGHUP.
 """
 
 
