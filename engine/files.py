@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from engine.errors import RbmTuiError
 
@@ -148,7 +148,7 @@ def open_output(
     if how == "refuse" or (regular_only and how != "replace"):
         raise _refusal(target, regular_only)
     text = "b" not in mode
-    opts = {"encoding": encoding, "newline": ""} if text else {}
+    opts: dict[str, Any] = {"encoding": encoding, "newline": ""} if text else {}
     fmode = "w" if text else "wb"
     if how == "direct":
         with os.fdopen(_open_direct(target), fmode, **opts) as fh:
@@ -175,7 +175,9 @@ def _open_direct(target: Path) -> int:
 
 
 @contextlib.contextmanager
-def _replacing(target: Path, fmode: str, opts: dict, expect: Snapshot | None) -> Iterator[IO]:
+def _replacing(
+    target: Path, fmode: str, opts: dict[str, Any], expect: Snapshot | None
+) -> Iterator[IO]:
     """Write a temporary file beside ``target``, then rename it over the target."""
     try:
         fd, tmp = tempfile.mkstemp(

@@ -44,7 +44,7 @@ SUFFIX = ".pt"
 ZIP_MAGIC = b"PK\x03\x04"
 #: The most movies and hidden units a model file may claim (checked before anything is built).
 MAX_ITEMS = 10_000_000
-MAX_HIDDEN = int(SETTINGS_BY_NAME["n_hidden"].high)
+MAX_HIDDEN = int(SETTINGS_BY_NAME["n_hidden"].high or 0)
 #: The blob's entries that are text, not tensors.
 TEXT_KEYS = ("format", "header", "checksum")
 

@@ -108,7 +108,9 @@ def print_json(obj: Any) -> None:
     print(json.dumps(json_safe(obj), indent=2, ensure_ascii=False))
 
 
-def table(rows: list[list[str]], header: list[str], right: set[int] = frozenset()) -> str:
+def table(
+    rows: list[list[str]], header: list[str], right: set[int] | frozenset[int] = frozenset()
+) -> str:
     """A plain aligned text table."""
     widths = [len(h) for h in header]
     for r in rows:

@@ -71,7 +71,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     ratings, _path, _name = load_data(args.data)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, ratings, args.data)
-    users = None
+    users: list | None = None
     if args.user is not None:
         u = lookup_user(ratings, args.user, args.data)
         users = ratings.user_ids[u : u + 1].tolist()
@@ -85,7 +85,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         thumbs_only=args.thumbs_only,
     )
 
-    if args.user is not None and args.output is None:
+    if users is not None and args.output is None:
         uid = users[0]
         rows = []
         for rank, (item, _score, p) in enumerate(recs[uid], 1):

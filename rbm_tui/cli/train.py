@@ -277,7 +277,10 @@ def add_parser(sub) -> None:
     for s in BASIC:
         metavar = "D" if s.choices else ("N" if s.type is int else "F")
         p.add_argument(
-            s.flag, dest=_flag_dest(s.name), metavar=metavar, help=f"{s.help} ({_show(s.default)})"
+            str(s.flag),  # every basic setting has one
+            dest=_flag_dest(s.name),
+            metavar=metavar,
+            help=f"{s.help} ({_show(s.default)})",
         )
     p.add_argument(
         "--set",
