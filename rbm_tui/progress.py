@@ -11,9 +11,10 @@ a bar is drawn.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 BAR_WIDTH = 20
@@ -59,6 +60,7 @@ class _Bar:
         self._last_draw = -1e18
         self._progress: Any = None
         self._task: Any = None
+        self._gone = False
 
     def width(self) -> int:
         """The room for the status text (a terminal's width less the label and the bar)."""
@@ -84,9 +86,13 @@ class _Bar:
     def draw(self, label: str, fraction: float, status: str, force: bool = False) -> None:
         """Redraw the bar (terminal only), throttled unless ``force``."""
         now = self.clock()
-        if not force and now - self._last_draw < self.min_interval:
+        if self._gone or (not force and now - self._last_draw < self.min_interval):
             return
         self._last_draw = now
+        with self._unless_gone():
+            self._redraw(label, fraction, status)
+
+    def _redraw(self, label: str, fraction: float, status: str) -> None:
         progress = self._start()
         fraction = min(1.0, max(0.0, fraction))
         progress.update(self._task, description=label, completed=fraction, status=status)
@@ -97,16 +103,29 @@ class _Bar:
 
     def write_line(self, text: str) -> None:
         """A whole line (not a terminal, or a message above the bar)."""
-        if self._progress is not None and self._progress.live.is_started:
-            self._progress.console.print(text, markup=False, highlight=False)
+        if self._gone:
             return
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        with self._unless_gone():
+            if self._progress is not None and self._progress.live.is_started:
+                self._progress.console.print(text, markup=False, highlight=False)
+                return
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        progress, self._progress = self._progress, None
+        if progress is not None and not self._gone:
+            with self._unless_gone():
+                progress.stop()
+
+    @contextlib.contextmanager
+    def _unless_gone(self) -> Iterator[None]:
+        """Drawing stops for good when the stream fails (a terminal hung up, a closed pipe):
+        progress is never what ends a run, or keeps its model from being saved."""
+        try:
+            yield
+        except OSError:
+            self._gone = True
 
 
 class TrainProgress:

@@ -313,3 +313,25 @@ def test_ctrl_c_while_the_model_is_saved_does_not_lose_it(tmp_path, monkeypatch)
     from engine.model.storage import load_model
 
     assert load_model(out, device="cpu").n_items == 395
+
+
+def test_a_stream_that_fails_stops_the_progress_not_the_run():
+    """A hung-up terminal (EIO on every write) after SIGHUP: the bar stops drawing; the run
+    goes on to save its model."""
+    from engine.settings import TrainConfig
+    from engine.training.forecast import Forecast
+    from rbm_tui.progress import TrainProgress
+
+    class HungUp(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    class Batch:
+        epoch, batch, n_batches = 1, 1, 2
+
+    for tty in (True, False):
+        p = TrainProgress(Forecast(TrainConfig(epochs=2)), HungUp(), tty=tty, log_every=0)
+        p.on_batch(Batch())
+        p.message("still here")
+        p.close()
+        assert p.line._gone

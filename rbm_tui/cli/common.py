@@ -67,7 +67,7 @@ def one_line(msg: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def err(msg: str) -> None:
-    print(f"{PROG}: {one_line(msg)}", file=sys.stderr, flush=True)
+    _to_stderr(f"{PROG}: {one_line(msg)}")
 
 
 def warn(msg: str) -> None:
@@ -75,7 +75,14 @@ def warn(msg: str) -> None:
 
 
 def info(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    _to_stderr(msg)
+
+
+def _to_stderr(line: str) -> None:
+    """A line on stderr; a stderr that is gone (a terminal hung up) does not end the command
+    (its exit status still tells)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def fmt_num(x: Any, digits: int = 4) -> str:
