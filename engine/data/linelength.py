@@ -23,10 +23,10 @@ MAX_LINE_BYTES = 1 << 20
 _PROBE = 4096
 
 
-def check_line_lengths(src: Source) -> None:
-    """Raise :class:`RatingsError` naming the first line of ``src`` longer than
-    :data:`MAX_LINE_BYTES` (memory stays within a few times that limit)."""
-    limit = MAX_LINE_BYTES
+def check_line_lengths(src: Source, limit: int | None = None) -> None:
+    """Raise :class:`RatingsError` naming the first line of ``src`` longer than ``limit``
+    bytes (default :data:`MAX_LINE_BYTES`); memory stays within a few times that limit."""
+    limit = MAX_LINE_BYTES if limit is None else limit
     if isinstance(src, FileSource) and not _may_hold_long_line(src, limit):
         return
     lineno = _first_long_line(src, limit)
@@ -35,7 +35,7 @@ def check_line_lengths(src: Source) -> None:
             src.display,
             f"this line is longer than {limit:,} bytes: not a ratings file",
             line=lineno,
-            hint="pick the ratings file itself (one rating per line)",
+            hint="pick the ratings file itself: one rating per line",
         )
 
 

@@ -217,6 +217,13 @@ def _stats_lines(stats, path) -> list[tuple[str, str]]:
     return lines
 
 
+def _action(dsub, name: str, help: str, epilog: str, description: str | None = None):
+    """One ``datasets`` action's parser."""
+    return dsub.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=HelpFormatter
+    )
+
+
 def add_parser(sub) -> None:
     """The ``datasets`` subcommand and its actions."""
     p = sub.add_parser(
@@ -228,52 +235,51 @@ def add_parser(sub) -> None:
     )
     p.set_defaults(func=cmd_datasets, action=None, json=False)
     dsub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = dsub.add_parser(
+    q = _action(
+        dsub,
         "list",
-        help="the catalogue, with on-disk status, size and licence",
-        epilog="examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
-        formatter_class=HelpFormatter,
+        "the catalogue, with on-disk status, size and licence",
+        "examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
     )
     q.add_argument("--json", action="store_true", help="as JSON")
-    q = dsub.add_parser(
+    q = _action(
+        dsub,
         "download",
-        help="download a MovieLens dataset from GroupLens",
-        description="Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves "
-        "nothing behind.",
-        epilog="example:\n  rbm-tui datasets download ml-100k\n",
-        formatter_class=HelpFormatter,
+        "download a MovieLens dataset from GroupLens",
+        "example:\n  rbm-tui datasets download ml-100k\n",
+        "Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves nothing behind.",
     )
     q.add_argument("name", metavar="NAME", help="a downloadable dataset (ml-100k, ml-1m, ...)")
     q.add_argument("--force", action="store_true", help="download again if already on disk")
-    q = dsub.add_parser(
+    q = _action(
+        dsub,
         "import",
-        help="import a local folder, .zip or ratings file",
-        description="Import a local folder, GroupLens .zip or ratings file as a dataset.",
-        epilog="examples:\n  rbm-tui datasets import ~/Downloads/ml-1m.zip\n"
+        "import a local folder, .zip or ratings file",
+        "examples:\n  rbm-tui datasets import ~/Downloads/ml-1m.zip\n"
         "  rbm-tui datasets import ratings.csv --name mine --link\n",
-        formatter_class=HelpFormatter,
+        "Import a local folder, GroupLens .zip or ratings file as a dataset.",
     )
     q.add_argument("path", metavar="PATH", help="a folder, .zip or ratings file")
     q.add_argument("--name", metavar="N", help="the dataset's name (default: from PATH)")
     q.add_argument("--link", action="store_true", help="link to PATH instead of copying it")
-    q = dsub.add_parser(
+    q = _action(
+        dsub,
         "info",
-        help="users, movies, ratings, like share, sparsity",
-        description="Load DATA and show its size, like share and sparsity (and, for a "
-        "catalogue name, its licence and citation).",
-        epilog="examples:\n  rbm-tui datasets info demo\n  rbm-tui datasets info ml-100k/u1.base\n",
-        formatter_class=HelpFormatter,
+        "users, movies, ratings, like share, sparsity",
+        "examples:\n  rbm-tui datasets info demo\n  rbm-tui datasets info ml-100k/u1.base\n",
+        "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
+        "licence and citation).",
     )
     q.add_argument("data", metavar="DATA", help=DATA_HELP)
     q.add_argument(
         "--like-threshold", type=float, metavar="F", help="a rating >= F is a like (default: 3)"
     )
     q.add_argument("--json", action="store_true", help="as JSON")
-    q = dsub.add_parser(
+    q = _action(
+        dsub,
         "remove",
-        help="delete a downloaded or imported dataset",
-        epilog="example:\n  rbm-tui datasets remove ml-1m --yes\n",
-        formatter_class=HelpFormatter,
+        "delete a downloaded or imported dataset",
+        "example:\n  rbm-tui datasets remove ml-1m --yes\n",
     )
     q.add_argument("name", metavar="NAME")
     q.add_argument("--yes", "-y", action="store_true", help="do not ask")
