@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import tracemalloc
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -190,6 +191,7 @@ def test_an_endless_line_inside_a_zip_is_named(monkeypatch, tmp_path):
     with pytest.raises(RatingsError) as e:
         load_ratings(z, cache=False)
     assert e.value.line == ROWS.count("\n") + 1 and str(e.value).startswith(f"{z}:ml/ratings")
+    assert "longer than 4,096 bytes" in str(e.value)
 
 
 def test_lines_up_to_the_limit_still_load(monkeypatch, tmp_path):
@@ -214,6 +216,14 @@ def test_an_overflowing_rating_is_one_line_on_stderr(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2 and one_error_line(proc.stderr), proc.stderr
     assert "line 3" in proc.stderr and "1e308" in proc.stderr
+
+
+def test_a_threshold_beyond_float32_counts_no_likes_without_a_warning(tmp_path):
+    r = load_ratings(write_dataset(tmp_path / "d"), cache=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not r.liked(1e308).any() and r.like_share(1e308) == 0.0
+        assert r.liked(-1e308).all()
 
 
 # ------------------------------------------------------------------ 12. nested zips

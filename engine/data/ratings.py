@@ -121,8 +121,10 @@ class Ratings:
 
     # ------------------------------------------------------------ like/dislike
     def liked(self, threshold: float = LIKE_THRESHOLD) -> np.ndarray:
-        """``bool (n,)``: True where the rating is a like (rating >= threshold)."""
-        return self.values >= threshold
+        """``bool (n,)``: True where the rating is a like (rating >= threshold). A threshold
+        beyond float32's range compares as infinite, without a numpy warning."""
+        with np.errstate(over="ignore"):
+            return self.values >= threshold
 
     def like_share(self, threshold: float = LIKE_THRESHOLD) -> float:
         """Fraction of ratings that are likes."""
