@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,10 @@ from engine._lazy import lazy_module
 from engine.data.parsing import MAX_RATING, MIN_RATING
 from engine.data.ratings import LoadReport, Ratings
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 class DamagedCache(Exception):

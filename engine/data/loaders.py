@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,7 +33,10 @@ from engine.data.ratings import LoadReport, Ratings, from_arrays
 from engine.data.sources import Plan, plan_source
 from engine.errors import RatingsError
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 # --------------------------------------------------------------------------- public API

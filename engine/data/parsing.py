@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,7 +33,10 @@ from engine.data.columns import (
 from engine.data.sources import FileSource, Source
 from engine.errors import RatingsError
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 FORMAT_ML100K = "movielens-100k"
 FORMAT_ML1M = "movielens-1m"
@@ -108,7 +113,7 @@ def sniff_layout(src: Source) -> tuple[Layout, str]:
         return lay, FORMAT_CSV
     names = [normalise(f) for f in fields]
 
-    def find(options: set[str]) -> int | None:
+    def find(options: Collection[str]) -> int | None:
         for j, n in enumerate(names):
             if n in options:
                 return j
