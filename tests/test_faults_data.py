@@ -130,6 +130,18 @@ def test_a_link_to_a_folder_inside_is_refused(tmp_path):
         ds.import_dataset(src, "again")
 
 
+@pytest.mark.parametrize(
+    "links", [{"a": "b", "b": "a"}, {"gone": "nowhere.csv"}], ids=["loop", "dangling"]
+)
+def test_a_link_that_leads_nowhere_is_one_line(links, tmp_path):
+    src = write_dataset(tmp_path / "src")
+    for name, target in links.items():
+        (src / name).symlink_to(target)
+    rc, out, err = run(["datasets", "import", src, "--name", "nowhere"])
+    assert rc == 2 and one_error_line(err) and "leads nowhere" in err, err
+    assert imported_names() == []
+
+
 def test_a_fifo_in_a_folder_is_refused_without_blocking(tmp_path):
     src = write_dataset(tmp_path / "src")
     os.mkfifo(src / "pipe")

@@ -118,13 +118,20 @@ class _Copier:
 
     def _regular(self, p: Path) -> Path:
         """``p``, or the file its link points to, when that is a regular file it may copy."""
-        real = p.resolve() if p.is_symlink() else p
+        try:
+            real = p.resolve(strict=True) if p.is_symlink() else p
+            mode = os.stat(real).st_mode
+        except (OSError, RuntimeError):  # a link to nothing, or a loop of links
+            raise DatasetError(
+                f"cannot import {self.source}: {p} is a link that leads nowhere (a missing "
+                "file or a loop of links); remove it"
+            ) from None
         if p.is_symlink() and self.root is not None and not real.is_relative_to(self.root):
             raise DatasetError(
                 f"cannot import {self.source}: {p} is a link to {real}, outside the folder "
                 "(copy that file in, or import with --link)"
             )
-        if not stat.S_ISREG(os.stat(real).st_mode):
+        if not stat.S_ISREG(mode):
             raise DatasetError(
                 f"cannot import {self.source}: {p} is not a regular file (a folder link, "
                 "device, FIFO or socket is never copied)"
