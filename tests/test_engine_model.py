@@ -389,7 +389,7 @@ def test_like_likelihood_gradient_matches_autograd():
     the step does): the same gradients, row for row, and the same like log-odds."""
     import torch.nn.functional as F
 
-    from engine.training.step import like_likelihood_grad
+    from engine.training.like_term import like_likelihood_grad
 
     g = torch.Generator().manual_seed(0)
     n_items, n_hidden = 7, 5
@@ -1064,7 +1064,7 @@ def test_the_like_terms_rate_feature_leaves_each_rating_out():
     cd = SampledCD(rbm, cfg, "cpu", r.n_users, np.ones(r.n_items))
     users = np.array([0, 1])
     row, col = lm.rows(users)
-    phi = cd._rate_feature(lm, col, torch.from_numpy(row), 2, None)
+    phi = cd.rate.feature(lm, col, torch.from_numpy(row), 2, None, "cpu")
     pi = 3 / 5  # likes of the data
     liked = col % 2 == 1
     expect = []
@@ -1100,7 +1100,7 @@ def test_activity_offset_matches_each_persons_picks_even_when_a_few_candidates_a
     Newton's tangent; unguarded, three steps threw such rows to all-or-nothing picks."""
     import torch
 
-    from engine.training.step import activity
+    from engine.training.activity import activity
 
     g = torch.Generator().manual_seed(0)
     ordinary = torch.randn(6, 500, generator=g) * 3
