@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.data.ratings import Ratings
-from engine.recommender import explain_many, fold_in, popularity, recommend
+from engine.explanations import explain_many
+from engine.recommender import fold_in, popularity, recommend
 
 
 @dataclass(frozen=True)

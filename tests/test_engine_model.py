@@ -12,8 +12,9 @@ from helpers import planted  # noqa: E402
 
 from engine.data.likes import LikeMatrix  # noqa: E402
 from engine.data.ratings import from_arrays  # noqa: E402
+from engine.explanations import explain  # noqa: E402
 from engine.model.rbm import RBM  # noqa: E402
-from engine.recommender import explain, fold_in, popular, recommend  # noqa: E402
+from engine.recommender import fold_in, popular, recommend  # noqa: E402
 from engine.settings import TrainConfig  # noqa: E402
 from engine.training.loop import train  # noqa: E402
 from engine.training.step import SampledCD  # noqa: E402
@@ -1176,3 +1177,13 @@ def test_mean_field_for_one_person_is_their_row_of_a_batch():
             torch.testing.assert_close(seen[0], seen_all[i], atol=1e-5, rtol=1e-5)
             torch.testing.assert_close(like[0], like_all[i], atol=1e-5, rtol=1e-5)
         rbm.W.add_(0.5)
+
+
+def test_engine_explain_stays_the_function_once_its_module_is_loaded():
+    """``engine.explain`` (a lazy name) is the function, not a submodule of that name, also
+    after the session has loaded the explanations."""
+    import engine
+    import engine.session  # noqa: F401
+    from engine.explanations import explain as explain_fn
+
+    assert engine.explain is explain_fn and callable(engine.explain)

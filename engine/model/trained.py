@@ -13,12 +13,16 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.data.ratings import Ratings
 from engine.errors import ModelError
 from engine.model import calibration as cal
+
+if TYPE_CHECKING:
+    from engine.model.rbm import RBM
 
 
 def title_hashes(item_ids, titles: list[str]) -> np.ndarray:
@@ -66,7 +70,7 @@ class Model:
         meta: free-form metadata: dataset name/fingerprint/sizes, metrics, history, versions.
     """
 
-    rbm: object
+    rbm: RBM
     item_ids: np.ndarray
     like_threshold: float
     calibration: dict[str, float]
