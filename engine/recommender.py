@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,11 @@ from engine.model.inference import (
     pair_seen,
 )
 from engine.model.trained import Model
+from engine.popular import Recommendation, popular
+from engine.popular import popularity as popularity  # the session's import
+
+if TYPE_CHECKING:
+    import torch
 
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
 EXACT_LIMIT = 4_000_000
@@ -92,15 +98,6 @@ def liked_rank(seen_logit, p_like):
     return -F.softplus(-seen_logit) + LIKE_WEIGHT * p_like.log()
 
 
-@dataclass
-class Recommendation:
-    item: int  # model index
-    item_id: object  # original movie ID
-    score: float  # the ranking score (higher is better)
-    p_like: float  # calibrated P(like)
-    match: float = float("nan")  # the match (see Scores.match); NaN for popular picks
-
-
 def _use_exact(model: Model, exact: bool | None) -> bool:
     if exact is not None:
         return exact
@@ -153,16 +150,7 @@ def fold_in(
         both = np.concatenate([lk, dk])
         liked = np.arange(len(both)) < len(lk)
         partners = _partner_feature(model, np.zeros(len(both), np.int64), both, liked, 1)
-        from_likes = None
-        if model.rbm.item_item is not None and len(both):
-            hidden_seen = seen
-            rated_idx = torch.from_numpy(both).to(model.device)
-            rows = torch.zeros(len(rated_idx), dtype=torch.long, device=model.device)
-            seen = hidden_seen + model.rbm.item_item_input(rows, rated_idx, 1)
-            liked_idx = torch.from_numpy(lk).to(model.device)
-            rows = torch.zeros(len(lk), dtype=torch.long, device=model.device)
-            from_likes = (hidden_seen + model.rbm.item_item_input(rows, liked_idx, 1))[0]
-            from_likes = from_likes.double().cpu().numpy()
+        seen, from_likes = _with_item_item(model, seen, lk, dk)
     rated = np.zeros(model.n_items, dtype=bool)
     rated[lk] = True
     rated[dk] = True
@@ -180,6 +168,27 @@ def fold_in(
         seen_from_likes=from_likes,
         p_match=None if model.match_calibration is None else for_match,
     )
+
+
+def _with_item_item(
+    model: Model, seen: torch.Tensor, lk: np.ndarray, dk: np.ndarray
+) -> tuple[torch.Tensor, np.ndarray | None]:
+    """``(seen (1, N), seen from the likes (N,) float64 or None)``: the hidden units' seen
+    log-odds ``seen (1, N)`` plus the movie-to-movie term of the rated movies ``lk``, ``dk``
+    (likes, dislikes), and plus the term of the likes only (the ``"liked"`` ranking's); as
+    they are, and None, without a movie-to-movie part or thumbs."""
+    import torch
+
+    ii, dev = model.rbm.item_item, model.device
+    if ii is None or not len(lk) + len(dk):
+        return seen, None
+    rated_idx = torch.from_numpy(np.concatenate([lk, dk])).to(dev)
+    rows = torch.zeros(len(rated_idx), dtype=torch.long, device=dev)
+    with_all = seen + ii.seen_term(rows, rated_idx, 1)
+    liked_idx = torch.from_numpy(lk).to(dev)
+    rows = torch.zeros(len(lk), dtype=torch.long, device=dev)
+    from_likes = (seen + ii.seen_term(rows, liked_idx, 1))[0]
+    return with_all, from_likes.double().cpu().numpy()
 
 
 def _partner_feature(model: Model, rows: np.ndarray, items: np.ndarray, liked, n: int):
@@ -260,28 +269,6 @@ def recommend(
         )
         for i in top
     ]
-
-
-def popularity(counts: np.ndarray, likes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(score, like rate)``, each ``float64 (n_items,)``, of movies rated ``counts`` times
-    and liked ``likes`` times: the like rate smoothed by 10 ratings at the overall rate, and
-    the score that ranks movies to rate first, that rate times log(1 + ratings)."""
-    counts = np.asarray(counts, np.float64)
-    likes = np.asarray(likes, np.float64)
-    prior = likes.sum() / max(1.0, counts.sum())
-    rate = (likes + 10 * prior) / (counts + 10)
-    return rate * np.log1p(counts), rate
-
-
-def popular(model: Model, n: int = 10, exclude: Iterable[int] = ()) -> list[Recommendation]:
-    """Popular, well-liked movies to rate first (:func:`popularity`)."""
-    score, rate = popularity(model.item_counts, model.item_likes)
-    excl = np.fromiter(exclude, np.int64)
-    if len(excl):
-        score[excl] = -np.inf
-    n = min(n, int(np.isfinite(score).sum()))
-    top = np.argsort(-score, kind="stable")[:n]
-    return [Recommendation(int(i), model.item_ids[i], float(score[i]), float(rate[i])) for i in top]
 
 
 # ------------------------------------------------------------------------- batch
@@ -436,7 +423,7 @@ def predict_pairs(
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
         seen = pair_seen(model.rbm, lm, uidx[ok], iidx[ok])
-    partners = 0.0
+    partners: float | np.ndarray = 0.0
     if model.rbm.item_item is not None:
         mass = pair_partner_mass(model.rbm, lm, uidx[ok], iidx[ok])
         partners = model.partner_feature(mass[:, 0], mass[:, 1])
