@@ -42,21 +42,8 @@ def activity(
     import torch
 
     Dc = D.clamp_min(1.0)
-    M = ml.shape[1]
-    top, low = ml.amax(1), ml.amin(1)
-    # log-sum-exp with the tiny terms raised to e^-80: a bound no larger, still below the root
-    lse = torch.sub(ml, top[:, None]).clamp_(min=-80.0).exp_().sum(1).log_().add_(top)
     logD = torch.log(Dc)
-    lo = logD - lse
-    hi = torch.logit(Dc / M) - low
-    tau = lo
-    wide = (hi - lo) > wide_bracket
-    if bool(wide.any()):  # those rows start from the sampled quantile (row by row: a rank's
-        # share of a batch gets the single process's figures)
-        part = ml[:, :: max(1, sample)]
-        k = (Dc * (part.shape[1] / M)).long().clamp_(0, part.shape[1] - 1)
-        guess = -part.sort(1, descending=True).values.gather(1, k[:, None])[:, 0]
-        tau = torch.where(wide, torch.minimum(torch.maximum(guess, lo), hi), lo)
+    tau, lo, hi = _bracket(ml, Dc, logD, sample, wide_bracket)
     for i in range(max_steps + 1):
         pi = torch.add(ml, tau[:, None]).sigmoid_()
         s = pi.sum(1)
@@ -70,3 +57,28 @@ def activity(
         new = tau + (logD - s.clamp_min(1e-30).log()) * s / v.clamp_min(1e-6)
         tau = torch.where((new >= lo) & (new <= hi), new, 0.5 * (lo + hi))
     return pi
+
+
+def _bracket(
+    ml: torch.Tensor, Dc: torch.Tensor, logD: torch.Tensor, sample: int, wide_bracket: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(start, low end, high end)``, each ``(n,)``, of the Newton steps on each person's
+    offset τ (see :func:`activity`), from the log-odds ``ml (n, M)`` and the picks wanted
+    ``Dc (n,)`` (at least 1) and their log ``logD``."""
+    import torch
+
+    M = ml.shape[1]
+    top, low = ml.amax(1), ml.amin(1)
+    # log-sum-exp with the tiny terms raised to e^-80: a bound no larger, still below the root
+    lse = torch.sub(ml, top[:, None]).clamp_(min=-80.0).exp_().sum(1).log_().add_(top)
+    lo = logD - lse
+    hi = torch.logit(Dc / M) - low
+    wide = (hi - lo) > wide_bracket
+    if not bool(wide.any()):
+        return lo, lo, hi
+    # those rows start from the sampled quantile (row by row: a rank's share of a batch gets
+    # the single process's figures)
+    part = ml[:, :: max(1, sample)]
+    k = (Dc * (part.shape[1] / M)).long().clamp_(0, part.shape[1] - 1)
+    guess = -part.sort(1, descending=True).values.gather(1, k[:, None])[:, 0]
+    return torch.where(wide, torch.minimum(torch.maximum(guess, lo), hi), lo), lo, hi

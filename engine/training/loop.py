@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,45 +32,21 @@ from engine.model import itemitem
 from engine.model.inference import pair_partner_mass
 from engine.settings import TrainConfig
 from engine.training import calibrate
+from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
 from engine.training.step import SampledCD, batch_size_for, initial_biases
 from engine.training.validation import split_validation, validate
 
-
-@dataclass
-class EpochReport:
-    """One epoch's figures, passed to the callback."""
-
-    epoch: int  # 1-based
-    epochs: int
-    train_loss: float  # reconstruction error of like/dislike on rated movies, in [0, 1]
-    val: dict[str, float]  # validation metrics: auc, logloss, ndcg@10 (empty if no val split)
-    seconds: float  # wall time of this epoch
-    best: bool  # this epoch is the best so far (by the monitored score)
-    cd_k: int
-    learning_rate: float
-    refit: bool = False  # trained on all the ratings, validation ones too (no val metrics)
-
-
-@dataclass
-class BatchProgress:
-    """Batch-level progress, passed to the ``progress`` callback."""
-
-    epoch: int
-    batch: int  # 1-based, within the epoch
-    n_batches: int
-
-
-@dataclass
-class TrainResult:
-    model: Any  # an engine.model.trained.Model; None on the ranks other than 0
-    history: list[EpochReport] = field(default_factory=list)
-    cancelled: bool = False
-    best_epoch: int = 0
-    seconds: float = 0.0
-
-
-class TrainingCancelled(Exception):
-    """Raised inside the loop when the cancel check says stop (caught by :func:`train`)."""
+__all__ = [
+    "BatchProgress",
+    "EpochReport",
+    "Hooks",
+    "TrainResult",
+    "TrainingRun",
+    "Validation",
+    "resolve_settings",
+    "split",
+    "train",
+]
 
 
 #: Copies of the weights a training run holds at once (the weights, Adam's two moments or the
