@@ -1187,3 +1187,72 @@ def test_engine_explain_stays_the_function_once_its_module_is_loaded():
     from engine.explanations import explain as explain_fn
 
     assert engine.explain is explain_fn and callable(engine.explain)
+
+
+# ------------------------------------------------------------------ the step's named parts
+@pytest.mark.parametrize("dense_share", [2.0, 0.0])
+def test_touched_rows_lay_out_the_entries_by_row(dense_share):
+    """The rows a batch's entries touch and the CSR layout of the gradient matrix: each
+    entry's row among ``R`` (or its own unit when every row is taken) and the entries per
+    row, cumulated; the sort order puts the entries in row order."""
+    from engine.training.sampling import touched_rows
+
+    units = torch.tensor([7, 2, 7, 0, 2, 7, 9])
+    rows = touched_rows(units, 10, dense_share)
+    order = rows.order.long()
+    if dense_share:  # the touched rows only
+        assert rows.R.tolist() == [0, 2, 7, 9] and rows.n_rows == 4
+        assert torch.equal(rows.R[rows.inv], units)
+        assert rows.crow.tolist() == [0, 1, 3, 6, 7]
+    else:  # every row
+        assert rows.R is None and rows.n_rows == 10 and torch.equal(rows.inv, units)
+        assert rows.crow.tolist() == [0, 1, 1, 3, 3, 3, 3, 3, 6, 6, 7]
+    assert units[order].tolist() == sorted(units.tolist())
+
+
+class _OtherRank:
+    """A data-parallel hook whose one other rank touched rows 3 and 4 (gradients 10, 20) and
+    adds 1 to every summed whole-parameter gradient."""
+
+    rank, world_size = 0, 2
+
+    def all_reduce(self, tensors):
+        touched, *dense = tensors[:5]
+        rest = tensors[5:]
+        touched[[3, 4]] = 1.0
+        for g in dense:
+            g[3] += 10.0
+            g[4] += 20.0
+        for g in rest:
+            g += 1.0
+
+
+def test_reduce_rows_sums_the_ranks_gradients_on_the_rows_any_rank_touched():
+    from engine.training.ranks import reduce_rows
+
+    R = torch.tensor([1, 3])
+    grads = [torch.tensor([1.0, 2.0]) for _ in range(4)] + [torch.zeros(2)]
+    R2, out = reduce_rows(_OtherRank(), R, grads, 6)
+    assert R2.tolist() == [1, 3, 4]
+    for g in out[:4]:
+        assert g.tolist() == [1.0, 12.0, 20.0]
+    assert out[4].tolist() == [1.0, 1.0]
+
+
+def test_a_run_without_validation_trains_every_epoch_on_every_rating_and_calibrates_nothing():
+    """``val_fraction`` 0: no validation ratings, no refit phase, each epoch the best so far
+    (the last one is kept), and P(like) keeps the identity calibration."""
+    from engine.errors import TrainingError
+    from engine.model import calibration as cal
+    from engine.training.loop import resolve_settings
+
+    with pytest.raises(TrainingError, match="no ratings"):
+        resolve_settings(from_arrays(np.empty(0), np.empty(0), np.empty(0)), None)
+    r = planted(40)
+    reports = []
+    cfg = TrainConfig(n_hidden=6, epochs=3, val_fraction=0.0, item_item_weight=0.0)
+    res = train(r, cfg, callback=reports.append)
+    assert [x.val for x in reports] == [{}, {}, {}]
+    assert [x.best for x in reports] == [True, True, True] and res.best_epoch == 3
+    assert not any(x.refit for x in reports)
+    assert res.model.calibration == cal.check(cal.identity())
