@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +11,8 @@ from engine.data.likes import LikeMatrix
 
 if TYPE_CHECKING:
     import torch
+
+    from engine.training.ranks import DataParallel
 
 
 @dataclass
@@ -57,7 +59,9 @@ class Negative:
     h: torch.Tensor
 
 
-def make_batch(data: LikeMatrix, users: np.ndarray, dist: Any, device: str) -> Batch:
+def make_batch(
+    data: LikeMatrix, users: np.ndarray, dist: DataParallel | None, device: str
+) -> Batch:
     """This process's rows (``rank::world_size`` of ``dist``, all when None) of the global
     batch ``users`` (rows of ``data``) as a :class:`Batch`."""
     import torch

@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +35,10 @@ from engine.training import calibrate
 from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
 from engine.training.step import SampledCD, batch_size_for, initial_biases
 from engine.training.validation import split_validation, validate
+
+if TYPE_CHECKING:
+    from engine.device import ThreadGovernor
+    from engine.training.ranks import DataParallel
 
 __all__ = [
     "BatchProgress",
@@ -75,7 +79,7 @@ def train(
     callback: Callable[[EpochReport], None] | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
-    dist: Any | None = None,
+    dist: DataParallel | None = None,
 ) -> TrainResult:
     """Train an RBM on ``ratings`` (like = rating >= ``config.like_threshold``).
 
@@ -132,8 +136,8 @@ class Hooks:
     callback: Callable[[EpochReport], None] | None = None
     progress: Callable[[BatchProgress], None] | None = None
     cancel: Callable[[], bool] | None = None
-    dist: Any | None = None  # the data-parallel hook (see :func:`train`); None: one process
-    governor: Any | None = None  # an engine.device.ThreadGovernor, checked every batch
+    dist: DataParallel | None = None  # the data-parallel hook (see :func:`train`); None: alone
+    governor: ThreadGovernor | None = None  # checked every batch
 
 
 @dataclass

@@ -3,7 +3,7 @@ sums over the ranks that make the update the single-process one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -13,7 +13,21 @@ if TYPE_CHECKING:
     import torch
 
 
-def rank_positions(lm: LikeMatrix, users: np.ndarray, dist: Any) -> torch.Tensor:
+class DataParallel(Protocol):
+    """The data-parallel hook :func:`engine.training.loop.train` takes as ``dist``
+    (:class:`engine.training.distributed.Collective` is one)."""
+
+    rank: int
+    world_size: int
+
+    def all_reduce(self, tensors: list[torch.Tensor]) -> None:
+        """Sum each tensor over the ranks, in place."""
+
+    def decide(self, flag: bool) -> bool:
+        """Rank 0's ``flag``, on every rank."""
+
+
+def rank_positions(lm: LikeMatrix, users: np.ndarray, dist: DataParallel) -> torch.Tensor:
     """``(n,)`` tensor: where this rank's ratings sit among all ratings of the global batch
     ``users`` (in :meth:`LikeMatrix.rows` order)."""
     import torch
@@ -26,7 +40,7 @@ def rank_positions(lm: LikeMatrix, users: np.ndarray, dist: Any) -> torch.Tensor
     return torch.from_numpy(pos)
 
 
-def gather_rows(dist: Any, h: torch.Tensor, n_glob: int) -> torch.Tensor:
+def gather_rows(dist: DataParallel, h: torch.Tensor, n_glob: int) -> torch.Tensor:
     """``(n_glob, H)``: every rank's rows ``rank::world_size`` of ``h`` in their places."""
     import torch
 
@@ -37,7 +51,7 @@ def gather_rows(dist: Any, h: torch.Tensor, n_glob: int) -> torch.Tensor:
 
 
 def reduce_rows(
-    dist: Any, R: torch.Tensor | None, grads: list[torch.Tensor], n_units: int
+    dist: DataParallel, R: torch.Tensor | None, grads: list[torch.Tensor], n_units: int
 ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
     """Sum the ranks' gradients: the first four (rows ``R`` of the ``n_units`` rows)
     scattered to every row, summed, then the rows any rank touched; the rest summed as they

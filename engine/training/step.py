@@ -48,7 +48,7 @@ from engine.training.activity import activity
 from engine.training.batch import Batch, Candidates, Negative, make_batch
 from engine.training.like_term import PersonRate, like_likelihood_grad
 from engine.training.optim import Adam, LazyParam, Momentum
-from engine.training.ranks import gather_rows, rank_positions, reduce_rows
+from engine.training.ranks import DataParallel, gather_rows, rank_positions, reduce_rows
 from engine.training.sampling import CandidateSampler, TouchedRows, Uniforms, touched_rows
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class SampledCD:
 
     def __init__(
         self, rbm: RBM, cfg: TrainConfig, device: str, n_users: int, item_pop: Any,
-        dist: Any = None,
+        dist: DataParallel | None = None,
     ) -> None:  # fmt: skip
         self.rbm, self.cfg, self.device, self.dist = rbm, cfg, device, dist
         # once per run, not per batch (the filters are global, and the app trains in a thread)
