@@ -38,6 +38,7 @@ from engine.training.validation import split_validation, validate
 
 if TYPE_CHECKING:
     from engine.device import ThreadGovernor
+    from engine.model.trained import Model
     from engine.training.ranks import DataParallel
 
 __all__ = [
@@ -191,13 +192,7 @@ class TrainingRun:
         self.n_refit = cfg.refit_epochs if len(val) else 0  # no validation: nothing to add
         self.n_main = cfg.epochs - self.n_refit
         self._main_phase(lm, val)
-        # P(like) is calibrated on the validation ratings, which the weights have not seen yet
-        pending = None
-        if len(val) and (dist is None or dist.rank == 0):
-            pending = calibrate.prepare(
-                self.trainer.snapshot(self.snap), lm, val.users, val.items, val.liked, cfg,
-                self.device,
-            )  # fmt: skip
+        pending = self._prepare_calibration(lm, val)
         full = None  # every training rating, once the validation ones have joined
         if self.n_refit and not self.cancelled:
             del lm  # the validation ratings join the training data for the rest of the epochs
@@ -209,6 +204,15 @@ class TrainingRun:
         model = self._finish(full, pending, val)
         seconds = time.perf_counter() - t_start
         return TrainResult(model, self.history, self.cancelled, self.best_epoch, seconds)
+
+    def _prepare_calibration(self, lm: LikeMatrix, val: Validation) -> calibrate.Pending | None:
+        """The RBM's part of the calibration of P(like) on the validation ratings, which the
+        weights have not seen yet (rank 0 only; None without validation ratings)."""
+        dist = self.hooks.dist
+        if not len(val) or (dist is not None and dist.rank != 0):
+            return None
+        rbm = self.trainer.snapshot(self.snap)
+        return calibrate.prepare(rbm, lm, val.users, val.items, val.liked, self.cfg, self.device)
 
     def _like_matrix(self, soft_labels: float = 0.0) -> LikeMatrix:
         """Every training rating as like/dislike units (soft targets from ``soft_labels``)."""
@@ -260,7 +264,9 @@ class TrainingRun:
         except TrainingCancelled:
             self.cancelled = True
 
-    def _finish(self, full: LikeMatrix | None, pending, val: Validation):
+    def _finish(
+        self, full: LikeMatrix | None, pending: calibrate.Pending | None, val: Validation
+    ) -> Model:
         """The model kept: the averaged weights, the movie-to-movie part fitted on every
         training rating (validation ones included), the calibration of P(like)."""
         from engine.model.trained import Model
@@ -286,7 +292,7 @@ class TrainingRun:
         )
 
     def _calibration(
-        self, full: LikeMatrix | None, pending, val: Validation
+        self, full: LikeMatrix | None, pending: calibrate.Pending | None, val: Validation
     ) -> calibrate.Calibration:
         """The calibration of P(like) on the validation pairs ``pending`` (the identity
         without): with the partners feature when the RBM has a movie-to-movie part, each
