@@ -10,10 +10,10 @@ chance they like it): the power mean
     M_q(m_1, ..., m_P) = ((m_1^q + ... + m_P^q) / P)^(1/q),  q = :data:`POWER` < 0,
 
 which lies between the least keen person's match (q → -∞, the plain minimum) and the
-geometric mean (q → 0); q = -1 is the harmonic mean. A movie one person would likely skip or dislike has a small match for
-that person, and the power mean stays close to that small value, so it does not lead the list
-however much the others want it. Each pick says whose taste it came from: the person whose own
-list ranks it highest (:attr:`TogetherPick.source`).
+geometric mean (q → 0); q = -1 is the harmonic mean. A movie one person would likely skip or
+dislike has a small match for that person, and the power mean stays close to that small value,
+so it does not lead the list however much the others want it. Each pick says whose taste it
+came from: the person whose own list ranks it highest (:attr:`TogetherPick.source`).
 
 Nothing here imports Textual; torch only through the sessions' model.
 """
