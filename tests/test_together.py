@@ -10,6 +10,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import ModelError
 from engine.together import rank_together, soft_min, together
@@ -35,6 +37,21 @@ def test_soft_min_lies_between_the_minimum_and_the_mean():
     assert soft_min(m, -1.0)[0] == pytest.approx(2 / (1 / 0.9 + 1 / 0.1))
     with pytest.raises(ValueError):
         soft_min(m, 1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.floats(1e-6, 1.0), min_size=3, max_size=3), min_size=2, max_size=4),
+    st.sampled_from([-0.5, -1.0, -4.0, -np.inf]),
+)
+def test_soft_min_is_bounded_symmetric_and_monotone(rows, power):
+    m = np.array(rows)
+    s = soft_min(m, power)
+    assert np.all(s >= m.min(0) * (1 - 1e-9)) and np.all(s <= m.max(0) * (1 + 1e-9))
+    assert np.allclose(soft_min(m[::-1], power), s)  # the people's order does not matter
+    lower = m.copy()
+    lower[0] *= 0.5  # one person less keen: the together match never goes up
+    assert np.all(soft_min(lower, power) <= s * (1 + 1e-9))
 
 
 def test_a_movie_one_person_strongly_dislikes_does_not_lead():
