@@ -29,6 +29,7 @@ from rbm_tui.screens.datasets import DatasetsScreen
 from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
 from rbm_tui.screens.help import HelpScreen, help_sections
 from rbm_tui.screens.models import ModelsScreen
+from rbm_tui.screens.taste import palette_commands
 from rbm_tui.screens.train import TrainScreen
 from rbm_tui.training import TrainingRun, validation_score
 
@@ -67,6 +68,7 @@ class RbmCommands(Provider):
                 "Write the likes and dislikes of the current dataset to a CSV file",
             )
         )
+        out += palette_commands(app)
         for name in sorted(app.available_themes):
             out.append((f"Theme: {name}", partial(app.set_theme, name), "Switch the colour theme"))
         for mode, cls in MAIN_SCREENS.items():

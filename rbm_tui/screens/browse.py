@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import RbmTuiError
-from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.taste import TASTE_ACTIONS, TASTE_BINDINGS, TasteScreen
 from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
 
 #: The table shows at most this many movies (search or filter to reach the others).
@@ -51,7 +51,7 @@ class RecsList(OptionList):
     """The recommendations; the option id is the movie's dataset index."""
 
 
-class BrowseScreen(AppScreen):
+class BrowseScreen(TasteScreen):
     MODE = "browse"
     TITLE_TEXT = "Browse"
     FOOTER_PALETTE = False
@@ -65,6 +65,7 @@ class BrowseScreen(AppScreen):
         Binding("s", "sort", "Sort", id="browse.sort"),
         Binding("m", "mine", "Mine", id="browse.mine", show=False),
         Binding("escape", "leave_search", "Clear the search", id="browse.back", show=False),
+        *TASTE_BINDINGS,
     ]
 
     def __init__(self) -> None:
@@ -210,6 +211,9 @@ class BrowseScreen(AppScreen):
             mask[:] = False
             likes, dislikes = self.session.thumb_indices()
             mask[likes + dislikes] = True
+        if self.watch_only:
+            mask[:] = False
+            mask[self.watchlist_indices()] = True
         if self.genre:
             mask &= self.genre_mask()
         if self.query_text:
@@ -304,6 +308,12 @@ class BrowseScreen(AppScreen):
         self.p_like = self.session.p_like
         self._update_p_cells()
         self._show_detail()
+        together = self.together_list(self._n_recs(), self.genre_mask() if self.genre else None)
+        if together is not None:
+            self.rec_heading, lines = together
+            self._show_recs(lines)
+            self.query_one(RecsList).border_title = self.rec_heading
+            return
         recs = self.session.recommendations(
             self._n_recs(), self.genre_mask() if self.genre else None
         )
@@ -458,6 +468,16 @@ class BrowseScreen(AppScreen):
         what = {True: "liked", False: "disliked", None: "not rated"}[change.after]
         self.notify(f"undone: {self.titles[i]} is {what} again", timeout=2)
 
+    def movie_changed(self, i: int) -> None:
+        self._drawn(i)
+
+    def thumbs_reloaded(self) -> None:
+        self.rebuild()
+        self.rescore()
+
+    def show_watchlist(self, on: bool) -> None:
+        self.rebuild()
+
     def _drawn(self, i: int) -> None:
         """Redraw what a thumb change on movie ``i`` changed: its thumb cell and the scores."""
         if i in self._row_pos:
@@ -528,7 +548,7 @@ class BrowseScreen(AppScreen):
             table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("rate", "undo", "search", "genre", "sort", "mine"):
+        if action in ("rate", "undo", "search", "genre", "sort", "mine") or action in TASTE_ACTIONS:
             if self.rbm.ratings is None:
                 return None
             if action != "search" and isinstance(self.focused, Input):
