@@ -57,9 +57,9 @@ class ImportOutcome:
         f = r.format
         out = [
             f"{r.rows:,} rows · {r.matched:,} matched · {r.unmatched:,} unmatched",
-            f"{r.likes:,} likes, {len(r.thumbs) - r.likes:,} dislikes (a like is "
+            f"{_n(r.likes, 'like')}, {_n(len(r.thumbs) - r.likes, 'dislike')} (a like is "
             f"{r.threshold:g} or more of {f.low:g}-{f.high:g})",
-            f"{self.profile}: {self.written:,} thumbs written, {self.unchanged:,} already there"
+            f"{self.profile}: {_n(self.written, 'thumb')} written, {self.unchanged:,} already there"
             + (f", {self.kept:,} kept as given by hand" if self.kept else ""),
         ]
         if r.unmatched_file is not None:
@@ -80,6 +80,10 @@ class TasteImportFailed(Message):
     changed."""
 
     error: str
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def short_path(path: Path) -> str:
@@ -131,6 +135,12 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
     """Import ratings into ``session``'s profile on dataset ``data`` (the app's dataset
     name); ``on_done(outcome)`` runs once when the thumbs are in the store."""
 
+    DEFAULT_CSS = """
+    ImportDialog #import-threshold-row { height: 1; margin-bottom: 1; }
+    ImportDialog #import-threshold { width: 8; }
+    ImportDialog #import-format { height: auto; color: $text-muted; }
+    ImportDialog #import-result { height: auto; margin-bottom: 1; }
+    """
     BINDINGS = [Binding("escape", "close", "Close", id="import.close")]
 
     def __init__(
@@ -167,7 +177,6 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
                 yield Button("Close (esc)", id="close", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#import-threshold", Input).styles.width = 8
         self.query_one("#import-path", Input).focus()
         if self.path:
             self._sniff(self.path)
