@@ -320,3 +320,18 @@ async def test_palette_has_the_taste_entries(seeded_model_file, title):
             assert isinstance(app.screen, BrowseScreen)
         else:
             assert isinstance(app.screen, (ImportDialog, ProfilesDialog))
+
+
+def test_the_taste_keys_are_in_the_help_and_named_once():
+    """Every taste key has an id and a description, is listed under Browse in the help,
+    and no key of Browse is bound twice."""
+    from rbm_tui.app import MAIN_SCREENS, RbmTuiApp
+    from rbm_tui.screens.help import help_sections
+    from rbm_tui.screens.taste import TASTE_BINDINGS
+
+    sections = dict(help_sections(RbmTuiApp, MAIN_SCREENS, "browse"))
+    described = {what for _keys, what in sections["Browse"]}
+    for b in TASTE_BINDINGS:
+        assert b.id and b.id.startswith("browse.") and b.description in described
+    keys = [k for b in BrowseScreen.BINDINGS for k in b.key.split(",")]  # type: ignore[union-attr]
+    assert len(keys) == len(set(keys))

@@ -47,6 +47,8 @@ TASTE_BINDINGS = [
 ]
 #: Their action names (enabled once a dataset is loaded).
 TASTE_ACTIONS = frozenset(b.action.split("(")[0] for b in TASTE_BINDINGS)
+#: A line of the recommendations panel: (dataset index, match or None, words).
+RecLine = tuple[int, float | None, str]
 _MARK_WORDS = {"not_interested": "not interested", "seen": "seen, no opinion"}
 
 
@@ -227,7 +229,7 @@ class TasteScreen(AppScreen):
 
         self.app.push_screen(ProfilePicker(names, [s.profile]), picked)
 
-    def together_list(self, n: int, candidates=None) -> tuple[str, list] | None:
+    def together_list(self, n: int, candidates=None) -> tuple[str, list[RecLine]] | None:
         """``(heading, [(dataset index, together match, words), ...])`` of the together
         list, or None when it is off (or cannot be made: then it goes off, and says why)."""
         people = self.together_people
@@ -244,7 +246,7 @@ class TasteScreen(AppScreen):
             self.together_people = None
             self.notify(str(e), title="Watch together", severity="warning")
             return None
-        lines = [(p.index, p.score, together_words(people, p)) for p in picks]
+        lines: list[RecLine] = [(p.index, p.score, together_words(people, p)) for p in picks]
         return f"Together: {', '.join(people)} (t: back to yours)", lines
 
 
