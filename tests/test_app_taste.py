@@ -335,3 +335,19 @@ def test_the_taste_keys_are_in_the_help_and_named_once():
         assert b.id and b.id.startswith("browse.") and b.description in described
     keys = [k for b in BrowseScreen.BINDINGS for k in b.key.split(",")]  # type: ignore[union-attr]
     assert len(keys) == len(set(keys))
+
+
+def test_the_yours_cell_shows_thumbs_marks_and_the_watchlist():
+    """♥/✗ for a thumb, ⊘ not interested, · seen, + on the watchlist, blank otherwise."""
+    from engine import catalogue
+    from engine.data.loaders import load_ratings
+    from engine.session import Session
+    from rbm_tui.screens.taste import mine_cell
+
+    s = Session(load_ratings(catalogue.demo_path()), None, "demo")
+    s.rate(0, True)
+    s.rate(1, False)
+    s.mark(2, "not_interested")
+    s.mark(3, "seen")
+    s.set_watch(4, True)
+    assert [mine_cell(s, i).plain for i in range(6)] == ["♥", "✗", "⊘", "·", "+", ""]

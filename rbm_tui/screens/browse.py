@@ -20,8 +20,8 @@ from textual.widgets import DataTable, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import RbmTuiError
-from rbm_tui.screens.taste import TASTE_ACTIONS, TASTE_BINDINGS, TasteScreen
-from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
+from rbm_tui.screens.taste import TASTE_ACTIONS, TASTE_BINDINGS, TasteScreen, mine_cell
+from rbm_tui.widgets.likebar import fit, like_bar, percent
 
 #: The table shows at most this many movies (search or filter to reach the others).
 MAX_ROWS = 2000
@@ -228,7 +228,7 @@ class BrowseScreen(TasteScreen):
         rows = []
         with_genres = bool(self._columns[1])
         for i in self.rows:
-            cells = [thumb(self.session.thumb(i)), self.titles[i], self.years[i]]
+            cells = [mine_cell(self.session, i), self.titles[i], self.years[i]]
             if with_genres:
                 cells.append(self.genre_lists[i].replace("|", ","))
             cells += [f"{int(self.counts[i]):,}", LikeCell(self, i)]
@@ -481,7 +481,7 @@ class BrowseScreen(TasteScreen):
     def _drawn(self, i: int) -> None:
         """Redraw what a thumb change on movie ``i`` changed: its thumb cell and the scores."""
         if i in self._row_pos:
-            self.query_one(MoviesTable).update_cell(str(i), "me", thumb(self.session.thumb(i)))
+            self.query_one(MoviesTable).update_cell(str(i), "me", mine_cell(self.session, i))
         self.rescore()
         self._update_view_label()
 

@@ -14,18 +14,21 @@ from __future__ import annotations
 from typing import Any
 
 from textual.binding import Binding
+from textual.content import Content
 
 from engine.errors import RbmTuiError
 from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.dialogs import ConfirmDialog
 from rbm_tui.screens.import_dialog import ImportDialog, ImportOutcome
 from rbm_tui.screens.profiles import ProfilePicker, ProfilesDialog
+from rbm_tui.widgets.likebar import thumb
 
 __all__ = [
     "PALETTE",
     "TASTE_ACTIONS",
     "TASTE_BINDINGS",
     "TasteScreen",
+    "mine_cell",
     "palette_commands",
     "together_words",
 ]
@@ -50,6 +53,21 @@ TASTE_ACTIONS = frozenset(b.action.split("(")[0] for b in TASTE_BINDINGS)
 #: A line of the recommendations panel: (dataset index, match or None, words).
 RecLine = tuple[int, float | None, str]
 _MARK_WORDS = {"not_interested": "not interested", "seen": "seen, no opinion"}
+
+
+def mine_cell(session: Any, i: int) -> Content:
+    """The table's one-cell "yours" column for movie ``i``: the thumb (♥ ✗), else the mark
+    (⊘ not interested, · seen), else + when it is on the watchlist."""
+    if session is None:
+        return Content("")
+    liked = session.thumb(i)
+    if liked is not None:
+        return thumb(liked)
+    item = session.item_id(i)
+    mark = session.marks.get(item)
+    if mark is not None:
+        return Content.styled("⊘" if mark == "not_interested" else "·", "$text-muted")
+    return Content.styled("+", "$accent") if item in session.watchlist else Content("")
 
 
 def together_words(names: list[str], pick: Any) -> str:
