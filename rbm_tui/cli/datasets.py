@@ -12,23 +12,24 @@ from rbm_tui.cli.common import (
     DATA_HELP,
     EXIT_OK,
     CLIError,
-    HelpFormatter,
     Interrupted,
+    add_json,
     confirm,
+    fitted_table,
     info,
     interrupt_flag,
     load_data,
     print_json,
     print_pairs,
     shorten,
-    table,
+    subcommand,
     warn,
 )
 
 EPILOG_DATASETS = """\
 examples:
   rbm-tui datasets                       list (same as `datasets list`)
-  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels cleanly)
+  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels)
   rbm-tui datasets import ~/ml-100k.zip  use a zip you downloaded yourself
   rbm-tui datasets import my.csv --name mine
   rbm-tui datasets info ml-100k          counts, like share, sparsity, licence
@@ -85,10 +86,11 @@ def _datasets_list(args: argparse.Namespace) -> int:
                 short_licence(d.licence),
             ]
         )
-    print(table(rows, ["name", "status", "size", "ratings", "title", "licence"], right={2, 3}))
+    header = ["name", "status", "size", "ratings", "title", "licence"]
+    print(fitted_table(rows, header, right={2, 3}, shrink=(4, 5)))
     print(
-        "\nrbm-tui datasets download NAME fetches one; rbm-tui datasets info NAME shows its "
-        "licence and citation."
+        "\nrbm-tui datasets download NAME fetches one;\n"
+        "rbm-tui datasets info NAME tells its licence and citation."
     )
     return EXIT_OK
 
@@ -217,69 +219,63 @@ def _stats_lines(stats, path) -> list[tuple[str, str]]:
     return lines
 
 
-def _action(dsub, name: str, help: str, epilog: str, description: str | None = None):
-    """One ``datasets`` action's parser."""
-    return dsub.add_parser(
-        name, help=help, description=description, epilog=epilog, formatter_class=HelpFormatter
-    )
-
-
 def add_parser(sub) -> None:
     """The ``datasets`` subcommand and its actions."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "datasets",
-        help="list, download, import and inspect datasets",
+        "list, download, import and inspect datasets",
         description="The dataset catalogue, downloads and imports.",
         epilog=EPILOG_DATASETS,
-        formatter_class=HelpFormatter,
     )
     p.set_defaults(func=cmd_datasets, action=None, json=False)
     dsub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = _action(
+    q = subcommand(
         dsub,
         "list",
         "the catalogue, with on-disk status, size and licence",
-        "examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
+        ("rbm-tui datasets list", "rbm-tui datasets list --json"),
     )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = _action(
+    add_json(q)
+    q = subcommand(
         dsub,
         "download",
         "download a MovieLens dataset from GroupLens",
-        "example:\n  rbm-tui datasets download ml-100k\n",
-        "Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves nothing behind.",
+        ("rbm-tui datasets download ml-100k",),
+        description="Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves "
+        "nothing behind.",
     )
     q.add_argument("name", metavar="NAME", help="a downloadable dataset (ml-100k, ml-1m, ...)")
     q.add_argument("--force", action="store_true", help="download again if already on disk")
-    q = _action(
+    q = subcommand(
         dsub,
         "import",
         "import a local folder, .zip or ratings file",
-        "examples:\n  rbm-tui datasets import ~/Downloads/ml-1m.zip\n"
-        "  rbm-tui datasets import ratings.csv --name mine --link\n",
-        "Import a local folder, GroupLens .zip or ratings file as a dataset.",
-    )
+        ("rbm-tui datasets import ~/Downloads/ml-1m.zip",
+         "rbm-tui datasets import ratings.csv --name mine --link"),
+        description="Import a local folder, GroupLens .zip or ratings file as a dataset.",
+    )  # fmt: skip
     q.add_argument("path", metavar="PATH", help="a folder, .zip or ratings file")
     q.add_argument("--name", metavar="N", help="the dataset's name (default: from PATH)")
     q.add_argument("--link", action="store_true", help="link to PATH instead of copying it")
-    q = _action(
+    q = subcommand(
         dsub,
         "info",
         "users, movies, ratings, like share, sparsity",
-        "examples:\n  rbm-tui datasets info demo\n  rbm-tui datasets info ml-100k/u1.base\n",
-        "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
-        "licence and citation).",
+        ("rbm-tui datasets info demo", "rbm-tui datasets info ml-100k/u1.base"),
+        description="Load DATA and show its size, like share and sparsity (and, for a "
+        "catalogue name, its licence and citation).",
     )
     q.add_argument("data", metavar="DATA", help=DATA_HELP)
     q.add_argument(
         "--like-threshold", type=float, metavar="F", help="a rating >= F is a like (default: 3)"
     )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = _action(
+    add_json(q)
+    q = subcommand(
         dsub,
         "remove",
         "delete a downloaded or imported dataset",
-        "example:\n  rbm-tui datasets remove ml-1m --yes\n",
+        ("rbm-tui datasets remove ml-1m --yes",),
     )
     q.add_argument("name", metavar="NAME")
     q.add_argument("--yes", "-y", action="store_true", help="do not ask")
