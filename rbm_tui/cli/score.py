@@ -27,6 +27,8 @@ from rbm_tui.cli.common import (
     table,
     warn,
 )
+from rbm_tui.cli.together import EPILOG as EPILOG_PROFILES
+from rbm_tui.cli.together import add_profile
 
 #: What each column of ``recommend``'s output is (its help shows them).
 RECOMMEND_COLUMNS = (
@@ -44,6 +46,7 @@ examples:
   rbm-tui recommend ml-100k --model m.pt > top10.csv
   rbm-tui recommend ml-100k --model m.pt --by liked --k 20 --output top20.csv
   rbm-tui recommend ml-100k --model m.pt --user 196
+  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben   (watch together)
 
 CSV: the k best movies for every user, leaving out what they rated in DATA, best first; \
 the first number is the one the rows are sorted by:
@@ -99,7 +102,10 @@ def ranked_value(by: str, score: float) -> float:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     check_output(args.output)
+    if args.profile:  # the thumbs of profiles of the ratings store
+        from rbm_tui.cli.together import cmd_recommend_profiles
 
+        return cmd_recommend_profiles(args)
     from engine.recommender import recommend_all
 
     ratings, _path, name = load_data(args.data)
@@ -299,11 +305,12 @@ def add_parser(sub) -> None:
         "recommend",
         "top-k movies for every user of DATA (or one)",
         description="The top-k movies for each user of DATA, leaving out what they rated.",
-        epilog=EPILOG_RECOMMEND,
+        epilog=EPILOG_RECOMMEND + "\n" + EPILOG_PROFILES,
     )
     _add_scoring(p)
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="movies per user")
     p.add_argument("--user", metavar="ID", help="only this user (original ID)")
+    add_profile(p)
     p.add_argument(
         "--by",
         choices=("seen", "liked"),
