@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+from collections.abc import Callable
 
 from rbm_tui.cli.common import (
     DATA_HELP,
@@ -46,7 +47,7 @@ examples:
   rbm-tui recommend ml-100k --model m.pt > top10.csv
   rbm-tui recommend ml-100k --model m.pt --by liked --k 20 --output top20.csv
   rbm-tui recommend ml-100k --model m.pt --user 196
-  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben   (watch together)
+  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben
 
 CSV: the k best movies for every user, leaving out what they rated in DATA, best first; \
 the first number is the one the rows are sorted by:
@@ -119,52 +120,55 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         model, ratings, k=args.k, users=users, by=args.by, with_scores=True,
         thumbs_only=args.thumbs_only,
     )  # fmt: skip
-    title = _titles(ratings)
+    title = titles(ratings)
     if users is not None and args.output is None:
-        names = (name, model_path.name)
-        _print_user_table(args, ratings, users[0], recs[users[0]], title, names)
+        uid = users[0]
+        n_rated = len(ratings.user_items(ratings.lookup_user(uid))[0])
+        intro = f"Top {len(recs[uid])} for user {uid} ({n_rated} rated in {name}; model "
+        print_top(args.by, intro + f"{model_path.name})", recs[uid], title)
         return EXIT_OK
     with output(args.output) as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(recommend_columns(args.by))
-        for uid, items in recs.items():
-            for item, score, p in items:
-                value = ranked_value(args.by, score)
-                w.writerow([uid, item, title(item), f"{value:.6f}", f"{p:.6f}"])
+        write_recommendations(fh, args.by, recs, title)
     if args.output is not None:
         n = sum(len(v) for v in recs.values())
         info(f"wrote {n:,} recommendations for {len(recs):,} users to {args.output}")
     return EXIT_OK
 
 
-def _titles(ratings):
-    """``title(item ID)``: the movie's title in DATA, or its ID when DATA has none."""
-    titles = ratings.title_list()
+def titles(ratings) -> Callable[[object], str]:
+    """``title(item ID)``: the movie's title in ``ratings``, or its ID when it has none."""
+    names = ratings.title_list()
 
     def title(item) -> str:
         try:
-            return titles[ratings.lookup_item(item)]
+            return names[ratings.lookup_item(item)]
         except KeyError:
             return str(item)
 
     return title
 
 
-def _print_user_table(args, ratings, uid, recs: list, title, names: tuple[str, str]) -> None:
-    """One user's recommendations as a table: the number they are sorted by, then P(like)."""
-    data_name, model_name = names
+def write_recommendations(fh, by: str, recs: dict, title: Callable[[object], str]) -> None:
+    """``recs`` (``{user: [(item, score, p_like), ...]}``, as :func:`recommend_all` gives
+    them) as the CSV of :func:`recommend_columns`."""
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(recommend_columns(by))
+    for uid, items in recs.items():
+        for item, score, p in items:
+            w.writerow([uid, item, title(item), f"{ranked_value(by, score):.6f}", f"{p:.6f}"])
+
+
+def print_top(by: str, intro: str, recs: list, title: Callable[[object], str]) -> None:
+    """One person's recommendations as a table under ``intro``: the number they are sorted
+    by, then P(like)."""
+    heading = RANKED_BY[by][1]
     rows = [
         [str(rank), str(item), shorten(title(item), 50),
-         f"{100 * ranked_value(args.by, score):.0f}%", f"{100 * p:.0f}%"]
+         f"{100 * ranked_value(by, score):.0f}%", f"{100 * p:.0f}%"]
         for rank, (item, score, p) in enumerate(recs, 1)
     ]  # fmt: skip
-    n_rated = len(ratings.user_items(ratings.lookup_user(uid))[0])
-    print(
-        f"Top {len(rows)} for user {uid} by {RANKED_BY[args.by][1]} ({n_rated} rated in "
-        f"{data_name}; model {model_name}):"
-    )
-    header = ["#", "movie", "title", RANKED_BY[args.by][1], "P(like)"]
-    print(table(rows, header, right={0, 1, 3, 4}))
+    print(f"{intro}, by {heading}:")
+    print(table(rows, ["#", "movie", "title", heading, "P(like)"], right={0, 1, 3, 4}))
 
 
 # --------------------------------------------------------------------------- predict
