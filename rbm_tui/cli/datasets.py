@@ -13,7 +13,6 @@ from rbm_tui.cli.common import (
     EXIT_OK,
     CLIError,
     Interrupted,
-    add_json,
     confirm,
     fitted_table,
     info,
@@ -219,6 +218,51 @@ def _stats_lines(stats, path) -> list[tuple[str, str]]:
     return lines
 
 
+#: ``datasets`` actions: ``(name, help, examples, description, arguments)`` (see
+#: :data:`_ARGUMENTS`).
+_ACTIONS: tuple[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]], ...] = (
+    ("list", "the catalogue, with on-disk status, size and licence",
+     ("rbm-tui datasets list", "rbm-tui datasets list --json"), None, ("json",)),
+    ("download", "download a MovieLens dataset from GroupLens",
+     ("rbm-tui datasets download ml-100k",),
+     "Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves nothing behind.",
+     ("download_name", "force")),
+    ("import", "import a local folder, .zip or ratings file",
+     ("rbm-tui datasets import ~/Downloads/ml-1m.zip",
+      "rbm-tui datasets import ratings.csv --name mine --link"),
+     "Import a local folder, GroupLens .zip or ratings file as a dataset.",
+     ("path", "as_name", "link")),
+    ("info", "users, movies, ratings, like share, sparsity",
+     ("rbm-tui datasets info demo", "rbm-tui datasets info ml-100k/u1.base"),
+     "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
+     "licence and citation).",
+     ("data", "like_threshold", "json")),
+    ("remove", "delete a downloaded or imported dataset",
+     ("rbm-tui datasets remove ml-1m --yes",), None, ("name", "yes")),
+)  # fmt: skip
+_ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "json": (("--json",), {"action": "store_true", "help": "as JSON"}),
+    "download_name": (
+        ("name",),
+        {"metavar": "NAME", "help": "a downloadable dataset (ml-100k, ml-1m, ...)"},
+    ),
+    "force": (("--force",), {"action": "store_true", "help": "download again if already on disk"}),
+    "path": (("path",), {"metavar": "PATH", "help": "a folder, .zip or ratings file"}),
+    "as_name": (
+        ("--name",),
+        {"metavar": "N", "help": "the dataset's name (default: from PATH)"},
+    ),
+    "link": (("--link",), {"action": "store_true", "help": "link to PATH instead of copying it"}),
+    "data": (("data",), {"metavar": "DATA", "help": DATA_HELP}),
+    "like_threshold": (
+        ("--like-threshold",),
+        {"type": float, "metavar": "F", "help": "a rating >= F is a like (default: 3)"},
+    ),
+    "name": (("name",), {"metavar": "NAME"}),
+    "yes": (("--yes", "-y"), {"action": "store_true", "help": "do not ask"}),
+}
+
+
 def add_parser(sub) -> None:
     """The ``datasets`` subcommand and its actions."""
     p = subcommand(
@@ -230,52 +274,8 @@ def add_parser(sub) -> None:
     )
     p.set_defaults(func=cmd_datasets, action=None, json=False)
     dsub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = subcommand(
-        dsub,
-        "list",
-        "the catalogue, with on-disk status, size and licence",
-        ("rbm-tui datasets list", "rbm-tui datasets list --json"),
-    )
-    add_json(q)
-    q = subcommand(
-        dsub,
-        "download",
-        "download a MovieLens dataset from GroupLens",
-        ("rbm-tui datasets download ml-100k",),
-        description="Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves "
-        "nothing behind.",
-    )
-    q.add_argument("name", metavar="NAME", help="a downloadable dataset (ml-100k, ml-1m, ...)")
-    q.add_argument("--force", action="store_true", help="download again if already on disk")
-    q = subcommand(
-        dsub,
-        "import",
-        "import a local folder, .zip or ratings file",
-        ("rbm-tui datasets import ~/Downloads/ml-1m.zip",
-         "rbm-tui datasets import ratings.csv --name mine --link"),
-        description="Import a local folder, GroupLens .zip or ratings file as a dataset.",
-    )  # fmt: skip
-    q.add_argument("path", metavar="PATH", help="a folder, .zip or ratings file")
-    q.add_argument("--name", metavar="N", help="the dataset's name (default: from PATH)")
-    q.add_argument("--link", action="store_true", help="link to PATH instead of copying it")
-    q = subcommand(
-        dsub,
-        "info",
-        "users, movies, ratings, like share, sparsity",
-        ("rbm-tui datasets info demo", "rbm-tui datasets info ml-100k/u1.base"),
-        description="Load DATA and show its size, like share and sparsity (and, for a "
-        "catalogue name, its licence and citation).",
-    )
-    q.add_argument("data", metavar="DATA", help=DATA_HELP)
-    q.add_argument(
-        "--like-threshold", type=float, metavar="F", help="a rating >= F is a like (default: 3)"
-    )
-    add_json(q)
-    q = subcommand(
-        dsub,
-        "remove",
-        "delete a downloaded or imported dataset",
-        ("rbm-tui datasets remove ml-1m --yes",),
-    )
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    for name, help_text, examples, description, arguments in _ACTIONS:
+        q = subcommand(dsub, name, help_text, examples, description=description)
+        for key in arguments:
+            flags, options = _ARGUMENTS[key]
+            q.add_argument(*flags, **options)
