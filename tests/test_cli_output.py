@@ -312,3 +312,24 @@ def test_numbers_out_of_range_raise_no_numeric_warning(tmp_path, name, text, lin
     assert len(caught) == 2, caught
     assert f"line {line}" in caught[0] and name in caught[0]
     assert caught[1] == []
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_models_list_fits_the_terminal(seeded_model_file, rbm_home, monkeypatch, columns):
+    """Narrow: the creation time (which default names hold) goes first, then the hidden
+    units; wide: every column."""
+    import shutil
+
+    from engine import paths
+
+    folder = paths.models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(seeded_model_file, folder / "ml-latest-small-u1-20261207-064034.pt")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    rc, out, err = run(["models", "list"])
+    assert rc == 0, err
+    assert "ml-latest-small-u1-20261207-064034" in out and "1 model(s)" in out
+    assert not wider_than(out, columns)
+    head = out.splitlines()[0].split()
+    assert ("created" in head) == ("hidden" in head) == (columns >= 100)
+    assert "dataset" in head and "size" in head

@@ -11,6 +11,7 @@ from rbm_tui.cli.common import (
     MODEL_HELP,
     CLIError,
     confirm,
+    fitted_table,
     fmt_num,
     info,
     print_json,
@@ -91,13 +92,10 @@ def _models_list(args: argparse.Namespace) -> int:
                 format_bytes(m.size),
             ]
         )
-    print(
-        table(
-            rows,
-            ["name", "created", "dataset", "hidden", "best/epochs", "val auc", "size"],
-            right={3, 4, 5, 6},
-        )
-    )
+    header = ["name", "created", "dataset", "hidden", "best/epochs", "val auc", "size"]
+    # narrow: the date goes first (default names hold it), then the hidden units (`models
+    # info` shows them), then the dataset is cut
+    print(fitted_table(rows, header, right={3, 4, 5, 6}, shrink=(1, 3, 2)))
     print(f"\n{len(models)} model(s) in {paths.models_dir()}")
     return EXIT_OK
 
