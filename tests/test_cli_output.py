@@ -114,6 +114,20 @@ def test_recommend_user_table_shows_the_number_it_is_sorted_by_first(
     assert not wider_than(out, 80)
 
 
+def test_recommend_user_table_shows_no_terminal_codes_of_titles(seeded_model_file, monkeypatch):
+    """A title holding escape codes is shown as text in the table, written as is to the CSV."""
+    from rbm_tui.cli import score
+
+    evil = "\x1b[31mEvil\x1b]0;owned\x07 Movie"
+    monkeypatch.setattr(score, "titles", lambda ratings: lambda item: evil)
+    argv = ["recommend", "demo", "--model", seeded_model_file, "--user", "3", "--k", "3"]
+    rc, out, err = run(argv)
+    assert rc == 0, err
+    assert "\x1b" not in out and "\x07" not in out and out.count("Evil Movie") == 3
+    rc, out, err = run([*argv, "-o", "-"])
+    assert rc == 0 and read_csv(out)[1][0][2] == evil
+
+
 def test_recommend_help_documents_every_column(capsys, monkeypatch):
     """Both headers are in ``recommend --help`` and every column has a line saying what it
     is; predict's column too."""

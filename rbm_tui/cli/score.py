@@ -23,6 +23,7 @@ from rbm_tui.cli.common import (
     output,
     positive_int,
     print_json,
+    printable,
     shorten,
     subcommand,
     table,
@@ -163,7 +164,7 @@ def print_top(by: str, intro: str, recs: list, title: Callable[[object], str]) -
     by, then P(like)."""
     heading = RANKED_BY[by][1]
     rows = [
-        [str(rank), str(item), shorten(title(item), 50),
+        [str(rank), str(item), shorten(printable(title(item)), 50),
          f"{100 * ranked_value(by, score):.0f}%", f"{100 * p:.0f}%"]
         for rank, (item, score, p) in enumerate(recs, 1)
     ]  # fmt: skip
