@@ -8,6 +8,7 @@ held-out movies among each sampled person's unseen movies.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -94,3 +95,20 @@ def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -
             rel.append(set(vi[order[a:b]].tolist()))
         out["ndcg@10"] = ranking_metrics(recs, rel, k=10)["ndcg@10"]
     return out
+
+
+#: What each ``monitor`` setting watches, and how the score is explained to people.
+MONITORED = {
+    "auc": "the validation AUC",
+    "ndcg": "the validation nDCG@10",
+    "both": "the validation AUC plus nDCG@10",
+}
+
+
+def monitored_score(val: Mapping[str, float] | None, monitor: str = "both") -> float | None:
+    """The score early stopping watches, from an epoch's validation metrics: the AUC, nDCG@10
+    or their sum (``monitor``: ``auc``, ``ndcg`` or ``both``); None without validation."""
+    if not val or "auc" not in val or "ndcg@10" not in val:
+        return None
+    auc_, ndcg = float(val["auc"]), float(val["ndcg@10"])
+    return {"auc": auc_, "ndcg": ndcg}.get(monitor, auc_ + ndcg)

@@ -12,7 +12,9 @@ from textual.widgets import Footer
 from rbm_tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
+    from engine.training.loop import EpochReport
     from rbm_tui.app import RbmTuiApp
+    from rbm_tui.controller import Controller
 
 
 class AppScreen(Screen):
@@ -32,6 +34,11 @@ class AppScreen(Screen):
     def rbm(self) -> RbmTuiApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def controller(self) -> Controller:
+        """The app's state and workers."""
+        return self.rbm.controller
+
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
         yield from self.compose_body()
@@ -48,7 +55,7 @@ class AppScreen(Screen):
         if not self.is_mounted:
             return
         self.query_one(NavBar).update_status()
-        version = self.rbm.state_version
+        version = self.controller.version
         if force or version != self._synced_version:
             self._synced_version = version
             self.sync_state()
@@ -57,7 +64,7 @@ class AppScreen(Screen):
     def sync_state(self) -> None:
         """Refresh what depends on the app's dataset, ratings and model."""
 
-    def training_changed(self, epoch: Any = None) -> None:
+    def training_changed(self, epoch: EpochReport | None = None) -> None:
         """The app's training run moved (``epoch``: the report of an epoch that just ended):
         the bar shows its status; the Train screen draws more."""
         if self.is_mounted:

@@ -15,22 +15,12 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from engine.errors import DownloadCancelled
+from engine.formatting import format_bytes
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen
 
 #: Datasets with more ratings than this are not loaded just to show their stats.
 STATS_AUTOLOAD_MAX = 2_000_000
-
-
-def human_size(n: int | None) -> str:
-    if not n:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" or size >= 100 else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 class PathExists(Validator):
@@ -116,7 +106,8 @@ class DatasetsScreen(AppScreen):
             table.add_row(*self._row(d), key=d.name)
         if not infos:
             return
-        want = select or self._highlighted or self.rbm.dataset_name or self.rbm.prefs.dataset
+        ctl = self.controller
+        want = select or self._highlighted or ctl.dataset_name or ctl.prefs.dataset
         if want not in self._infos:
             try:
                 want = catalogue.default_dataset()
@@ -129,7 +120,7 @@ class DatasetsScreen(AppScreen):
     def _row(self, d) -> tuple:
         from engine import catalogue
 
-        current = d.name == self.rbm.dataset_name
+        current = d.name == self.controller.dataset_name
         if self._downloading == d.name:
             disk = Content.styled("loading", "$warning")
         elif catalogue.is_on_disk(d.name):
@@ -138,7 +129,7 @@ class DatasetsScreen(AppScreen):
             disk = Content.styled("no (d)", "$text-muted")
         else:
             disk = Content.styled("missing", "$error")
-        size = "bundled" if d.kind == "demo" else human_size(d.size)
+        size = "bundled" if d.kind == "demo" else format_bytes(d.size or None)
         if d.kind == "imported":
             size = "imported"
         return ("●" if current else " ", d.name, size, disk)
@@ -180,8 +171,8 @@ class DatasetsScreen(AppScreen):
         self.query_one("#ds-licence", Static).update(Content.assemble(("Licence: ", "bold"), lic))
         stats_w = self.query_one("#ds-stats", Static)
         stats = self._stats.get(d.name)
-        if d.name == self.rbm.dataset_name and self.rbm.ratings is not None:
-            stats = stats_from_ratings(self.rbm.ratings)
+        if d.name == self.controller.dataset_name and self.controller.ratings is not None:
+            stats = stats_from_ratings(self.controller.ratings)
             self._stats[d.name] = stats
         if isinstance(stats, msg.DatasetStats):
             stats_w.update(format_stats(stats))
@@ -239,7 +230,7 @@ class DatasetsScreen(AppScreen):
             else:
                 self.notify(f"{name} is not on disk", severity="warning")
             return
-        self.rbm.use_dataset(name)
+        self.controller.use_dataset(name)
 
     # ---------------------------------------------------------------- download
     def action_download(self) -> None:
@@ -263,7 +254,7 @@ class DatasetsScreen(AppScreen):
         box = self.query_one("#download-box")
         box.remove_class("hidden")
         self.query_one("#download-label", Label).update(
-            f"Downloading {d.name} ({human_size(d.size)}) — x to cancel"
+            f"Downloading {d.name} ({format_bytes(d.size or None)}) — x to cancel"
         )
         bar = self.query_one("#download-progress", ProgressBar)
         bar.update(total=d.size or None, progress=0)

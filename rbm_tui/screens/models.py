@@ -15,9 +15,9 @@ from textual.content import Content
 from textual.validation import Regex
 from textual.widgets import DataTable, Static
 
+from engine.formatting import format_bytes, format_score
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
-from rbm_tui.screens.datasets import human_size
 from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from rbm_tui.widgets.calibration import CalibrationPicture
 from rbm_tui.widgets.chart import TrainingChart, run_series
@@ -114,7 +114,7 @@ class ModelsScreen(AppScreen):
         table = self.query_one(ModelsTable)
         keep = keep or self.cursor_model()
         table.clear()
-        active = self.rbm.model_path
+        active = self.controller.model_path
         for m in self.models:
             table.add_row(*self._row(m, active), key=str(m.path))
         if keep is not None and str(keep.path) in self._by_key:
@@ -138,7 +138,7 @@ class ModelsScreen(AppScreen):
                 str(h.get("n_hidden", cfg.get("n_hidden", ""))),
                 str(len(meta.get("history", [])) or ""),
             ]
-        return tuple(row + [_fmt(val.get("auc")), _fmt(val.get("ndcg@10"))])
+        return tuple(row + [format_score(val.get("auc")), format_score(val.get("ndcg@10"))])
 
     def cursor_model(self):
         table = self.query_one(ModelsTable)
@@ -195,7 +195,7 @@ class ModelsScreen(AppScreen):
             f" · like ≥ {cfg.get('like_threshold', '?')} · seed {cfg.get('seed', '?')}"
         )
         metrics = " · ".join(
-            f"{label} {_fmt(val.get(key))}"
+            f"{label} {format_score(val.get(key))}"
             for key, label in (("auc", "AUC"), ("ndcg@10", "nDCG@10"), ("logloss", "log-loss"))
         )
         data = display_name(model_dataset_name(meta) or "?")
@@ -204,11 +204,11 @@ class ModelsScreen(AppScreen):
                 f": {ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies,"
                 f" {ds.get('n_ratings', 0):,} ratings"
             )
-        active = " (active)" if self.rbm.model_path == m.path else ""
+        active = " (active)" if self.controller.model_path == m.path else ""
         w.update(
             Content.assemble(
                 (m.name + active, "bold"),
-                ("  " + human_size(m.size), "$text-muted"),
+                ("  " + format_bytes(m.size), "$text-muted"),
                 "\n",
                 ("Hyperparameters ", "$text-muted"),
                 hyper,
@@ -233,7 +233,7 @@ class ModelsScreen(AppScreen):
         if m.error:
             self.rbm.show_error("Cannot load the model", m.error)
             return
-        app = self.rbm
+        app = self.controller
         trained_on = model_dataset_name((m.header or {}).get("meta", {}))
         if trained_on and trained_on != app.dataset_name:
             try:
@@ -248,7 +248,7 @@ class ModelsScreen(AppScreen):
                 app.use_dataset(trained_on, show=None)
                 self.notify(f"switching to {trained_on}, the model's dataset")
                 return
-        app.load_model(m.path)
+        self.controller.load_model(m.path)
         self.notify(f"loading {m.name}")
 
     def action_rename(self) -> None:
@@ -266,7 +266,7 @@ class ModelsScreen(AppScreen):
             except Exception as e:
                 self.rbm.show_error("Cannot rename the model", str(e))
                 return
-            self.rbm.model_renamed(m.path, target)
+            self.controller.model_renamed(m.path, target)
             self.action_reload()
             self.notify(f"renamed to {target.name}")
 
@@ -297,7 +297,7 @@ class ModelsScreen(AppScreen):
             except Exception as e:
                 self.rbm.show_error("Cannot delete the model", str(e))
                 return
-            self.rbm.forget_model(m.path)
+            self.controller.forget_model(m.path)
             self.action_reload()
             self.notify(f"deleted {m.name}")
 
@@ -314,7 +314,3 @@ class ModelsScreen(AppScreen):
 
 def _date(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
-
-
-def _fmt(v) -> str:
-    return "–" if v is None else f"{float(v):.3f}"

@@ -27,9 +27,9 @@ from textual.widgets import (
 )
 
 from engine.errors import SettingError
+from engine.formatting import format_duration, format_score, format_value
 from engine.settings import ADVANCED, BASIC, SETTINGS, SETTINGS_BY_NAME, TrainConfig
 from rbm_tui import messages as msg
-from rbm_tui.progress import format_duration
 from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.dialogs import ConfirmDialog
 from rbm_tui.widgets.chart import TrainingChart, run_series
@@ -61,14 +61,6 @@ class SettingValidator(Validator):
         except SettingError as e:
             return self.failure(str(e).split(": ", 1)[-1])
         return self.success()
-
-
-def format_value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:.12g}"
-    return str(v)
 
 
 def _label(s) -> str:
@@ -160,7 +152,7 @@ class TrainScreen(AppScreen):
         self._draw_run(full=True)  # the run went on while another screen was shown
 
     def sync_state(self) -> None:
-        app = self.rbm
+        app = self.controller
         r = app.ratings
         w = self.query_one("#train-dataset", Static)
         if app.training:
@@ -254,7 +246,7 @@ class TrainScreen(AppScreen):
             err.update("")
 
     def action_defaults(self) -> None:
-        if self.rbm.training:
+        if self.controller.training:
             return
         self.set_values(**{s.name: s.default for s in SETTINGS})
         self.query_one("#form-error", Label).update("")
@@ -269,11 +261,11 @@ class TrainScreen(AppScreen):
 
     # -------------------------------------------------------------- training
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        training = self.rbm.training
+        training = self.controller.training
         if action == "start":
             return None if training else True
         if action == "stop":
-            return True if training and not self.rbm.training_run.stopping else None
+            return True if training and not self.controller.training_run.stopping else None
         if action == "defaults":
             return None if training else True
         return True
@@ -287,14 +279,14 @@ class TrainScreen(AppScreen):
         self.action_stop()
 
     def action_start(self) -> None:
-        if self.rbm.training:
+        if self.controller.training:
             return
         cfg = self.read_config()
         if cfg is None:
             self.notify("fix the marked field first", severity="error")
             return
         self._outcome = None
-        if self.rbm.start_training(cfg):
+        if self.controller.start_training(cfg):
             self._drawn_epochs = 0
             self.query_one("#epochs", DataTable).clear()
             # keep the keys away from Stop: Enter right after ctrl+s must not stop the run
@@ -302,8 +294,8 @@ class TrainScreen(AppScreen):
             self.sync_state()
 
     def action_stop(self) -> None:
-        run = self.rbm.training_run
-        if not self.rbm.training or run.stopping:
+        run = self.controller.training_run
+        if not self.controller.training or run.stopping:
             return
         best = run.best()
         kept = (
@@ -315,7 +307,7 @@ class TrainScreen(AppScreen):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.rbm.stop_training()
+                self.controller.stop_training()
 
         self.app.push_screen(
             ConfirmDialog(
@@ -344,7 +336,7 @@ class TrainScreen(AppScreen):
     def _draw_run(self, *, full: bool) -> None:
         """Draw the app's run: state line and progress (and, with ``full``, the chart and
         the epochs table)."""
-        app = self.rbm
+        app = self.controller
         run = app.training_run
         running = app.training
         shown = (running, bool(run and run.stopping))
@@ -416,8 +408,8 @@ class TrainScreen(AppScreen):
             table.add_row(
                 f"{rep.epoch}{mark}",
                 f"{rep.train_loss:.3f}",
-                _fmt(val.get("auc")),
-                _fmt(val.get("ndcg@10")),
+                format_score(val.get("auc")),
+                format_score(val.get("ndcg@10")),
                 f"{rep.seconds:.2f}" if rep.seconds < 10 else f"{rep.seconds:.0f}",
                 key=str(rep.epoch),
             )
@@ -447,7 +439,3 @@ class TrainScreen(AppScreen):
     def training_failed(self) -> None:
         self._outcome = Content.styled("Training failed (see the message).", "$error")
         self.sync_state()
-
-
-def _fmt(v: float | None) -> str:
-    return "–" if v is None else f"{v:.3f}"
