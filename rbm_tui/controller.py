@@ -9,8 +9,11 @@ moved (:meth:`RbmTuiApp.state_changed`). Importing this module does not import t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from textual.message import Message
 
 from engine.errors import RbmTuiError
 from rbm_tui import messages as msg
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from engine.settings import TrainConfig
     from engine.userstore import UserStore
     from rbm_tui.app import RbmTuiApp
+
+#: Makes a worker's failure message from one line saying why.
+Failed = Callable[[str], Message]
 
 
 class Controller:
@@ -115,25 +121,27 @@ class Controller:
             return
         self.loading_dataset = name
         self.changed()
-        self.app.run_worker(
-            lambda: self._load_dataset(name, show),
-            thread=True,
-            exclusive=True,
-            group="dataset",
-            exit_on_error=False,
+        self._work(
+            "dataset",
+            lambda: msg.DatasetLoaded(name, _read_ratings(name), show),
+            lambda why: msg.DatasetFailed(name, why),
         )
 
-    def _load_dataset(self, name: str, show: str | None) -> None:
-        """(A worker thread.) Read the ratings and post what happened."""
-        try:
-            from engine import catalogue
-            from engine.data.loaders import load_ratings
+    def _work(self, group: str, job: Callable[[], Message], failed: Failed) -> None:
+        """Run ``job`` in a thread worker of ``group`` (a newer one replaces a running one)
+        and post the message it returns, or ``failed(why)`` when it raises."""
 
-            ratings = load_ratings(catalogue.resolve(name))
-        except Exception as e:
-            self.app.post_message(msg.DatasetFailed(name, describe(e)))
-            return
-        self.app.post_message(msg.DatasetLoaded(name, ratings, show))
+        def body() -> None:
+            try:
+                message = job()
+            except Exception as e:
+                message = failed(describe(e))
+            self.app.post_message(message)
+
+        self._start(group, body)
+
+    def _start(self, group: str, body: Callable[[], None]) -> None:
+        self.app.run_worker(body, thread=True, exclusive=True, group=group, exit_on_error=False)
 
     def dataset_loaded(self, event: msg.DatasetLoaded) -> None:
         if self.loading_dataset != event.name:
@@ -195,27 +203,22 @@ class Controller:
         self.loading_model = path
         self.changed()
         dataset = self.dataset_name
-        self.app.run_worker(
-            lambda: self._load_model(path, dataset),
-            thread=True,
-            exclusive=True,
-            group="model",
-            exit_on_error=False,
+        self._work(
+            "model",
+            lambda: msg.ModelLoaded(path, self._read_model(path, dataset), dataset),
+            lambda why: msg.ModelFailed(path, why),
         )
 
-    def _load_model(self, path: Path, dataset: str | None) -> None:
-        """(A worker thread.) Read the model, check it fits the dataset, post what happened."""
-        try:
-            from engine.model.storage import load_model
+    def _read_model(self, path: Path, dataset: str | None) -> Model:
+        """(A worker thread.) The model at ``path``, checked to fit ``dataset`` when that is
+        still the loaded one (a model of another catalogue is refused)."""
+        from engine.model.storage import load_model
 
-            model = load_model(path, device="cpu")
-            ratings = self.ratings
-            if ratings is not None and dataset == self.dataset_name and dataset is not None:
-                model.check_fits(ratings, display_name(dataset), path.name)  # another catalogue?
-        except Exception as e:
-            self.app.post_message(msg.ModelFailed(path, describe(e)))
-            return
-        self.app.post_message(msg.ModelLoaded(path, model, dataset))
+        model = load_model(path, device="cpu")
+        ratings = self.ratings
+        if ratings is not None and dataset == self.dataset_name and dataset is not None:
+            model.check_fits(ratings, display_name(dataset), path.name)
+        return model
 
     def model_loaded(self, event: msg.ModelLoaded) -> None:
         if self.loading_model != event.path:
@@ -292,13 +295,7 @@ class Controller:
         run = TrainingRun(self.dataset_name, config, Forecast(config))
         self.training_run = run
         ratings, post = self.ratings, self.app.post_message
-        self.app.run_worker(
-            lambda: train_in_worker(ratings, run, post),
-            thread=True,
-            exclusive=True,
-            group="train",
-            exit_on_error=False,
-        )
+        self._start("train", lambda: train_in_worker(ratings, run, post))
         self.app.training_changed()
         return True
 
@@ -362,6 +359,14 @@ class Controller:
             return None
         self.app.notify(f"{n} ratings written to {path}")
         return n
+
+
+def _read_ratings(name: str) -> Ratings:
+    """(A worker thread.) The ratings of dataset ``name`` (a catalogue name or a path)."""
+    from engine import catalogue
+    from engine.data.loaders import load_ratings
+
+    return load_ratings(catalogue.resolve(name))
 
 
 def describe(e: BaseException) -> str:

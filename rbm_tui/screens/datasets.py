@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from engine.errors import DownloadCancelled
 from engine.formatting import format_bytes
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.base import AppScreen, EnterTable
 
 #: Datasets with more ratings than this are not loaded just to show their stats.
 STATS_AUTOLOAD_MAX = 2_000_000
@@ -34,13 +34,11 @@ class PathExists(Validator):
         return self.success()
 
 
-class CatalogueTable(DataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Use", id="datasets.use")]
+class CatalogueTable(EnterTable, act="Use", key_id="datasets.use"):
+    """The catalogue: one row a dataset."""
 
 
-class DatasetsScreen(AppScreen):
-    MODE = "datasets"
-    TITLE_TEXT = "Datasets"
+class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
     BINDINGS = [
         Binding("d", "download", "Download", id="datasets.download"),
         Binding("x", "cancel_download", "Cancel", id="datasets.cancel"),

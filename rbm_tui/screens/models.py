@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 
 from engine.formatting import format_bytes, format_score
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
+from rbm_tui.screens.base import AppScreen, EnterTable, display_name, model_dataset_name
 from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from rbm_tui.widgets.calibration import CalibrationPicture
 from rbm_tui.widgets.chart import TrainingChart, run_series
@@ -26,13 +26,11 @@ from rbm_tui.widgets.chart import TrainingChart, run_series
 NARROW = 100
 
 
-class ModelsTable(DataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Load", id="models.load")]
+class ModelsTable(EnterTable, act="Load", key_id="models.load"):
+    """The saved models: one row a file."""
 
 
-class ModelsScreen(AppScreen):
-    MODE = "models"
-    TITLE_TEXT = "Models"
+class ModelsScreen(AppScreen, mode="models", title="Models"):
     BINDINGS = [
         Binding("r", "rename", "Rename", id="models.rename"),
         Binding("x,delete", "delete", "Delete", id="models.delete"),
