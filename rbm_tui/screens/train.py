@@ -12,27 +12,17 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.validation import ValidationResult, Validator
-from textual.widgets import (
-    Button,
-    Collapsible,
-    DataTable,
-    Input,
-    Label,
-    ProgressBar,
-    Select,
-    Static,
-)
+from textual.widgets import Button, DataTable, ProgressBar, Static
 
-from engine.errors import SettingError
-from engine.formatting import format_duration, format_score, format_value
-from engine.settings import ADVANCED, BASIC, SETTINGS, SETTINGS_BY_NAME, TrainConfig
+from engine.formatting import format_duration, format_score
+from engine.settings import SETTINGS, TrainConfig
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.dialogs import ConfirmDialog
 from rbm_tui.widgets.chart import TrainingChart, run_series
+from rbm_tui.widgets.settings_form import SettingsForm
 
 #: Below this many columns the form and the run share the screen one above the other.
 NARROW = 76
@@ -48,28 +38,7 @@ class EpochTable(DataTable):
             self.vertical_scrollbar.position = self.scroll_y
 
 
-class SettingValidator(Validator):
-    """Checks an input against its setting's type and range (:mod:`engine.settings`)."""
-
-    def __init__(self, setting) -> None:
-        super().__init__()
-        self.setting = setting
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            self.setting.parse(value)
-        except SettingError as e:
-            return self.failure(str(e).split(": ", 1)[-1])
-        return self.success()
-
-
-def _label(s) -> str:
-    return s.label or s.name.replace("_", " ")
-
-
-class TrainScreen(AppScreen):
-    MODE = "train"
-    TITLE_TEXT = "Train"
+class TrainScreen(AppScreen, mode="train", title="Train"):
     BINDINGS = [
         Binding("ctrl+s", "start", "Start", id="train.start"),
         Binding("ctrl+t", "stop", "Stop", id="train.stop"),
@@ -78,7 +47,6 @@ class TrainScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._devices = ["auto", "cpu"]
         self._drawn_epochs = 0
         self._outcome: Content | None = None
         self._shown_state: tuple[bool, bool] | None = None
@@ -86,52 +54,15 @@ class TrainScreen(AppScreen):
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-body"):
-            with VerticalScroll(id="train-form") as form:
-                form.border_title = "Settings"
-                for setting in BASIC:
-                    yield from self._field(setting)
-                yield Label("checking devices…", id="device-info", classes="hint")
-                with Collapsible(title="Advanced settings", id="advanced", collapsed=True):
-                    for setting in ADVANCED:
-                        yield from self._field(setting)
-                yield Label("", id="form-error", classes="field-error")
-                with Horizontal(id="train-buttons"):
-                    yield Button("Start ^s", id="start", variant="primary", compact=True)
-                    yield Button("Stop ^t", id="stop", variant="error", compact=True, disabled=True)
+            form = SettingsForm(id="train-form")
+            form.border_title = "Settings"
+            yield form
             with Vertical(id="train-status"):
                 yield Static("", id="train-dataset")
                 yield Static("Idle: ctrl+s starts training.", id="train-state")
                 yield ProgressBar(total=1, id="train-progress", show_eta=False)
                 yield TrainingChart(id="train-chart")
                 yield EpochTable(id="epochs", cursor_type="row", zebra_stripes=True)
-
-    def _field(self, setting) -> ComposeResult:
-        """One row of the form: the setting's label and its input (a choice: a select)."""
-        with Horizontal(classes="field"):
-            yield Label(_label(setting), classes="field-label")
-            value = format_value(setting.default)
-            if setting.choices or setting.type is bool:
-                options = setting.choices or ("true", "false")
-                widget = Select(
-                    [(o, o) for o in options],
-                    value=value,
-                    allow_blank=False,
-                    id=f"cfg-{setting.name}",
-                    compact=True,
-                    classes="field-input",
-                )
-            else:
-                widget = Input(
-                    value,
-                    type="integer" if setting.type is int else "number",
-                    validators=[SettingValidator(setting)],
-                    id=f"cfg-{setting.name}",
-                    compact=True,
-                    valid_empty=False,
-                    classes="field-input",
-                )
-            widget.tooltip = f"{setting.help} ({setting.describe_range()})"
-            yield widget
 
     def on_mount(self) -> None:
         table = self.query_one("#epochs", DataTable)
@@ -199,65 +130,26 @@ class TrainScreen(AppScreen):
     @on(msg.DeviceInfo)
     def _device_info(self, event: msg.DeviceInfo) -> None:
         event.stop()
-        self._devices = event.devices
-        select = self.query_one("#cfg-device", Select)
-        current = select.value
-        labels = {"auto": "auto", "cpu": "cpu", "cuda": "cuda"}
-        select.set_options([(labels[d], d) for d in event.devices])
-        select.value = current if current in event.devices else event.devices[0]
-        self.query_one("#device-info", Label).update(event.description)
+        self.query_one(SettingsForm).show_devices(event.devices, event.description)
 
     # ------------------------------------------------------------------ form
-    def read_config(self) -> TrainConfig | None:
-        """The :class:`~engine.settings.TrainConfig` of the form, or None (the first bad
-        field is focused and its problem shown)."""
-        err = self.query_one("#form-error", Label)
-        values: dict[str, str] = {}
-        for setting in SETTINGS:
-            widget = self.query_one(f"#cfg-{setting.name}")
-            if isinstance(widget, Select):
-                values[setting.name] = str(widget.value)
-                continue
-            result = widget.validate(widget.value)
-            if result is not None and not result.is_valid:
-                why = "; ".join(result.failure_descriptions) or "invalid"
-                err.update(f"{_label(setting)}: {why}")
-                if not setting.basic:
-                    self.query_one("#advanced", Collapsible).collapsed = False
-                widget.focus()
-                return None
-            values[setting.name] = widget.value
-        try:
-            cfg = TrainConfig.from_strings(values)
-        except SettingError as e:
-            err.update(str(e))
-            return None
-        err.update("")
-        return cfg
+    @property
+    def form(self) -> SettingsForm:
+        return self.query_one(SettingsForm)
 
-    @on(Input.Changed, ".field-input")
-    def _field_changed(self, event: Input.Changed) -> None:
-        err = self.query_one("#form-error", Label)
-        if event.validation_result is not None and not event.validation_result.is_valid:
-            name = (event.input.id or "").removeprefix("cfg-")
-            label = _label(SETTINGS_BY_NAME[name]) if name in SETTINGS_BY_NAME else "value"
-            err.update(f"{label}: " + "; ".join(event.validation_result.failure_descriptions))
-        else:
-            err.update("")
+    def read_config(self) -> TrainConfig | None:
+        """The form's settings, or None (the first bad field is focused, its problem shown)."""
+        return self.form.read_config()
 
     def action_defaults(self) -> None:
         if self.controller.training:
             return
-        self.set_values(**{s.name: s.default for s in SETTINGS})
-        self.query_one("#form-error", Label).update("")
+        self.form.set_values(**{s.name: s.default for s in SETTINGS})
+        self.form.show_error("")
 
     def set_values(self, **values: object) -> None:
         """Fill form fields (tests and scripts): ``set_values(epochs=2, n_hidden=8)``."""
-        for k, v in values.items():
-            if k not in SETTINGS_BY_NAME:
-                raise KeyError(k)
-            widget = self.query_one(f"#cfg-{k}")
-            widget.value = format_value(v)
+        self.form.set_values(**values)
 
     # -------------------------------------------------------------- training
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -320,13 +212,6 @@ class TrainScreen(AppScreen):
             answer,
         )
 
-    def _set_form_enabled(self, enabled: bool) -> None:
-        for w in self.query(".field-input"):
-            w.disabled = not enabled
-        self.query_one("#advanced", Collapsible).disabled = not enabled
-        self.query_one("#start", Button).disabled = not enabled
-        self.query_one("#stop", Button).disabled = enabled
-
     # ------------------------------------------------------------ the run
     def training_changed(self, epoch=None) -> None:
         super().training_changed(epoch)
@@ -343,7 +228,7 @@ class TrainScreen(AppScreen):
         if shown != self._shown_state:  # the form and the keys change with the state only
             self._shown_state = shown
             self.set_class(running, "-running")
-            self._set_form_enabled(not running)
+            self.form.set_enabled(not running)
             self.refresh_bindings()
         state = self.query_one("#train-state", Static)
         bar = self.query_one("#train-progress", ProgressBar)
