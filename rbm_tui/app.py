@@ -358,6 +358,12 @@ class RbmTuiApp(App[None]):
                 screen.training_done(event, activated, why)
         if event.path is None:
             self.notify("training stopped before its first epoch ended; nothing saved")
+        elif event.kept_copy:
+            self.notify(
+                f"{event.path.stem} has the same data, settings and seed: made it active "
+                "instead of saving a copy (change the seed for another model)",
+                title="Already trained",
+            )
         elif activated:
             self.notify(f"model saved: {event.path.name}, now active", title="Training done")
         else:

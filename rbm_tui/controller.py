@@ -277,9 +277,10 @@ class Controller:
         self.changed()
 
     # --------------------------------------------------------------- training
-    def start_training(self, config: TrainConfig) -> bool:
-        """Train a model of the loaded dataset with ``config`` in a worker; returns False (and
-        says why) when it cannot start."""
+    def start_training(self, config: TrainConfig, name: str | None = None) -> bool:
+        """Train a model of the loaded dataset with ``config`` in a worker, to be saved as
+        ``name`` (None: the dataset and the time); returns False (and says why) when it
+        cannot start."""
         if self.training:
             self.app.notify("a training run is going on already", severity="warning")
             return False
@@ -292,7 +293,7 @@ class Controller:
             return False
         from engine.training.forecast import Forecast
 
-        run = TrainingRun(self.dataset_name, config, Forecast(config))
+        run = TrainingRun(self.dataset_name, config, Forecast(config), name)
         self.training_run = run
         ratings, post = self.ratings, self.app.post_message
         self._start("train", lambda: train_in_worker(ratings, run, post))
@@ -328,6 +329,10 @@ class Controller:
         why not. Returns (activated, why not)."""
         if self.training_run is not None:
             self.training_run.ended = True
+        if event.kept_copy and event.path is not None:
+            if self.model_path != event.path:
+                self.load_model(event.path)
+            return True, ""
         if event.path is None or event.model is None:
             return False, ""
         active = self.model if event.dataset == self.dataset_name else None

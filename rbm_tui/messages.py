@@ -153,6 +153,8 @@ class TrainDone(Message):
     dataset: str
     #: the places the model could not be saved to before the one it went to
     save_failures: list[str] = field(default_factory=list)
+    #: nothing was trained: ``path`` is a kept model of the same data, settings and seed
+    kept_copy: bool = False
 
 
 @dataclass

@@ -42,6 +42,7 @@ class TrainingRun:
     dataset: str
     config: TrainConfig
     forecast: Forecast
+    name: str | None = None  # the model's file name (None: the dataset and the time)
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     history: list[EpochReport] = field(default_factory=list)
@@ -82,10 +83,14 @@ def train_in_worker(ratings: Ratings, run: TrainingRun, post: Callable[[Message]
 def _train_and_save(
     ratings: Ratings, run: TrainingRun, post: Callable[[Message], object]
 ) -> msg.TrainDone:
+    from engine.housekeeping import model_file
     from engine.model import storage
     from engine.training.loop import train
 
     cfg = run.config
+    kept = kept_copy(ratings, cfg)
+    if kept is not None:
+        return msg.TrainDone(kept, None, False, 0, 0, 0.0, run.dataset, kept_copy=True)
     last = [0.0]
 
     def progress(p: BatchProgress) -> None:
@@ -109,7 +114,10 @@ def _train_and_save(
     model: Model | None = result.model  # type: ignore[assignment]
     if model is not None and result.history and result.best_epoch > 0:
         model.meta.setdefault("dataset", {})["name"] = run.dataset
-        path, failures = storage.save_with_fallback(model)
+        if result.cancelled:
+            model.meta["stopped"] = True  # (no copy of a whole run, see same_run)
+        wanted = model_file(run.name) if run.name else None
+        path, failures = storage.save_with_fallback(model, wanted)
     return msg.TrainDone(
         path=path,
         model=model if path is not None else None,
@@ -120,6 +128,17 @@ def _train_and_save(
         dataset=run.dataset,
         save_failures=failures,
     )
+
+
+def kept_copy(ratings: Ratings, config: TrainConfig) -> Path | None:
+    """The kept model that a run of ``config`` on ``ratings`` would only copy (same data,
+    settings and seed: :func:`engine.housekeeping.same_run`), or None."""
+    from engine.housekeeping import same_run
+    from engine.model.storage import list_models
+    from engine.model.trained import dataset_fingerprint
+
+    same = same_run(list_models(), dataset_fingerprint(ratings), config.to_dict())
+    return same.path if same is not None else None
 
 
 def activation_refusal(event: msg.TrainDone, dataset: str | None, active: Model | None) -> str:

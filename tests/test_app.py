@@ -201,6 +201,43 @@ async def test_whole_flow_pick_train_rate_reopen():
 
 
 # --------------------------------------------------------------------------- training
+async def test_a_run_is_named_before_it_starts_and_an_identical_run_is_not_saved_twice():
+    """The name typed is the saved file's; a bad or taken name is refused before training;
+    a second run with the same data, settings and seed saves nothing and makes the kept
+    model active."""
+    from engine import paths
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        name = screen.query_one("#run-name", Input)
+        name.value = "bad name!"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.training_run is None
+        assert "Model name" in str(screen.query_one("#form-error").content)
+        name.value = "first-try"
+        await train_tiny(pilot)
+        first = paths.models_dir() / "first-try.pt"
+        assert app.model_path == first and first.is_file()
+
+        name.value = "first-try"  # taken
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.training_run.ended and "exists" in str(screen.query_one("#form-error").content)
+
+        name.value = ""
+        await train_tiny(pilot)  # the same settings and seed again
+        assert sorted(p.name for p in paths.models_dir().glob("*.pt")) == ["first-try.pt"]
+        assert "Nothing trained" in str(screen.query_one("#train-state").content)
+        assert app.model_path == first
+
+        await train_tiny(pilot, seed=7)  # another seed: another model
+        assert len(list(paths.models_dir().glob("*.pt"))) == 2
+
+
 async def start_long_run(pilot) -> TrainScreen:
     """On Train, a run of 500 epochs that will not end by itself; one epoch done."""
     app = pilot.app

@@ -174,11 +174,12 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         if self.controller.training:
             return
         cfg = self.read_config()
-        if cfg is None:
+        name = self.form.run_name() if cfg is not None else None
+        if cfg is None or not self.form.name_ok:
             self.notify("fix the marked field first", severity="error")
             return
         self._outcome = None
-        if self.controller.start_training(cfg):
+        if self.controller.start_training(cfg, name):
             self._drawn_epochs = 0
             self.query_one("#epochs", DataTable).clear()
             # keep the keys away from Stop: Enter right after ctrl+s must not stop the run
@@ -307,6 +308,12 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         if event.path is None:
             self._outcome = Content.styled(
                 "Stopped before the first epoch ended: nothing saved.", "$warning"
+            )
+        elif event.kept_copy:
+            self._outcome = Content.assemble(
+                ("Nothing trained: ", "bold $success"),
+                (event.path.stem, "bold"),
+                " has the same data, settings and seed; now active (3: browse)",
             )
         else:
             how = "Stopped" if event.cancelled else "Done"

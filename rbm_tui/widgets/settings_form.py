@@ -7,11 +7,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.validation import ValidationResult, Validator
+from textual.validation import Regex, ValidationResult, Validator
 from textual.widgets import Button, Collapsible, Input, Label, Select
 
 from engine.errors import SettingError
 from engine.formatting import format_value
+from engine.housekeeping import MODEL_NAME, model_file
 from engine.settings import ADVANCED, BASIC, SETTINGS, SETTINGS_BY_NAME, Setting, TrainConfig
 
 
@@ -34,10 +35,29 @@ def setting_label(s: Setting) -> str:
     return s.label or s.name.replace("_", " ")
 
 
+#: What a model name may hold (the Train form and the Models screen's rename say it).
+NAME_RULE = "letters, digits, '.', '_' and '-' only"
+
+
 class SettingsForm(VerticalScroll):
-    """The form. :meth:`read_config` gives its :class:`~engine.settings.TrainConfig`."""
+    """The form. :meth:`read_config` gives its :class:`~engine.settings.TrainConfig`,
+    :meth:`run_name` the model's name."""
+
+    #: whether the name typed was fine at the last :meth:`run_name`
+    name_ok = True
 
     def compose(self) -> ComposeResult:
+        with Horizontal(classes="field"):
+            yield Label("Model name", classes="field-label")
+            yield Input(
+                placeholder="dataset-date",
+                id="run-name",
+                compact=True,
+                classes="field-input",
+                validators=[Regex(MODEL_NAME.pattern, failure_description=NAME_RULE)],
+                valid_empty=True,
+                tooltip="the saved model's name; empty: the dataset and the date",
+            )
         for setting in BASIC:
             yield from self._field(setting)
         yield Label("checking devices…", id="device-info", classes="hint")
@@ -89,6 +109,26 @@ class SettingsForm(VerticalScroll):
     def show_error(self, text: str) -> None:
         self.query_one("#form-error", Label).update(text)
 
+    def run_name(self) -> str | None:
+        """The model's name typed (None: none typed, or a bad one: then focused, its problem
+        shown; :attr:`name_ok` says which)."""
+        widget = self.query_one("#run-name", Input)
+        name = widget.value.strip()
+        self.name_ok = True
+        if not name:
+            return None
+        problem = ""
+        if not MODEL_NAME.fullmatch(name):
+            problem = NAME_RULE
+        elif model_file(name).exists():
+            problem = f"a model named {name} exists (rename or delete it on Models, 4)"
+        if problem:
+            self.name_ok = False
+            self.show_error(f"Model name: {problem}")
+            widget.focus()
+            return None
+        return name
+
     def read_config(self) -> TrainConfig | None:
         """The form's settings, or None (the first bad field is focused, its problem shown)."""
         values: dict[str, str] = {}
@@ -120,7 +160,7 @@ class SettingsForm(VerticalScroll):
         result = event.validation_result
         if result is not None and not result.is_valid:
             name = (event.input.id or "").removeprefix("cfg-")
-            label = setting_label(SETTINGS_BY_NAME[name]) if name in SETTINGS_BY_NAME else "value"
+            label = setting_label(SETTINGS_BY_NAME[name]) if name in SETTINGS_BY_NAME else "Name"
             self.show_error(f"{label}: " + "; ".join(result.failure_descriptions))
         else:
             self.show_error("")
@@ -136,7 +176,7 @@ class SettingsForm(VerticalScroll):
 
     def set_enabled(self, enabled: bool) -> None:
         """Enable the fields and Start (not training), or Stop alone (training)."""
-        for w in self.query(".field-input"):
+        for w in self.query(".field-input"):  # (the name too)
             w.disabled = not enabled
         self.query_one("#advanced", Collapsible).disabled = not enabled
         self.query_one("#start", Button).disabled = not enabled
