@@ -145,7 +145,7 @@ def activation_refusal(event: msg.TrainDone, dataset: str | None, active: Model 
     """Why a run's saved model does not become active ("" when it does): it is a model of
     another dataset than the one loaded (``dataset``), or the run was stopped and does not
     score better on validation than the ``active`` model."""
-    from engine.training.validation import monitored_score
+    from engine.training.validation import MONITORED, monitored_score
 
     if event.dataset != dataset:
         return f"it is a model of {display_name(event.dataset)}"
@@ -155,8 +155,9 @@ def activation_refusal(event: msg.TrainDone, dataset: str | None, active: Model 
     new = monitored_score(event.model.meta.get("val_metrics"), monitor)
     old = monitored_score(active.meta.get("val_metrics"), monitor)
     if new is not None and old is not None and new <= old:
+        what = MONITORED.get(monitor, MONITORED["both"])
         return (
-            f"not made active: its validation score {new:.3f} is not above the active "
-            f"model's {old:.3f} (load it on Models, 4, to use it)"
+            f"not made active: its validation score ({what} on held-out ratings) {new:.3f} "
+            f"is not above the active model's {old:.3f} (load it on Models, 4, to use it)"
         )
     return ""

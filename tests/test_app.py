@@ -776,6 +776,78 @@ async def test_models_screen_load_rename_delete(with_model):
         assert "demo" not in Preferences.load().models
 
 
+async def test_models_screen_rename_keeps_the_cursor_and_the_active_model_warns(with_model):
+    """After a rename the cursor stays on the renamed model (the next Enter loads it);
+    deleting the active model gets its own warning; the validation score is explained."""
+    import os
+    import shutil
+
+    older = with_model.with_name("demo-older.pt")
+    shutil.copy(with_model, older)
+    os.utime(older, (1_000_000_000, 1_000_000_000))  # listed after the active one
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        await pilot.press("4")
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        await wait_for(pilot, lambda: len(screen.models) == 2, what="the list")
+        detail = str(screen.query_one("#model-detail").content)
+        assert "score 0." in detail and "held out, higher is better" in detail
+        await pilot.press("down")
+        assert screen.cursor_model().name == "demo-older"
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "zz-renamed"
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: any(m.name == "zz-renamed" for m in screen.models), what="the rename"
+        )
+        await pilot.pause()
+        assert screen.cursor_model().name == "zz-renamed"
+        assert app.model_path == with_model  # the active model did not change
+
+        await pilot.press("up")
+        assert screen.cursor_model().path == app.model_path
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "ACTIVE" in app.screen.title_text and "no scores" in app.screen.question
+        await pilot.press("n")
+        await pilot.press("down", "x")
+        await pilot.pause()
+        assert "ACTIVE" not in app.screen.title_text
+        await pilot.press("n")
+
+
+async def test_models_screen_prunes_all_but_the_newest_and_the_active(with_model):
+    import os
+    import shutil
+
+    for n in range(5):  # older copies: demo-old-0 the oldest
+        copy = with_model.with_name(f"demo-old-{n}.pt")
+        shutil.copy(with_model, copy)
+        os.utime(copy, (1_000_000_000 + n, 1_000_000_000 + n))
+    os.utime(with_model, (999_999_000, 999_999_000))  # the active model is the oldest
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        await pilot.press("4")
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.models) == 6, what="the list")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(screen.models) == 4, what="the prune")
+        names = sorted(m.name for m in screen.models)
+        assert names == ["demo-old-2", "demo-old-3", "demo-old-4", "demo-seeded"]
+        assert app.model_path == with_model
+        await pilot.press("p")  # nothing more to prune
+        await pilot.pause()
+        assert isinstance(app.screen, ModelsScreen)
+
+
 async def test_models_screen_draws_the_curve_and_the_calibration_picture(with_model):
     """The highlighted model's validation curve (its saved history) and its calibration
     picture (observed like rate per band of predicted P(like), as saved at calibration)."""

@@ -97,12 +97,8 @@ def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -
     return out
 
 
-#: What each ``monitor`` setting watches, and how the score is explained to people.
-MONITORED = {
-    "auc": "the validation AUC",
-    "ndcg": "the validation nDCG@10",
-    "both": "the validation AUC plus nDCG@10",
-}
+#: What the score of each ``monitor`` setting adds up (how the score is explained to people).
+MONITORED = {"auc": "AUC", "ndcg": "nDCG@10", "both": "AUC + nDCG@10"}
 
 
 def monitored_score(val: Mapping[str, float] | None, monitor: str = "both") -> float | None:
