@@ -293,7 +293,8 @@ class Controller:
             return False
         from engine.training.forecast import Forecast
 
-        run = TrainingRun(self.dataset_name, config, Forecast(config), name)
+        forecast = Forecast(config, n_items=self.ratings.n_items)
+        run = TrainingRun(self.dataset_name, config, forecast, name)
         self.training_run = run
         ratings, post = self.ratings, self.app.post_message
         self._start("train", lambda: train_in_worker(ratings, run, post))
