@@ -376,6 +376,23 @@ async def test_import_a_good_csv_then_use_it(tmp_path):
         assert app.ratings.n_ratings == 29 * 19
 
 
+async def test_notifications_do_not_cover_the_import_path_or_the_epochs():
+    from textual.widgets._toast import Toast
+
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        app.notify("a long notification that takes a few lines " * 3, timeout=30)
+        await pilot.pause()
+        toasts = list(app.screen.query(Toast))
+        assert toasts
+        path = app.screen.query_one("#import-path").region
+        assert all(not t.region.overlaps(path) for t in toasts)
+        assert all(t.region.bottom <= SIZE[1] // 2 for t in toasts)  # at the top, not on
+        # the bottom rows where the Train screen shows its newest epochs
+
+
 async def test_dataset_that_fails_to_load_keeps_the_app_running():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -124,7 +124,7 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
         elif catalogue.is_on_disk(d.name):
             disk = Content.styled("✓ yes", "$success")
         elif d.downloadable:
-            disk = Content.styled("no (d)", "$text-muted")
+            disk = Content.styled("no (d)", "$foreground")  # (muted text vanished in 256 colours)
         else:
             disk = Content.styled("missing", "$error")
         size = "bundled" if d.kind == "demo" else format_bytes(d.size or None)
