@@ -307,19 +307,21 @@ class Controller:
             self.training_run.cancel.set()
             self.app.training_changed()
 
-    def _running(self) -> TrainingRun | None:
+    @property
+    def running(self) -> TrainingRun | None:
+        """The training run going on (None when none is)."""
         run = self.training_run
         return run if run is not None and not run.ended else None
 
     def train_batch(self, event: msg.TrainBatch) -> None:
-        run = self._running()
+        run = self.running
         if run is not None:
             run.epoch, run.batch, run.n_batches = event.epoch, event.batch, event.n_batches
             run.forecast.on_batch(event)
             self.app.training_changed()
 
     def train_epoch(self, event: msg.TrainEpoch) -> None:
-        run = self._running()
+        run = self.running
         if run is not None:
             run.history.append(event.report)
             run.forecast.on_epoch(event.report)

@@ -65,7 +65,7 @@ def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -
     out: dict[str, float] = {}
     users = np.unique(vu)
     with torch.no_grad():
-        pick = slice(None)
+        pick: slice | np.ndarray = slice(None)
         if len(vu) > MAX_PAIRS:
             pick = np.sort(np.random.default_rng(1).choice(len(vu), MAX_PAIRS, replace=False))
         like_logit = pair_logits(rbm, train, vu[pick], vi[pick], device)

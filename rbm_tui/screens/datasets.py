@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.validation import ValidationResult, Validator
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
@@ -52,7 +53,7 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
         self._downloading: str | None = None
         self._cancel = threading.Event()
         self._highlighted: str | None = None
-        self._stats_timer = None
+        self._stats_timer: Timer | None = None
         self._importing: str | None = None
 
     def compose_body(self) -> ComposeResult:

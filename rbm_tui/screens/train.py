@@ -86,11 +86,11 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         app = self.controller
         r = app.ratings
         w = self.query_one("#train-dataset", Static)
-        if app.training:
+        if app.running is not None:
             w.update(
                 Content.assemble(
                     ("Training on ", "$text-muted"),
-                    (display_name(app.training_run.dataset), "bold"),
+                    (display_name(app.running.dataset), "bold"),
                     (" (datasets can be switched when it ends)", "$text-muted"),
                 )
             )
@@ -153,11 +153,12 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
 
     # -------------------------------------------------------------- training
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        training = self.controller.training
+        run = self.controller.running
+        training = run is not None
         if action == "start":
             return None if training else True
         if action == "stop":
-            return True if training and not self.controller.training_run.stopping else None
+            return True if run is not None and not run.stopping else None
         if action == "defaults":
             return None if training else True
         return True
@@ -187,8 +188,8 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
             self.sync_state()
 
     def action_stop(self) -> None:
-        run = self.controller.training_run
-        if not self.controller.training or run.stopping:
+        run = self.controller.running
+        if run is None or run.stopping:
             return
         best = run.best()
         kept = (
