@@ -63,6 +63,8 @@ class Controller:
             from engine.userstore import UserStore
 
             self._store = UserStore()
+            if self._store.notice:  # repaired after damage, or read-only
+                self.app.notify(self._store.notice, title="Your ratings", severity="warning")
         return self._store
 
     @property

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from engine.model.trained import Model
     from engine.settings import TrainConfig
     from engine.training.forecast import Forecast
-    from engine.training.loop import BatchProgress, EpochReport
+    from engine.training.loop import BatchProgress, EpochReport, TrainResult
 
 #: The shortest time between two batch messages of a run (the screens redraw on each).
 BATCH_MESSAGE_INTERVAL = 0.2
@@ -83,9 +83,10 @@ def train_in_worker(ratings: Ratings, run: TrainingRun, post: Callable[[Message]
 def _train_and_save(
     ratings: Ratings, run: TrainingRun, post: Callable[[Message], object]
 ) -> msg.TrainDone:
+    """Train and save (:func:`engine.training.run.train_and_save`), unless a kept model has
+    the same data, settings and seed (:func:`kept_copy`)."""
     from engine.housekeeping import model_file
-    from engine.model import storage
-    from engine.training.loop import train
+    from engine.training.run import train_and_save
 
     cfg = run.config
     kept = kept_copy(ratings, cfg)
@@ -102,32 +103,39 @@ def _train_and_save(
     def epoch_done(report: EpochReport) -> None:
         post(msg.TrainEpoch(report))
 
-    result = train(
+    outcome = train_and_save(
         ratings,
         cfg,
+        dataset=run.dataset,
+        model_out=model_file(run.name) if run.name else None,
         callback=epoch_done,
         progress=progress,
         cancel=run.cancel.is_set,
+        trainer=_train_marking_stops,
     )
-    path: Path | None = None
-    failures: list[str] = []
-    model: Model | None = result.model  # type: ignore[assignment]
-    if model is not None and result.history and result.best_epoch > 0:
-        model.meta.setdefault("dataset", {})["name"] = run.dataset
-        if result.cancelled:
-            model.meta["stopped"] = True  # (no copy of a whole run, see same_run)
-        wanted = model_file(run.name) if run.name else None
-        path, failures = storage.save_with_fallback(model, wanted)
+    result = outcome.result
     return msg.TrainDone(
-        path=path,
-        model=model if path is not None else None,
+        path=outcome.path,
+        model=result.model if outcome.path is not None else None,  # type: ignore[arg-type]
         cancelled=result.cancelled,
         best_epoch=result.best_epoch,
         epochs_done=len(result.history),
         seconds=result.seconds,
         dataset=run.dataset,
-        save_failures=failures,
+        save_failures=outcome.failures,
     )
+
+
+def _train_marking_stops(ratings: Ratings, config: TrainConfig, **kwargs: Any) -> TrainResult:
+    """Train; the model of a stopped run says so (``meta["stopped"]``: no copy of a whole
+    run, see :func:`engine.housekeeping.same_run`)."""
+    from engine.training.loop import train
+
+    result = train(ratings, config, **kwargs)
+    model = result.model
+    if result.cancelled and model is not None:
+        model.meta["stopped"] = True  # type: ignore[attr-defined]
+    return result
 
 
 def kept_copy(ratings: Ratings, config: TrainConfig) -> Path | None:

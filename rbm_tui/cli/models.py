@@ -10,13 +10,13 @@ from rbm_tui.cli.common import (
     EXIT_OK,
     MODEL_HELP,
     CLIError,
-    HelpFormatter,
     confirm,
     fmt_num,
     info,
     print_json,
     print_pairs,
     shorten,
+    subcommand,
     table,
 )
 
@@ -124,8 +124,8 @@ def _models_info(args: argparse.Namespace) -> int:
         lines.append(
             (
                 "dataset size",
-                f"{ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies, "
-                f"{ds.get('n_ratings', 0):,} ratings",
+                f"{fmt_num(ds.get('n_users', 0))} users, {fmt_num(ds.get('n_items', 0))} "
+                f"movies, {fmt_num(ds.get('n_ratings', 0))} ratings",
             )
         )
         lines.append(("fingerprint", str(ds.get("fingerprint", ""))))
@@ -138,7 +138,7 @@ def _models_info(args: argparse.Namespace) -> int:
         lines.append((f"val {k}", fmt_num(v)))
     cal = header.get("calibration")
     if isinstance(cal, dict):
-        lines.append(("calibration", " ".join(f"{n}={c:.4f}" for n, c in cal.items())))
+        lines.append(("calibration", " ".join(f"{n}={fmt_num(c)}" for n, c in cal.items())))
     for k, v in (header.get("config") or {}).items():
         lines.append((f"config {k}", str(v)))
     for k, v in (meta.get("versions") or {}).items():
@@ -167,47 +167,39 @@ def _models_rename(args: argparse.Namespace) -> int:
 
 
 FOLDER_MODEL_HELP = "the name of a model in the models folder (`rbm-tui models list`)"
+#: ``models`` actions: ``(name, help, examples, arguments)`` (see :data:`_ARGUMENTS`).
+_ACTIONS = (
+    ("list", "saved models, newest first",
+     ("rbm-tui models list", "rbm-tui models list --json"), ("json",)),
+    ("info", "a model's dataset, settings and validation metrics",
+     ("rbm-tui models info best",), ("name", "json")),
+    ("delete", "delete a model",
+     ("rbm-tui models delete best --yes",), ("folder_name", "yes")),
+    ("rename", "rename a model",
+     ("rbm-tui models rename ml-100k-20240101-120000 best",), ("folder_name", "new")),
+)  # fmt: skip
+_ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "json": (("--json",), {"action": "store_true", "help": "as JSON"}),
+    "name": (("name",), {"metavar": "NAME", "help": MODEL_HELP}),
+    "folder_name": (("name",), {"metavar": "NAME", "help": FOLDER_MODEL_HELP}),
+    "yes": (("--yes", "-y"), {"action": "store_true", "help": "do not ask"}),
+    "new": (("new",), {"metavar": "NEW", "help": "the new name (letters, digits, '.', '_', '-')"}),
+}
 
 
 def add_parser(sub) -> None:
     """The ``models`` subcommand and its actions."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "models",
-        help="list, inspect, rename and delete saved models",
+        "list, inspect, rename and delete saved models",
         description="Saved models (in the models folder).",
         epilog=EPILOG_MODELS,
-        formatter_class=HelpFormatter,
     )
     p.set_defaults(func=cmd_models, action=None, json=False)
     msub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = msub.add_parser(
-        "list",
-        help="saved models, newest first",
-        epilog="examples:\n  rbm-tui models list\n  rbm-tui models list --json\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = msub.add_parser(
-        "info",
-        help="a model's dataset, settings and validation metrics",
-        epilog="example:\n  rbm-tui models info best\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help=MODEL_HELP)
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = msub.add_parser(
-        "delete",
-        help="delete a model",
-        epilog="example:\n  rbm-tui models delete best --yes\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help=FOLDER_MODEL_HELP)
-    q.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    q = msub.add_parser(
-        "rename",
-        help="rename a model",
-        epilog="example:\n  rbm-tui models rename ml-100k-20240101-120000 best\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help=FOLDER_MODEL_HELP)
-    q.add_argument("new", metavar="NEW", help="the new name (letters, digits, '.', '_', '-')")
+    for name, help_text, examples, arguments in _ACTIONS:
+        q = subcommand(msub, name, help_text, examples)
+        for key in arguments:
+            flags, options = _ARGUMENTS[key]
+            q.add_argument(*flags, **options)

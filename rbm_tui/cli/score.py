@@ -9,9 +9,10 @@ from rbm_tui.cli.common import (
     DATA_HELP,
     EXIT_OK,
     MODEL_HELP,
-    HelpFormatter,
-    add_threads,
+    add_device,
+    add_json,
     check_fits,
+    check_output,
     fmt_num,
     info,
     load_data,
@@ -21,6 +22,7 @@ from rbm_tui.cli.common import (
     positive_int,
     print_json,
     shorten,
+    subcommand,
     table,
     warn,
 )
@@ -62,13 +64,14 @@ matched between the two files by their original IDs; TRAIN gives each user's kno
 
 # --------------------------------------------------------------------------- recommend
 def cmd_recommend(args: argparse.Namespace) -> int:
+    check_output(args.output)
 
     from engine.recommender import recommend_all
 
     ratings, _path, _name = load_data(args.data)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, ratings, args.data)
-    users = None
+    users: list | None = None
     if args.user is not None:
         u = lookup_user(ratings, args.user, args.data)
         users = ratings.user_ids[u : u + 1].tolist()
@@ -82,7 +85,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         thumbs_only=args.thumbs_only,
     )
 
-    if args.user is not None and args.output is None:
+    if users is not None and args.output is None:
         uid = users[0]
         rows = []
         for rank, (item, _score, p) in enumerate(recs[uid], 1):
@@ -120,6 +123,7 @@ def some(values: list, n: int = 5) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    check_output(args.output)
 
     import numpy as np
 
@@ -222,69 +226,70 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_thumbs_only(p: argparse.ArgumentParser) -> None:
+def _add_scoring(p: argparse.ArgumentParser, *, data: bool = True, out: bool = True) -> None:
+    """The arguments every scoring command shares: DATA, --model, --output, --thumbs-only,
+    --device and --threads (the callers add their own between)."""
+    if data:
+        p.add_argument("data", metavar="DATA", help=DATA_HELP)
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    if out:
+        p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
+
+
+def _add_knowing(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--thumbs-only",
         action="store_true",
         help="know each user by likes and dislikes alone (no star values), as the browser does",
     )
+    add_device(p)
 
 
 def add_parser(sub) -> None:
     """The ``recommend``, ``predict`` and ``evaluate`` subcommands."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "recommend",
-        help="top-k movies for every user of DATA (or one)",
+        "top-k movies for every user of DATA (or one)",
         description="The top-k movies for each user of DATA, leaving out what they rated.",
         epilog=EPILOG_RECOMMEND,
-        formatter_class=HelpFormatter,
     )
-    p.add_argument("data", metavar="DATA", help=DATA_HELP)
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    _add_scoring(p)
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="movies per user")
     p.add_argument("--user", metavar="ID", help="only this user (original ID)")
-    p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
     p.add_argument(
         "--by",
         choices=("seen", "liked"),
         default="seen",
         help="rank by how likely the user picks the movie (seen) or picks and likes it (liked)",
     )
-    add_thumbs_only(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
-    add_threads(p)
+    _add_knowing(p)
     p.set_defaults(func=cmd_recommend)
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "predict",
-        help="P(like) for (user, movie) pairs",
+        "P(like) for (user, movie) pairs",
         description="P(like) for each (user, movie) row of a pairs file, DATA giving each "
         "user's known ratings.",
         epilog=EPILOG_PREDICT,
-        formatter_class=HelpFormatter,
     )
-    p.add_argument("data", metavar="DATA", help=DATA_HELP)
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    _add_scoring(p)
     p.add_argument("--pairs", required=True, metavar="FILE", help="the (user, movie) pairs")
-    p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
-    add_thumbs_only(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
-    add_threads(p)
+    _add_knowing(p)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "evaluate",
-        help="like/dislike and top-N metrics on a train/test pair",
+        "like/dislike and top-N metrics on a train/test pair",
         description="Evaluate a model: TRAIN gives each user's known ratings, TEST the truth.",
         epilog=EPILOG_EVALUATE,
-        formatter_class=HelpFormatter,
     )
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    _add_scoring(p, data=False, out=False)
     p.add_argument("--train", required=True, metavar="DATA", help="the known ratings")
     p.add_argument("--test", required=True, metavar="DATA", help="the held-out ratings")
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="list length")
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    add_thumbs_only(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
-    add_threads(p)
+    add_json(p, "print the metrics as JSON")
+    _add_knowing(p)
     p.set_defaults(func=cmd_evaluate)
