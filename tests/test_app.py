@@ -393,6 +393,28 @@ async def test_notifications_do_not_cover_the_import_path_or_the_epochs():
         # the bottom rows where the Train screen shows its newest epochs
 
 
+async def test_stats_and_form_errors_are_whole_on_small_terminals():
+    """60x20: the demo's figures one a line in the narrow detail pane, none split; 80x24: a
+    form error wraps inside the form instead of running under its border."""
+    app = make_app(first_screen="datasets")
+    async with app.run_test(size=(60, 20)) as pilot:
+        stats = app.screen.query_one("#ds-stats")
+        await wait_for(pilot, lambda: "Ratings" in str(stats.content), what="the stats")
+        lines = str(stats.content).splitlines()
+        assert "Ratings  17,422" in lines and "Users    400" in lines
+        assert max(map(len, lines)) <= stats.content_size.width
+    app = make_app(first_screen="train")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.set_values(learning_rate=-1)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = app.screen.query_one("#form-error")
+        assert "use a value in" in str(error.content)
+        assert error.size.height >= 2
+        assert error.region.right <= app.screen.query_one("#train-form").region.right
+
+
 async def test_dataset_that_fails_to_load_keeps_the_app_running():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -89,6 +89,10 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
         self.fill_table()
         table.focus()
 
+    def on_resize(self) -> None:
+        if self._highlighted and getattr(self, "_infos", None) is not None:
+            self._show_detail(self._highlighted)  # (the stats' layout follows the width)
+
     # ---------------------------------------------------------------- catalogue
     def fill_table(self, select: str | None = None) -> None:
         from engine import catalogue
@@ -174,7 +178,8 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
             stats = stats_from_ratings(self.controller.ratings)
             self._stats[d.name] = stats
         if isinstance(stats, msg.DatasetStats):
-            stats_w.update(format_stats(stats))
+            width = self.query_one("#dataset-detail").content_size.width
+            stats_w.update(format_stats(stats, width))
         elif isinstance(stats, str):
             stats_w.update(Content.styled(f"Does not load: {stats}", "$error"))
         elif not on_disk:
@@ -382,13 +387,24 @@ def stats_from_ratings(r) -> msg.DatasetStats:
     return msg.DatasetStats(**{f.name: getattr(s, f.name) for f in fields(msg.DatasetStats)})
 
 
-def format_stats(s: msg.DatasetStats) -> Content:
+#: The width the stats need in two pairs of columns; narrower, one figure a line.
+STATS_TWO_COLUMNS = 35
+
+
+def format_stats(s: msg.DatasetStats, width: int = STATS_TWO_COLUMNS) -> Content:
+    """The figures of a dataset, in two pairs of columns (one figure a line when the
+    ``width`` is less than they need, so that no figure is cut or split)."""
     lo, hi = s.scale
     rows = [
         ("Users", f"{s.users:,}", "Movies", f"{s.movies:,}"),
         ("Ratings", f"{s.ratings:,}", "Scale", f"{lo:g}-{hi:g}"),
         ("Likes", f"{s.like_share:.0%}", "Sparsity", f"{s.sparsity:.1%}"),
     ]
+    if 0 < width < STATS_TWO_COLUMNS:
+        pairs = [p for a, b, c, d in rows for p in ((a, b), (c, d))]
+        return Content("\n").join(
+            Content.assemble((f"{a:<9}", "$text-muted"), (b, "bold")) for a, b in pairs
+        )
     lines = [
         Content.assemble(
             (f"{a:<8}", "$text-muted"),
