@@ -1020,15 +1020,20 @@ async def test_the_chart_draws_the_epochs_with_the_refit_band_named():
         screen = await train_tiny(pilot, epochs=7, patience=0)
         chart = screen.query_one("#train-chart")
         assert chart.refit_from == 4 and chart.best is not None and chart.best <= 3
-        text = "\n".join(line.plain for line in chart.render_lines_text(80, 14))
-        assert "on all ratings" in text and "best epoch" in text and "val AUC" in text
+        text = "\n".join(line.plain for line in chart.render_lines_text(120, 14))
+        assert "on all ratings, not validated" in text and "best epoch" in text
         assert any("\u2801" <= ch <= "\u28ff" for ch in text)  # points drawn (braille dots)
+        # each series with its latest value (the one y axis serves the three)
+        last = screen.rbm.training_run.history
+        loss, val = last[-1].train_loss, last[2].val
+        assert f"━ loss {loss:.3f}  ━ val AUC {val['auc']:.3f}  ━ val nDCG@10" in text
         # Narrower, the legend shortens its words, then leaves out whole entries at its end.
         best = f"best {chart.best}"
-        legend = {w: chart.render_lines_text(w, 14)[-1].plain for w in (50, 36, 24)}
-        assert legend[50] == f"━ loss ━ AUC ━ nDCG@10 ▲ {best}    all ratings"
-        assert legend[36] == f"━ loss ━ AUC ━ nDCG@10 ▲ {best}"
-        assert legend[24] == "━ loss ━ AUC ━ nDCG@10"
+        legend = {w: chart.render_lines_text(w, 14)[-1].plain for w in (64, 50, 30)}
+        series = f"━ loss {loss:.2f} ━ AUC {val['auc']:.2f} ━ nDCG@10 {val['ndcg@10']:.2f}"
+        assert legend[64] == f"{series} ▲ {best}    all ratings"
+        assert legend[50] == f"{series} ▲ {best}"
+        assert legend[30] == f"━ loss {loss:.2f} ━ AUC {val['auc']:.2f}"
 
 
 async def test_cuda_is_offered_when_present(monkeypatch):

@@ -2,8 +2,9 @@
 
 Each series is drawn with braille dots (2 × 4 per cell) and coloured; the y axis is labelled
 with values on the left, the x axis with epochs below; the best epoch is marked on the x axis
-(``▲``) and with a dotted column; the epochs trained on all the ratings at the end (the refit)
-are shaded and named in the legend. The chart scales its y axis to the values shown (labels
+(``▲``) and with a dotted column; the epochs trained on all the ratings at the end (the refit,
+where validation ends) are shaded and named in the legend, which gives each series' latest
+value (the one y axis serves the three). The chart scales its y axis to the values shown (labels
 say where), so a small change is visible and honest about its size.
 """
 
@@ -242,13 +243,16 @@ class TrainingChart(Widget):
     def _legend(self, width: int, indent: str) -> Content:
         """The legend row: in full where it fits, else in short words, else its first
         entries that fit whole (an entry is never cut mid-word)."""
-        entries: list[tuple[tuple[str, str], str, str]] = [
-            (("━", s.style), s.name, s.name.removeprefix("val ")) for s in self.series
-        ]
+        entries: list[tuple[tuple[str, str], str, str]] = []
+        for s in self.series:  # each with its latest value: the y axis is shared by all
+            last = next((v for _, v in reversed(s.points) if math.isfinite(v)), None)
+            long_v, short_v = (f" {last:.3f}", f" {last:.2f}") if last is not None else ("", "")
+            short = s.name.removeprefix("val ")
+            entries.append((("━", s.style), s.name + long_v, short + short_v))
         if self.best:
             entries.append((("▲", "bold $accent"), f"best epoch {self.best}", f"best {self.best}"))
         if self.refit_from:
-            entries.append((("  ", "on $boost"), "on all ratings", "all ratings"))
+            entries.append((("  ", "on $boost"), "on all ratings, not validated", "all ratings"))
 
         def fit(lead: str, gap: str, short: bool) -> tuple[Content, bool]:
             """The entries that fit whole, and whether all of them did."""
