@@ -174,10 +174,6 @@ class RbmTuiApp(App[None]):
         return self.controller.loading_model
 
     @property
-    def dataset_label(self) -> str:
-        return self.controller.dataset_label
-
-    @property
     def session(self) -> Session | None:
         return self.controller.session
 
@@ -189,10 +185,6 @@ class RbmTuiApp(App[None]):
     def training(self) -> bool:
         """Whether a training run is going on."""
         return self.controller.training
-
-    @property
-    def state_version(self) -> int:
-        return self.controller.version
 
     def status_line(self) -> str:
         return self.controller.status_line()
