@@ -33,8 +33,9 @@ FINISH_PER_HUB2 = 0.33
 
 
 def _recent(values: list[float]) -> float | None:
-    """The median of the last five (one slow epoch, a busy neighbour, is no trend)."""
-    return statistics.median(values[-5:]) if values else None
+    """The median of the last three (one slow epoch, a busy neighbour, is no trend; a run
+    that speeds up over its first epochs is followed within two)."""
+    return statistics.median(values[-3:]) if values else None
 
 
 class Forecast:
