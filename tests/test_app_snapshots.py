@@ -127,7 +127,7 @@ def feed_run(app, epochs: int, *, ended: bool) -> None:
     now = [100.0]
     cfg = TrainConfig(epochs=12, n_hidden=8, refit_share=0.2, patience=4)
     run = TrainingRun("demo", cfg, Forecast(cfg, clock=lambda: now[0]))
-    app.training_run = run
+    app.controller.training_run = run
     losses = [0.46, 0.43, 0.41, 0.39, 0.38, 0.37, 0.365, 0.36, 0.355, 0.35, 0.33, 0.325]
     aucs = [0.61, 0.64, 0.66, 0.67, 0.68, 0.685, 0.687, 0.688, 0.689, 0.688]
     for e in range(1, epochs + 1):
