@@ -24,18 +24,21 @@ from textual.widgets.option_list import Option
 from engine.browse import SORT_LABELS, Catalogue, Query, next_sort, select
 from engine.errors import RbmTuiError
 from rbm_tui.screens.base import AppScreen
-from rbm_tui.widgets.detail import LEGEND, MATCH_HINT, detail, match_cell, rec_line
+from rbm_tui.widgets.detail import (
+    LEGEND,
+    MATCH_HINT,
+    detail,
+    empty_text,
+    match_cell,
+    rec_line,
+)
 from rbm_tui.widgets.likebar import percent, thumb
-from rbm_tui.widgets.movie_table import Column, MoviesTable
+from rbm_tui.widgets.movie_table import MoviesTable, movie_columns
 
 __all__ = ["BrowseScreen", "MoviesTable", "RecsList"]
 
 #: Recommendations shown at least (more when the panel is taller).
 N_RECS = 6
-#: Fixed column widths of the movies table (the title and genres share the rest).
-W_YEAR, W_RATERS, W_MATCH, W_P = 4, 7, 5, 7
-#: Below this width the genres column goes; the Match and P(like) columns always stay.
-GENRES_MIN_WIDTH = 72
 _SCORE_SORTS = ("match", "p_like")
 
 _RATE = Binding.Group("Rate", compact=True)
@@ -125,23 +128,7 @@ class BrowseScreen(AppScreen):
         self.table.focus()
 
     def _set_columns(self) -> None:
-        """The table's columns for the screen's width: the title shrinks first, the genres go
-        below :data:`GENRES_MIN_WIDTH`; Match and P(like) always stay."""
-        width = self.app.size.width
-        with_genres = width >= GENRES_MIN_WIDTH
-        fixed = 1 + W_YEAR + W_RATERS + W_MATCH + W_P + (6 if with_genres else 5) + 2
-        room = max(12, width - fixed)
-        genres = min(30, max(12, room // 3)) if with_genres else 0
-        cols = [Column("me", " ", 1), Column("title", "Title", room - genres)]
-        cols.append(Column("year", "Year", W_YEAR))
-        if genres:
-            cols.append(Column("genres", "Genres", genres))
-        cols += [
-            Column("n", "Raters", W_RATERS, right=True),
-            Column("match", "Match", W_MATCH, right=True),
-            Column("p", "P(like)", W_P, right=True),
-        ]
-        self.table.set_columns(cols)
+        self.table.set_columns(movie_columns(self.app.size.width))
 
     def _cells(self, i: int) -> list[Content | str]:
         """The cells of movie ``i``, read when its row is drawn (thumbs and scores current)."""
@@ -212,7 +199,7 @@ class BrowseScreen(AppScreen):
         if keep == -1:
             keep = self.table.cursor_index
         rows = select(self.cat, self.view, self._sort_scores(), self._mine())
-        self.table.empty_text = self._empty_text()
+        self.table.empty_text = empty_text(self.view)
         self.table.set_rows(rows, keep)
         self._update_view_label()
         self._show_detail()
@@ -228,15 +215,6 @@ class BrowseScreen(AppScreen):
             return []
         likes, dislikes = self.session.thumb_indices()
         return likes + dislikes
-
-    def _empty_text(self) -> str:
-        q = self.view
-        if q.mine and not q.text and not q.genre:
-            return "No ratings yet: + or - rates the highlighted movie · m: all movies"
-        what = f"“{q.text}”" if q.text else "this view"
-        where = f" in {q.genre}" if q.genre else ""
-        how = "esc clears the search" if q.text else "m: all movies" if q.mine else "g: genre"
-        return f"Nothing matches {what}{where} · {how}"
 
     def _update_view_label(self) -> None:
         shown = self.table.row_count

@@ -11,7 +11,7 @@ import math
 
 from textual.content import Content
 
-from engine.browse import Catalogue
+from engine.browse import Catalogue, Query
 from rbm_tui.widgets.likebar import fit, like_bar, percent
 
 #: The colour of a match: not a P(like), so not its red-to-green scale.
@@ -51,11 +51,16 @@ def _scores_line(cat: Catalogue, session, i: int) -> Content:
     return Content.assemble(
         (yours, "$text-muted"),
         "Match ",
-        match_cell(float(session.match[i])),
+        _tight(match_cell(float(session.match[i]))),
         " · P(like) ",
-        percent(float(session.p_like[i])),
+        _tight(percent(float(session.p_like[i]))),
         (because, "$text-muted"),
     )
+
+
+def _tight(c: Content) -> Content:
+    """``c`` without its leading spaces (a percentage in running text)."""
+    return c[len(c.plain) - len(c.plain.lstrip()) :]
 
 
 def rec_line(cat: Catalogue, i: int, match: float | None, words: str, width: int) -> Content:
@@ -69,3 +74,13 @@ def rec_line(cat: Catalogue, i: int, match: float | None, words: str, width: int
         rest -= 8 + 1 + 4 + 2
     parts.append((fit(words, max(0, rest)), "$text-muted"))
     return Content.assemble(*parts)
+
+
+def empty_text(q: Query) -> str:
+    """What an empty list says: nothing matches, and the key that shows more."""
+    if q.mine and not q.text and not q.genre:
+        return "No ratings yet: + or - rates the highlighted movie · m: all movies"
+    what = f"“{q.text}”" if q.text else "this view"
+    where = f" in {q.genre}" if q.genre else ""
+    how = "esc clears the search" if q.text else "m: all movies" if q.mine else "g: genre"
+    return f"Nothing matches {what}{where} · {how}"

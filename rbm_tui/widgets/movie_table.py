@@ -32,6 +32,30 @@ class Column:
     right: bool = False
 
 
+#: Fixed column widths of the movies table (the title and genres share the rest).
+W_YEAR, W_RATERS, W_MATCH, W_P = 4, 7, 5, 7
+#: Below this width the genres column goes; the Match and P(like) columns always stay.
+GENRES_MIN_WIDTH = 72
+
+
+def movie_columns(width: int) -> list[Column]:
+    """The columns for a screen ``width`` cells wide: the title shrinks first, the genres go
+    below :data:`GENRES_MIN_WIDTH`; Match and P(like) always stay."""
+    with_genres = width >= GENRES_MIN_WIDTH
+    fixed = 1 + W_YEAR + W_RATERS + W_MATCH + W_P + (6 if with_genres else 5) + 2
+    room = max(12, width - fixed)
+    genres = min(30, max(12, room // 3)) if with_genres else 0
+    cols = [Column("me", " ", 1), Column("title", "Title", room - genres)]
+    cols.append(Column("year", "Year", W_YEAR))
+    if genres:
+        cols.append(Column("genres", "Genres", genres))
+    return cols + [
+        Column("n", "Raters", W_RATERS, right=True),
+        Column("match", "Match", W_MATCH, right=True),
+        Column("p", "P(like)", W_P, right=True),
+    ]
+
+
 def _cell(content: Content | str, width: int, right: bool) -> Content:
     """``content`` made exactly ``width`` cells wide (cut with an ellipsis, or padded)."""
     c = Content(content) if isinstance(content, str) else content
