@@ -221,7 +221,9 @@ class BrowseScreen(AppScreen):
         what = f"{shown:,} movie" + ("" if shown == 1 else "s")
         if self.mine_only:
             what = f"mine ({shown:,})"
-        self.query_one("#view-label", Label).update(f"{what} · {SORT_LABELS[self.sort]}")
+        label = self.query_one("#view-label", Label)
+        text = f"{what} · {SORT_LABELS[self.sort]}"
+        label.update(text, layout=len(text) != len(str(label.content)))  # (its width: auto)
 
     def cursor_movie(self) -> int | None:
         """The movie under the table's cursor."""
@@ -295,9 +297,9 @@ class BrowseScreen(AppScreen):
         pane = self.query_one("#detail", Static)
         i = self.target_movie()
         if i is None or self.cat is None or self.session is None:
-            pane.update("")
+            pane.update("", layout=False)
             return
-        pane.update(detail(self.cat, self.session, i))
+        pane.update(detail(self.cat, self.session, i), layout=False)  # (a fixed size)
 
     @on(MoviesTable.RowHighlighted, "#movies")
     @on(OptionList.OptionHighlighted, "#recs")
@@ -439,7 +441,11 @@ class BrowseScreen(AppScreen):
         if recs.has_focus and recs.highlighted is None and self.recs:
             recs.highlighted = 0  # a list with focus always shows its subject
         self._show_detail()
-        self.refresh_bindings()
 
-    def on_descendant_blur(self) -> None:
-        self.refresh_bindings()
+    def refresh_bindings(self) -> None:
+        """Tell the footer only when the keys it shows changed: it rebuilds itself on each
+        call (tens of ms), and Textual calls this twice per focus change."""
+        keys = tuple((k, a.enabled) for k, a in self.active_bindings.items() if a.binding.show)
+        if (keys, self.app.app_focus) != getattr(self, "_footer_keys", None):
+            self._footer_keys = (keys, self.app.app_focus)
+            super().refresh_bindings()
