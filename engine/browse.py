@@ -56,7 +56,8 @@ class Catalogue:
         self.year_values = movies["year"].astype("Float64").fillna(-1).to_numpy(np.int64)
         self.years = ["" if y < 0 else str(y) for y in self.year_values.tolist()]
         self.genre_lists: list[str] = movies["genres"].fillna("").astype(str).tolist()
-        self.genres = sorted({g for gs in self.genre_lists for g in gs.split("|") if g})
+        self.genres = sorted({g for gs in set(self.genre_lists) for g in gs.split("|") if g})
+        self._piped = "|" + movies["genres"].fillna("").astype(str) + "|"
         self._genre_masks: dict[str, np.ndarray] = {}
         self._search: tuple[str, np.ndarray] = ("", np.ones(self.n, bool))
         self._orders = {
@@ -72,7 +73,7 @@ class Catalogue:
             return np.ones(self.n, bool)
         mask = self._genre_masks.get(genre)
         if mask is None:
-            mask = np.fromiter((genre in gs.split("|") for gs in self.genre_lists), bool, self.n)
+            mask = self._piped.str.contains(f"|{genre}|", regex=False).to_numpy(bool)
             self._genre_masks[genre] = mask
         return mask
 

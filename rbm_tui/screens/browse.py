@@ -26,10 +26,10 @@ from engine.errors import RbmTuiError
 from rbm_tui.screens.base import AppScreen
 from rbm_tui.widgets.detail import (
     LEGEND,
-    MATCH_HINT,
     detail,
     empty_text,
     match_cell,
+    rec_hint,
     rec_line,
 )
 from rbm_tui.widgets.likebar import percent, thumb
@@ -75,6 +75,7 @@ class BrowseScreen(AppScreen):
         self.rec_heading = ""
         self._rec_lines: list[tuple[int, float | None, str]] = []
         self._recs_height = 8
+        self._personal = False
 
     # ------------------------------------------------------------ the view's state
     @property
@@ -95,17 +96,9 @@ class BrowseScreen(AppScreen):
     def p_like(self) -> np.ndarray | None:
         return None if self.session is None else self.session.p_like
 
-    @property
-    def sort(self) -> str:
-        return self.view.sort
-
-    @property
-    def mine_only(self) -> bool:
-        return self.view.mine
-
-    @property
-    def genre(self) -> str:
-        return self.view.genre
+    sort = property(lambda self: self.view.sort, doc="The sort (one of engine.browse.SORTS).")
+    mine_only = property(lambda self: self.view.mine, doc="Only the person's rated movies.")
+    genre = property(lambda self: self.view.genre, doc="The genre shown ('': all).")
 
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -251,10 +244,8 @@ class BrowseScreen(AppScreen):
         recs = self.session.recommendations(self._n_recs(), self.genre_mask())
         lines = [self._rec_words(pick, recs.personal) for pick in recs.picks]
         genre = f" · {self.genre} only" if self.genre else ""
-        hint = "tab: rate from here (+ -)"
         if recs.personal:
             self.rec_heading = f"Recommended for you ({recs.rated} rated){genre}"
-            hint = MATCH_HINT
         elif app.model is not None:
             self.rec_heading = f"Rate these first: popular, well-liked movies{genre}"
         else:
@@ -262,7 +253,8 @@ class BrowseScreen(AppScreen):
             what = "loading the model…" if loading else "no model yet: 2 to train one"
             self.rec_heading = f"Rate these first: popular, well liked ({what}){genre}"
         panel = self.query_one(RecsList)
-        panel.border_subtitle = hint
+        panel.border_subtitle = rec_hint(recs.personal, self.app.size.width)
+        self._personal = recs.personal
         self._show_recs(lines)
         panel.border_title = self.rec_heading
         self._show_detail()
@@ -280,9 +272,11 @@ class BrowseScreen(AppScreen):
         new = max(5, min(8 + (height - 24) // 2, 20)) if height >= 22 else 5
         grew = new != self._recs_height
         self._recs_height = new
-        self.query_one(RecsList).styles.height = new
+        recs = self.query_one(RecsList)
+        recs.styles.height = new
         self.query_one("#legend").display = height >= 22
         self._set_columns()
+        recs.border_subtitle = rec_hint(self._personal, self.app.size.width)
         if grew and self.rbm.ratings is not None and self.session is not None:
             self.rescore()
         elif self._rec_lines:

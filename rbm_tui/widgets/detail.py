@@ -18,8 +18,16 @@ from rbm_tui.widgets.likebar import fit, like_bar, percent
 MATCH_STYLE = "$accent"
 #: The line under the table naming the two scores.
 LEGEND = "♥ ✗ yours · Match: you'd pick it and like it · P(like): you'd like it once seen"
-#: The recommendations panel's subtitle when the list is personal.
+#: The recommendations panel's subtitle when the list is personal (wide, narrow screens).
 MATCH_HINT = "Match: the chance you'd pick it, weighed by P(like) · tab: rate here"
+MATCH_HINT_SHORT = "Match: you'd pick it and like it · tab: rate"
+
+
+def rec_hint(personal: bool, width: int) -> str:
+    """The recommendations panel's subtitle on a screen ``width`` cells wide."""
+    if not personal:
+        return "tab: rate from here (+ -)"
+    return MATCH_HINT if width >= len(MATCH_HINT) + 8 else MATCH_HINT_SHORT
 
 
 def match_cell(m: float | None) -> Content:
