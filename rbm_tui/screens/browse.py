@@ -343,7 +343,8 @@ class BrowseScreen(AppScreen):
         if i is None:
             return
         self._drawn(i)
-        self.table.set_rows(self.table.rows, keep=i)
+        if i in self.table.rows:  # the cursor back on the movie undone
+            self.table.set_rows(self.table.rows, keep=i)
         what = {True: "liked", False: "disliked", None: "not rated"}[change.after]
         self.notify(f"undone: {self.titles[i]} is {what} again", timeout=2)
 
