@@ -134,6 +134,7 @@ class MoviesTable(ScrollView, can_focus=True):
 
     def set_columns(self, columns: list[Column]) -> None:
         self.columns = columns
+        self.virtual_size = Size(self._width(), len(self.rows) + 1)
         self.refresh()
 
     def set_rows(self, rows: np.ndarray, keep: int | None = None) -> None:
