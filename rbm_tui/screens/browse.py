@@ -177,6 +177,8 @@ class BrowseScreen(AppScreen):
         self.view = Query(text=self.view.text, sort=self.view.sort)
         select_genre.set_options([("All genres", "")] + [(g, g) for g in self.cat.genres])
         select_genre.value = ""
+        widest = f"{cat.n:,} movies · {max(SORT_LABELS.values(), key=len)}"
+        self.query_one("#view-label", Label).styles.width = len(widest)  # no relayout per key
         self.rebuild(keep=None)
 
     def genre_mask(self) -> np.ndarray | None:
@@ -215,8 +217,7 @@ class BrowseScreen(AppScreen):
         if self.mine_only:
             what = f"mine ({shown:,})"
         label = self.query_one("#view-label", Label)
-        text = f"{what} · {SORT_LABELS[self.sort]}"
-        label.update(text, layout=len(text) != len(str(label.content)))  # (its width: auto)
+        label.update(f"{what} · {SORT_LABELS[self.sort]}", layout=False)  # (a fixed width)
 
     def cursor_movie(self) -> int | None:
         """The movie under the table's cursor."""
