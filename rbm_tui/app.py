@@ -145,6 +145,8 @@ class RbmTuiApp(App[Any]):
             from engine.userstore import UserStore
 
             self._store = UserStore()
+            if self._store.notice:  # repaired after damage, or read-only
+                self.notify(self._store.notice, title="Your ratings", severity="warning")
         return self._store
 
     @property

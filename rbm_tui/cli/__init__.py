@@ -8,6 +8,7 @@
     rbm-tui evaluate --model MODEL --train DATA --test DATA          (score)
     rbm-tui datasets [list | download | import | info | remove]      (datasets)
     rbm-tui models [list | info | delete | rename]                   (models)
+    rbm-tui thumbs [list | export | clear | undo | profiles]         (thumbs)
 
 Exit codes: 0 success; 2 a usage or input error (one ``rbm-tui: error: ...`` line on stderr,
 no traceback; ``RBM_TUI_DEBUG=1`` shows the traceback); 130 interrupted (Ctrl+C): nothing
@@ -27,7 +28,7 @@ import os
 import sys
 
 from engine.errors import DownloadCancelled, RbmTuiError
-from rbm_tui.cli import datasets, models, score, train
+from rbm_tui.cli import datasets, models, score, thumbs, train
 from rbm_tui.cli.common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_parser(sub)
     datasets.add_parser(sub)
     models.add_parser(sub)
+    thumbs.add_parser(sub)
     parser.set_defaults(func=cmd_app)
     return parser
 
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args)
     except Interrupted as e:
         err(str(e))
-        return EXIT_INTERRUPTED
+        return e.code
     except KeyboardInterrupt:
         err("interrupted")
         return EXIT_INTERRUPTED

@@ -10,7 +10,9 @@ import argparse
 import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,12 @@ class CLIError(RbmTuiError):
 
 
 class Interrupted(Exception):
-    """Ctrl+C: the command stopped cleanly, exit code 130."""
+    """Ctrl+C (or SIGTERM, SIGHUP): the command stopped cleanly; exit code 128 + the signal's
+    number (130, 143, 129)."""
+
+    def __init__(self, message: str, code: int = EXIT_INTERRUPTED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --------------------------------------------------------------------------- output helpers
@@ -122,48 +129,67 @@ def output(path: str | None) -> Iterator[Any]:
         yield fh
 
 
-@contextlib.contextmanager
-def interrupt_flag() -> Iterator[Any]:
-    """Turn the first Ctrl+C into a flag (a ``threading.Event``) checked by the engine between
-    batches/chunks; a second Ctrl+C raises KeyboardInterrupt as usual."""
-    import signal
-    import threading
+#: What each stopping signal is called in messages.
+_SIGNAL_WORDS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
 
-    flag = threading.Event()
+
+class StopFlag(threading.Event):
+    """Set by the first stopping signal; remembers which one (for the message and the exit
+    code, 128 + its number)."""
+
+    signum: int = signal.SIGINT
+
+    @property
+    def code(self) -> int:
+        return 128 + int(self.signum)
+
+    @property
+    def word(self) -> str:
+        """``interrupted`` (Ctrl+C), ``terminated`` (SIGTERM) or ``hung up`` (SIGHUP)."""
+        return _SIGNAL_WORDS.get(signal.Signals(self.signum).name, "stopped")
+
+    def interrupted(self, message: str) -> Interrupted:
+        """The :class:`Interrupted` ending the command, with this signal's exit code."""
+        return Interrupted(message, self.code)
+
+
+#: The signals that stop a long command cleanly (training saves the model so far).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def interrupt_flag(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[StopFlag]:
+    """Turn the first of ``signals`` (Ctrl+C, and SIGTERM or SIGHUP where asked) into a flag
+    checked by the engine between batches/chunks; a second one aborts at once
+    (KeyboardInterrupt for Ctrl+C, :class:`Interrupted` for the others)."""
+    flag = StopFlag()
 
     def handler(signum, frame):  # noqa: ARG001
         if flag.is_set():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise Interrupted(
+                _SIGNAL_WORDS.get(signal.Signals(signum).name, "stopped"), 128 + signum
+            )
+        flag.signum = signum
         flag.set()
+        again = "Ctrl+C" if signum == signal.SIGINT else "the signal"
         with contextlib.suppress(Exception):
-            sys.stderr.write("\n" + f"{PROG}: interrupted; stopping (Ctrl+C again to abort)\n")
+            sys.stderr.write(f"\n{PROG}: {flag.word}; stopping ({again} again to abort)\n")
             sys.stderr.flush()
 
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {s: signal.signal(s, handler) for s in signals}
     except ValueError:  # not the main thread: Ctrl+C raises KeyboardInterrupt as usual
         yield flag
         return
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """torch's CPU thread count set to ``n`` for the command (and put back after)."""
-    if not n:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 # --------------------------------------------------------------------------- loading helpers

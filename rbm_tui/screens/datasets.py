@@ -382,16 +382,14 @@ class DatasetsScreen(AppScreen):
 
 
 def stats_from_ratings(r) -> msg.DatasetStats:
-    return msg.DatasetStats(
-        users=r.n_users,
-        movies=r.n_items,
-        ratings=r.n_ratings,
-        like_share=r.like_share(),
-        sparsity=r.sparsity,
-        scale=r.scale,
-        seconds=r.report.seconds,
-        from_cache=r.report.from_cache,
-    )
+    """The engine's figures of ``r`` (:func:`engine.catalogue.stats.dataset_stats`), as the
+    screen's message carries them."""
+    from dataclasses import fields
+
+    from engine.catalogue.stats import dataset_stats
+
+    s = dataset_stats(r)
+    return msg.DatasetStats(**{f.name: getattr(s, f.name) for f in fields(msg.DatasetStats)})
 
 
 def format_stats(s: msg.DatasetStats) -> Content:
