@@ -66,6 +66,8 @@ class Catalogue:
             "year": np.lexsort((-self.counts, -self.year_values)),
         }
         self._score_orders: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: What the catalogue was built from (the caller's to set: a Ratings, say).
+        self.ratings: object = None
 
     def genre_mask(self, genre: str) -> np.ndarray:
         """``bool (n,)``: the movies of ``genre`` (all for "")."""

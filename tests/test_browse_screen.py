@@ -72,6 +72,9 @@ async def test_tab_into_the_recommendations_and_plus_rates_the_highlighted_one(w
         assert screen.full_titles[table_movie] in detail_text(screen)
         await pilot.press("minus")
         assert app.store.ratings("demo")[item(app, table_movie)] is False
+        assert "you disliked it" in detail_text(screen)  # the pane follows the thumb
+        await pilot.press("0")
+        assert "you disliked it" not in detail_text(screen)
 
 
 async def test_keys_right_after_m_and_a_search_act_on_the_new_list(with_model):

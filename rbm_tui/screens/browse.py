@@ -28,11 +28,10 @@ from rbm_tui.widgets.detail import (
     LEGEND,
     detail,
     empty_text,
-    match_cell,
     rec_hint,
     rec_line,
+    row_cells,
 )
-from rbm_tui.widgets.likebar import percent, thumb
 from rbm_tui.widgets.movie_table import MoviesTable, movie_columns
 
 __all__ = ["BrowseScreen", "MoviesTable", "RecsList"]
@@ -76,6 +75,7 @@ class BrowseScreen(AppScreen):
         self._rec_lines: list[tuple[int, float | None, str]] = []
         self._recs_height = 8
         self._personal = False
+        self._detail_of: tuple | None = None  # (movie, session, scores) the pane shows
 
     # ------------------------------------------------------------ the view's state
     @property
@@ -125,18 +125,8 @@ class BrowseScreen(AppScreen):
 
     def _cells(self, i: int) -> list[Content | str]:
         """The cells of movie ``i``, read when its row is drawn (thumbs and scores current)."""
-        cat, session = self.cat, self.session
-        assert cat is not None
-        cells: list[Content | str] = [
-            thumb(session.thumb(i) if session is not None else None),
-            cat.titles[i],
-            cat.years[i],
-        ]
-        if len(self.table.columns) == 7:
-            cells.append(cat.genre_lists[i].replace("|", ","))
-        match = None if session is None or session.match is None else float(session.match[i])
-        p = None if self.p_like is None else float(self.p_like[i])
-        return cells + [f"{int(cat.counts[i]):,}", match_cell(match), percent(p)]
+        assert self.cat is not None
+        return row_cells(self.cat, self.session, i, len(self.table.columns) == 7)
 
     # ------------------------------------------------------------------ state
     def sync_state(self) -> None:
@@ -158,19 +148,19 @@ class BrowseScreen(AppScreen):
         """Show the "no dataset" line instead of the lists when ``empty``; True otherwise."""
         note = self.query_one("#browse-empty", Static)
         if empty:
-            loading = self.rbm.loading_dataset
-            note.update(
-                f"Loading {loading}…"
-                if loading
-                else "No dataset yet: press 1 and choose one (the demo works offline)."
-            )
+            what = self.rbm.loading_dataset
+            idle = "No dataset yet: press 1 and choose one (the demo works offline)."
+            note.update(f"Loading {what}…" if what else idle)
         note.set_class(not empty, "hidden")
         self.table.set_class(empty, "hidden")
         self.query_one(RecsList).set_class(empty, "hidden")
         return not empty
 
     def _new_dataset(self, r) -> None:
-        cat = self.cat = Catalogue(r.movies, r.item_counts(), r.item_like_counts())
+        cat = self.cat
+        if cat is None or cat.ratings is not r:  # (a new session alone keeps the catalogue)
+            cat = self.cat = Catalogue(r.movies, r.item_counts(), r.item_like_counts())
+            cat.ratings = r
         self.titles, self.full_titles = cat.titles, cat.full_titles
         self.titles_lower, self.genre_lists = cat.titles_lower, cat.genre_lists
         select_genre = self.query_one("#genre", Select)
@@ -200,10 +190,8 @@ class BrowseScreen(AppScreen):
         self._show_detail()
 
     def _sort_scores(self) -> np.ndarray | None:
-        s = self.session
-        if s is None or self.sort not in _SCORE_SORTS:
-            return None
-        return s.match if self.sort == "match" else s.p_like
+        s, sort = self.session, self.sort
+        return None if s is None or sort not in _SCORE_SORTS else getattr(s, sort)
 
     def _mine(self) -> list[int]:
         if not self.view.mine or self.session is None:
@@ -292,9 +280,15 @@ class BrowseScreen(AppScreen):
         pane = self.query_one("#detail", Static)
         i = self.target_movie()
         if i is None or self.cat is None or self.session is None:
+            self._detail_of = None
             pane.update("", layout=False)
             return
-        pane.update(detail(self.cat, self.session, i), layout=False)  # (a fixed size)
+        s = self.session
+        shown = (i, s.thumb(i), s, s.p_like)  # the same: not again (its "why" costs a fold-in)
+        last = self._detail_of
+        if last is None or last[:2] != shown[:2] or last[2] is not s or last[3] is not s.p_like:
+            self._detail_of = shown
+            pane.update(detail(self.cat, s, i), layout=False)  # (a fixed size)
 
     @on(MoviesTable.RowHighlighted, "#movies")
     @on(OptionList.OptionHighlighted, "#recs")

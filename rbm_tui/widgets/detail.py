@@ -12,7 +12,7 @@ import math
 from textual.content import Content
 
 from engine.browse import Catalogue, Query
-from rbm_tui.widgets.likebar import fit, like_bar, percent
+from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
 
 #: The colour of a match: not a P(like), so not its red-to-green scale.
 MATCH_STYLE = "$accent"
@@ -92,3 +92,18 @@ def empty_text(q: Query) -> str:
     where = f" in {q.genre}" if q.genre else ""
     how = "esc clears the search" if q.text else "m: all movies" if q.mine else "g: genre"
     return f"Nothing matches {what}{where} · {how}"
+
+
+def row_cells(cat: Catalogue, session, i: int, genres: bool) -> list[Content | str]:
+    """The table's cells for movie ``i``: thumb, title, year, genres (when ``genres``),
+    raters, Match and P(like)."""
+    cells: list[Content | str] = [
+        thumb(session.thumb(i) if session is not None else None),
+        cat.titles[i],
+        cat.years[i],
+    ]
+    if genres:
+        cells.append(cat.genre_lists[i].replace("|", ","))
+    match = None if session is None or session.match is None else float(session.match[i])
+    p = None if session is None or session.p_like is None else float(session.p_like[i])
+    return cells + [f"{int(cat.counts[i]):,}", match_cell(match), percent(p)]
