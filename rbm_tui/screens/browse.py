@@ -10,6 +10,7 @@ list (the table or the recommendations) is what the rating keys and the detail p
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 
 import numpy as np
@@ -161,6 +162,7 @@ class BrowseScreen(AppScreen):
         if cat is None or cat.ratings is not r:  # (a new session alone keeps the catalogue)
             cat = self.cat = Catalogue(r.movies, r.item_counts(), r.item_like_counts())
             cat.ratings = r
+            _freeze_long_lived()
         self.titles, self.full_titles = cat.titles, cat.full_titles
         self.titles_lower, self.genre_lists = cat.titles_lower, cat.genre_lists
         select_genre = self.query_one("#genre", Select)
@@ -362,7 +364,7 @@ class BrowseScreen(AppScreen):
         self.rebuild(keep=-1 if "sort" not in changes else None)  # a new order: its top
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.query_one("#search").focus()
 
     def action_leave_search(self) -> None:
         """Esc: clear the search (from the box or either list) and go back to the table."""
@@ -384,9 +386,7 @@ class BrowseScreen(AppScreen):
         self.table.focus()
 
     def action_genre(self) -> None:
-        select_genre = self.query_one("#genre", Select)
-        select_genre.focus()
-        select_genre.expanded = True
+        self.query_one("#genre", Select).focus().expanded = True
 
     @on(Select.Changed, "#genre")
     def _genre_changed(self, event: Select.Changed) -> None:
@@ -439,3 +439,10 @@ class BrowseScreen(AppScreen):
         if (keys, self.app.app_focus) != getattr(self, "_footer_keys", None):
             self._footer_keys = (keys, self.app.app_focus)
             super().refresh_bindings()
+
+
+def _freeze_long_lived() -> None:
+    """Take what lives on (modules, the dataset) out of the collector's full passes: one
+    pass over ~250,000 objects stalled a key by ~280 ms at 87,000 movies (~27 ms frozen)."""
+    gc.collect()
+    gc.freeze()
