@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from engine.errors import RbmTuiError
 
@@ -83,7 +83,7 @@ def kind(path: Path) -> str:
         st = os.stat(path)  # follows a symlink to its target
     except FileNotFoundError:
         return "replace" if path.parent.is_dir() else "refuse"
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the name
         return "refuse"
     if stat.S_ISREG(st.st_mode):
         return "replace"
@@ -94,10 +94,20 @@ def kind(path: Path) -> str:
 
 def _target(path: str | os.PathLike[str]) -> Path:
     """The path written: ``path`` with a symbolic link followed to its target."""
+    if "\0" in os.fspath(path):
+        raise OutputError(f"{os.fspath(path)!r}: a file name cannot hold a NUL byte")
     p = Path(path).expanduser()
     if p.is_symlink():
         p = Path(os.path.realpath(p))
     return p
+
+
+def check_output(path: str | os.PathLike[str]) -> None:
+    """Refuse (:class:`OutputError`) a path :func:`open_output` would refuse (a folder, a
+    missing folder, a socket, a block device): checked before the work that fills it."""
+    target = _target(path)
+    if kind(target) == "refuse":
+        raise _refusal(target)
 
 
 def check_regular_output(path: str | os.PathLike[str]) -> Snapshot:
@@ -138,7 +148,7 @@ def open_output(
     if how == "refuse" or (regular_only and how != "replace"):
         raise _refusal(target, regular_only)
     text = "b" not in mode
-    opts = {"encoding": encoding, "newline": ""} if text else {}
+    opts: dict[str, Any] = {"encoding": encoding, "newline": ""} if text else {}
     fmode = "w" if text else "wb"
     if how == "direct":
         with os.fdopen(_open_direct(target), fmode, **opts) as fh:
@@ -165,7 +175,9 @@ def _open_direct(target: Path) -> int:
 
 
 @contextlib.contextmanager
-def _replacing(target: Path, fmode: str, opts: dict, expect: Snapshot | None) -> Iterator[IO]:
+def _replacing(
+    target: Path, fmode: str, opts: dict[str, Any], expect: Snapshot | None
+) -> Iterator[IO]:
     """Write a temporary file beside ``target``, then rename it over the target."""
     try:
         fd, tmp = tempfile.mkstemp(

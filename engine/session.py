@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from engine.data.ratings import Ratings
-from engine.recommender import explain_many, fold_in, popularity, recommend
+from engine.explanations import explain_many
+from engine.recommender import fold_in, popularity, recommend
 
 
 @dataclass(frozen=True)

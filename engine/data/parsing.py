@@ -169,7 +169,7 @@ def _read_frame(target: object, lay: Layout, skip_header: bool) -> tuple[pd.Data
 
     IDs are read as int32 first (half the memory on big files), int64 when they overflow, and
     for generic files as strings when they are not all whole numbers."""
-    id_type: object = np.int32
+    id_type = _first_id_type()
     while True:
         try:
             return _read_csv(target, lay, skip_header, id_type), ""
@@ -182,6 +182,12 @@ def _read_frame(target: object, lay: Layout, skip_header: bool) -> tuple[pd.Data
                 id_type = str
             else:
                 return None, str(e)
+
+
+def _first_id_type() -> object:
+    """int32 where pandas refuses an ID that overflows it (pandas 3 on); pandas 2 wraps such
+    an ID around silently (3000000000 read as -1294967296), so IDs start as int64 there."""
+    return np.int32 if int(pd.__version__.split(".")[0]) >= 3 else np.int64
 
 
 def _read_csv(target: object, lay: Layout, skip_header: bool, id_type: object) -> pd.DataFrame:

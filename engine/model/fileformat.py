@@ -44,7 +44,7 @@ SUFFIX = ".pt"
 ZIP_MAGIC = b"PK\x03\x04"
 #: The most movies and hidden units a model file may claim (checked before anything is built).
 MAX_ITEMS = 10_000_000
-MAX_HIDDEN = int(SETTINGS_BY_NAME["n_hidden"].high)
+MAX_HIDDEN = int(SETTINGS_BY_NAME["n_hidden"].high or 0)
 #: The blob's entries that are text, not tensors.
 TEXT_KEYS = ("format", "header", "checksum")
 
@@ -105,7 +105,8 @@ def check_records(path: Path, blob: dict) -> None:
     for name, value in blob.items():
         if isinstance(value, torch.Tensor):
             s = value.untyped_storage()
-            storages[s.data_ptr()] = (name, s.nbytes())
+            if s.nbytes():  # an empty storage reads nothing (and may share an address)
+                storages[s.data_ptr()] = (name, s.nbytes())
         elif not (name in TEXT_KEYS and isinstance(value, str)):
             raise damaged(path, f"entry {_short(name)} is a {type(value).__name__}")
     records = _data_records(path)

@@ -148,7 +148,16 @@ def save_with_fallback(
             failures.append(str(e))
         except OSError as e:
             failures.append(files.describe_os_error(target, e))
-    raise ModelError("could not save the model anywhere: " + "; ".join(failures))
+    raise ModelError(_nowhere(tries, failures))
+
+
+def _nowhere(tries: list[Path], failures: list[str]) -> str:
+    """One line for a model saved nowhere: the reason once when every place gave the same."""
+    reasons = {f.rsplit(": ", 1)[-1] for f in failures}
+    if len(reasons) == 1 and len(failures) == len(tries):
+        where = ", ".join(str(t) for t in tries)
+        return f"could not save the model anywhere ({reasons.pop()}); tried {where}"
+    return "could not save the model anywhere: " + "; ".join(failures)
 
 
 def _free(path: Path) -> Path:

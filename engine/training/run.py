@@ -32,7 +32,7 @@ class Outcome:
     #: where the model was saved; None when nothing was (cancelled before the first epoch
     #: ended, or a rank of a data-parallel run other than 0).
     path: Path | None = None
-    #: the path asked for (None: a new file in the models folder)
+    #: the path asked for (before saving, None: a new file in the models folder)
     wanted: Path | None = None
     #: one line per place the model could not be saved to (then ``path`` is where it went)
     failures: list[str] = field(default_factory=list)
@@ -81,7 +81,8 @@ def train_and_save(
     if result.model is None or not (result.history and result.best_epoch > 0):
         return outcome
     _name(result.model, dataset)
-    outcome.path, outcome.failures = _save(result.model, wanted or _default(dataset), before)
+    outcome.wanted = wanted or _default(dataset)
+    outcome.path, outcome.failures = _save(result.model, outcome.wanted, before)
     return outcome
 
 

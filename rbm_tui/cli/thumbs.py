@@ -1,4 +1,5 @@
-"""``rbm-tui thumbs``: the person's thumbs and marks, listed, exported, cleared and undone;
+"""``rbm-tui thumbs``: the person's thumbs and marks, listed, imported (IMDb, Letterboxd,
+MovieLens.org, rbm-tui exports), exported, cleared and undone;
 profiles (several people on one machine) listed, created, renamed, switched and deleted.
 
 DATA defaults to the dataset last used in the app; NAME to the active profile.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import shlex
 import sys
 from typing import Any
 
@@ -27,6 +30,7 @@ examples:
   rbm-tui thumbs                                 the thumbs on the last dataset used
   rbm-tui thumbs list --dataset ml-100k --profile anna --json
   rbm-tui thumbs export --dataset ml-100k --output mine.csv
+  rbm-tui thumbs import ratings.csv --dataset ml-latest-small --profile anna
   rbm-tui thumbs clear --dataset ml-100k --yes   (undo: rbm-tui thumbs undo)
   rbm-tui thumbs profiles create anna
   rbm-tui thumbs profiles switch anna
@@ -56,7 +60,6 @@ def _store():
 def _dataset(args: argparse.Namespace) -> str:
     """The store's key for ``--dataset`` (a catalogue name as the catalogue spells it, else
     as given, as the app keeps it), or the dataset last used in the app."""
-    from engine import catalogue
     from rbm_tui.preferences import Preferences
 
     data = getattr(args, "dataset", None)
@@ -65,6 +68,14 @@ def _dataset(args: argparse.Namespace) -> str:
         if not data:
             raise CLIError("name the dataset with --dataset DATA (no dataset was used yet)")
         return data
+    return dataset_key(data)
+
+
+def dataset_key(data: str) -> str:
+    """The store's key for DATA: a catalogue name as the catalogue spells it, else as given
+    (as the app keeps it)."""
+    from engine import catalogue
+
     for name in catalogue.names():
         if name.lower() == data.strip().lower():
             return name
@@ -94,6 +105,8 @@ def cmd_thumbs(args: argparse.Namespace) -> int:
     action = args.action or "list"
     if action == "profiles":
         return _profiles(args)
+    if action == "import":
+        return _import(args)
     with _store() as store:
         return {"list": _list, "export": _export, "clear": _clear, "undo": _undo}[action](
             store, args
@@ -158,6 +171,34 @@ def _undo(store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- import
+def _import(args: argparse.Namespace) -> int:
+    """Parse and match FILE (nothing changes when it is unreadable or foreign), then write its
+    thumbs to the profile in one transaction (one undo step)."""
+    from engine.taste import import_file, read_links
+    from rbm_tui.cli.common import load_data
+
+    key = _dataset(args)
+    ratings, path, _name = load_data(key)
+    result = import_file(args.file, ratings, read_links(path), args.threshold)
+    with _store() as store:
+        profile = _profile(store, args)
+        if args.profile is not None:  # a new person: their profile is made for them
+            profile = store.ensure_profile(profile)
+        done = store.import_items(key, profile, result.thumbs.items(), replace=args.replace)
+    if args.json:
+        print(json.dumps(result.to_json(profile), ensure_ascii=False))
+        return EXIT_OK
+    print(result.summary())
+    kept = f", {done.kept} kept as given by hand (--replace replaces them)" if done.kept else ""
+    undo = f"rbm-tui thumbs undo --dataset {shlex.quote(key)} --profile {shlex.quote(profile)}"
+    print(
+        f"{profile} on {key}: {done.written} thumb{'' if done.written == 1 else 's'} written, "
+        f"{done.unchanged} already there{kept} (undo: {undo})"
+    )
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- profiles
 def _profiles(args: argparse.Namespace) -> int:
     action = args.paction or "list"
@@ -203,7 +244,7 @@ def add_parser(sub) -> None:
     """The ``thumbs`` subcommand and its actions."""
     p = sub.add_parser(
         "thumbs",
-        help="your thumbs and marks: list, export, clear, undo; profiles",
+        help="your thumbs and marks: list, import, export, clear, undo; profiles",
         description="Your thumbs (likes, dislikes) and marks, per dataset and profile.",
         epilog=EPILOG_THUMBS,
         formatter_class=HelpFormatter,
@@ -235,7 +276,32 @@ def add_parser(sub) -> None:
         "--dataset ml-100k --yes",
     ).add_argument("--yes", "-y", action="store_true", help="do not ask")
     action("undo", "undo the last change (a thumb, a mark, a clear, an import)", "--dataset demo")
+    _add_import(action)
     _add_profiles(tsub)
+
+
+def _add_import(action) -> None:
+    q = action(
+        "import",
+        "read ratings exported from IMDb, Letterboxd, MovieLens.org or rbm-tui as thumbs",
+        "ratings.csv --dataset ml-latest-small --profile anna",
+    )
+    q.add_argument(
+        "file", metavar="FILE", help="the export (CSV; its format is read from the header)"
+    )
+    q.add_argument(
+        "--json", action="store_true", help="one JSON line: rows, matched, unmatched, ..."
+    )
+    q.add_argument(
+        "--replace", action="store_true", help="replace thumbs and marks given by hand too"
+    )
+    q.add_argument(
+        "--threshold",
+        type=float,
+        metavar="X",
+        help="a rating of X or more is a like, on the file's scale (default: IMDb 6 of 1-10, "
+        "Letterboxd and MovieLens 3 of 0.5-5)",
+    )
 
 
 def _add_profiles(tsub) -> None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from rbm_tui.cli.common import (
     EXIT_OK,
     STOP_SIGNALS,
     CLIError,
-    HelpFormatter,
+    add_json,
     info,
     interrupt_flag,
     load_data,
     print_json,
+    subcommand,
 )
 
 EXAMPLES = """\
@@ -25,10 +27,10 @@ examples:
   rbm-tui train ratings.csv --set dropout=0.3 --json > run.json
   torchrun --nproc-per-node 2 -m rbm_tui train DATA --distributed --device cpu
 
-Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved model's path (or,
-with --json, a JSON object) to stdout. Ctrl+C stops training, saves the model so far and
-exits with 130 (a second Ctrl+C aborts at once); SIGTERM and SIGHUP do the same and exit
-with 143 and 129.
+Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved
+model's path (or, with --json, a JSON object) to stdout. Ctrl+C stops training,
+saves the model so far and exits with 130 (a second Ctrl+C aborts at once);
+SIGTERM and SIGHUP do the same and exit with 143 and 129.
 """
 
 
@@ -42,17 +44,16 @@ def _train_config(args: argparse.Namespace):
     from engine.errors import SettingError
     from engine.settings import BASIC, TrainConfig
 
-    values = {}
-    for item in args.set or []:
-        name, sep, value = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep:
-            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
-        values[name] = value
+    values = _set_values(args.set or [])
     for s in BASIC:
         v = getattr(args, _flag_dest(s.name), None)
-        if v is not None:
-            values[s.name] = v
+        if v is None:
+            continue
+        if s.name in values:  # `--hidden 4 --set n_hidden=0`: which one was meant?
+            raise CLIError(
+                f"--set {s.name}={values[s.name]} conflicts with {s.flag} {v}; give one of them"
+            )
+        values[s.name] = v
     from engine.device import available_cpus
 
     threads = values.get("threads", "0").strip()
@@ -62,6 +63,20 @@ def _train_config(args: argparse.Namespace):
             f"use 1 to {available_cpus()} (0: automatic)"
         )
     return TrainConfig.from_strings(values)
+
+
+def _set_values(items: list[str]) -> dict[str, str]:
+    """``{name: text}`` of the ``--set NAME=VALUE`` items (one value per name)."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep:
+            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
+        if name in values and values[name].strip() != value.strip():
+            raise CLIError(f"--set {name} is given twice ({values[name]}, {value}); give it once")
+        values[name] = value
+    return values
 
 
 def _model_out(arg: str | None, name: str) -> Path | None:
@@ -79,6 +94,10 @@ def _model_out(arg: str | None, name: str) -> Path | None:
 def cmd_train(args: argparse.Namespace) -> int:
     """``rbm-tui train``: train, save (:func:`engine.training.run.train_and_save`), report."""
     config = _train_config(args)
+    if args.model_out is not None and not Path(args.model_out).expanduser().is_dir():
+        from engine.files import check_regular_output
+
+        check_regular_output(Path(args.model_out).expanduser())  # before the data is read
     ratings, _path, name = load_data(args.data, quiet=False)
     _announce(config)
     with interrupt_flag(STOP_SIGNALS) as stop:
@@ -143,13 +162,14 @@ def _check_saved(outcome, stop) -> None:
             f"training {stop.word} before its first epoch ended; nothing to save"
         )
     if outcome.failures:  # a full disk, a missing permission: the model is kept where it went
+        first = outcome.failures[0].removeprefix(f"{outcome.wanted}: ")
         raise CLIError(
-            f"could not save the model to {outcome.wanted} ({'; '.join(outcome.failures)}); "
-            f"the trained model was saved to {outcome.path} instead"
+            f"could not save the model to {outcome.wanted} ({first}); the trained model was "
+            f"saved to {outcome.path} instead"
         )
     if stopped:  # the model so far is kept, and the exit status says so
         raise stop.interrupted(
-            f"training {stop.word} after {len(result.history)} epochs; the model so far "
+            f"training {stop.word} after {_epochs(len(result.history))}; the model so far "
             f"was saved to {outcome.path}"
         )
 
@@ -181,9 +201,13 @@ def _report(args: argparse.Namespace, config, outcome) -> None:
     )
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def _summary(result, val: dict) -> str:
     summary = (
-        f"trained {len(result.history)} epochs in {result.seconds:.1f} s; "
+        f"trained {_epochs(len(result.history))} in {result.seconds:.1f} s; "
         f"best epoch {result.best_epoch}"
     )
     if val:
@@ -219,7 +243,7 @@ def advanced_help() -> str:
         for s in group:
             flag = f" ({s.flag})" if s.flag else ""
             out.append(f"  {s.name} = {_show(s.default)}{flag}, {s.describe_range()}")
-            out.append(f"      {s.help}")
+            out += textwrap.wrap(s.help, 78, initial_indent=" " * 6, subsequent_indent=" " * 6)
         out.append("")
     out.append(EXAMPLES.rstrip())
     return "\n".join(out)
@@ -237,12 +261,12 @@ def add_parser(sub) -> None:
     """The ``train`` subcommand: one flag per basic setting, ``--set`` for the others."""
     from engine.settings import BASIC
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "train",
-        help="train a model on DATA and save it",
+        "train a model on DATA and save it",
         usage="rbm-tui train DATA [options] [--set NAME=VALUE ...]",
         description="Train an RBM on DATA and save it (progress on stderr, the path on stdout).",
-        formatter_class=HelpFormatter,
         add_help=False,
     )
     p.add_argument("data", metavar="DATA", help="a dataset name, folder, .zip or ratings file")
@@ -254,7 +278,10 @@ def add_parser(sub) -> None:
     for s in BASIC:
         metavar = "D" if s.choices else ("N" if s.type is int else "F")
         p.add_argument(
-            s.flag, dest=_flag_dest(s.name), metavar=metavar, help=f"{s.help} ({_show(s.default)})"
+            str(s.flag),  # every basic setting has one
+            dest=_flag_dest(s.name),
+            metavar=metavar,
+            help=f"{s.help} ({_show(s.default)})",
         )
     p.add_argument(
         "--set",
@@ -262,7 +289,7 @@ def add_parser(sub) -> None:
         metavar="NAME=VALUE",
         help="any setting (see --help-advanced)",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_json(p, "print a JSON summary on stdout")
     p.add_argument(
         "--distributed", action="store_true", help="one process of a torchrun job (README)"
     )
