@@ -31,6 +31,7 @@ from rbm_tui.widgets.detail import (
     empty_text,
     rec_hint,
     rec_line,
+    rec_words,
     row_cells,
 )
 from rbm_tui.widgets.movie_table import MoviesTable, movie_columns
@@ -167,7 +168,7 @@ class BrowseScreen(AppScreen):
         self.titles_lower, self.genre_lists = cat.titles_lower, cat.genre_lists
         select_genre = self.query_one("#genre", Select)
         self.view = Query(text=self.view.text, sort=self.view.sort)
-        select_genre.set_options([("All genres", "")] + [(g, g) for g in self.cat.genres])
+        select_genre.set_options([("All genres", "")] + [(g, g) for g in cat.genres])
         select_genre.value = ""
         widest = f"{cat.n:,} movies · {max(SORT_LABELS.values(), key=len)}"
         self.query_one("#view-label", Label).styles.width = len(widest)  # no relayout per key
@@ -233,7 +234,7 @@ class BrowseScreen(AppScreen):
             return
         self.table.refresh()
         recs = self.session.recommendations(self._n_recs(), self.genre_mask())
-        lines = [self._rec_words(pick, recs.personal) for pick in recs.picks]
+        lines = [rec_words(self.cat, pick, recs.personal) for pick in recs.picks]
         genre = f" · {self.genre} only" if self.genre else ""
         if recs.personal:
             self.rec_heading = f"Recommended for you ({recs.rated} rated){genre}"
@@ -249,14 +250,6 @@ class BrowseScreen(AppScreen):
         self._show_recs(lines)
         panel.border_title = self.rec_heading
         self._show_detail()
-
-    def _rec_words(self, pick, personal: bool) -> tuple[int, float | None, str]:
-        if not personal:
-            return pick.index, None, f"liked by {pick.liked_share:.0%} of {pick.raters:,} raters"
-        because = ""
-        if pick.because is not None:
-            because = f"because you liked {self.cat.titles[pick.because]}"
-        return pick.index, pick.match, because
 
     def on_resize(self) -> None:
         height = self.app.size.height
@@ -300,12 +293,14 @@ class BrowseScreen(AppScreen):
     def _show_recs(self, lines: list[tuple[int, float | None, str]]) -> None:
         """Fill the panel: ``(dataset index, match or None, words)`` per line; the highlight
         stays where it was (the next movie once the one rated leaves the list)."""
-        recs = self.query_one(RecsList)
+        recs, cat = self.query_one(RecsList), self.cat
+        if cat is None:
+            return
         self._rec_lines = lines
         inner = recs.content_region.width or self.app.size.width - 4
         width = max(30, inner - 3)  # less a scrollbar and the option's padding
         self.recs = [(i, m) for i, m, _ in lines]
-        options = [Option(rec_line(self.cat, i, m, w, width), id=str(i)) for i, m, w in lines]
+        options = [Option(rec_line(cat, i, m, w, width), id=str(i)) for i, m, w in lines]
         if not options:
             options.append(Option("nothing left to recommend with these filters", disabled=True))
         highlighted = recs.highlighted or 0
@@ -376,7 +371,7 @@ class BrowseScreen(AppScreen):
             self.table.focus()
 
     @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
+    def _search_changed(self, event: Input.Changed | Input.Submitted) -> None:
         if event.value.strip() != self.view.text:
             self._set_view(text=event.value.strip())
 

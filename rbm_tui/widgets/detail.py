@@ -66,6 +66,17 @@ def _scores_line(cat: Catalogue, session, i: int) -> Content:
     )
 
 
+def rec_words(cat: Catalogue, pick, personal: bool) -> tuple[int, float | None, str]:
+    """``(dataset index, match or None, words)`` for a recommendation ``pick``: a personal
+    one with its match and the liked movie behind it, a popular one with its raters."""
+    if not personal:
+        return pick.index, None, f"liked by {pick.liked_share:.0%} of {pick.raters:,} raters"
+    because = ""
+    if pick.because is not None:
+        because = f"because you liked {cat.titles[pick.because]}"
+    return pick.index, pick.match, because
+
+
 def _tight(c: Content) -> Content:
     """``c`` without its leading spaces (a percentage in running text)."""
     return c[len(c.plain) - len(c.plain.lstrip()) :]
