@@ -577,7 +577,10 @@ async def test_search_genre_sort_and_my_ratings(with_model):
         screen.query_one("#genre", Select).value = ""
         await pilot.pause()
         screen.query_one(MoviesTable).focus()
-        await pilot.press("s")  # most rated -> P(like)
+        await pilot.press("s")  # most rated -> match
+        m = [app.session.match[i] for i in screen.rows]
+        assert m == sorted(m, reverse=True)
+        await pilot.press("s")  # -> P(like)
         p = [screen.p_like[i] for i in screen.rows]
         assert p == sorted(p, reverse=True)
         await pilot.press("s")  # -> title

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import SIZE, make_app, wait_for
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from rbm_tui import messages as msg
 from rbm_tui.preferences import Preferences
@@ -227,7 +227,7 @@ def test_browse_screen_with_ratings(snap_compare, seeded_model_file, size):
         app = pilot.app
         await wait_for(pilot, lambda: app.model is not None, what="the model")
         await pilot.pause()
-        app.screen.query_one(DataTable).focus()
+        app.screen.query_one("#movies").focus()
         await pilot.press("plus", "down", "plus", "down", "minus", "down")
         await settle(pilot)
 
