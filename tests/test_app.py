@@ -502,7 +502,7 @@ async def test_no_ratings_shows_popular_movies_to_rate_first(with_model):
 async def test_rating_updates_scores_and_recommendations_in_place(with_model):
     """Each rating key refolds the thumbs: the P(like) cells and the panel change, the table's
     rows stay as they were (updated in place, never rebuilt). Its speed is measured by
-    benchmarks/bench_keypress.py, not here."""
+    benchmarks/bench_browse.py, not here."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_browse(pilot)
