@@ -331,7 +331,8 @@ class BrowseScreen(AppScreen):
         if change is None:
             self.notify("nothing to undo", timeout=2)
             return
-        i = self.rbm.ratings.item_index.get(change.item_id)
+        ratings = self.rbm.ratings
+        i = ratings.item_index.get(change.item_id) if ratings is not None else None
         if i is None:
             return
         self._drawn(i)
