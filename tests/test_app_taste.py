@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import SIZE, make_app, rec_items, wait_for
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from engine.together import together
 from rbm_tui.preferences import Preferences
@@ -45,7 +45,7 @@ async def ready(pilot) -> BrowseScreen:
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, BrowseScreen)
-    screen.query_one(DataTable).focus()
+    screen.table.focus()
     await pilot.pause()
     return screen
 

@@ -124,7 +124,7 @@ def test_output_onto_a_symlink_writes_its_target(tiny_model_file, tmp_path):
     data = write_dataset(tmp_path / "other")
     rc, _out, err = run(["recommend", data, "--model", tiny_model_file, "--output", link])
     assert rc == 0, err
-    assert link.is_symlink() and real.read_text().startswith("user,item,score")
+    assert link.is_symlink() and real.read_text().startswith("user,item,title")
 
 
 def test_output_onto_a_fifo_is_written_through_never_replaced(tiny_model_file, tmp_path):
@@ -138,7 +138,7 @@ def test_output_onto_a_fifo_is_written_through_never_replaced(tiny_model_file, t
     reader.join(10)
     assert rc == 0, err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-    assert got and got[0].startswith(b"user,item,score")
+    assert got and got[0].startswith(b"user,item,title")
 
 
 def test_devices_are_written_in_place_folders_refused_and_new_files_follow_the_umask(tmp_path):

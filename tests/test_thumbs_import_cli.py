@@ -215,4 +215,5 @@ def test_bar_imported_profile_recommends_as_its_exported_thumbs(fmt, mls16, tmp_
     m = ["--model", model, "--k", 20]
     assert run(["recommend", data, *m, "--profile", "p", "-o", a])[0] == 0
     assert run(["recommend", exported, *m, "-o", b])[0] == 0
-    assert a.read_text() == b.read_text() and len(a.read_text().splitlines()) == 21
+    untitled = [[r[:2] + r[3:] for r in csv.reader(io.StringIO(f.read_text()))] for f in (a, b)]
+    assert untitled[0] == untitled[1] and len(untitled[0]) == 21  # (p.csv has no titles)

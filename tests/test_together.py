@@ -171,6 +171,11 @@ def _items(path) -> list[str]:
         return [row["item"] for row in csv.DictReader(fh)]
 
 
+def _untitled(path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [{k: v for k, v in row.items() if k != "title"} for row in csv.DictReader(fh)]
+
+
 def test_recommend_profile_equals_recommend_of_its_exported_thumbs(
     profiles, seeded_model_file, tmp_path
 ):
@@ -184,7 +189,7 @@ def test_recommend_profile_equals_recommend_of_its_exported_thumbs(
     assert rc == 0, err
     rc, _, err = run(["recommend", exported, *m, "-o", b])
     assert rc == 0, err
-    assert a.read_text() == b.read_text()
+    assert _untitled(a) == _untitled(b)  # (the exported file has no titles)
     assert len(_items(a)) == 15
     # the table lists the same movies
     rc, out, _ = run(["recommend", "demo", *m, "--profile", "anna"])

@@ -12,12 +12,16 @@ import csv
 import io
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine._lazy import lazy_module
 from engine.data.columns import normalise
 from engine.data.sources import plan_source
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 _ID = re.compile(r"^(?:tt)?0*(\d{1,10})(?:\.0*)?$", re.IGNORECASE)
 

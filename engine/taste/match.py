@@ -20,12 +20,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine._lazy import lazy_module
 from engine.taste.formats import TasteRow
 from engine.taste.titles import in_parts, short_keys, split_movielens, tail_keys, title_key
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 #: How a row matched (the keys of ``ImportResult.methods``).
 METHODS = ("imdb", "tmdb", "item", "title", "title, year ±1", "title in parts")

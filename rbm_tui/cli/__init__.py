@@ -47,15 +47,15 @@ from rbm_tui.runtime import tune_process
 
 EPILOG_MAIN = """\
 examples:
-  rbm-tui                                   open the terminal app
-  rbm-tui datasets                          the datasets, and which are on disk
-  rbm-tui train ml-100k --model-out m.pt    train with the default settings
+  rbm-tui                                 open the terminal app
+  rbm-tui datasets                        the datasets, and which are on disk
+  rbm-tui train ml-100k --model-out m.pt  train with the default settings
   rbm-tui recommend ml-100k --model m.pt --user 196
   rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
 
-DATA is a dataset name (demo, ml-100k, ...), a folder, a GroupLens .zip or one ratings file.
-Exit codes: 0 ok, 2 bad input (one error line on stderr), 130 interrupted (Ctrl+C),
-143 / 129 stopped by SIGTERM / SIGHUP.
+DATA is a dataset name (demo, ml-100k, ...), a folder, a GroupLens .zip or
+one ratings file. Exit codes: 0 ok, 2 bad input (one error line on stderr),
+130 interrupted (Ctrl+C), 143 / 129 stopped by SIGTERM / SIGHUP.
 """
 
 

@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.errors import RbmTuiError
+from rbm_tui.cli.tables import fitted_table as fitted_table
+from rbm_tui.cli.tables import print_pairs as print_pairs
+from rbm_tui.cli.tables import shorten as shorten
+from rbm_tui.cli.tables import table as table
+from rbm_tui.cli.tables import terminal_width as terminal_width
 
 PROG = "rbm-tui"
 EXIT_OK = 0
@@ -113,29 +118,6 @@ def json_safe(x: Any) -> Any:
 
 def print_json(obj: Any) -> None:
     print(json.dumps(json_safe(obj), indent=2, ensure_ascii=False))
-
-
-def table(
-    rows: list[list[str]], header: list[str], right: set[int] | frozenset[int] = frozenset()
-) -> str:
-    """A plain aligned text table."""
-    widths = [len(h) for h in header]
-    for r in rows:
-        for i, c in enumerate(r):
-            widths[i] = max(widths[i], len(c))
-
-    def line(cells: list[str]) -> str:
-        out = [
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ]
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(header)] + [line(r) for r in rows])
-
-
-def shorten(text: str, n: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 def check_output(path: str | None) -> None:
@@ -296,12 +278,6 @@ def lookup_user(ratings, user: str, data: str) -> int:
         ) from None
 
 
-def print_pairs(lines: list[tuple[str, str]]) -> None:
-    w = max(len(k) for k, _ in lines)
-    for k, v in lines:
-        print(f"{k.ljust(w)}  {v}")
-
-
 def confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
@@ -328,7 +304,19 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps examples as written; appends defaults (TrainConfig's, read only when shown)."""
+    """Keeps examples (indented lines) as written, wraps the other lines of a description or
+    epilog to the terminal's width; appends defaults (TrainConfig's, read only when shown)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines = []
+        for line in text.splitlines():
+            if len(indent + line) <= width or line[:1].isspace():
+                lines.append(indent + line)
+            else:
+                lines += textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent)
+        return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""

@@ -12,23 +12,23 @@ from rbm_tui.cli.common import (
     DATA_HELP,
     EXIT_OK,
     CLIError,
-    HelpFormatter,
     Interrupted,
     confirm,
+    fitted_table,
     info,
     interrupt_flag,
     load_data,
     print_json,
     print_pairs,
     shorten,
-    table,
+    subcommand,
     warn,
 )
 
 EPILOG_DATASETS = """\
 examples:
   rbm-tui datasets                       list (same as `datasets list`)
-  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels cleanly)
+  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels)
   rbm-tui datasets import ~/ml-100k.zip  use a zip you downloaded yourself
   rbm-tui datasets import my.csv --name mine
   rbm-tui datasets info ml-100k          counts, like share, sparsity, licence
@@ -85,10 +85,11 @@ def _datasets_list(args: argparse.Namespace) -> int:
                 short_licence(d.licence),
             ]
         )
-    print(table(rows, ["name", "status", "size", "ratings", "title", "licence"], right={2, 3}))
+    header = ["name", "status", "size", "ratings", "title", "licence"]
+    print(fitted_table(rows, header, right={2, 3}, shrink=(4, 5)))
     print(
-        "\nrbm-tui datasets download NAME fetches one; rbm-tui datasets info NAME shows its "
-        "licence and citation."
+        "\nrbm-tui datasets download NAME fetches one;\n"
+        "rbm-tui datasets info NAME tells its licence and citation."
     )
     return EXIT_OK
 
@@ -217,69 +218,64 @@ def _stats_lines(stats, path) -> list[tuple[str, str]]:
     return lines
 
 
-def _action(dsub, name: str, help: str, epilog: str, description: str | None = None):
-    """One ``datasets`` action's parser."""
-    return dsub.add_parser(
-        name, help=help, description=description, epilog=epilog, formatter_class=HelpFormatter
-    )
+#: ``datasets`` actions: ``(name, help, examples, description, arguments)`` (see
+#: :data:`_ARGUMENTS`).
+_ACTIONS: tuple[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]], ...] = (
+    ("list", "the catalogue, with on-disk status, size and licence",
+     ("rbm-tui datasets list", "rbm-tui datasets list --json"), None, ("json",)),
+    ("download", "download a MovieLens dataset from GroupLens",
+     ("rbm-tui datasets download ml-100k",),
+     "Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves nothing behind.",
+     ("download_name", "force")),
+    ("import", "import a local folder, .zip or ratings file",
+     ("rbm-tui datasets import ~/Downloads/ml-1m.zip",
+      "rbm-tui datasets import ratings.csv --name mine --link"),
+     "Import a local folder, GroupLens .zip or ratings file as a dataset.",
+     ("path", "as_name", "link")),
+    ("info", "users, movies, ratings, like share, sparsity",
+     ("rbm-tui datasets info demo", "rbm-tui datasets info ml-100k/u1.base"),
+     "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
+     "licence and citation).",
+     ("data", "like_threshold", "json")),
+    ("remove", "delete a downloaded or imported dataset",
+     ("rbm-tui datasets remove ml-1m --yes",), None, ("name", "yes")),
+)  # fmt: skip
+_ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "json": (("--json",), {"action": "store_true", "help": "as JSON"}),
+    "download_name": (
+        ("name",),
+        {"metavar": "NAME", "help": "a downloadable dataset (ml-100k, ml-1m, ...)"},
+    ),
+    "force": (("--force",), {"action": "store_true", "help": "download again if already on disk"}),
+    "path": (("path",), {"metavar": "PATH", "help": "a folder, .zip or ratings file"}),
+    "as_name": (
+        ("--name",),
+        {"metavar": "N", "help": "the dataset's name (default: from PATH)"},
+    ),
+    "link": (("--link",), {"action": "store_true", "help": "link to PATH instead of copying it"}),
+    "data": (("data",), {"metavar": "DATA", "help": DATA_HELP}),
+    "like_threshold": (
+        ("--like-threshold",),
+        {"type": float, "metavar": "F", "help": "a rating >= F is a like (default: 3)"},
+    ),
+    "name": (("name",), {"metavar": "NAME"}),
+    "yes": (("--yes", "-y"), {"action": "store_true", "help": "do not ask"}),
+}
 
 
 def add_parser(sub) -> None:
     """The ``datasets`` subcommand and its actions."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "datasets",
-        help="list, download, import and inspect datasets",
+        "list, download, import and inspect datasets",
         description="The dataset catalogue, downloads and imports.",
         epilog=EPILOG_DATASETS,
-        formatter_class=HelpFormatter,
     )
     p.set_defaults(func=cmd_datasets, action=None, json=False)
     dsub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = _action(
-        dsub,
-        "list",
-        "the catalogue, with on-disk status, size and licence",
-        "examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
-    )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = _action(
-        dsub,
-        "download",
-        "download a MovieLens dataset from GroupLens",
-        "example:\n  rbm-tui datasets download ml-100k\n",
-        "Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves nothing behind.",
-    )
-    q.add_argument("name", metavar="NAME", help="a downloadable dataset (ml-100k, ml-1m, ...)")
-    q.add_argument("--force", action="store_true", help="download again if already on disk")
-    q = _action(
-        dsub,
-        "import",
-        "import a local folder, .zip or ratings file",
-        "examples:\n  rbm-tui datasets import ~/Downloads/ml-1m.zip\n"
-        "  rbm-tui datasets import ratings.csv --name mine --link\n",
-        "Import a local folder, GroupLens .zip or ratings file as a dataset.",
-    )
-    q.add_argument("path", metavar="PATH", help="a folder, .zip or ratings file")
-    q.add_argument("--name", metavar="N", help="the dataset's name (default: from PATH)")
-    q.add_argument("--link", action="store_true", help="link to PATH instead of copying it")
-    q = _action(
-        dsub,
-        "info",
-        "users, movies, ratings, like share, sparsity",
-        "examples:\n  rbm-tui datasets info demo\n  rbm-tui datasets info ml-100k/u1.base\n",
-        "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
-        "licence and citation).",
-    )
-    q.add_argument("data", metavar="DATA", help=DATA_HELP)
-    q.add_argument(
-        "--like-threshold", type=float, metavar="F", help="a rating >= F is a like (default: 3)"
-    )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = _action(
-        dsub,
-        "remove",
-        "delete a downloaded or imported dataset",
-        "example:\n  rbm-tui datasets remove ml-1m --yes\n",
-    )
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    for name, help_text, examples, description, arguments in _ACTIONS:
+        q = subcommand(dsub, name, help_text, examples, description=description)
+        for key in arguments:
+            flags, options = _ARGUMENTS[key]
+            q.add_argument(*flags, **options)

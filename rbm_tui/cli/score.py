@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
+from collections.abc import Callable
 
 from rbm_tui.cli.common import (
     DATA_HELP,
@@ -21,6 +23,7 @@ from rbm_tui.cli.common import (
     output,
     positive_int,
     print_json,
+    printable,
     shorten,
     subcommand,
     table,
@@ -29,17 +32,32 @@ from rbm_tui.cli.common import (
 from rbm_tui.cli.together import EPILOG as EPILOG_PROFILES
 from rbm_tui.cli.together import add_profile
 
-EPILOG_RECOMMEND = """\
+#: What each column of ``recommend``'s output is (its help shows them).
+RECOMMEND_COLUMNS = (
+    ("user, item", "the original user and movie IDs"),
+    ("title", "the movie's title (its ID when DATA has none)"),
+    ("p_seen", "the chance the user picks (watches) the movie: what --by seen ranks by"),
+    ("match", "p_seen x p_like^(1/4), the chance the user picks the movie weighed by the "
+     "chance they like it: what --by liked and the app's recommendations rank by"),
+    ("p_like", "the calibrated chance the user likes the movie once seen"),
+)  # fmt: skip
+
+EPILOG_RECOMMEND = (
+    """\
 examples:
   rbm-tui recommend ml-100k --model m.pt > top10.csv
-  rbm-tui recommend ml-100k --model m.pt --k 20 --output top20.csv
+  rbm-tui recommend ml-100k --model m.pt --by liked --k 20 --output top20.csv
   rbm-tui recommend ml-100k --model m.pt --user 196
-  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben   (watch together)
+  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben
 
-CSV: header user,item,score; original IDs; for every user the k best movies that user has
-not rated in DATA, best first (score: the model's log-odds of picking the movie). With --user
-and no --output: a table with titles and P(like).
+CSV: the k best movies for every user, leaving out what they rated in DATA, best first; \
+the first number is the one the rows are sorted by:
+  user,item,title,p_seen,p_like  (--by seen)
+  user,item,title,match,p_like   (--by liked)
 """
+    + "".join(f"{name}: {text}\n" for name, text in RECOMMEND_COLUMNS)
+    + "With --user and no --output: a table of the same numbers, as percentages.\n"
+)
 
 EPILOG_PREDICT = """\
 examples:
@@ -56,7 +74,7 @@ EPILOG_EVALUATE = """\
 examples:
   rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
   rbm-tui evaluate --model m.pt --train train.csv --test test.csv --json
-  rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test --thumbs-only
+  rbm-tui evaluate --model m.pt --train u1.base --test u1.test --thumbs-only
 
 Like/dislike metrics over the test rows (AUC, accuracy, per-user error, ECE) and top-N
 metrics over the test users (P@k, R@k, nDCG@k, MAP), as in BENCHMARKS.md. Users and movies are
@@ -66,6 +84,24 @@ matched between the two files by their original IDs; TRAIN gives each user's kno
 
 
 # --------------------------------------------------------------------------- recommend
+#: What each ``--by`` ranks by: its CSV column and its table heading.
+RANKED_BY = {"seen": ("p_seen", "P(seen)"), "liked": ("match", "Match")}
+
+
+def recommend_columns(by: str) -> list[str]:
+    """The CSV header of ``recommend --by BY``: the number the rows are sorted by first."""
+    return ["user", "item", "title", RANKED_BY[by][0], "p_like"]
+
+
+def ranked_value(by: str, score: float) -> float:
+    """The number ``--by`` ranks by, from :func:`engine.recommender.recommend_all`'s score:
+    P(seen) = σ(seen log-odds) for ``seen``; the match = exp(its log) for ``liked``. Both
+    rise with the score, so the rows stay sorted by them."""
+    if by == "liked":
+        return math.exp(score)
+    return 1.0 / (1.0 + math.exp(-score)) if score >= -700 else 0.0
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     check_output(args.output)
     if args.profile:  # the thumbs of profiles of the ratings store
@@ -74,7 +110,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         return cmd_recommend_profiles(args)
     from engine.recommender import recommend_all
 
-    ratings, _path, _name = load_data(args.data)
+    ratings, _path, name = load_data(args.data)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, ratings, args.data)
     users: list | None = None
@@ -82,42 +118,58 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         u = lookup_user(ratings, args.user, args.data)
         users = ratings.user_ids[u : u + 1].tolist()
     recs = recommend_all(
-        model,
-        ratings,
-        k=args.k,
-        users=users,
-        by=args.by,
-        with_scores=True,
+        model, ratings, k=args.k, users=users, by=args.by, with_scores=True,
         thumbs_only=args.thumbs_only,
-    )
-
+    )  # fmt: skip
+    title = titles(ratings)
     if users is not None and args.output is None:
         uid = users[0]
-        rows = []
-        for rank, (item, _score, p) in enumerate(recs[uid], 1):
-            try:
-                title = str(ratings.movies["title"].iat[ratings.lookup_item(item)])
-            except KeyError:
-                title = str(item)
-            rows.append([str(rank), str(item), shorten(title, 60), f"{100 * p:.0f}%"])
         n_rated = len(ratings.user_items(ratings.lookup_user(uid))[0])
-        print(
-            f"Top {len(rows)} for user {uid} ({n_rated} movies rated in {args.data}; "
-            f"model {model_path.name}):"
-        )
-        print(table(rows, ["#", "movie", "title", "P(like)"], right={0, 1, 3}))
+        intro = f"Top {len(recs[uid])} for user {uid} ({n_rated} rated in {name}; model "
+        print_top(args.by, intro + f"{model_path.name})", recs[uid], title)
         return EXIT_OK
-
     with output(args.output) as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["user", "item", "score"])
-        for uid, items in recs.items():
-            for item, score, _p in items:
-                w.writerow([uid, item, f"{score:.6f}"])
+        write_recommendations(fh, args.by, recs, title)
     if args.output is not None:
         n = sum(len(v) for v in recs.values())
         info(f"wrote {n:,} recommendations for {len(recs):,} users to {args.output}")
     return EXIT_OK
+
+
+def titles(ratings) -> Callable[[object], str]:
+    """``title(item ID)``: the movie's title in ``ratings``, or its ID when it has none."""
+    names = ratings.title_list()
+
+    def title(item) -> str:
+        try:
+            return names[ratings.lookup_item(item)]
+        except KeyError:
+            return str(item)
+
+    return title
+
+
+def write_recommendations(fh, by: str, recs: dict, title: Callable[[object], str]) -> None:
+    """``recs`` (``{user: [(item, score, p_like), ...]}``, as :func:`recommend_all` gives
+    them) as the CSV of :func:`recommend_columns`."""
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(recommend_columns(by))
+    for uid, items in recs.items():
+        for item, score, p in items:
+            w.writerow([uid, item, title(item), f"{ranked_value(by, score):.6f}", f"{p:.6f}"])
+
+
+def print_top(by: str, intro: str, recs: list, title: Callable[[object], str]) -> None:
+    """One person's recommendations as a table under ``intro``: the number they are sorted
+    by, then P(like)."""
+    heading = RANKED_BY[by][1]
+    rows = [
+        [str(rank), str(item), shorten(printable(title(item)), 50),
+         f"{100 * ranked_value(by, score):.0f}%", f"{100 * p:.0f}%"]
+        for rank, (item, score, p) in enumerate(recs, 1)
+    ]  # fmt: skip
+    print(f"{intro}, by {heading}:")
+    print(table(rows, ["#", "movie", "title", heading, "P(like)"], right={0, 1, 3, 4}))
 
 
 # --------------------------------------------------------------------------- predict
@@ -268,7 +320,8 @@ def add_parser(sub) -> None:
         "--by",
         choices=("seen", "liked"),
         default="seen",
-        help="rank by how likely the user picks the movie (seen) or picks and likes it (liked)",
+        help="rank by P(seen), how likely the user picks the movie, or by the match "
+        "(liked), P(seen) x P(like)^(1/4), as the app does",
     )
     _add_knowing(p)
     p.set_defaults(func=cmd_recommend)

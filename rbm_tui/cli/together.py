@@ -28,17 +28,20 @@ HELP = (
     "one list to watch together"
 )
 EPILOG = """\
---profile NAME: the profile's thumbs on DATA (as `rbm-tui thumbs list --dataset DATA`), the
-same list as `recommend` of `rbm-tui thumbs export --profile NAME`'s file, without the movies
-it marked seen or not interested. With --output: user,item,score as above; else a table.
+--profile NAME: the profile's thumbs on DATA (as `rbm-tui thumbs list
+--dataset DATA`), the same list as `recommend` of `rbm-tui thumbs export
+--profile NAME`'s file, without the movies it marked seen or not interested.
+With --output: the CSV above; else a table.
 
---profile A --profile B ...: one list for all of them (watch together): movies none of them
-rated or marked, ranked by the together match, a soft minimum of their matches (the least keen
-person counts most). Columns: together (the together match), then per person their match (the
-chance they pick it, weighed by P(like)) and P(like), and from: whose taste the pick came from
-(the person whose own list ranks it highest) and their liked movie that pushed it up most.
-With --output, CSV: rank,item,title,together, then match:NAME,p_like:NAME per person, then
-from,because (because: that liked movie's ID), probabilities as decimals.
+--profile A --profile B ...: one list for all of them (watch together): movies
+none of them rated or marked, ranked by the together match, a soft minimum of
+their matches (the least keen person counts most). Columns: together (the
+together match), then per person their match (the chance they pick it, weighed
+by P(like)) and P(like), and from: whose taste the pick came from (the person
+whose own list ranks it highest) and their liked movie that pushed it up most.
+With --output, CSV: rank,item,title,together, then match:NAME,p_like:NAME per
+person, then from,because (because: that liked movie's ID), probabilities as
+decimals.
 """
 
 
@@ -82,19 +85,15 @@ def _one(args: argparse.Namespace, ratings, model, store, key: str) -> int:
         thumbs_only=args.thumbs_only,
     )[name]
     recs = [r for r in recs if r[0] not in marked][: args.k]
+    from rbm_tui.cli.score import print_top, titles, write_recommendations
+
     if args.output is not None:
         with output(args.output) as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(["user", "item", "score"])
-            w.writerows([name, item, f"{score:.6f}"] for item, score, _p in recs)
+            write_recommendations(fh, args.by, {name: recs}, titles(ratings))
         info(f"wrote {len(recs):,} recommendations for {name} to {args.output}")
         return EXIT_OK
-    rows = [
-        [str(rank), str(item), shorten(_title(ratings, item), 60), f"{100 * p:.0f}%"]
-        for rank, (item, _score, p) in enumerate(recs, 1)
-    ]
-    print(f"Top {len(rows)} for {name} ({known.n_ratings} thumbs on {key}):")
-    print(table(rows, ["#", "movie", "title", "P(like)"], right={0, 1, 3}))
+    intro = f"Top {len(recs)} for {name} ({known.n_ratings} thumbs on {key})"
+    print_top(args.by, intro, recs, titles(ratings))
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from rbm_tui.cli.common import (
@@ -26,10 +27,10 @@ examples:
   rbm-tui train ratings.csv --set dropout=0.3 --json > run.json
   torchrun --nproc-per-node 2 -m rbm_tui train DATA --distributed --device cpu
 
-Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved model's path (or,
-with --json, a JSON object) to stdout. Ctrl+C stops training, saves the model so far and
-exits with 130 (a second Ctrl+C aborts at once); SIGTERM and SIGHUP do the same and exit
-with 143 and 129.
+Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved
+model's path (or, with --json, a JSON object) to stdout. Ctrl+C stops training,
+saves the model so far and exits with 130 (a second Ctrl+C aborts at once);
+SIGTERM and SIGHUP do the same and exit with 143 and 129.
 """
 
 
@@ -242,7 +243,7 @@ def advanced_help() -> str:
         for s in group:
             flag = f" ({s.flag})" if s.flag else ""
             out.append(f"  {s.name} = {_show(s.default)}{flag}, {s.describe_range()}")
-            out.append(f"      {s.help}")
+            out += textwrap.wrap(s.help, 78, initial_indent=" " * 6, subsequent_indent=" " * 6)
         out.append("")
     out.append(EXAMPLES.rstrip())
     return "\n".join(out)

@@ -104,6 +104,45 @@ class TasteScreen(AppScreen):
     def show_watchlist(self, on: bool) -> None:  # pragma: no cover - Browse's
         """List only the watchlist (``on``) or the movies again."""
 
+    def cursor_to(self, i: int) -> None:  # pragma: no cover - Browse's
+        """Put the cursor on movie ``i`` when it is listed."""
+
+    def listed_only(self) -> list[int]:
+        """The movies a "mine" view lists: the watchlist's in the watchlist view, else the
+        ones the person rated (dataset indices)."""
+        s = self.session
+        if s is None:
+            return []
+        if self.watch_only:
+            return self.watchlist_indices()
+        likes, dislikes = s.thumb_indices()
+        return likes + dislikes
+
+    # ------------------------------------------------------------------- undo
+    def action_undo(self) -> None:
+        """Undo the last step: a thumb, a mark, the watchlist, a clear all or an import."""
+        s = self.session
+        if s is None:
+            return
+        before = (dict(s.thumbs), dict(s.marks), set(s.watchlist))
+        try:
+            change = s.undo()
+        except RbmTuiError as e:
+            self.rbm.show_error("Cannot undo", str(e))
+            return
+        if change is None:
+            self.notify("nothing to undo", timeout=2)
+            return
+        n = _differences(before, s)
+        i = s.ratings.item_index.get(change.item_id)
+        if n > 1 or i is None:
+            self.thumbs_reloaded()
+            self.notify(f"undone: {n} movies are as they were", timeout=2)
+            return
+        self.movie_changed(i)
+        self.cursor_to(i)
+        self.notify(f"undone: {self._title(i)} is {_state_words(change)} again", timeout=2)
+
     # ------------------------------------------------------------------ marks
     def action_mark(self, mark: str) -> None:
         """Mark the movie ``mark`` ("not_interested", "seen"); the same key again clears it."""
@@ -125,8 +164,6 @@ class TasteScreen(AppScreen):
             return
         on = s.item_id(i) not in s.watchlist
         if self._saved("Cannot save the watchlist", s.set_watch, i, on):
-            if self.watch_only:
-                self.show_watchlist(True)
             self.movie_changed(i)
             what = "on your watchlist" if on else "off your watchlist"
             self.notify(f"{self._title(i)}: {what}", timeout=2)
@@ -266,6 +303,30 @@ class TasteScreen(AppScreen):
             return None
         lines: list[RecLine] = [(p.index, p.score, together_words(people, p)) for p in picks]
         return f"Together: {', '.join(people)} (t: back to yours)", lines
+
+
+def _differences(before: tuple[dict, dict, set], s: Any) -> int:
+    """How many movies' thumb, mark or watchlist flag differ between ``before`` (thumbs,
+    marks, watchlist) and session ``s`` now."""
+    thumbs, marks, watch = before
+    items = set(thumbs) | set(s.thumbs) | set(marks) | set(s.marks) | (watch ^ s.watchlist)
+    return sum(
+        (thumbs.get(k), marks.get(k), k in watch)
+        != (s.thumbs.get(k), s.marks.get(k), k in s.watchlist)
+        for k in items
+    )
+
+
+def _state_words(change: Any) -> str:
+    """What a movie is after an undo: on or off the watchlist, liked, disliked, marked, or
+    not rated."""
+    if change.watch_before != change.watch_after:
+        return "on your watchlist" if change.watch_after else "off your watchlist"
+    if change.after is not None:
+        return "liked" if change.after else "disliked"
+    if change.state_after in _MARK_WORDS:
+        return f"marked {_MARK_WORDS[change.state_after]}"
+    return "not rated"
 
 
 #: The command palette's taste entries: (title, Browse action, help).
