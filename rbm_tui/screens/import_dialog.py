@@ -270,4 +270,8 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
+        """Close, with the outcome; not while importing (the screen below would miss it)."""
+        if self.running:
+            self._say("importing… it closes once done")
+            return
         self.dismiss(self.outcome)
