@@ -243,10 +243,13 @@ async def test_clear_all_and_undo(seeded_model_file):
         assert app.screen is screen
         assert app.session.thumbs == {} and app.store.ratings("demo") == {}
         assert screen.rec_heading.startswith("Rate these first")
+        app.clear_notifications()
         await pilot.press("z")
         await pilot.pause()
         assert app.session.thumbs == before
         assert app.store.ratings("demo") == before
+        said = [n.message for n in app._notifications]
+        assert said == ["undone: 3 movies are as they were"]
 
 
 # -------------------------------------------------------------------------- together
