@@ -64,6 +64,7 @@ def test_importing_the_app_does_not_import_torch():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_first_screen_benchmark_runs_the_app_to_its_first_screen():
     """benchmarks/bench_startup.py starts the real app in fresh processes and times its first
     screen (the app itself carries no benchmark code)."""
@@ -144,6 +145,7 @@ async def test_first_screen_is_datasets_with_demo_offered():
 
 
 # ------------------------------------------------------------------------ whole flow
+@pytest.mark.slow
 async def test_whole_flow_pick_train_rate_reopen():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -201,6 +203,7 @@ async def test_whole_flow_pick_train_rate_reopen():
 
 
 # --------------------------------------------------------------------------- training
+@pytest.mark.slow
 async def test_a_run_is_named_before_it_starts_and_an_identical_run_is_not_saved_twice():
     """The name typed is the saved file's; a bad or taken name is refused before training;
     a second run with the same data, settings and seed saves nothing and makes the kept
@@ -250,6 +253,7 @@ async def start_long_run(pilot) -> TrainScreen:
     return screen
 
 
+@pytest.mark.slow
 async def test_training_stop_asks_then_keeps_the_model_so_far():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -271,6 +275,7 @@ async def test_training_stop_asks_then_keeps_the_model_so_far():
         assert screen.query_one("#start").disabled is False
 
 
+@pytest.mark.slow
 async def test_training_failure_shows_a_dialog_and_the_app_keeps_running(monkeypatch):
     import engine.training.loop
 
@@ -298,6 +303,7 @@ async def test_training_failure_shows_a_dialog_and_the_app_keeps_running(monkeyp
         assert isinstance(app.screen, BrowseScreen)
 
 
+@pytest.mark.slow
 async def test_invalid_hyperparameters_are_marked_and_refused():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -671,6 +677,7 @@ def with_demo_model(demo_model_file, rbm_home):
     return target
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("likes,dislikes", [("Romance", "Sci-Fi"), ("Sci-Fi", "Romance")])
 async def test_planted_tastes_get_their_own_sorted_list_with_liked_reasons(
     with_demo_model, likes, dislikes
@@ -931,6 +938,7 @@ async def test_remembered_dataset_gone_offers_the_catalogue():
         assert app.ratings is None
 
 
+@pytest.mark.slow
 async def test_quit_during_training_asks_then_leaves_only_whole_models():
     """``q`` mid-run asks first; yes stops the run within a batch, saves its best epoch so
     far (one model file, whole: it loads, no temporary file beside it), then quits."""
@@ -957,6 +965,7 @@ async def test_quit_during_training_asks_then_leaves_only_whole_models():
     assert 1 <= len(model.meta["history"]) < 500
 
 
+@pytest.mark.slow
 async def test_enter_right_after_start_does_not_stop_training():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -976,6 +985,7 @@ async def test_enter_right_after_start_does_not_stop_training():
         await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
 
 
+@pytest.mark.slow
 async def test_a_stopped_run_scoring_worse_does_not_replace_the_active_model(with_model):
     """A stopped run's model is saved; it becomes active only if its validation score beats
     the active model's."""
@@ -997,6 +1007,7 @@ async def test_a_stopped_run_scoring_worse_does_not_replace_the_active_model(wit
         assert "not made active" in str(app.screen.query_one("#train-state").content)
 
 
+@pytest.mark.slow
 async def test_switching_dataset_during_training_is_refused():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -1013,6 +1024,7 @@ async def test_switching_dataset_during_training_is_refused():
         await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
 
 
+@pytest.mark.slow
 async def test_the_chart_draws_the_epochs_with_the_refit_band_named():
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

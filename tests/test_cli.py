@@ -326,6 +326,7 @@ def test_train_missing_and_malformed_input(tmp_path):
 
 
 # --------------------------------------------------------------------------- recommend
+@pytest.mark.slow
 def test_recommend_every_user(u1_model, ml100k):
     path, _ = u1_model
     rc, out, err = run(["recommend", ml100k / "u1.base", "--model", path, "--k", "7"])
@@ -455,6 +456,7 @@ def test_read_pairs_formats(tmp_path):
 
 
 # --------------------------------------------------------------------------- evaluate
+@pytest.mark.slow
 def test_evaluate_u1(u1_model, ml100k):
     path, _ = u1_model
     base, test = ml100k / "u1.base", ml100k / "u1.test"
@@ -482,6 +484,7 @@ def test_evaluate_u1(u1_model, ml100k):
     assert "AUC" in out and "P@5" in out and "nDCG@5" in out and "MAP" in out
 
 
+@pytest.mark.slow
 def test_benchmark_split_end_to_end(bench_model, bench):
     train, test = bench / "train.csv", bench / "test.csv"
     rc, out, err = run(
@@ -739,6 +742,7 @@ def test_subprocess_errors_have_no_traceback(u1_model, ml100k, tmp_path):
     assert r.stdout == ""
 
 
+@pytest.mark.slow
 def test_subprocess_ctrl_c_during_training_keeps_the_model_so_far(ml100k, tmp_path):
     """Ctrl+C stops training within a batch, saves the model trained so far (whole: it loads,
     with the epochs done in its history), says where, and exits with 130."""

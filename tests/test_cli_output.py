@@ -44,6 +44,7 @@ def wider_than(text: str, columns: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------- recommend
+@pytest.mark.slow
 @pytest.mark.parametrize("by, ranked", [("seen", "p_seen"), ("liked", "match")])
 def test_recommend_rows_are_sorted_by_the_first_number_the_header_names(
     seeded_model_file, tmp_path, by, ranked

@@ -118,6 +118,7 @@ CASES = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["cd1-val", "pcd-k3"])
 def test_two_ranks_equal_single_process(tmp_path: Path, case: str) -> None:
     from engine.data.loaders import load_ratings
@@ -173,6 +174,7 @@ def test_two_ranks_equal_single_process(tmp_path: Path, case: str) -> None:
         assert abs(dist_model.calibration[name] - weight) < 1e-4, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["die", "stall"])
 def test_lost_rank_fails_clearly(tmp_path: Path, how: str) -> None:
     data = _write_ratings(tmp_path / "ratings.csv")

@@ -53,6 +53,7 @@ def test_no_engine_module_imports_textual() -> None:
     assert run(code) == "False"
 
 
+@pytest.mark.slow
 def test_training_from_the_cache_never_imports_pandas(tmp_path: Path) -> None:
     """pandas costs ~0.2 s to import: a cached load and a training run must not need it
     (the movie table is built only when something reads it)."""

@@ -168,6 +168,7 @@ def test_a_model_of_another_catalogue_is_refused_naming_both(tiny_model_file):
 
 
 # ------------------------------------------------------------------ 2. crafted files
+@pytest.mark.slow
 def test_crafted_headers_give_one_line_and_little_memory(tiny_model_file, tmp_path):
     """Each crafted file: ``recommend`` and ``models info`` exit 2 with one line, ``models
     list`` exits 0 and lists it as unreadable, and the process stays under 1 GB."""
@@ -287,6 +288,7 @@ def bomb(path: Path, mib: int = 64) -> Path:
     ],
     ids=["bomb", "import-dev-zero", "pairs-dev-zero", "fifo", "import-fifo", "pairs-fifo", "nul"],
 )
+@pytest.mark.slow
 def test_hostile_inputs_are_refused_with_one_line(argv, tmp_path, seeded_model_file):
     """A zip bomb read in place, a device, a FIFO, a binary file: one line, exit 2, no hang
     (each runs in a process that is killed after 60 s)."""
@@ -430,6 +432,7 @@ def test_a_damaged_cache_is_rebuilt_with_a_notice(tmp_path):
     assert load_ratings(data).report.from_cache  # rebuilt once, trusted after
 
 
+@pytest.mark.slow
 async def test_the_export_asks_before_overwriting(seeded_model_file, tmp_path):
     from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
 
@@ -451,6 +454,7 @@ async def test_the_export_asks_before_overwriting(seeded_model_file, tmp_path):
         assert target.read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_sigterm_during_training_leaves_a_whole_file_or_none(tmp_path):
     """SIGTERM saves the model so far (issue 34): a whole file, never a half-written one."""
     out = tmp_path / "m.pt"

@@ -95,6 +95,7 @@ def test_a_fifo_that_appears_during_training_is_not_written_and_the_model_is_kep
     assert saved.parent == rbm_home / "data" / "models" and saved.is_file()
 
 
+@pytest.mark.slow
 def test_output_fifo_without_a_reader_is_one_line_not_a_hang(tmp_path):
     fifo = tmp_path / "out.csv"
     os.mkfifo(fifo)
@@ -158,6 +159,7 @@ def test_snapshot_tells_a_rewritten_file_from_an_untouched_one(tmp_path):
 @pytest.mark.parametrize(
     ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")]
 )
+@pytest.mark.slow
 def test_sigterm_and_sighup_during_training_save_the_model_so_far(tmp_path, sig, code, word):
     from engine.model.storage import load_model
 

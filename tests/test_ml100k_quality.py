@@ -27,6 +27,7 @@ def u1(ml100k_dir):
     return tr, te, train(tr)
 
 
+@pytest.mark.slow
 def test_like_dislike_on_u1_beats_baselines(u1):
     from engine.evaluation import evaluate
 
@@ -69,6 +70,7 @@ def test_model_round_trip_predicts_the_same(u1, tmp_path):
     np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_the_movie_to_movie_part_lifts_the_top_n_ranking(u1):
     """The same model ranks u1.test's movies better with the sparse movie-to-movie part of its
     seen log-odds than with the hidden units alone, and its P(like) (whose calibration weighs

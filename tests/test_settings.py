@@ -79,6 +79,7 @@ def test_the_command_line_has_no_flag_outside_the_table():
     assert flags - own == {s.flag for s in BASIC}
 
 
+@pytest.mark.slow
 async def test_the_train_form_has_one_field_per_setting_checked_by_its_range():
     from textual.widgets import Input, Select
 
