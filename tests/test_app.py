@@ -111,6 +111,12 @@ def test_help_lists_every_key():
         assert section in [s for s, _ in help_sections(RbmTuiApp, MAIN_SCREENS)]
 
 
+def test_help_names_the_two_numbers_as_browse_shows_them():
+    numbers = dict(dict(help_sections(RbmTuiApp, MAIN_SCREENS))["The numbers"])
+    assert set(numbers) == {"Match", "P(like)"}
+    assert "sort" in numbers["Match"] and "P(like)" in numbers["Match"]
+
+
 async def test_first_screen_is_datasets_with_demo_offered():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -25,6 +25,12 @@ WIDGET_KEYS = [
     ("ctrl+q", "quit"),
 ]
 
+#: The two numbers Browse, the recommendations and the CLI show, named the same everywhere.
+SCORES = [
+    ("Match", "the chance you'd pick a movie, weighed by P(like): what lists sort by"),
+    ("P(like)", "the chance you'd like a movie once you've seen it (calibrated)"),
+]
+
 
 def _bindings(cls) -> list[Binding]:
     """The bindings ``cls`` declares itself (not those of the widget it builds on: a table's
@@ -69,6 +75,7 @@ def help_sections(
     for dialog in (ErrorDialog, ConfirmDialog, PromptDialog):
         rows += [(_keys(b), b.description) for b in _bindings(dialog) if b.description]
     sections.append(("Dialogs", _dedupe(rows)))
+    sections.append(("The numbers", SCORES))
     title = screens[current].TITLE_TEXT if current is not None and current in screens else None
     sections.sort(key=lambda sec: sec[0] != title)  # stable: the current screen first
     return sections
