@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import sys
 
@@ -70,3 +71,11 @@ def use_interactive_threads() -> None:
     if _default_threads is None:
         _default_threads = torch.get_num_threads()
     torch.set_num_threads(1)
+
+
+def freeze_long_lived() -> None:
+    """Take what lives on (modules, a loaded dataset) out of the collector's full passes: one
+    pass over ~250,000 objects stalled a Browse key by ~280 ms at 87,000 movies (~27 ms
+    frozen). Called once a dataset is in memory."""
+    gc.collect()
+    gc.freeze()
