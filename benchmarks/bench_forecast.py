@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -60,7 +61,7 @@ def run(data: str, values: dict[str, str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         save_model(result.model, Path(tmp) / "m.pt")
     total = time.monotonic() - forecast.start
-    rows = []
+    rows: list[dict[str, Any]] = []
     for epoch, elapsed, left in seen:
         real = total - elapsed
         error = abs((left or 0.0) - real) / real if real > 0 else 0.0
