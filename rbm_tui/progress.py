@@ -4,9 +4,10 @@ On a terminal a ``rich.progress`` bar is redrawn in place (at most every ``min_i
 seconds, no refresh thread); elsewhere (a pipe, a log file) plain lines are written: one per
 epoch for training, one per 10 % for downloads, so logs stay readable. The ETA of training is
 the engine's forecast (:class:`engine.training.forecast.Forecast`: the epochs early stopping
-is expected to leave), not a rate extrapolated by the bar. Nothing here imports torch or the
-engine: the callbacks take the engine's report objects duck-typed; rich is imported only when
-a bar is drawn.
+is expected to leave), not a rate extrapolated by the bar. Durations and sizes read as
+everywhere else (:mod:`engine.formatting`, which imports nothing heavy); nothing here imports
+torch: the callbacks take the engine's report objects duck-typed; rich is imported only when a
+bar is drawn.
 """
 
 from __future__ import annotations
@@ -17,28 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from engine.formatting import format_bytes, format_duration
+
+__all__ = ["ByteProgress", "TrainProgress", "format_bytes", "format_duration"]
+
 BAR_WIDTH = 20
-
-
-def format_duration(seconds: float | None) -> str:
-    """``m:ss`` (or ``h:mm:ss``); ``?`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "?"
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def format_bytes(n: float | None) -> str:
-    """``4.9 MB`` style (powers of 1000, like the download size GroupLens shows)."""
-    if n is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
 
 
 def _is_tty(stream: TextIO) -> bool:

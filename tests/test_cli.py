@@ -679,9 +679,10 @@ def test_train_progress_lines_and_tty():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/~3") and "loss 0.2500" in lines[0]
-    assert "val auc 0.8000" in lines[0] and "ETA 0:04" in lines[0]
+    # 2 s a pass: a main and a refit epoch, then the finishing steps (FINISH_PASSES passes)
+    assert "val auc 0.8000" in lines[0] and "ETA 0:11" in lines[0]
     assert "*best" in lines[0] and "+all ratings" not in lines[0]
-    assert lines[2].startswith("epoch 3/3") and "ETA 0:00" in lines[2]
+    assert lines[2].startswith("epoch 3/3") and "ETA 0:07" in lines[2]  # finishing steps
     assert "+all ratings" in lines[2] and "val auc" not in lines[2]
     assert "\r" not in stream.getvalue()
 

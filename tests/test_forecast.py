@@ -137,14 +137,63 @@ def test_time_left_follows_the_recent_epochs():
     assert 0.0 < f.fraction() < 0.1
 
 
-def test_the_pace_is_the_second_half_of_the_batches():
-    """The first epoch's first batches run slow while memory and threads warm up: the pace
-    is that of the second half."""
+def test_the_pace_starts_after_the_first_batch():
+    """The setup before the first batch and the first step's own warm-up are one-off costs
+    of the first epoch: the pace runs from the end of the first batch; every later batch
+    counts, a slow second one included."""
     config = TrainConfig(epochs=10, refit_share=0.0, patience=0)
     t = [0.0]
     f = Forecast(config, clock=lambda: t[0])
-    for b, seconds in enumerate((3.0, 2.0, 0.5, 0.5, 0.5, 0.5), start=1):
+    t[0] += 5.0  # the setup
+    for b, seconds in enumerate((3.0, 1.0, 0.5, 0.5, 0.5, 0.5), start=1):
         t[0] += seconds
         f.on_batch(Batch(1, b, 6))
     f.on_epoch(Report(1, True))
-    assert f.pass_seconds() == pytest.approx(3.0)  # 0.5 s a batch
+    assert f.pass_seconds() == pytest.approx(3.0 / 5 * 6)  # batches 2 to 6: 0.6 s a batch
+    assert f.seconds_left() == pytest.approx((9 + f.finish_passes) * 3.6)
+
+
+def test_a_refit_epochs_wait_for_the_calibration_is_no_pace():
+    """The first refit epoch's first batch waits for the calibration's preparation and the
+    ratings' new layout: the refit epochs are timed without it."""
+    config = TrainConfig(epochs=4, refit_share=0.5, patience=0)  # 2 main + 2 refit
+    t = [0.0]
+    f = Forecast(config, clock=lambda: t[0])
+    for epoch in (1, 2, 3):
+        t[0] += 10.0 if epoch == 3 else 0.0  # the wait before the refit's first batch
+        for b in range(1, 5):
+            t[0] += 0.5
+            f.on_batch(Batch(epoch, b, 4))
+        f.on_epoch(Report(epoch, epoch < 3, refit=epoch == 3))
+    assert f.pass_seconds() == pytest.approx(2.0)
+    assert f.seconds_left() == pytest.approx((1 + f.finish_passes) * 2.0)
+
+
+def test_refit_epochs_and_finishing_steps_follow_the_latest_pace():
+    """A machine that slows down (a busy neighbour) during the refit: the refit epochs left
+    and the finishing steps are counted at the refit epochs' pace, not the main epochs'."""
+    config = TrainConfig(epochs=10, refit_share=0.5, patience=0)  # 5 main + 5 refit
+    total, seen, f = replay_paces(config, [2.0] * 5 + [4.0] * 5)
+    assert f.main_pass_seconds() == pytest.approx(2.0)
+    assert f.pass_seconds() == pytest.approx(4.0)
+    after_first_refit = seen[6:]
+    assert all(abs(guess - total) / total < 0.01 for guess in after_first_refit)
+    assert total == pytest.approx(5 * 2.0 + 5 * 4.0 + f.finish_passes * 4.0)
+
+
+def replay_paces(config: TrainConfig, paces: list[float]):
+    """A simulated run without early stopping whose epoch ``i`` takes ``paces[i]`` seconds
+    (4 batches; the refit after the main epochs), then the finishing steps at the last
+    pace. Returns ``(true total seconds, [forecast total after each epoch], f)``."""
+    t = [0.0]
+    f = Forecast(config, clock=lambda: t[0])
+    n_main = config.epochs - config.refit_epochs
+    seen = []
+    for epoch, seconds in enumerate(paces, start=1):
+        for b in range(1, 5):
+            t[0] += seconds / 4
+            f.on_batch(Batch(epoch, b, 4))
+        f.on_epoch(Report(epoch, True, refit=epoch > n_main))
+        seen.append(t[0] + f.seconds_left())
+    t[0] += f.finish_passes * paces[-1]
+    return t[0], seen, f

@@ -9,11 +9,20 @@ it has not improved for half the patience, it expects the stop at the best epoch
 patience.
 
 The time left adds up three costs, each the median of the recent epochs that had it: a main
-epoch's batches and its validation, a refit epoch (batches only: until one has run, a main
-epoch's batches), and the finishing steps (passes over the batches, more for a bigger
-catalogue: :data:`FINISH_PASSES`). A pass is timed by the second half of its batches, so
-neither the setup before the first batch (the validation split, the data's layout) nor the
-first batches' warm-up is taken for the pace.
+epoch's batches and its validation, a refit epoch's batches, and the finishing steps (passes
+over the batches, more for a bigger catalogue: :data:`FINISH_PASSES`). The refit epochs and
+the finishing steps are counted in passes at the latest pace (the refit epochs' once one has
+run), which follows a machine that speeds up or slows down over a run.
+
+A pass is timed from the end of its first batch to the end of its last. The first batch
+carries the one-off costs: before it the setup (the validation split, the data's layout, the
+weights and the optimisers' state), in it the first step's own warm-up; a refit epoch's
+first batch waits for the calibration's preparation and the ratings' new layout. From the
+second batch on, the first epoch runs at the pace of the others, provided glibc's malloc keeps
+freed blocks (:func:`rbm_tui.runtime.tune_allocator`, done by the ``rbm-tui`` entry point):
+without it every few-MB temporary is a fresh ``mmap`` until the first validation's big blocks
+raise malloc's threshold, and the first epoch's batches run about 1.6 times slower than the
+later ones (ML-100K, one thread: 22 ms a batch against 13 ms).
 """
 
 from __future__ import annotations
@@ -68,7 +77,6 @@ class Forecast:
         self._epoch_started = self.start
         self._first: tuple[int, float] | None = None  # (batch, time) first reported this epoch
         self._last: tuple[int, float] | None = None  # (batch, time) last reported this epoch
-        self._mid: tuple[int, float] | None = None  # (batch, time) first past the half
         self._passes: list[float] = []  # seconds of a main epoch's batches
         self._validations: list[float] = []  # seconds of a main epoch's validation
         self._refits: list[float] = []  # seconds of a refit epoch
@@ -81,8 +89,6 @@ class Forecast:
         self.batch = p.batch
         if self._first is None:
             self._first = (p.batch, now)
-        if self._mid is None and 2 * p.batch >= p.n_batches:
-            self._mid = (p.batch, now)
         self._last = (p.batch, now)
 
     def on_epoch(self, r) -> None:
@@ -94,7 +100,7 @@ class Forecast:
             self._passes.append(self._pass_seconds(now))
             self._validations.append(now - batches_end)
         self._epoch_started = now
-        self._first = self._mid = self._last = None
+        self._first = self._last = None
         self.epoch = r.epoch
         self.batch = 0
         if r.best:
@@ -104,9 +110,8 @@ class Forecast:
             self.stopped_main = r.epoch - 1
 
     def _pass_seconds(self, now: float) -> float:
-        """The seconds of this epoch's batches, at the pace of its second half (the first
-        epoch's first batches run slower while memory and threads warm up, and the setup
-        before them is no pace)."""
+        """The seconds of this epoch's batches, at the pace from the end of its first batch
+        reported (the one-off costs before and in it are no pace)."""
         pace = self._pace()
         if pace is not None:
             return pace
@@ -146,7 +151,7 @@ class Forecast:
         pass_s = self.pass_seconds()
         if pass_s is None:
             return None
-        refit_s = _recent(self._refits) or pass_s
+        main_s = self.main_pass_seconds() or pass_s
         val_s = _recent(self._validations) or 0.0
         within = self.batch / self.n_batches if self.n_batches else 0.0
         total = self.expected_epochs
@@ -155,20 +160,25 @@ class Forecast:
         finish = self.finish_passes * pass_s
         if self.epoch >= total:  # the finishing steps are going on
             finish = max(0.0, finish - (now - self._epoch_started))
-        return main_left * (pass_s + val_s) + refit_left * refit_s + finish
+        return main_left * (main_s + val_s) + refit_left * pass_s + finish
 
-    def pass_seconds(self) -> float | None:
-        """The seconds of a pass over the batches (None: not timed yet)."""
+    def main_pass_seconds(self) -> float | None:
+        """The seconds of a main epoch's batches (None: not timed yet)."""
         return _recent(self._passes) or self._pace()
 
+    def pass_seconds(self) -> float | None:
+        """The seconds of a pass over the batches at the latest pace: that of the recent
+        refit epochs once one has run, else of the main epochs (None: not timed yet). The
+        refit epochs and the finishing steps are counted in these."""
+        return _recent(self._refits) or self.main_pass_seconds()
+
     def _pace(self) -> float | None:
-        """A pass's seconds at the pace of this epoch's batches so far: from the first
-        batch reported past the half (else the first reported) to the last (None: no
-        batch reported yet)."""
-        last = self._last
+        """A pass's seconds at the pace of this epoch's batches so far: from the first batch
+        reported to the last (until a second one is reported, from the epoch's start; None:
+        no batch reported yet)."""
+        first, last = self._first, self._last
         if last is None or not self.n_batches:
             return None
-        for mark in (self._mid, self._first):
-            if mark is not None and last[0] > mark[0]:
-                return (last[1] - mark[1]) / (last[0] - mark[0]) * self.n_batches
+        if first is not None and last[0] > first[0]:
+            return (last[1] - first[1]) / (last[0] - first[0]) * self.n_batches
         return (last[1] - self._epoch_started) / last[0] * self.n_batches

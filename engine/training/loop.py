@@ -34,7 +34,7 @@ from engine.settings import TrainConfig
 from engine.training import calibrate
 from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
 from engine.training.step import SampledCD, batch_size_for, initial_biases
-from engine.training.validation import split_validation, validate
+from engine.training.validation import monitored_score, split_validation, validate
 
 if TYPE_CHECKING:
     from engine.device import ThreadGovernor
@@ -374,13 +374,8 @@ class TrainingRun:
     def _track_best(self, metrics: dict[str, float], epoch: int) -> bool:
         """Whether ``epoch`` scored best so far by the ``monitor`` setting (without
         validation the last epoch is the best); counts the epochs without progress."""
-        if metrics:
-            score = {
-                "auc": metrics["auc"],
-                "ndcg": metrics["ndcg@10"],
-                "both": metrics["auc"] + metrics["ndcg@10"],
-            }[self.cfg.monitor]
-        else:
+        score = monitored_score(metrics, self.cfg.monitor)
+        if score is None:
             score = float(epoch)
         if score > self.best_score:
             self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0

@@ -58,7 +58,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def _datasets_list(args: argparse.Namespace) -> int:
     from engine import catalogue
-    from rbm_tui.progress import format_bytes
+    from engine.formatting import format_bytes
 
     entries = []
     for d in catalogue.catalogue():
@@ -182,7 +182,7 @@ def _catalogue_lines(entry) -> tuple[list[tuple[str, str]], Path | None]:
     """What the catalogue says of ``entry``, ending with where it is on disk; and where."""
     from engine import catalogue
     from engine.catalogue.registry import entry_problem
-    from rbm_tui.progress import format_bytes
+    from engine.formatting import format_bytes
 
     if entry.kind == "imported" and entry_problem(entry.entry or "") is not None:
         catalogue.resolve(entry.name)  # refuses the entry, naming imported.json

@@ -58,8 +58,8 @@ def _model_summary(header: dict) -> dict[str, Any]:
 
 def _models_list(args: argparse.Namespace) -> int:
     from engine import paths
+    from engine.formatting import format_bytes
     from engine.model.storage import list_models
-    from rbm_tui.progress import format_bytes
 
     models = list_models()
     if getattr(args, "json", False):
@@ -124,7 +124,7 @@ def _models_info(args: argparse.Namespace) -> int:
 
 def _about_lines(path: Path, header: dict) -> list[tuple[str, str]]:
     """Where the model is, when it was made, from which data, and its shape."""
-    from rbm_tui.progress import format_bytes
+    from engine.formatting import format_bytes
 
     s = _model_summary(header)
     ds = (header.get("meta", {}) or {}).get("dataset", {}) or {}

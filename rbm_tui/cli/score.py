@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
-from collections.abc import Callable
 
 from rbm_tui.cli.common import (
     DATA_HELP,
@@ -23,12 +21,12 @@ from rbm_tui.cli.common import (
     output,
     positive_int,
     print_json,
-    printable,
-    shorten,
     subcommand,
     table,
     warn,
 )
+from rbm_tui.cli.ranked import print_top, titles, write_recommendations
+from rbm_tui.cli.ranked import recommend_columns as recommend_columns
 from rbm_tui.cli.together import EPILOG as EPILOG_PROFILES
 from rbm_tui.cli.together import add_profile
 
@@ -84,24 +82,6 @@ matched between the two files by their original IDs; TRAIN gives each user's kno
 
 
 # --------------------------------------------------------------------------- recommend
-#: What each ``--by`` ranks by: its CSV column and its table heading.
-RANKED_BY = {"seen": ("p_seen", "P(seen)"), "liked": ("match", "Match")}
-
-
-def recommend_columns(by: str) -> list[str]:
-    """The CSV header of ``recommend --by BY``: the number the rows are sorted by first."""
-    return ["user", "item", "title", RANKED_BY[by][0], "p_like"]
-
-
-def ranked_value(by: str, score: float) -> float:
-    """The number ``--by`` ranks by, from :func:`engine.recommender.recommend_all`'s score:
-    P(seen) = σ(seen log-odds) for ``seen``; the match = exp(its log) for ``liked``. Both
-    rise with the score, so the rows stay sorted by them."""
-    if by == "liked":
-        return math.exp(score)
-    return 1.0 / (1.0 + math.exp(-score)) if score >= -700 else 0.0
-
-
 def cmd_recommend(args: argparse.Namespace) -> int:
     check_output(args.output)
     if args.profile:  # the thumbs of profiles of the ratings store
@@ -134,42 +114,6 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         n = sum(len(v) for v in recs.values())
         info(f"wrote {n:,} recommendations for {len(recs):,} users to {args.output}")
     return EXIT_OK
-
-
-def titles(ratings) -> Callable[[object], str]:
-    """``title(item ID)``: the movie's title in ``ratings``, or its ID when it has none."""
-    names = ratings.title_list()
-
-    def title(item) -> str:
-        try:
-            return names[ratings.lookup_item(item)]
-        except KeyError:
-            return str(item)
-
-    return title
-
-
-def write_recommendations(fh, by: str, recs: dict, title: Callable[[object], str]) -> None:
-    """``recs`` (``{user: [(item, score, p_like), ...]}``, as :func:`recommend_all` gives
-    them) as the CSV of :func:`recommend_columns`."""
-    w = csv.writer(fh, lineterminator="\n")
-    w.writerow(recommend_columns(by))
-    for uid, items in recs.items():
-        for item, score, p in items:
-            w.writerow([uid, item, title(item), f"{ranked_value(by, score):.6f}", f"{p:.6f}"])
-
-
-def print_top(by: str, intro: str, recs: list, title: Callable[[object], str]) -> None:
-    """One person's recommendations as a table under ``intro``: the number they are sorted
-    by, then P(like)."""
-    heading = RANKED_BY[by][1]
-    rows = [
-        [str(rank), str(item), shorten(printable(title(item)), 50),
-         f"{100 * ranked_value(by, score):.0f}%", f"{100 * p:.0f}%"]
-        for rank, (item, score, p) in enumerate(recs, 1)
-    ]  # fmt: skip
-    print(f"{intro}, by {heading}:")
-    print(table(rows, ["#", "movie", "title", heading, "P(like)"], right={0, 1, 3, 4}))
 
 
 # --------------------------------------------------------------------------- predict

@@ -22,6 +22,7 @@ from rbm_tui.cli.common import (
     shorten,
     table,
 )
+from rbm_tui.cli.ranked import print_top, titles, write_recommendations
 
 HELP = (
     "recommend for this profile of your thumbs (DATA names the dataset); twice or more: "
@@ -85,8 +86,6 @@ def _one(args: argparse.Namespace, ratings, model, store, key: str) -> int:
         thumbs_only=args.thumbs_only,
     )[name]
     recs = [r for r in recs if r[0] not in marked][: args.k]
-    from rbm_tui.cli.score import print_top, titles, write_recommendations
-
     if args.output is not None:
         with output(args.output) as fh:
             write_recommendations(fh, args.by, {name: recs}, titles(ratings))
