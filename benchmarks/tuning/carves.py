@@ -194,6 +194,14 @@ def topn_eval(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
     return out
 
 
+def topn_eval_seen(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
+    """Ranking metrics by seen log-odds, every held-out row relevant (``topn_eval``'s
+    ``full``)."""
+    train_part = _compact_users(train_part)
+    rel = _relevant(val)
+    return _ranking(recommend_all(model, train_part, K, users=sorted(rel), by="seen"), rel)
+
+
 def like_eval(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
     """Thumbs-only P(like) metrics on the held-out pairs (profiles from ``train_part``)."""
     train_part = _compact_users(train_part)
