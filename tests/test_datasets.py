@@ -361,10 +361,9 @@ def test_offline():
 
 def test_timeout(server):
     server.routes["/ml-1m.zip"] = ("hang", b"")
-    t0 = time.monotonic()
-    with pytest.raises(DatasetError, match="rbm-tui datasets import"):
+    with pytest.raises(DatasetError, match="rbm-tui datasets import") as e:
         ds.download("ml-1m", url=server.url("/ml-1m.zip"), md5="0" * 32, timeout=0.5)
-    assert time.monotonic() - t0 < 5
+    assert "no answer within 0.5 s" in str(e.value)  # the timeout, not the 10 s hang, ended it
     assert _listing() == []
 
 
@@ -386,10 +385,8 @@ def test_cancel_slow_download_after_first_chunk(server, good_zip):
         if done > 0:
             cancel.set()
 
-    t0 = time.monotonic()
     with pytest.raises(DownloadCancelled):
         ds.download("ml-100k", url=url, progress=progress, cancel=cancel, timeout=20)
-    assert time.monotonic() - t0 < 5  # did not wait for the slow server
     assert seen[0] == 0 and 0 < seen[-1] < len(good_zip)
     assert _listing() == ["ml-100k"]
     assert sorted(f.name for f in p.iterdir()) == before

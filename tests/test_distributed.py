@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -179,11 +178,9 @@ def test_lost_rank_fails_clearly(tmp_path: Path, how: str) -> None:
     data = _write_ratings(tmp_path / "ratings.csv")
     args = ["train", str(data), "--model-out", str(tmp_path / "m.pt"), "--device", "cpu"]
     args += ["--hidden", "4", "--epochs", "50", "--batch-size", "4", "--dist-timeout", "5"]
-    t0 = time.monotonic()
     procs = _launch(BREAK_RANK_1 + RUN_CLI, args + ["--distributed"], extra_env={"HOW": how})
     try:
         rc, _out, err = _finish(procs[0], 45)
-        elapsed = time.monotonic() - t0
         if procs[1].poll() is None:  # the stalled rank
             procs[1].kill()
         err_1 = procs[1].communicate(timeout=30)[1]
@@ -195,7 +192,6 @@ def test_lost_rank_fails_clearly(tmp_path: Path, how: str) -> None:
     cause = {"die": "connection to another rank broke", "stall": "did not answer in time"}
     assert cause[how] in err and "--dist-timeout" in err
     assert "Traceback" not in err
-    assert elapsed < 40
     assert not (tmp_path / "m.pt").exists()
 
 

@@ -1,18 +1,21 @@
-"""The README stays true: its code-layout tree names every module with its job, and only
-modules that exist."""
+"""The README and docs/architecture.md stay true: the code-layout tree names every module with
+its job, and only modules that exist; the README's screenshots are snapshot files the snapshot
+tests keep current; the README names no path outside the repository."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from urllib.parse import unquote
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def layout_tree() -> dict[str, str]:
-    """``{path: job}`` of the fenced tree under the README's "Code layout" heading (folders
-    end with ``/``; two spaces of indent per level)."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    """``{path: job}`` of the fenced tree under docs/architecture.md's "Code layout" heading
+    (folders end with ``/``; two spaces of indent per level)."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
     block = text.split("## Code layout", 1)[1].split("```", 2)[1]
     out, stack = {}, []
     for line in block.splitlines()[1:]:
@@ -35,7 +38,7 @@ def test_the_code_layout_names_every_module_with_its_job_and_nothing_else():
     files = {p: job for p, job in tree.items() if not p.endswith("/")}
     assert all(files.values()), [p for p, job in files.items() if not job]
     for path in tree:
-        assert (REPO / path).exists(), f"the README names {path}, which does not exist"
+        assert (REPO / path).exists(), f"the layout names {path}, which does not exist"
     modules = {
         str(p.relative_to(REPO))
         for pkg in ("engine", "rbm_tui")
@@ -43,4 +46,13 @@ def test_the_code_layout_names_every_module_with_its_job_and_nothing_else():
         if p.name != "__init__.py" or has_code(p)
     }
     missing = sorted(m for m in modules if m not in tree)
-    assert not missing, f"modules the README's code layout does not name: {missing}"
+    assert not missing, f"modules the code layout does not name: {missing}"
+
+
+def test_the_readme_screenshots_are_snapshots_and_it_names_no_outside_path():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    shots = re.findall(r'src="(tests/__snapshots__/[^"]+\.svg)"', text)
+    assert len(shots) >= 2, "the README shows Browse and Train"
+    for shot in shots:
+        assert (REPO / unquote(shot)).is_file(), shot
+    assert "../shared" not in text

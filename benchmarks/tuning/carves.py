@@ -26,8 +26,7 @@ benchmark's test rows. Every carve is a deterministic function of ``seed``.
   the rest of their rows, on movies the remaining people rated, is their test. Rank every
   movie not in their thumbs by liked (``thumbs_only``), relevant = test rows rated >= 3.
 
-This ports the three carves of the research harness (written against an older engine API) to
-the current one: :mod:`engine.data.loaders`, :mod:`engine.data.splits`,
+The carves use the engine's public modules: :mod:`engine.data.loaders`, :mod:`engine.data.splits`,
 :mod:`engine.training.loop`, :mod:`engine.recommender`, :mod:`engine.metrics`.
 """
 

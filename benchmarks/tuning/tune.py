@@ -17,7 +17,7 @@ device="cpu", threads=1, **--set values)``) and scored on its held-out part:
 
 No test file (``test.csv``, ``u1.test``, ``thumbs.csv``) is read, so choosing settings here
 does not fit them to the benchmarks' test rows. Prints the per-seed figures and mean±std over
-the seeds of each metric, and appends one line to ``benchmarks/tuning/results.log``.
+the seeds of each metric, and appends one line to ``benchmarks/out/tuning.log`` (not tracked).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import torch  # noqa: E402
 
 from engine.settings import SETTINGS_BY_NAME  # noqa: E402
 
-LOG = HERE / "results.log"
+LOG = HERE.parent / "out" / "tuning.log"
 CARVES = ("topn", "like", "new")
 
 
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     print(line, flush=True)
     stamp = _dt.datetime.now().isoformat(timespec="seconds")
     sets = " ".join(f"{k}={v}" for k, v in overrides.items()) or "-"
+    args.log.parent.mkdir(parents=True, exist_ok=True)
     with open(args.log, "a", encoding="utf-8") as f:
         f.write(
             f"{stamp} seeds={','.join(map(str, seeds))} which={','.join(which)} "
