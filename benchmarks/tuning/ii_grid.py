@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +42,26 @@ def combos(grid: list[str]) -> list[dict]:
 
 
 def score_seed(dataset: str, seed: int, variants: list[dict], base: dict) -> list[tuple]:
-    """``[(nDCG@10, P@10), ...]`` of each variant on the carve of ``seed``."""
+    """``[(nDCG@10, P@10), ...]`` of the model as trained (its ``item_item_weight`` chosen by
+    training when ``item_item_auto`` is on) and of each variant on the carve of ``seed``."""
     tr, va = carves.carve_topn(seed, dataset)
+    t0 = time.perf_counter()
     model = carves.train_model(tr, seed, base)
+    m = carves.topn_eval_seen(model, tr, va)
+    print(f"{dataset} seed {seed}: trained in {time.perf_counter() - t0:.0f} s, item_item_weight"
+          f" {model.config['item_item_weight']:g}", flush=True)  # fmt: skip
     full = LikeMatrix.from_ratings(tr, model.like_threshold)
-    out = []
+    out, fitted = [(m["ndcg@10"], m["precision@10"])], {}
     for v in variants:
         cfg = TrainConfig(**{**base, **v})
-        model.rbm.item_item = itemitem.fit(full, cfg) if cfg.item_item_weight > 0 else None
+        # the weights scale with item_item_weight: one fit per other setting
+        key = tuple(sorted((k, x) for k, x in v.items() if k != "item_item_weight"))
+        if key not in fitted:
+            fitted[key] = itemitem.fit(full, TrainConfig(**{**base, **v, "item_item_weight": 1}))
+        one = fitted[key]
+        model.rbm.item_item = itemitem.ItemItem(
+            one.partners, one.weights * cfg.item_item_weight, cfg.item_item_gamma
+        )
         m = carves.topn_eval_seen(model, tr, va)
         out.append((m["ndcg@10"], m["precision@10"]))
     return out
@@ -62,7 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    variants = combos(a.grid) if a.grid else [{}]
+    variants = combos(a.grid)
     base = dict(parse_setting(s) for s in a.set)
     for dataset in a.data.split(","):
         per_seed = []
@@ -71,9 +84,9 @@ def main(argv=None) -> int:
             print(f"{dataset} seed {s}: " + ", ".join(f"{n:.4f}" for n, _ in per_seed[-1]),
                   flush=True)  # fmt: skip
         fig = np.array(per_seed)  # (seeds, variants, 2)
-        for j, v in enumerate(variants):
+        for j, v in enumerate([{"as trained": 1}, *variants]):
             n, p = fig[:, j, 0], fig[:, j, 1]
-            print(f"{dataset} {v or 'defaults'}: nDCG@10 {n.mean():.4f} ({n.min():.4f}-"
+            print(f"{dataset} {v}: nDCG@10 {n.mean():.4f} ({n.min():.4f}-"
                   f"{n.max():.4f}) P@10 {p.mean():.4f} ({p.min():.4f}-{p.max():.4f})",
                   flush=True)  # fmt: skip
     return 0
