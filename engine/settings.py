@@ -282,10 +282,6 @@ class TrainConfig:
         10.0, "scale of the sparse movie-to-movie part of the seen log-odds (0: off)",
         low=0, high=1000,
     )  # fmt: skip
-    item_item_auto: bool = setting(
-        True, "training picks item_item_weight among ×0.5, ×1, ×2, ×4 of its value by the "
-        "validation nDCG@10 (recorded in the model)",
-    )  # fmt: skip
     item_item_k: int = setting(
         200, "partners each movie keeps in the movie-to-movie part", low=1, high=10_000
     )

@@ -30,7 +30,7 @@ from engine.model import calibration as cal
 from engine.model import itemitem
 from engine.model.inference import pair_partner_mass
 from engine.settings import TrainConfig
-from engine.training import autotune, calibrate
+from engine.training import calibrate
 from engine.training.step import SampledCD, batch_size_for, initial_biases
 from engine.training.validation import split_validation, validate
 
@@ -260,7 +260,6 @@ def _train(
     pending = None
     if len(vu) and (dist is None or dist.rank == 0):
         pending = calibrate.prepare(trainer.snapshot(snap), lm, vu, vi, vy, cfg, device)
-        cfg = autotune.tuned(snap, lm, vu, vi, cfg)  # what it chose is saved with the model
 
     full = None  # every training rating, once the validation ones have joined
     if n_refit and not cancelled:
