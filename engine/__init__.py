@@ -34,7 +34,7 @@ _LAZY = {
     "load_model": "engine.model.storage",
     "Session": "engine.session",
     "evaluate": "engine.evaluation",
-    "explain": "engine.recommender",
+    "explain": "engine.explanations",
     "fold_in": "engine.recommender",
     "predict_pairs": "engine.recommender",
     "recommend": "engine.recommender",

@@ -1,7 +1,8 @@
 """Zip safety: hostile archives are refused before anything is extracted.
 
-Refused: absolute paths, ``..`` components, symlinks, encrypted entries, a total unpacked size
-over a cap, and entries compressed more than :data:`MAX_RATIO` times (zip bombs).
+Refused: more than :data:`MAX_ENTRIES` entries, absolute paths, ``..`` components, symlinks,
+encrypted entries, a total unpacked size over a cap, and entries compressed more than
+:data:`MAX_RATIO` times (zip bombs).
 :func:`check_zip` checks an open archive (the ratings loader uses it too, for zips read in
 place); :func:`safe_extract` extracts one after the checks, counting the bytes it writes.
 """
@@ -14,6 +15,7 @@ import shutil
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,18 @@ RATIO_MIN_SIZE = 64 * 1024
 #: MIN_UNPACKED_CAP.
 UNPACKED_FACTOR = 20
 MIN_UNPACKED_CAP = 64 * 1024 * 1024
+#: A zip with more entries than this is refused before anything is read or extracted.
+MAX_ENTRIES = 100_000
+#: What reading a damaged zip raises: a bad CRC, a cut or inconsistent entry, a broken
+#: compressed stream, an unsupported method. Callers turn these into one line naming the zip.
+ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+)
 
 
 def unpacked_cap(zip_size: int) -> int:
@@ -58,12 +72,17 @@ def check_zip(
 ) -> list[zipfile.ZipInfo]:
     """Refuse hostile zips before anything is extracted; returns the entries.
 
-    Refused: absolute paths, ``..`` components, symlinks, encrypted entries, a total
-    unpacked size over ``max_total``, and entries of at least :data:`RATIO_MIN_SIZE` bytes
-    compressed more than :data:`MAX_RATIO` times.
+    Refused: more than :data:`MAX_ENTRIES` entries, absolute paths, ``..`` components,
+    symlinks, encrypted entries, a total unpacked size over ``max_total``, and entries of at
+    least :data:`RATIO_MIN_SIZE` bytes compressed more than :data:`MAX_RATIO` times.
     """
     total = 0
     infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise DatasetError(
+            f"{source}: refusing to {action} it: it holds {len(infos):,} entries, more than "
+            f"{MAX_ENTRIES:,}"
+        )
     for zi in infos:
         why = _bad_name(zi.filename)
         if why is None:
@@ -90,6 +109,73 @@ def check_zip(
     return infos
 
 
+def copy_capped(
+    read: Callable[[int], bytes],
+    write: Callable[[bytes], object],
+    *,
+    cap: int,
+    too_big: Callable[[], Exception],
+    done: int = 0,
+    before: Callable[[], None] | None = None,
+    after: Callable[[bytes, int], None] | None = None,
+) -> int:
+    """Copy ``read(CHUNK)`` blocks to ``write`` until the source ends; returns ``done`` plus
+    the bytes copied. Raises ``too_big()`` as soon as that total passes ``cap``, before
+    writing the block that passes it. ``before()`` runs before each read (a cancel check),
+    ``after(block, total)`` after each write (a checksum, a progress bar)."""
+    while True:
+        if before is not None:
+            before()
+        block = read(CHUNK)
+        if not block:
+            return done
+        done += len(block)
+        if done > cap:
+            raise too_big()
+        write(block)
+        if after is not None:
+            after(block, done)
+
+
+def _open_zip(zip_path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DatasetError(f"{zip_path}: not a readable zip file ({e})") from e
+
+
+def _member_target(zip_path: Path, dest: Path, root: Path, zi: zipfile.ZipInfo) -> Path:
+    """Where entry ``zi`` goes inside ``dest`` (whose resolved path is ``root``)."""
+    parts = [p for p in re.split(r"[/\\]", zi.filename) if p not in ("", ".")]
+    target = dest.joinpath(*parts)
+    if not target.resolve().is_relative_to(root):
+        raise DatasetError(f"{zip_path}: entry {zi.filename!r} escapes the folder")
+    return target
+
+
+def _extract_all(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], zip_path: Path, dest: Path, *,
+    max_total: int, cancel: Any,
+) -> None:  # fmt: skip
+    root = dest.resolve()
+    written = 0
+
+    def too_big() -> DatasetError:
+        return DatasetError(
+            f"{zip_path}: refusing to extract: it unpacks to more than {max_total} bytes"
+        )
+
+    for zi in infos:
+        check_cancel(cancel, f"extracting {zip_path.name}")
+        target = _member_target(zip_path, dest, root, zi)
+        if zi.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(zi) as src, open(target, "wb") as out:
+            written = copy_capped(src.read, out.write, cap=max_total, too_big=too_big, done=written)
+
+
 def safe_extract(
     zip_path: str | os.PathLike[str],
     dest: str | os.PathLike[str],
@@ -105,49 +191,12 @@ def safe_extract(
     zip_path, dest = Path(zip_path), Path(dest)
     if max_total is None:
         max_total = unpacked_cap(zip_path.stat().st_size)
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DatasetError(f"{zip_path}: not a readable zip file ({e})") from e
-    with zf:
+    with _open_zip(zip_path) as zf:
         infos = check_zip(zf, source=zip_path, max_total=max_total)
         dest.mkdir(parents=True)
-        root = dest.resolve()
-        written = 0
         try:
-            for zi in infos:
-                check_cancel(cancel, f"extracting {zip_path.name}")
-                parts = [p for p in re.split(r"[/\\]", zi.filename) if p not in ("", ".")]
-                target = dest.joinpath(*parts)
-                if not target.resolve().is_relative_to(root):
-                    raise DatasetError(f"{zip_path}: entry {zi.filename!r} escapes the folder")
-                if zi.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(zi) as src, open(target, "wb") as out:
-                    while True:
-                        block = src.read(CHUNK)
-                        if not block:
-                            break
-                        written += len(block)
-                        if written > max_total:
-                            raise DatasetError(
-                                f"{zip_path}: refusing to extract: it unpacks to more than "
-                                f"{max_total} bytes"
-                            )
-                        out.write(block)
-        except DatasetError:
-            shutil.rmtree(dest, ignore_errors=True)
-            raise
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            OSError,
-            EOFError,
-            RuntimeError,
-            NotImplementedError,
-        ) as e:
+            _extract_all(zf, infos, zip_path, dest, max_total=max_total, cancel=cancel)
+        except ZIP_READ_ERRORS as e:
             shutil.rmtree(dest, ignore_errors=True)
             raise DatasetError(f"{zip_path}: cannot extract ({e}); the file may be damaged") from e
         except BaseException:

@@ -4,8 +4,15 @@
 temporary file in the same folder, then rename it over the target, so a crash or Ctrl+C never
 leaves a half-written file. A symbolic link is followed: its target is written, the link stays.
 A FIFO or a character device (``/dev/null``, ``/dev/stdout``) is written directly: it is never
-replaced. Anything else (a folder, a block device, a socket) is refused with one line. A new
-file gets the permissions the umask gives (``0666 & ~umask``); a replaced one keeps its own.
+replaced; a FIFO is opened without blocking, so one that no process reads is refused with one
+line instead of hanging. Anything else (a folder, a block device, a socket) is refused with one
+line. Model files (``regular_only``) are never written to a FIFO or device, and
+:func:`check_regular_output` says so before the work that makes them starts. A new file gets
+the permissions the umask gives (``0666 & ~umask``); a replaced one keeps its own.
+
+Two writers of one target: :func:`snapshot` remembers the target (inode, size, modification
+time) when a long job starts; given as ``expect``, the final rename refuses to replace a file
+that another process wrote meanwhile.
 
 Temporary files are named ``.NAME.PID.XXXX.tmp``; :func:`sweep_temp_files` removes those whose
 process has died (a killed save), or older than a day.
@@ -14,6 +21,7 @@ process has died (a killed save), or older than a day.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -21,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, NamedTuple
 
 from engine.errors import RbmTuiError
 
@@ -32,6 +40,27 @@ _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
 
 class OutputError(RbmTuiError, OSError):
     """The output path cannot be written: the message names it and says why."""
+
+
+class Snapshot(NamedTuple):
+    """What a target was when a job started: ``(inode, size, mtime_ns)``; :data:`ABSENT` when
+    there was no file."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+ABSENT = Snapshot(0, -1, 0)
+
+
+def snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """The target of ``path`` (a link followed) as it is now."""
+    try:
+        st = os.stat(_target(path))
+    except OSError:
+        return ABSENT
+    return Snapshot(st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def describe_os_error(path: object, e: OSError) -> str:
@@ -54,7 +83,7 @@ def kind(path: Path) -> str:
         st = os.stat(path)  # follows a symlink to its target
     except FileNotFoundError:
         return "replace" if path.parent.is_dir() else "refuse"
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the name
         return "refuse"
     if stat.S_ISREG(st.st_mode):
         return "replace"
@@ -65,40 +94,91 @@ def kind(path: Path) -> str:
 
 def _target(path: str | os.PathLike[str]) -> Path:
     """The path written: ``path`` with a symbolic link followed to its target."""
+    if "\0" in os.fspath(path):
+        raise OutputError(f"{os.fspath(path)!r}: a file name cannot hold a NUL byte")
     p = Path(path).expanduser()
     if p.is_symlink():
         p = Path(os.path.realpath(p))
     return p
 
 
-def _refusal(path: Path) -> OutputError:
+def check_output(path: str | os.PathLike[str]) -> None:
+    """Refuse (:class:`OutputError`) a path :func:`open_output` would refuse (a folder, a
+    missing folder, a socket, a block device): checked before the work that fills it."""
+    target = _target(path)
+    if kind(target) == "refuse":
+        raise _refusal(target)
+
+
+def check_regular_output(path: str | os.PathLike[str]) -> Snapshot:
+    """Refuse (:class:`OutputError`) a path that cannot take a regular file written through a
+    temporary file: a folder, a missing folder, a FIFO, a device, a socket. Returns the
+    target's :func:`snapshot` (to give as ``expect`` when the file is written)."""
+    target = _target(path)
+    if kind(target) != "replace":
+        raise _refusal(target, regular_only=True)
+    return snapshot(target)
+
+
+def _refusal(path: Path, regular_only: bool = False) -> OutputError:
     if path.is_dir():
         return OutputError(f"{path}: is a folder; give a file name")
     if not path.parent.is_dir():
         return OutputError(f"{path}: the folder {path.parent} does not exist")
+    if regular_only:
+        return OutputError(f"{path}: not a regular file (a FIFO, device or socket); not written")
     return OutputError(f"{path}: not a regular file, FIFO or character device; not written")
 
 
 @contextlib.contextmanager
 def open_output(
-    path: str | os.PathLike[str], mode: str = "w", *, encoding: str | None = "utf-8"
+    path: str | os.PathLike[str],
+    mode: str = "w",
+    *,
+    encoding: str | None = "utf-8",
+    regular_only: bool = False,
+    expect: Snapshot | None = None,
 ) -> Iterator[IO]:
     """A file object to write ``path`` (see the module doc); on success the data is in place,
-    on any failure or interrupt the target is as it was. Raises :class:`OutputError`."""
+    on any failure or interrupt the target is as it was. ``regular_only``: refuse a FIFO or a
+    device too. ``expect``: the target's :func:`snapshot` when the job started; a target that
+    changed since is left as it is (refused). Raises :class:`OutputError`."""
     target = _target(path)
     how = kind(target)
-    if how == "refuse":
-        raise _refusal(target)
+    if how == "refuse" or (regular_only and how != "replace"):
+        raise _refusal(target, regular_only)
     text = "b" not in mode
-    opts = {"encoding": encoding, "newline": ""} if text else {}
+    opts: dict[str, Any] = {"encoding": encoding, "newline": ""} if text else {}
+    fmode = "w" if text else "wb"
     if how == "direct":
-        try:
-            fh = open(target, "w" if text else "wb", **opts)
-        except OSError as e:
-            raise OutputError(describe_os_error(target, e)) from None
-        with fh:
+        with os.fdopen(_open_direct(target), fmode, **opts) as fh:
             yield fh
         return
+    with _replacing(target, fmode, opts, expect) as fh:
+        yield fh
+
+
+def _open_direct(target: Path) -> int:
+    """A descriptor writing a FIFO or device in place; a FIFO no process reads is refused
+    (opened without blocking, then switched back to blocking writes)."""
+    import fcntl
+
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ENXIO:
+            raise OutputError(f"{target}: a FIFO that no process reads; not written") from None
+        raise OutputError(describe_os_error(target, e)) from None
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    return fd
+
+
+@contextlib.contextmanager
+def _replacing(
+    target: Path, fmode: str, opts: dict[str, Any], expect: Snapshot | None
+) -> Iterator[IO]:
+    """Write a temporary file beside ``target``, then rename it over the target."""
     try:
         fd, tmp = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"
@@ -106,10 +186,11 @@ def open_output(
     except OSError as e:
         raise OutputError(describe_os_error(target, e)) from None
     try:
-        with os.fdopen(fd, "w" if text else "wb", **opts) as fh:
+        with os.fdopen(fd, fmode, **opts) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        _check_unchanged(target, expect)
         try:
             mode_bits = stat.S_IMODE(os.stat(target).st_mode)
         except FileNotFoundError:
@@ -124,9 +205,25 @@ def open_output(
         raise
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` (see the module doc); returns the path written."""
-    with open_output(path, "wb", encoding=None) as fh:
+def _check_unchanged(target: Path, expect: Snapshot | None) -> None:
+    """Refuse to replace a target another process wrote since ``expect`` was taken."""
+    if expect is None:
+        return
+    now = snapshot(target)
+    if now != expect:
+        what = "created" if expect == ABSENT else "written"
+        raise OutputError(f"{target}: {what} by another process while this one ran; left as it is")
+
+
+def write_bytes(
+    path: str | os.PathLike[str],
+    data: bytes,
+    *,
+    regular_only: bool = False,
+    expect: Snapshot | None = None,
+) -> Path:
+    """Write ``data`` to ``path`` (see :func:`open_output`); returns the path written."""
+    with open_output(path, "wb", encoding=None, regular_only=regular_only, expect=expect) as fh:
         fh.write(data)
     return _target(path)
 

@@ -17,48 +17,36 @@ from pathlib import Path
 APP_NAME = "rbm-tui"
 
 
-def _home() -> Path | None:
+def _dirs():
+    """The platform's directories for rbm-tui, each created on first use."""
+    import platformdirs
+
+    return platformdirs.PlatformDirs(APP_NAME, appauthor=False, ensure_exists=True)
+
+
+def _under_home(kind: str) -> Path | None:
+    """``$RBM_TUI_HOME/<kind>`` (created) when that variable is set, else None."""
     home = os.environ.get("RBM_TUI_HOME")
-    return Path(home).expanduser() if home else None
+    if not home:
+        return None
+    p = Path(home).expanduser() / kind
+    p.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 def data_dir() -> Path:
     """The user data directory (created on first use)."""
-    home = _home()
-    if home is not None:
-        p = home / "data"
-    else:
-        import platformdirs
-
-        p = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    p.mkdir(parents=True, exist_ok=True)
-    return p
+    return _under_home("data") or _dirs().user_data_path
 
 
 def cache_dir() -> Path:
     """The user cache directory (created on first use)."""
-    home = _home()
-    if home is not None:
-        p = home / "cache"
-    else:
-        import platformdirs
-
-        p = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-    p.mkdir(parents=True, exist_ok=True)
-    return p
+    return _under_home("cache") or _dirs().user_cache_path
 
 
 def config_dir() -> Path:
     """The user config directory (created on first use)."""
-    home = _home()
-    if home is not None:
-        p = home / "config"
-    else:
-        import platformdirs
-
-        p = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-    p.mkdir(parents=True, exist_ok=True)
-    return p
+    return _under_home("config") or _dirs().user_config_path
 
 
 def models_dir() -> Path:

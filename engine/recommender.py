@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
-from engine.model.calibration import person_rating_bias
+from engine.known import known_matrix as _user_visible
+from engine.known import likes_only as _likes
+from engine.known import person_stats as _people
 from engine.model.inference import (
     hidden_input,
     item_item_input,
@@ -36,6 +39,11 @@ from engine.model.inference import (
     pair_seen,
 )
 from engine.model.trained import Model
+from engine.popular import Recommendation, popular
+from engine.popular import popularity as popularity  # the session's import
+
+if TYPE_CHECKING:
+    import torch
 
 #: Above this many (movies × hidden units) fold-in uses the one-pass mean-field conditionals.
 EXACT_LIMIT = 4_000_000
@@ -90,15 +98,6 @@ def liked_rank(seen_logit, p_like):
     return -F.softplus(-seen_logit) + LIKE_WEIGHT * p_like.log()
 
 
-@dataclass
-class Recommendation:
-    item: int  # model index
-    item_id: object  # original movie ID
-    score: float  # the ranking score (higher is better)
-    p_like: float  # calibrated P(like)
-    match: float = float("nan")  # the match (see Scores.match); NaN for popular picks
-
-
 def _use_exact(model: Model, exact: bool | None) -> bool:
     if exact is not None:
         return exact
@@ -151,16 +150,7 @@ def fold_in(
         both = np.concatenate([lk, dk])
         liked = np.arange(len(both)) < len(lk)
         partners = _partner_feature(model, np.zeros(len(both), np.int64), both, liked, 1)
-        from_likes = None
-        if model.rbm.item_item is not None and len(both):
-            hidden_seen = seen
-            rated_idx = torch.from_numpy(both).to(model.device)
-            rows = torch.zeros(len(rated_idx), dtype=torch.long, device=model.device)
-            seen = hidden_seen + model.rbm.item_item_input(rows, rated_idx, 1)
-            liked_idx = torch.from_numpy(lk).to(model.device)
-            rows = torch.zeros(len(lk), dtype=torch.long, device=model.device)
-            from_likes = (hidden_seen + model.rbm.item_item_input(rows, liked_idx, 1))[0]
-            from_likes = from_likes.double().cpu().numpy()
+        seen, from_likes = _with_item_item(model, seen, lk, dk)
     rated = np.zeros(model.n_items, dtype=bool)
     rated[lk] = True
     rated[dk] = True
@@ -178,6 +168,27 @@ def fold_in(
         seen_from_likes=from_likes,
         p_match=None if model.match_calibration is None else for_match,
     )
+
+
+def _with_item_item(
+    model: Model, seen: torch.Tensor, lk: np.ndarray, dk: np.ndarray
+) -> tuple[torch.Tensor, np.ndarray | None]:
+    """``(seen (1, N), seen from the likes (N,) float64 or None)``: the hidden units' seen
+    log-odds ``seen (1, N)`` plus the movie-to-movie term of the rated movies ``lk``, ``dk``
+    (likes, dislikes), and plus the term of the likes only (the ``"liked"`` ranking's); as
+    they are, and None, without a movie-to-movie part or thumbs."""
+    import torch
+
+    ii, dev = model.rbm.item_item, model.device
+    if ii is None or not len(lk) + len(dk):
+        return seen, None
+    rated_idx = torch.from_numpy(np.concatenate([lk, dk])).to(dev)
+    rows = torch.zeros(len(rated_idx), dtype=torch.long, device=dev)
+    with_all = seen + ii.seen_term(rows, rated_idx, 1)
+    liked_idx = torch.from_numpy(lk).to(dev)
+    rows = torch.zeros(len(lk), dtype=torch.long, device=dev)
+    from_likes = (seen + ii.seen_term(rows, liked_idx, 1))[0]
+    return with_all, from_likes.double().cpu().numpy()
 
 
 def _partner_feature(model: Model, rows: np.ndarray, items: np.ndarray, liked, n: int):
@@ -260,167 +271,7 @@ def recommend(
     ]
 
 
-def popularity(counts: np.ndarray, likes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(score, like rate)``, each ``float64 (n_items,)``, of movies rated ``counts`` times
-    and liked ``likes`` times: the like rate smoothed by 10 ratings at the overall rate, and
-    the score that ranks movies to rate first, that rate times log(1 + ratings)."""
-    counts = np.asarray(counts, np.float64)
-    likes = np.asarray(likes, np.float64)
-    prior = likes.sum() / max(1.0, counts.sum())
-    rate = (likes + 10 * prior) / (counts + 10)
-    return rate * np.log1p(counts), rate
-
-
-def popular(model: Model, n: int = 10, exclude: Iterable[int] = ()) -> list[Recommendation]:
-    """Popular, well-liked movies to rate first (:func:`popularity`)."""
-    score, rate = popularity(model.item_counts, model.item_likes)
-    excl = np.fromiter(exclude, np.int64)
-    if len(excl):
-        score[excl] = -np.inf
-    n = min(n, int(np.isfinite(score).sum()))
-    top = np.argsort(-score, kind="stable")[:n]
-    return [Recommendation(int(i), model.item_ids[i], float(score[i]), float(rate[i])) for i in top]
-
-
-@dataclass
-class Reason:
-    item: int  # model index of the rated movie
-    item_id: object
-    liked: bool  # the person's thumb on it
-    effect: float  # change of the movie's ranking score (log-odds) due to this rating
-
-
-def explain(
-    model: Model,
-    likes: Sequence[int],
-    dislikes: Sequence[int],
-    item: int,
-    n: int = 3,
-    *,
-    by: str = "liked",
-) -> list[Reason]:
-    """The person's rated movies that pushed ``item`` up most (largest positive effect first).
-
-    The effect of rated movie ``i`` is the exact change in the item's score (log-odds of
-    picking and liking it, or of picking it with ``by="seen"``) when ``i`` is taken out of
-    the profile, the person's overall like rate held fixed. Only positive effects are
-    returned.
-    """
-    return explain_many(model, likes, dislikes, [item], n, by=by)[0]
-
-
-def explain_many(
-    model: Model,
-    likes: Sequence[int],
-    dislikes: Sequence[int],
-    items: Sequence[int],
-    n: int = 3,
-    *,
-    by: str = "liked",
-) -> list[list[Reason]]:
-    """:func:`explain` for each of ``items`` (model indices), the profile's hidden inputs
-    (with and without each rated movie) computed once for all of them."""
-    import torch
-    import torch.nn.functional as F
-
-    rbm = model.rbm
-    with torch.no_grad():
-        x, lk, dk = _profile(model, likes, dislikes)  # x: (1, H)
-    rated = np.concatenate([lk, dk])
-    if not len(rated):
-        return [[] for _ in items]
-    units = np.concatenate([2 * lk + 1, 2 * dk])
-    with torch.no_grad():
-        W = rbm.W
-        xs = torch.cat([x, x - W[torch.from_numpy(units).to(rbm.device)]])  # (1+R, H)
-        offset = rbm.like_offset([len(lk)], [len(rated)])
-        if offset is not None:
-            offset = offset.expand(len(xs))
-        base = rbm.keep * F.softplus(xs).sum(1)
-        own = rbm.seen_bias()
-        ii = rbm.item_item
-        factor = 1.0
-        if ii is not None and ii.gamma:
-            from engine.model.itemitem import D_REF
-
-            # as the rankings weigh it: over the movies the term comes from
-            n_from = len(rated) if by == "seen" else max(1, len(lk))
-            factor = (D_REF / n_from) ** ii.gamma
-    out = []
-    for item in items:
-        with torch.no_grad():
-            its = torch.full((len(xs),), int(item), device=rbm.device)
-            # (1+R, 2), (1+R,); the person's own like term held fixed, as their like rate
-            sc, like = rbm.pair_scores(xs, its, with_like=True, offset=offset)
-            score = (torch.logsumexp(sc, 1) - base).double().cpu().numpy()
-            seen_feature = score - float(own[int(item)])
-            like_logit = like.double().cpu().numpy()
-            if ii is not None:  # each rated movie's direct pull on the seen log-odds
-                part = ii.partners[int(item)].cpu().numpy()
-                w_item = ii.weights[int(item)].double().cpu().numpy()
-                # a movie's partners are distinct: each rated movie gets at most one weight
-                is_partner = part[:, None] == rated[None, :]
-                pulls = np.where(is_partner, factor * w_item[:, None], 0.0).sum(0)
-                # each rated movie's positive partner weight, for the partners feature
-                mass = np.where(is_partner, np.maximum(w_item, 0.0)[:, None], 0.0).sum(0)
-                if by != "seen":  # the browser's ranking: pulls of the liked movies only
-                    pulls[len(lk) :] = 0.0
-                score = score + pulls.sum() - np.concatenate([[0.0], pulls])
-        if by != "seen":
-            # the person's overall like rate is held fixed: the effect is the movie's own pull
-            partners = 0.0
-            if ii is not None:  # without each rated movie in turn, as the scores are
-                L0, D0 = mass[: len(lk)].sum(), mass[len(lk) :].sum()
-                L = np.concatenate([[L0], L0 - mass[: len(lk)], np.full(len(dk), L0)])
-                D = np.concatenate([[D0], np.full(len(lk), D0), D0 - mass[len(lk) :]])
-                partners = model.partner_feature(L, D)
-            p = model.p_like(
-                like_logit, len(lk), len(rated), np.full(len(like_logit), item), 0.0,
-                seen_feature, partners, match=True,
-            )  # fmt: skip
-            score = liked_rank(score, p)
-        effect = score[0] - score[1:]
-        order = np.argsort(-effect, kind="stable")
-        reasons = []
-        for j in order[:n]:
-            if effect[j] <= 0:
-                break
-            i = int(rated[j])
-            reasons.append(Reason(i, model.item_ids[i], bool(j < len(lk)), float(effect[j])))
-        out.append(reasons)
-    return out
-
-
 # ------------------------------------------------------------------------- batch
-def _user_visible(model: Model, known: Ratings, thumbs_only: bool = False):
-    """Per-user visible coordinates of ``known`` in the model's index space; with
-    ``thumbs_only`` without the star values (each person known by likes and dislikes alone,
-    as the browser knows them)."""
-    col_items = model.map_items(known.item_ids)  # dataset item index -> model index
-    indptr, items, values = known.by_user()
-    mi = col_items[items]
-    keep = mi >= 0
-    liked = values >= model.like_threshold
-    cols = 2 * mi + liked
-    owners = np.repeat(np.arange(known.n_users), np.diff(indptr))
-    counts = np.bincount(owners[keep], minlength=known.n_users).astype(np.int64)
-    new_indptr = np.zeros(known.n_users + 1, np.int64)
-    np.cumsum(counts, out=new_indptr[1:])
-    stars = None if thumbs_only else values[keep]
-    return LikeMatrix(new_indptr, cols[keep], known.n_users, model.n_items, stars)
-
-
-def _people(model: Model, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(likes, ratings, rating bias)`` of every person of ``lm``, each ``(n_users,)``
-    (the bias is 0 when the stars are unknown)."""
-    likes, n = lm.person_counts()
-    if lm.values is None:
-        return likes, n, np.zeros(lm.n_users)
-    means = model.movie_means()
-    bias = person_rating_bias(lm.owners(), lm.cols // 2, lm.values, means, lm.n_users)
-    return likes, n, bias
-
-
 def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None, ii_lm=None):
     """``(seen log-odds, like log-odds, the calibration's seen feature)`` of ``users`` for
     every movie: two ``(len(users), N)`` tensors and a numpy array. ``ii_lm``: the people's
@@ -438,14 +289,6 @@ def _batch_scores(model: Model, lm, users: np.ndarray, exact: bool | None, ii_lm
         feature = model.seen_feature(seen)
         extra = item_item_input(model.rbm, lm if ii_lm is None else ii_lm, users)
         return (seen if extra is None else seen + extra), like, feature
-
-
-def _likes(lm: LikeMatrix) -> LikeMatrix:
-    """``lm`` with each person's liked movies only."""
-    keep = (lm.cols % 2) == 1
-    indptr = np.zeros(lm.n_users + 1, np.int64)
-    np.cumsum(np.bincount(lm.owners()[keep], minlength=lm.n_users), out=indptr[1:])
-    return LikeMatrix(indptr, lm.cols[keep], lm.n_users, lm.n_items)
 
 
 def recommend_all(
@@ -467,57 +310,81 @@ def recommend_all(
     score, p_like), ...]}``. Users unknown to ``known`` raise KeyError. ``thumbs_only``: each
     user known by likes and dislikes alone (no star values), as in the browser.
     """
-    import torch
-
     lm = _user_visible(model, known, thumbs_only)
     if users is None:
         uidx = np.arange(known.n_users)
     else:
         uidx = np.fromiter((known.lookup_user(u) for u in users), np.int64)
+    ask = _Ask(by, exact, with_scores, None, None)
+    if (by == "liked" or with_scores) and len(uidx):
+        ask.people = _people(model, lm)  # (likes, ratings, bias) of every person
+    if by == "liked" and model.rbm.item_item is not None:
+        ask.ii_lm = _likes(lm)
     out: dict = {}
-    person = None  # (likes, ratings) of every person, computed once when needed
-    ii_lm = _likes(lm) if by == "liked" and model.rbm.item_item is not None else None
     for s in range(0, len(uidx), batch_size):
         us = uidx[s : s + batch_size]
-        seen, like, feature = _batch_scores(model, lm, us, exact, ii_lm)
-        row, col = lm.rows(us)
-        p_all = None
-        if by == "liked" or with_scores:
-            if person is None:
-                person = _people(model, lm)
-            pl, pn, pb = (a[us, None] for a in person)
-            cols = np.arange(model.n_items)[None, :]
-            partners = 0.0
-            match_weights = model.match_calibration or model.calibration
-            if with_scores or match_weights["partners"]:  # (the match's weighs it 0)
-                partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
-            args = (like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
-            if with_scores and by == "liked":
-                p_all, p_match = model.p_like_and_match(*args)
-            elif with_scores:
-                p_all = model.p_like(*args)
-            else:
-                p_match = model.p_like(*args, match=True)
-        if by == "liked":
-            rank = liked_rank(seen, torch.from_numpy(p_match).to(seen.dtype).to(seen.device))
-        else:
-            rank = seen
-        rank[
-            torch.from_numpy(row).to(rank.device), torch.from_numpy(col // 2).to(rank.device)
-        ] = -float("inf")
-        kk = min(k, model.n_items)
-        vals, top = torch.topk(rank, kk, dim=1)
-        vals, top = vals.cpu().numpy(), top.cpu().numpy()
-        p = np.take_along_axis(p_all, top, axis=1) if with_scores else None
-        for r, u in enumerate(us):
-            ok = np.isfinite(vals[r])
-            ids = model.item_ids[top[r][ok]]
-            uid = known.user_ids[u]
-            if with_scores:
-                out[uid] = list(zip(ids.tolist(), vals[r][ok].tolist(), p[r][ok].tolist()))
-            else:
-                out[uid] = ids.tolist()
+        rank, p_all = _rank_batch(model, lm, us, ask)
+        _top_k(out, model, known.user_ids[us], rank, p_all, k)
     return out
+
+
+@dataclass
+class _Ask:
+    """What :func:`recommend_all` asks of every batch of people."""
+
+    by: str  # the ranking, "seen" or "liked"
+    exact: bool | None  # the conditionals (see fold_in)
+    with_scores: bool  # P(like) of the top movies too
+    people: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # :func:`_people`, when needed
+    ii_lm: LikeMatrix | None  # the movies the movie-to-movie term comes from (None: all)
+
+
+def _rank_batch(model: Model, lm: LikeMatrix, us: np.ndarray, ask: _Ask):
+    """``(rank (n, N) tensor, P(like) (n, N) float64 or None)`` of the people ``us`` (rows of
+    ``lm``): the ranking score of every movie, -inf for the movies they rated; P(like) with
+    ``ask.with_scores``."""
+    import torch
+
+    seen, like, feature = _batch_scores(model, lm, us, ask.exact, ask.ii_lm)
+    row, col = lm.rows(us)
+    p_all = p_match = None
+    if ask.people is not None:
+        pl, pn, pb = (a[us, None] for a in ask.people)
+        cols = np.arange(model.n_items)[None, :]
+        partners = 0.0
+        match_weights = model.match_calibration or model.calibration
+        if ask.with_scores or match_weights["partners"]:  # (the match's weighs it 0)
+            partners = _partner_feature(model, row, col // 2, col % 2 == 1, len(us))
+        args = (like.double().cpu().numpy(), pl, pn, cols, pb, feature, partners)
+        if ask.with_scores and ask.by == "liked":
+            p_all, p_match = model.p_like_and_match(*args)
+        elif ask.with_scores:
+            p_all = model.p_like(*args)
+        else:
+            p_match = model.p_like(*args, match=True)
+    rank = seen
+    if ask.by == "liked":
+        rank = liked_rank(seen, torch.from_numpy(p_match).to(seen.dtype).to(seen.device))
+    dev = rank.device
+    rank[torch.from_numpy(row).to(dev), torch.from_numpy(col // 2).to(dev)] = -float("inf")
+    return rank, p_all
+
+
+def _top_k(out: dict, model: Model, user_ids: np.ndarray, rank, p_all, k: int) -> None:
+    """Add each person's top ``k`` movies by ``rank (n, N)`` to ``out`` (with their scores
+    and P(like) when ``p_all (n, N)`` is given), keyed by ``user_ids (n,)``."""
+    import torch
+
+    found = torch.topk(rank, min(k, model.n_items), dim=1)
+    vals, top = found.values.cpu().numpy(), found.indices.cpu().numpy()
+    p = None if p_all is None else np.take_along_axis(p_all, top, axis=1)
+    for r, uid in enumerate(user_ids):
+        ok = np.isfinite(vals[r])
+        ids = model.item_ids[top[r][ok]]
+        if p is None:
+            out[uid] = ids.tolist()
+        else:
+            out[uid] = list(zip(ids.tolist(), vals[r][ok].tolist(), p[r][ok].tolist()))
 
 
 def predict_pairs(
@@ -556,7 +423,7 @@ def predict_pairs(
     with torch.no_grad():
         logits = pair_logits(model.rbm, lm, uidx[ok], iidx[ok], model.device)
         seen = pair_seen(model.rbm, lm, uidx[ok], iidx[ok])
-    partners = 0.0
+    partners: float | np.ndarray = 0.0
     if model.rbm.item_item is not None:
         mass = pair_partner_mass(model.rbm, lm, uidx[ok], iidx[ok])
         partners = model.partner_feature(mass[:, 0], mass[:, 1])

@@ -11,11 +11,13 @@ each pick with the rated movie that pushed it up most. Movies are addressed by *
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from engine.data.ratings import Ratings
-from engine.recommender import explain_many, fold_in, popularity, recommend
+from engine.explanations import explain_many
+from engine.recommender import fold_in, popularity, recommend
 
 
 @dataclass(frozen=True)
@@ -49,26 +51,55 @@ class Recommendations:
 
 
 class Session:
-    """The person's thumbs on ``ratings`` (a dataset), kept in ``store`` under ``key`` (an
-    :class:`engine.userstore.UserStore`; None keeps them in memory), scored by ``model``
-    (an :class:`engine.model.trained.Model`, or None)."""
+    """The person's thumbs and marks on ``ratings`` (a dataset), kept in ``store`` under ``key``
+    (an :class:`engine.userstore.UserStore`; None keeps them in memory) for ``profile`` (None:
+    the store's active profile), scored by ``model`` (an
+    :class:`engine.model.trained.Model`, or None).
 
-    def __init__(self, ratings: Ratings, store=None, key: str | None = None, model=None) -> None:
+    Movies marked seen or not interested (:attr:`marks`) never appear in the
+    recommendations; :attr:`watchlist` is the set of movies the person wants to watch.
+    """
+
+    def __init__(
+        self, ratings: Ratings, store=None, key: str | None = None, model=None, profile=None
+    ) -> None:
         self.ratings = ratings
         self.store = store
         self.key = key
-        self.thumbs: dict[object, bool] = dict(store.ratings(key)) if store is not None else {}
+        if store is not None and profile is None:
+            profile = store.active_profile()
+        self.profile: str = profile or "me"
+        self.thumbs: dict[object, bool] = {}
+        self.marks: dict[object, str] = {}
+        self.watchlist: set[object] = set()
+        self._load()
         self._item_index = ratings.item_index
         self._counts = ratings.item_counts()
         self._likes = ratings.item_like_counts()
-        self.model = None
+        self.model: Any = None  # engine.model.trained.Model
         #: ``float64 (n_items,)`` by dataset index, NaN for movies the model lacks (None
         #: without a model): P(like) once watched, and the match
         #: (:attr:`engine.recommender.Scores.match`).
         self.p_like: np.ndarray | None = None
         self.match: np.ndarray | None = None
-        self._scores = None
+        self._scores: Any = None  # engine.recommender.Scores
         self.set_model(model)
+
+    def _load(self) -> None:
+        """Read the profile's thumbs, marks and watchlist from the store."""
+        if self.store is None:
+            return
+        self.thumbs = dict(self.store.ratings(self.key, self.profile))
+        self.marks = self.store.marks(self.key, self.profile)
+        self.watchlist = set(self.store.watchlist(self.key, self.profile))
+
+    def switch_profile(self, name: str) -> None:
+        """Make ``name`` the store's active profile and show its thumbs."""
+        if self.store is not None:
+            self.store.switch_profile(name)
+        self.profile = name
+        self._load()
+        self._rescore()
 
     # ------------------------------------------------------------------ model
     def set_model(self, model) -> None:
@@ -94,7 +125,8 @@ class Session:
 
     def thumb_indices(self) -> tuple[list[int], list[int]]:
         """Dataset indices of the person's likes and dislikes (movies of this dataset only)."""
-        likes, dislikes = [], []
+        likes: list[int] = []
+        dislikes: list[int] = []
         for item_id, liked in self.thumbs.items():
             i = self._item_index.get(item_id)
             if i is not None:
@@ -105,20 +137,56 @@ class Session:
         """Set the thumb on movie ``index`` (None clears it): saved in the store first (one
         transaction), then folded in. Returns the store's ``Change`` (None without a store)."""
         change = None
+        item_id = self.item_id(index)
         if self.store is not None:
-            change = self.store.set(self.key, self.item_id(index), liked)
-        self._set(self.item_id(index), liked)
+            change = self.store.set(self.key, item_id, liked, self.profile)
+        self.marks.pop(item_id, None)
+        self._set(item_id, liked)
         return change
 
+    def mark(self, index: int, mark: str | None):
+        """Mark movie ``index`` ``"seen"`` (no opinion) or ``"not_interested"`` (it replaces
+        a thumb), or clear it (None); returns the store's ``Change`` (None without one)."""
+        change = None
+        item_id = self.item_id(index)
+        if self.store is not None:
+            change = self.store.mark(self.key, item_id, mark, self.profile)
+        if mark is None:
+            self.marks.pop(item_id, None)
+        else:
+            self.marks[item_id] = mark
+        self._set(item_id, None)
+        return change
+
+    def set_watch(self, index: int, on: bool):
+        """Put movie ``index`` on the watchlist or take it off."""
+        change = None
+        item_id = self.item_id(index)
+        if self.store is not None:
+            change = self.store.set_watch(self.key, item_id, on, self.profile)
+        (self.watchlist.add if on else self.watchlist.discard)(item_id)
+        return change
+
+    def clear_all(self) -> int:
+        """Clear every thumb (one undo step); returns how many were cleared."""
+        n = len(self.thumbs)
+        if self.store is not None:
+            n = self.store.clear_all(self.key, self.profile)
+        self.thumbs.clear()
+        self._rescore()
+        return n
+
     def undo(self):
-        """Undo the last thumb change in the store; returns the ``Change`` (None: nothing to
-        undo) after folding the thumbs in again."""
+        """Undo the last step in the store (a thumb, a mark, clear all, an import); returns
+        its first ``Change`` (None: nothing to undo) after folding the thumbs in again."""
         if self.store is None:
             return None
-        change = self.store.undo(self.key)
-        if change is not None:
-            self._set(change.item_id, change.after)
-        return change
+        changes = self.store.undo_step(self.key, self.profile)
+        if not changes:
+            return None
+        self._load()
+        self._rescore()
+        return changes[-1]
 
     def _set(self, item_id: object, liked: bool | None) -> None:
         if liked is None:
@@ -126,6 +194,17 @@ class Session:
         else:
             self.thumbs[item_id] = liked
         self._rescore()
+
+    def _unmarked(self, candidates: np.ndarray | None) -> np.ndarray | None:
+        """``candidates`` (a bool mask over the dataset, None: all) less the marked movies."""
+        marked = [i for i in map(self._item_index.get, self.marks) if i is not None]
+        if not marked:
+            return candidates
+        keep = np.ones(self.ratings.n_items, bool)
+        if candidates is not None:
+            keep &= np.asarray(candidates, bool)
+        keep[marked] = False
+        return keep
 
     # ----------------------------------------------------------------- scores
     def _model_thumbs(self) -> tuple[list[int], list[int]]:
@@ -149,7 +228,9 @@ class Session:
     def recommendations(self, n: int, candidates: np.ndarray | None = None) -> Recommendations:
         """The ``n`` movies to show, best first, among ``candidates`` (a bool mask over the
         dataset's movies, e.g. a genre; None: all): personal picks when the person has thumbs
-        the model knows, else popular, well-liked movies to rate first."""
+        the model knows, else popular, well-liked movies to rate first. Movies marked seen or
+        not interested are left out."""
+        candidates = self._unmarked(candidates)
         model = self.model
         if model is None:
             return Recommendations(self._popular_from_data(n, candidates), personal=False)

@@ -2,17 +2,23 @@
 
 Workers never touch widgets: they ``post_message`` one of these (``post_message`` is
 thread-safe) and the screen or app that started them updates the UI in its handler.
-Payload types from the engine are annotated as ``Any`` so that importing this module never
-imports torch.
+Payload types from the engine are imported for type checking only, so that importing this
+module never imports torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from engine.data.ratings import Ratings
+    from engine.model.storage import ModelInfo
+    from engine.model.trained import Model
+    from engine.training.loop import EpochReport
 
 # ---------------------------------------------------------------------------- datasets
 
@@ -68,10 +74,10 @@ class ImportDone(Message):
 
 @dataclass
 class DatasetLoaded(Message):
-    """The ratings of dataset ``name`` are loaded (``ratings``: an engine ``Ratings``)."""
+    """The ratings of dataset ``name`` are loaded."""
 
     name: str
-    ratings: Any
+    ratings: Ratings
     show: str | None = None  # the screen to switch to ("auto", a mode name or None)
 
 
@@ -86,10 +92,10 @@ class DatasetFailed(Message):
 
 @dataclass
 class ModelLoaded(Message):
-    """A model file was loaded (``model``: an engine ``Model``)."""
+    """A model file was loaded."""
 
     path: Path
-    model: Any
+    model: Model
     dataset: str | None = None
 
 
@@ -101,9 +107,9 @@ class ModelFailed(Message):
 
 @dataclass
 class ModelsListed(Message):
-    """The saved models (``models``: a list of engine ``ModelInfo``)."""
+    """The saved models."""
 
-    models: list[Any] = field(default_factory=list)
+    models: list[ModelInfo] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- training
@@ -118,12 +124,6 @@ class DeviceInfo(Message):
 
 
 @dataclass
-class TrainStarted(Message):
-    epochs: int
-    dataset: str
-
-
-@dataclass
 class TrainBatch(Message):
     """Batch progress: ``batch`` of ``n_batches`` in ``epoch`` of ``epochs``."""
 
@@ -135,9 +135,9 @@ class TrainBatch(Message):
 
 @dataclass
 class TrainEpoch(Message):
-    """One epoch done (``report``: an engine ``EpochReport``)."""
+    """One epoch done."""
 
-    report: Any
+    report: EpochReport
 
 
 @dataclass
@@ -145,7 +145,7 @@ class TrainDone(Message):
     """Training ended. ``path`` is the saved model (None when nothing was saved)."""
 
     path: Path | None
-    model: Any
+    model: Model | None
     cancelled: bool
     best_epoch: int
     epochs_done: int
@@ -153,6 +153,8 @@ class TrainDone(Message):
     dataset: str
     #: the places the model could not be saved to before the one it went to
     save_failures: list[str] = field(default_factory=list)
+    #: nothing was trained: ``path`` is a kept model of the same data, settings and seed
+    kept_copy: bool = False
 
 
 @dataclass

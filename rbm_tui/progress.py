@@ -1,18 +1,21 @@
-"""Terminal progress bars for the CLI: training (epochs, loss, ETA) and downloads (bytes).
+"""Progress of the CLI's long commands: training (epochs, loss, ETA) and downloads (bytes).
 
-Both write to a stream (stderr by default). On a terminal they redraw one line with ``\\r``
-(at most every ``min_interval`` seconds); elsewhere (a pipe, a log file) they write plain
-lines: one per epoch for training, one per 10 % for downloads. Nothing here imports torch or
-the engine: the callbacks take the engine's report objects duck-typed.
+On a terminal a ``rich.progress`` bar is redrawn in place (at most every ``min_interval``
+seconds, no refresh thread); elsewhere (a pipe, a log file) plain lines are written: one per
+epoch for training, one per 10 % for downloads, so logs stay readable. The ETA of training is
+the engine's forecast (:class:`engine.training.forecast.Forecast`: the epochs early stopping
+is expected to leave), not a rate extrapolated by the bar. Nothing here imports torch or the
+engine: the callbacks take the engine's report objects duck-typed; rich is imported only when
+a bar is drawn.
 """
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import sys
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 BAR_WIDTH = 20
 
@@ -38,13 +41,6 @@ def format_bytes(n: float | None) -> str:
     return f"{n:.1f} GB"  # pragma: no cover
 
 
-def bar(fraction: float, width: int = BAR_WIDTH) -> str:
-    """``[#######-------------]``."""
-    fraction = min(1.0, max(0.0, fraction))
-    filled = int(round(fraction * width))
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
-
-
 def _is_tty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -52,8 +48,9 @@ def _is_tty(stream: TextIO) -> bool:
         return False
 
 
-class _Line:
-    """One status line: redrawn in place on a terminal."""
+class _Bar:
+    """One ``rich.progress`` bar on a terminal (a label, the bar, a status text), refreshed
+    by hand; or, off a terminal, plain lines."""
 
     def __init__(self, stream: TextIO | None, tty: bool | None, min_interval: float, clock):
         self.stream = stream if stream is not None else sys.stderr
@@ -61,34 +58,74 @@ class _Line:
         self.min_interval = min_interval
         self.clock = clock
         self._last_draw = -1e18
-        self._drawn = False
+        self._progress: Any = None
+        self._task: Any = None
+        self._gone = False
 
     def width(self) -> int:
-        return max(40, shutil.get_terminal_size((100, 24)).columns - 1)
+        """The room for the status text (a terminal's width less the label and the bar)."""
+        return max(20, self._start().console.width - BAR_WIDTH - 24)
 
-    def draw(self, text: str, force: bool = False) -> None:
-        """Redraw the line (terminal only), throttled unless ``force``."""
+    def _start(self):
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            console = Console(file=self.stream, force_terminal=True, highlight=False)
+            self._progress = Progress(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(bar_width=BAR_WIDTH),
+                TextColumn("{task.fields[status]}", markup=False),
+                console=console,
+                auto_refresh=False,
+                get_time=self.clock,
+            )
+            self._task = self._progress.add_task("", total=1.0, status="")
+        return self._progress
+
+    def draw(self, label: str, fraction: float, status: str, force: bool = False) -> None:
+        """Redraw the bar (terminal only), throttled unless ``force``."""
         now = self.clock()
-        if not force and now - self._last_draw < self.min_interval:
+        if self._gone or (not force and now - self._last_draw < self.min_interval):
             return
         self._last_draw = now
-        self.stream.write("\r" + text[: self.width()] + "\x1b[K")
-        self.stream.flush()
-        self._drawn = True
+        with self._unless_gone():
+            self._redraw(label, fraction, status)
+
+    def _redraw(self, label: str, fraction: float, status: str) -> None:
+        progress = self._start()
+        fraction = min(1.0, max(0.0, fraction))
+        progress.update(self._task, description=label, completed=fraction, status=status)
+        if progress.live.is_started:
+            progress.refresh()
+        else:
+            progress.start()  # drawn first with this label, not an empty one
 
     def write_line(self, text: str) -> None:
         """A whole line (not a terminal, or a message above the bar)."""
-        if self._drawn:
-            self.stream.write("\r\x1b[K")
-            self._drawn = False
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        if self._gone:
+            return
+        with self._unless_gone():
+            if self._progress is not None and self._progress.live.is_started:
+                self._progress.console.print(text, markup=False, highlight=False)
+                return
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        progress, self._progress = self._progress, None
+        if progress is not None and not self._gone:
+            with self._unless_gone():
+                progress.stop()
+
+    @contextlib.contextmanager
+    def _unless_gone(self) -> Iterator[None]:
+        """Drawing stops for good when the stream fails (a terminal hung up, a closed pipe):
+        progress is never what ends a run, or keeps its model from being saved."""
+        try:
+            yield
+        except OSError:
+            self._gone = True
 
 
 class TrainProgress:
@@ -112,7 +149,7 @@ class TrainProgress:
         self.forecast = forecast
         self.log_every = log_every
         self.clock = forecast.clock
-        self.line = _Line(stream, tty, min_interval, self.clock)
+        self.line = _Bar(stream, tty, min_interval, self.clock)
         self.start = self.clock()
         self.loss: float | None = None
         self.val: dict[str, float] = {}
@@ -126,23 +163,29 @@ class TrainProgress:
         f = self.forecast
         return f"{f.epoch}/{f.expected_epochs}" if f.in_refit else f"{f.epoch}/~{f.expected_epochs}"
 
-    def _status(self) -> str:
+    def _label(self) -> str:
         f = self.forecast
         running = f.epoch + (1 if f.batch else 0)
-        head = [f"epoch {max(1, running)}/~{f.expected_epochs}", bar(f.fraction())]
-        head.append(f"loss {self.loss:.4f}" if self.loss is not None else "loss -")
+        return f"epoch {max(1, running)}/~{f.expected_epochs}"
+
+    def _status(self) -> str:
+        """Loss, validation scores, elapsed time and ETA; a narrow terminal drops the
+        optional parts, last first, before anything is cut."""
+        head = [f"loss {self.loss:.4f}" if self.loss is not None else "loss -"]
         optional = []
         if "auc" in self.val:
             optional.append(f"val auc {self.val['auc']:.3f}")
         if "ndcg@10" in self.val:
             optional.append(f"ndcg@10 {self.val['ndcg@10']:.3f}")
         optional.append(f"{format_duration(self.clock() - self.start)} elapsed")
-        tail = [f"ETA {format_duration(f.seconds_left())}"]
-        # a narrow terminal drops the optional parts, last first, before anything is cut
-        width = self.line.width() if self.tty else 10**6
+        tail = [f"ETA {format_duration(self.forecast.seconds_left())}"]
+        width = self.line.width()
         while optional and len("  ".join(head + optional + tail)) > width:
             optional.pop()
         return "  ".join(head + optional + tail)
+
+    def _draw(self, force: bool) -> None:
+        self.line.draw(self._label(), self.forecast.fraction(), self._status(), force=force)
 
     def on_batch(self, p) -> None:
         """``p``: an :class:`engine.training.loop.BatchProgress`. On a terminal the bar is
@@ -150,7 +193,7 @@ class TrainProgress:
         (a long epoch of a big dataset shows its progress and ETA from the first minute)."""
         self.forecast.on_batch(p)
         if self.tty:
-            self.line.draw(self._status(), force=p.batch == p.n_batches)
+            self._draw(force=p.batch == p.n_batches)
             return
         now = self.clock()
         if p.batch < p.n_batches and now - self._last_log >= self.log_every:
@@ -169,8 +212,11 @@ class TrainProgress:
         self.val = dict(r.val)
         self._last_log = self.clock()
         if self.tty:
-            self.line.draw(self._status(), force=True)
+            self._draw(force=True)
             return
+        self.line.write_line(self._epoch_line(r))
+
+    def _epoch_line(self, r) -> str:
         parts = [f"epoch {self._epochs()}", f"loss {r.train_loss:.4f}"]
         for key in ("auc", "ndcg@10", "logloss"):
             if key in r.val:
@@ -181,7 +227,7 @@ class TrainProgress:
             parts.append("*best")
         if r.refit:
             parts.append("+all ratings")
-        self.line.write_line("  ".join(parts))
+        return "  ".join(parts)
 
     def message(self, text: str) -> None:
         self.line.write_line(text)
@@ -203,7 +249,7 @@ class ByteProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label = label
-        self.line = _Line(stream, tty, min_interval, clock)
+        self.line = _Bar(stream, tty, min_interval, clock)
         self.clock = clock
         self.start = clock()
         self.done = 0
@@ -217,12 +263,10 @@ class ByteProgress:
     def _status(self) -> str:
         elapsed = max(1e-9, self.clock() - self.start)
         rate = self.done / elapsed
-        parts = [self.label]
         if self.total:
-            parts.append(bar(self.done / self.total))
-            parts.append(f"{format_bytes(self.done)} / {format_bytes(self.total)}")
+            parts = [f"{format_bytes(self.done)} / {format_bytes(self.total)}"]
         else:
-            parts.append(format_bytes(self.done))
+            parts = [format_bytes(self.done)]
         parts.append(f"{format_bytes(rate)}/s")
         if self.total and rate > 0:
             parts.append(f"ETA {format_duration((self.total - self.done) / rate)}")
@@ -232,16 +276,17 @@ class ByteProgress:
         self.done, self.total = done, total
         finished = total is not None and done >= total
         if self.tty:
-            self.line.draw(self._status(), force=finished)
+            fraction = done / total if total else 0.0
+            self.line.draw(self.label, fraction, self._status(), force=finished)
             return
         # not a terminal: a line per 10 % (or per 10 MB when the size is unknown)
         if total:
             if done / total >= self._next_report or finished:
-                self.line.write_line(self._status())
+                self.line.write_line(f"{self.label}  {self._status()}")
                 while self._next_report <= done / total:
                     self._next_report += 0.1
         elif done >= self._next_report * 1e8:
-            self.line.write_line(self._status())
+            self.line.write_line(f"{self.label}  {self._status()}")
             self._next_report += 0.1
 
     def close(self) -> None:

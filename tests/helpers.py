@@ -143,13 +143,15 @@ CRAFTED = {
 def craft(model_file: Path, folder: Path) -> dict[str, Path]:
     import torch
 
+    from engine.model.fileformat import seal
+
     blob = torch.load(model_file, weights_only=True)
     out = {}
     for name, change in CRAFTED.items():
         header = json.loads(blob["header"])
         change(header)
         out[name] = folder / f"{name}.pt"
-        torch.save({**blob, "header": json.dumps(header)}, out[name])
+        torch.save(seal({**blob, "header": json.dumps(header)}), out[name])
     out["header_list"] = folder / "header_list.pt"
     torch.save({**blob, "header": json.dumps([1, 2, 3])}, out["header_list"])
     out["header_bytes"] = folder / "header_bytes.pt"

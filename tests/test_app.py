@@ -201,6 +201,43 @@ async def test_whole_flow_pick_train_rate_reopen():
 
 
 # --------------------------------------------------------------------------- training
+async def test_a_run_is_named_before_it_starts_and_an_identical_run_is_not_saved_twice():
+    """The name typed is the saved file's; a bad or taken name is refused before training;
+    a second run with the same data, settings and seed saves nothing and makes the kept
+    model active."""
+    from engine import paths
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        name = screen.query_one("#run-name", Input)
+        name.value = "bad name!"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.training_run is None
+        assert "Model name" in str(screen.query_one("#form-error").content)
+        name.value = "first-try"
+        await train_tiny(pilot)
+        first = paths.models_dir() / "first-try.pt"
+        assert app.model_path == first and first.is_file()
+
+        name.value = "first-try"  # taken
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.training_run.ended and "exists" in str(screen.query_one("#form-error").content)
+
+        name.value = ""
+        await train_tiny(pilot)  # the same settings and seed again
+        assert sorted(p.name for p in paths.models_dir().glob("*.pt")) == ["first-try.pt"]
+        assert "Nothing trained" in str(screen.query_one("#train-state").content)
+        assert app.model_path == first
+
+        await train_tiny(pilot, seed=7)  # another seed: another model
+        assert len(list(paths.models_dir().glob("*.pt"))) == 2
+
+
 async def start_long_run(pilot) -> TrainScreen:
     """On Train, a run of 500 epochs that will not end by itself; one epoch done."""
     app = pilot.app
@@ -339,6 +376,45 @@ async def test_import_a_good_csv_then_use_it(tmp_path):
         assert app.ratings.n_ratings == 29 * 19
 
 
+async def test_notifications_do_not_cover_the_import_path_or_the_epochs():
+    from textual.widgets._toast import Toast
+
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        app.notify("a long notification that takes a few lines " * 3, timeout=30)
+        await pilot.pause()
+        toasts = list(app.screen.query(Toast))
+        assert toasts
+        path = app.screen.query_one("#import-path").region
+        assert all(not t.region.overlaps(path) for t in toasts)
+        assert all(t.region.bottom <= SIZE[1] // 2 for t in toasts)  # at the top, not on
+        # the bottom rows where the Train screen shows its newest epochs
+
+
+async def test_stats_and_form_errors_are_whole_on_small_terminals():
+    """60x20: the demo's figures one a line in the narrow detail pane, none split; 80x24: a
+    form error wraps inside the form instead of running under its border."""
+    app = make_app(first_screen="datasets")
+    async with app.run_test(size=(60, 20)) as pilot:
+        stats = app.screen.query_one("#ds-stats")
+        await wait_for(pilot, lambda: "Ratings" in str(stats.content), what="the stats")
+        lines = str(stats.content).splitlines()
+        assert "Ratings  17,422" in lines and "Users    400" in lines
+        assert max(map(len, lines)) <= stats.content_size.width
+    app = make_app(first_screen="train")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.set_values(learning_rate=-1)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = app.screen.query_one("#form-error")
+        assert "use a value in" in str(error.content)
+        assert error.size.height >= 2
+        assert error.region.right <= app.screen.query_one("#train-form").region.right
+
+
 async def test_dataset_that_fails_to_load_keeps_the_app_running():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -426,7 +502,7 @@ async def test_no_ratings_shows_popular_movies_to_rate_first(with_model):
 async def test_rating_updates_scores_and_recommendations_in_place(with_model):
     """Each rating key refolds the thumbs: the P(like) cells and the panel change, the table's
     rows stay as they were (updated in place, never rebuilt). Its speed is measured by
-    benchmarks/bench_keypress.py, not here."""
+    benchmarks/bench_browse.py, not here."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_browse(pilot)
@@ -501,7 +577,10 @@ async def test_search_genre_sort_and_my_ratings(with_model):
         screen.query_one("#genre", Select).value = ""
         await pilot.pause()
         screen.query_one(MoviesTable).focus()
-        await pilot.press("s")  # most rated -> P(like)
+        await pilot.press("s")  # most rated -> match
+        m = [app.session.match[i] for i in screen.rows]
+        assert m == sorted(m, reverse=True)
+        await pilot.press("s")  # -> P(like)
         p = [screen.p_like[i] for i in screen.rows]
         assert p == sorted(p, reverse=True)
         await pilot.press("s")  # -> title
@@ -739,6 +818,78 @@ async def test_models_screen_load_rename_delete(with_model):
         assert "demo" not in Preferences.load().models
 
 
+async def test_models_screen_rename_keeps_the_cursor_and_the_active_model_warns(with_model):
+    """After a rename the cursor stays on the renamed model (the next Enter loads it);
+    deleting the active model gets its own warning; the validation score is explained."""
+    import os
+    import shutil
+
+    older = with_model.with_name("demo-older.pt")
+    shutil.copy(with_model, older)
+    os.utime(older, (1_000_000_000, 1_000_000_000))  # listed after the active one
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        await pilot.press("4")
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        await wait_for(pilot, lambda: len(screen.models) == 2, what="the list")
+        detail = str(screen.query_one("#model-detail").content)
+        assert "score 0." in detail and "held out, higher is better" in detail
+        await pilot.press("down")
+        assert screen.cursor_model().name == "demo-older"
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "zz-renamed"
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: any(m.name == "zz-renamed" for m in screen.models), what="the rename"
+        )
+        await pilot.pause()
+        assert screen.cursor_model().name == "zz-renamed"
+        assert app.model_path == with_model  # the active model did not change
+
+        await pilot.press("up")
+        assert screen.cursor_model().path == app.model_path
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "ACTIVE" in app.screen.title_text and "no scores" in app.screen.question
+        await pilot.press("n")
+        await pilot.press("down", "x")
+        await pilot.pause()
+        assert "ACTIVE" not in app.screen.title_text
+        await pilot.press("n")
+
+
+async def test_models_screen_prunes_all_but_the_newest_and_the_active(with_model):
+    import os
+    import shutil
+
+    for n in range(5):  # older copies: demo-old-0 the oldest
+        copy = with_model.with_name(f"demo-old-{n}.pt")
+        shutil.copy(with_model, copy)
+        os.utime(copy, (1_000_000_000 + n, 1_000_000_000 + n))
+    os.utime(with_model, (999_999_000, 999_999_000))  # the active model is the oldest
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        await pilot.press("4")
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.models) == 6, what="the list")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(screen.models) == 4, what="the prune")
+        names = sorted(m.name for m in screen.models)
+        assert names == ["demo-old-2", "demo-old-3", "demo-old-4", "demo-seeded"]
+        assert app.model_path == with_model
+        await pilot.press("p")  # nothing more to prune
+        await pilot.pause()
+        assert isinstance(app.screen, ModelsScreen)
+
+
 async def test_models_screen_draws_the_curve_and_the_calibration_picture(with_model):
     """The highlighted model's validation curve (its saved history) and its calibration
     picture (observed like rate per band of predicted P(like), as saved at calibration)."""
@@ -872,15 +1023,20 @@ async def test_the_chart_draws_the_epochs_with_the_refit_band_named():
         screen = await train_tiny(pilot, epochs=7, patience=0)
         chart = screen.query_one("#train-chart")
         assert chart.refit_from == 4 and chart.best is not None and chart.best <= 3
-        text = "\n".join(line.plain for line in chart.render_lines_text(80, 14))
-        assert "on all ratings" in text and "best epoch" in text and "val AUC" in text
+        text = "\n".join(line.plain for line in chart.render_lines_text(120, 14))
+        assert "on all ratings, not validated" in text and "best epoch" in text
         assert any("\u2801" <= ch <= "\u28ff" for ch in text)  # points drawn (braille dots)
+        # each series with its latest value (the one y axis serves the three)
+        last = screen.rbm.training_run.history
+        loss, val = last[-1].train_loss, last[2].val
+        assert f"━ loss {loss:.3f}  ━ val AUC {val['auc']:.3f}  ━ val nDCG@10" in text
         # Narrower, the legend shortens its words, then leaves out whole entries at its end.
         best = f"best {chart.best}"
-        legend = {w: chart.render_lines_text(w, 14)[-1].plain for w in (50, 36, 24)}
-        assert legend[50] == f"━ loss ━ AUC ━ nDCG@10 ▲ {best}    all ratings"
-        assert legend[36] == f"━ loss ━ AUC ━ nDCG@10 ▲ {best}"
-        assert legend[24] == "━ loss ━ AUC ━ nDCG@10"
+        legend = {w: chart.render_lines_text(w, 14)[-1].plain for w in (64, 50, 30)}
+        series = f"━ loss {loss:.2f} ━ AUC {val['auc']:.2f} ━ nDCG@10 {val['ndcg@10']:.2f}"
+        assert legend[64] == f"{series} ▲ {best}    all ratings"
+        assert legend[50] == f"{series} ▲ {best}"
+        assert legend[30] == f"━ loss {loss:.2f} ━ AUC {val['auc']:.2f}"
 
 
 async def test_cuda_is_offered_when_present(monkeypatch):

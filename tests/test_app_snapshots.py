@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import SIZE, make_app, wait_for
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from rbm_tui import messages as msg
 from rbm_tui.preferences import Preferences
@@ -127,7 +127,7 @@ def feed_run(app, epochs: int, *, ended: bool) -> None:
     now = [100.0]
     cfg = TrainConfig(epochs=12, n_hidden=8, refit_share=0.2, patience=4)
     run = TrainingRun("demo", cfg, Forecast(cfg, clock=lambda: now[0]))
-    app.training_run = run
+    app.controller.training_run = run
     losses = [0.46, 0.43, 0.41, 0.39, 0.38, 0.37, 0.365, 0.36, 0.355, 0.35, 0.33, 0.325]
     aucs = [0.61, 0.64, 0.66, 0.67, 0.68, 0.685, 0.687, 0.688, 0.689, 0.688]
     for e in range(1, epochs + 1):
@@ -227,7 +227,7 @@ def test_browse_screen_with_ratings(snap_compare, seeded_model_file, size):
         app = pilot.app
         await wait_for(pilot, lambda: app.model is not None, what="the model")
         await pilot.pause()
-        app.screen.query_one(DataTable).focus()
+        app.screen.query_one("#movies").focus()
         await pilot.press("plus", "down", "plus", "down", "minus", "down")
         await settle(pilot)
 

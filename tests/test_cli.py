@@ -14,6 +14,7 @@ import http.server
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -330,12 +331,12 @@ def test_recommend_every_user(u1_model, ml100k):
     rc, out, err = run(["recommend", ml100k / "u1.base", "--model", path, "--k", "7"])
     assert rc == 0, err
     header, rows = read_csv(out)
-    assert header == ["user", "item", "score"]
+    assert header == ["user", "item", "title", "p_seen", "p_like"]
     rated: dict[str, set[str]] = {}
     for u, i, *_ in read_table(ml100k / "u1.base"):
         rated.setdefault(u, set()).add(i)
     per_user: dict[str, list[tuple[str, float]]] = {}
-    for u, i, s in rows:
+    for u, i, _title, s, _p in rows:
         per_user.setdefault(u, []).append((i, float(s)))
     assert set(per_user) == set(rated)  # every user of DATA, original IDs
     for u, recs in per_user.items():
@@ -353,7 +354,7 @@ def test_recommend_one_user_table_and_output_file(u1_model, ml100k, tmp_path):
     assert rc == 0, err
     lines = out.strip().splitlines()
     assert "user 196" in lines[0]
-    assert "title" in lines[1] and "P(like)" in lines[1]
+    assert lines[1].split()[2:] == ["title", "P(seen)", "P(like)"]
     body = lines[2:]
     assert len(body) == 10
     assert all(line.rstrip().endswith("%") for line in body)
@@ -365,7 +366,7 @@ def test_recommend_one_user_table_and_output_file(u1_model, ml100k, tmp_path):
     )
     assert rc == 0 and out == ""
     header, rows = read_csv(dest.read_text())
-    assert header == ["user", "item", "score"] and len(rows) == 3
+    assert header == ["user", "item", "title", "p_seen", "p_like"] and len(rows) == 3
     assert {r[0] for r in rows} == {"196"}
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
@@ -496,7 +497,7 @@ def test_benchmark_split_end_to_end(bench_model, bench):
     header, rows = read_csv(out)
     seen = {tuple(r[:2]) for r in read_csv(train.read_text())[1]}
     assert len(rows) == 943 * 10
-    assert not any((u, i) in seen for u, i, _ in rows)
+    assert not any((u, i) in seen for u, i, *_ in rows)
 
 
 # --------------------------------------------------------------------------- datasets
@@ -686,9 +687,10 @@ def test_train_progress_lines_and_tty():
     p.on_batch(Batch(1, 1, 2))
     p.on_epoch(Report(1))
     p.close()
-    text = stream.getvalue()
-    assert text.count("\r") >= 2 and text.endswith("\n") and text.count("\n") == 1
-    assert "ETA" in text and "[" in text
+    text = stream.getvalue()  # a rich.progress bar, redrawn in place
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    assert plain.count("\r") >= 2 and plain.endswith("\n") and plain.count("\n") == 1
+    assert "ETA" in plain and "━" in plain and plain.startswith("epoch 1/~3")
 
 
 def test_byte_progress():

@@ -23,7 +23,7 @@ def home(tmp_path, monkeypatch):
 
 
 def _make_demo():
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "benchmarks" / "make_demo.py")
+    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "scripts" / "make_demo.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -12,8 +12,9 @@ from helpers import planted  # noqa: E402
 
 from engine.data.likes import LikeMatrix  # noqa: E402
 from engine.data.ratings import from_arrays  # noqa: E402
+from engine.explanations import explain  # noqa: E402
 from engine.model.rbm import RBM  # noqa: E402
-from engine.recommender import explain, fold_in, popular, recommend  # noqa: E402
+from engine.recommender import fold_in, popular, recommend  # noqa: E402
 from engine.settings import TrainConfig  # noqa: E402
 from engine.training.loop import train  # noqa: E402
 from engine.training.step import SampledCD  # noqa: E402
@@ -389,7 +390,7 @@ def test_like_likelihood_gradient_matches_autograd():
     the step does): the same gradients, row for row, and the same like log-odds."""
     import torch.nn.functional as F
 
-    from engine.training.step import like_likelihood_grad
+    from engine.training.like_term import like_likelihood_grad
 
     g = torch.Generator().manual_seed(0)
     n_items, n_hidden = 7, 5
@@ -1064,7 +1065,7 @@ def test_the_like_terms_rate_feature_leaves_each_rating_out():
     cd = SampledCD(rbm, cfg, "cpu", r.n_users, np.ones(r.n_items))
     users = np.array([0, 1])
     row, col = lm.rows(users)
-    phi = cd._rate_feature(lm, col, torch.from_numpy(row), 2, None)
+    phi = cd.rate.feature(lm, col, torch.from_numpy(row), 2, None, "cpu")
     pi = 3 / 5  # likes of the data
     liked = col % 2 == 1
     expect = []
@@ -1100,7 +1101,7 @@ def test_activity_offset_matches_each_persons_picks_even_when_a_few_candidates_a
     Newton's tangent; unguarded, three steps threw such rows to all-or-nothing picks."""
     import torch
 
-    from engine.training.step import activity
+    from engine.training.activity import activity
 
     g = torch.Generator().manual_seed(0)
     ordinary = torch.randn(6, 500, generator=g) * 3
@@ -1176,3 +1177,82 @@ def test_mean_field_for_one_person_is_their_row_of_a_batch():
             torch.testing.assert_close(seen[0], seen_all[i], atol=1e-5, rtol=1e-5)
             torch.testing.assert_close(like[0], like_all[i], atol=1e-5, rtol=1e-5)
         rbm.W.add_(0.5)
+
+
+def test_engine_explain_stays_the_function_once_its_module_is_loaded():
+    """``engine.explain`` (a lazy name) is the function, not a submodule of that name, also
+    after the session has loaded the explanations."""
+    import engine
+    import engine.session  # noqa: F401
+    from engine.explanations import explain as explain_fn
+
+    assert engine.explain is explain_fn and callable(engine.explain)
+
+
+# ------------------------------------------------------------------ the step's named parts
+@pytest.mark.parametrize("dense_share", [2.0, 0.0])
+def test_touched_rows_lay_out_the_entries_by_row(dense_share):
+    """The rows a batch's entries touch and the CSR layout of the gradient matrix: each
+    entry's row among ``R`` (or its own unit when every row is taken) and the entries per
+    row, cumulated; the sort order puts the entries in row order."""
+    from engine.training.sampling import touched_rows
+
+    units = torch.tensor([7, 2, 7, 0, 2, 7, 9])
+    rows = touched_rows(units, 10, dense_share)
+    order = rows.order.long()
+    if dense_share:  # the touched rows only
+        assert rows.R.tolist() == [0, 2, 7, 9] and rows.n_rows == 4
+        assert torch.equal(rows.R[rows.inv], units)
+        assert rows.crow.tolist() == [0, 1, 3, 6, 7]
+    else:  # every row
+        assert rows.R is None and rows.n_rows == 10 and torch.equal(rows.inv, units)
+        assert rows.crow.tolist() == [0, 1, 1, 3, 3, 3, 3, 3, 6, 6, 7]
+    assert units[order].tolist() == sorted(units.tolist())
+
+
+class _OtherRank:
+    """A data-parallel hook whose one other rank touched rows 3 and 4 (gradients 10, 20) and
+    adds 1 to every summed whole-parameter gradient."""
+
+    rank, world_size = 0, 2
+
+    def all_reduce(self, tensors):
+        touched, *dense = tensors[:5]
+        rest = tensors[5:]
+        touched[[3, 4]] = 1.0
+        for g in dense:
+            g[3] += 10.0
+            g[4] += 20.0
+        for g in rest:
+            g += 1.0
+
+
+def test_reduce_rows_sums_the_ranks_gradients_on_the_rows_any_rank_touched():
+    from engine.training.ranks import reduce_rows
+
+    R = torch.tensor([1, 3])
+    grads = [torch.tensor([1.0, 2.0]) for _ in range(4)] + [torch.zeros(2)]
+    R2, out = reduce_rows(_OtherRank(), R, grads, 6)
+    assert R2.tolist() == [1, 3, 4]
+    for g in out[:4]:
+        assert g.tolist() == [1.0, 12.0, 20.0]
+    assert out[4].tolist() == [1.0, 1.0]
+
+
+def test_a_run_without_validation_trains_every_epoch_on_every_rating_and_calibrates_nothing():
+    """``val_fraction`` 0: no validation ratings, no refit phase, each epoch the best so far
+    (the last one is kept), and P(like) keeps the identity calibration."""
+    from engine.errors import TrainingError
+    from engine.model import calibration as cal
+    from engine.training.loop import resolve_settings
+
+    with pytest.raises(TrainingError, match="no ratings"):
+        resolve_settings(from_arrays(np.empty(0), np.empty(0), np.empty(0)), None)
+    r = planted(40)
+    reports = []
+    cfg = TrainConfig(n_hidden=6, epochs=3, val_fraction=0.0, item_item_weight=0.0)
+    res = train(r, cfg, callback=reports.append)
+    assert [x.val for x in reports] == [{}, {}, {}]
+    assert [x.best for x in reports] == [True, True, True] and res.best_epoch == 3
+    assert not any(x.refit for x in reports)
+    assert res.model.calibration == cal.check(cal.identity())

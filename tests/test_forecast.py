@@ -1,4 +1,5 @@
-"""The training forecast: epochs expected to run, share done and time left, on replayed runs."""
+"""The training forecast: epochs expected to run, share done and time left (the finishing
+steps included), on replayed runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from engine.settings import TrainConfig
-from engine.training.forecast import Forecast
+from engine.training.forecast import FINISH_PASSES, Forecast
 
 
 @dataclass
@@ -24,12 +25,22 @@ class Report:
     refit: bool = False
 
 
-def replay(config: TrainConfig, best_epochs: set[int], stop_after: int, seconds: float = 2.0):
-    """Run a simulated training: 4 batches per epoch of ``seconds`` each in all, the main
-    epochs improving at ``best_epochs`` and stopping after ``stop_after``, then the refit.
-    Returns ``(true total seconds, [(elapsed, forecast total seconds, expected epochs)])``."""
+def replay(
+    config: TrainConfig,
+    best_epochs: set[int],
+    stop_after: int,
+    seconds: float = 2.0,
+    validation: float = 0.0,
+    setup: float = 0.0,
+):
+    """Run a simulated training: ``setup`` seconds before the first batch, 4 batches per
+    epoch of ``seconds`` in all, ``validation`` seconds more after a main epoch's batches,
+    the main epochs improving at ``best_epochs`` and stopping after ``stop_after``, the
+    refit, then the finishing steps (as long as the forecast expects them).
+    Returns ``(true total seconds, [(elapsed, forecast total seconds, expected epochs)], f)``."""
     t = [0.0]
     f = Forecast(config, clock=lambda: t[0])
+    t[0] += setup
     seen = []
     epochs = [(e, e in best_epochs, False) for e in range(1, stop_after + 1)]
     epochs += [(stop_after + j, False, True) for j in range(1, config.refit_epochs + 1)]
@@ -40,17 +51,60 @@ def replay(config: TrainConfig, best_epochs: set[int], stop_after: int, seconds:
             left = f.seconds_left()
             if left is not None:
                 seen.append((t[0], t[0] + left, f.expected_epochs))
+        t[0] += 0.0 if refit else validation
         f.on_epoch(Report(epoch, best, refit))
+        seen.append((t[0], t[0] + f.seconds_left(), f.expected_epochs))
+    t[0] += f.finish_passes * seconds
     return t[0], seen, f
 
 
 def test_a_run_that_goes_to_the_end_is_forecast_from_its_configured_epochs():
     config = TrainConfig(epochs=20, refit_share=0.2, patience=8)  # 16 main + 4 refit
     total, seen, f = replay(config, set(range(1, 17)), stop_after=16)
-    assert total == pytest.approx(40.0)
+    assert total == pytest.approx(40.0 + FINISH_PASSES * 2.0)
     assert all(n == 20 for _, _, n in seen)
     assert all(abs(guess - total) / total < 0.01 for _, guess, _ in seen)
-    assert f.fraction() == pytest.approx(1.0)
+    assert f.seconds_left() == 0.0 and f.fraction() == pytest.approx(1.0)
+
+
+def test_validation_setup_and_refit_are_each_timed_for_what_they_cost():
+    """Main epochs cost their batches and their validation, refit epochs their batches only;
+    the setup before the first batch is no pace: the time left is right from the first
+    epoch on."""
+    config = TrainConfig(epochs=30, refit_share=0.7, patience=8)  # 9 main + 21 refit
+    total, seen, _ = replay(config, set(range(1, 10)), 9, validation=1.0, setup=5.0)
+    assert total == pytest.approx(5 + 9 * 3 + 21 * 2 + FINISH_PASSES * 2)
+    after_first_epoch = [guess for t, guess, _ in seen if t >= 5 + 3]
+    assert all(abs(guess - total) / total < 0.02 for guess in after_first_epoch)
+
+
+def test_the_finishing_steps_count_down_and_the_share_stays_below_one_until_done():
+    config = TrainConfig(epochs=4, refit_share=0.0, patience=0)
+    t = [0.0]
+    f = Forecast(config, clock=lambda: t[0])
+    for epoch in range(1, 5):
+        for b in (1, 2):
+            t[0] += 1.0
+            f.on_batch(Batch(epoch, b, 2))
+        f.on_epoch(Report(epoch, True))
+    finish = FINISH_PASSES * 2.0
+    assert f.seconds_left() == pytest.approx(finish)  # not "0:00 left" while finishing
+    assert f.fraction() < 0.9
+    t[0] += finish / 2
+    assert f.seconds_left() == pytest.approx(finish / 2)
+    before = f.fraction()
+    t[0] += finish
+    assert f.seconds_left() == 0.0 and f.fraction() == 1.0 > before
+
+
+def test_a_bigger_catalogue_has_longer_finishing_steps():
+    config = TrainConfig()
+    small = Forecast(config, n_items=1_682).finish_passes
+    big = Forecast(config, n_items=9_125).finish_passes
+    assert FINISH_PASSES < small < big
+    assert Forecast(config, n_items=200_000).finish_passes == big  # hubs are capped
+    no_fit = TrainConfig(item_item_weight=0.0)
+    assert Forecast(no_fit, n_items=9_125).finish_passes == FINISH_PASSES
 
 
 def test_early_stopping_is_foreseen_once_the_score_stalls():
@@ -58,11 +112,11 @@ def test_early_stopping_is_foreseen_once_the_score_stalls():
     forecast drops from 24 to 22 epochs once the score has stalled for half the patience."""
     config = TrainConfig(epochs=30, refit_share=0.15, patience=8)  # 26 main + 4 refit
     total, seen, f = replay(config, set(range(1, 11)), stop_after=18)
-    assert total == pytest.approx(44.0)
+    assert total == pytest.approx(44.0 + FINISH_PASSES * 2.0)
     assert seen[0][2] == 30
-    switch = next(t for t, _, n in seen if n == 22)
-    assert switch <= 2.0 * 15  # stale since epoch 10: known by epoch 14
-    late = [guess for t, guess, _ in seen if t >= switch]
+    switch = next(i for i, (_, _, n) in enumerate(seen) if n == 22)
+    assert seen[switch][0] <= 2.0 * 15  # stale since epoch 10: known by epoch 14
+    late = [guess for _, guess, _ in seen[switch:]]
     assert all(abs(g - total) / total < 0.05 for g in late)
     assert f.expected_epochs == 22 and f.fraction() == pytest.approx(1.0)
 
@@ -71,12 +125,26 @@ def test_time_left_follows_the_recent_epochs():
     config = TrainConfig(epochs=10, refit_share=0.0, patience=0)
     t = [0.0]
     f = Forecast(config, clock=lambda: t[0])
+    finish = f.finish_passes
     assert f.seconds_left() is None  # nothing timed yet
     t[0] = 1.0
     f.on_batch(Batch(1, 1, 2))
-    assert f.seconds_left() == pytest.approx(19.0)  # 2 s per epoch from the first batch
+    assert f.seconds_left() == pytest.approx(9.5 * 2.0 + finish * 2.0)  # 2 s a pass so far
     t[0] = 4.0
     f.on_batch(Batch(1, 2, 2))
+    f.on_epoch(Report(1, True))  # batch 1 to 2: 3 s, so 6 s a pass
+    assert f.seconds_left() == pytest.approx(9 * 6.0 + finish * 6.0)
+    assert 0.0 < f.fraction() < 0.1
+
+
+def test_the_pace_is_the_second_half_of_the_batches():
+    """The first epoch's first batches run slow while memory and threads warm up: the pace
+    is that of the second half."""
+    config = TrainConfig(epochs=10, refit_share=0.0, patience=0)
+    t = [0.0]
+    f = Forecast(config, clock=lambda: t[0])
+    for b, seconds in enumerate((3.0, 2.0, 0.5, 0.5, 0.5, 0.5), start=1):
+        t[0] += seconds
+        f.on_batch(Batch(1, b, 6))
     f.on_epoch(Report(1, True))
-    assert f.seconds_left() == pytest.approx(9 * 4.0)
-    assert f.fraction() == pytest.approx(0.1)
+    assert f.pass_seconds() == pytest.approx(3.0)  # 0.5 s a batch

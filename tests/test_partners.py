@@ -13,10 +13,11 @@ torch = pytest.importorskip("torch")
 from helpers import planted  # noqa: E402
 
 from engine.data.likes import LikeMatrix  # noqa: E402
+from engine.explanations import explain_many  # noqa: E402
 from engine.model import calibration as cal  # noqa: E402
 from engine.model.inference import pair_partner_mass  # noqa: E402
 from engine.model.itemitem import ItemItem  # noqa: E402
-from engine.recommender import _partner_feature, explain_many, fold_in  # noqa: E402
+from engine.recommender import _partner_feature, fold_in  # noqa: E402
 from engine.settings import TrainConfig  # noqa: E402
 from engine.training.loop import train  # noqa: E402
 

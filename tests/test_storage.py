@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 from engine.data.ratings import from_arrays  # noqa: E402
 from engine.errors import ModelError  # noqa: E402
 from engine.model.calibration import FEATURES, from_positional, upgrade  # noqa: E402
+from engine.model.fileformat import seal  # noqa: E402
 from engine.model.storage import (  # noqa: E402
     FORMAT_VERSION,
     delete_model,
@@ -135,13 +136,13 @@ def test_foreign_and_mismatched_files(model, tmp_path):
     path = save_model(model, tmp_path / "m.pt")
     blob = torch.load(path, weights_only=True)
     blob["W"] = torch.zeros(5, 5)
-    torch.save(blob, tmp_path / "bad_shape.pt")
+    torch.save(seal(blob), tmp_path / "bad_shape.pt")
     with pytest.raises(ModelError, match="shape"):
         load_model(tmp_path / "bad_shape.pt")
     blob = torch.load(path, weights_only=True)
     blob["W"] = blob["W"].clone()
     blob["W"][0, 0] = float("nan")
-    torch.save(blob, tmp_path / "nan.pt")
+    torch.save(seal(blob), tmp_path / "nan.pt")
     with pytest.raises(ModelError, match="NaN"):
         load_model(tmp_path / "nan.pt")
 
@@ -153,11 +154,11 @@ DATA = Path(__file__).parent / "fixtures"
 def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, tmp_path):
     """Stored files written by rbm-tui's format version 1 (positional calibration weights; the
     oldest layout with 4 weights and no rating sums, lateral weights or neighbours; the last
-    with 9 and all of them) load through the upgrades to version 6 and give the P(like) and
+    with 9 and all of them) load through the upgrades to version 7 and give the P(like) and
     seen log-odds the version that wrote them gave (``model-v1-expected.json``): the
     neighbours are gone (they only moved the stars' P(like)), the seen and partners features
     weigh 0 and the 30-movie lateral weights become a movie-to-movie part that keeps, for
-    every movie, all 29 others. Saved again they are version 6 and load the same."""
+    every movie, all 29 others. Saved again they are version 7 and load the same."""
     import json
 
     expected = json.loads((DATA / "model-v1-expected.json").read_text())[name]
@@ -185,7 +186,7 @@ def test_version_1_files_load_through_their_upgrades_and_score_as_before(name, t
     np.testing.assert_allclose(got.seen_logit, expected["seen_logit"], rtol=1e-6, atol=1e-6)
     again = load_model(save_model(old, tmp_path / "v4.pt"), device="cpu")
     saved = torch.load(tmp_path / "v4.pt", weights_only=True)
-    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 6
+    assert json.loads(saved["header"])["format_version"] == FORMAT_VERSION == 7
     assert "lateral" not in saved and "neighbour_items" not in saved
     assert ("item_item_partners" in saved) == (ii is not None)
     assert again.calibration == old.calibration
@@ -234,7 +235,7 @@ def test_a_misshapen_item_rating_sums_is_refused(model, tmp_path):
     path = save_model(model, tmp_path / "m.pt")
     blob = torch.load(path, weights_only=True)
     blob["item_rating_sums"] = torch.zeros(3, dtype=torch.float64)
-    torch.save(blob, tmp_path / "bad_sums.pt")
+    torch.save(seal(blob), tmp_path / "bad_sums.pt")
     with pytest.raises(ModelError, match="item_rating_sums"):
         load_model(tmp_path / "bad_sums.pt")
 
@@ -264,7 +265,7 @@ def test_damaged_item_item_tensors_are_refused(model, tmp_path):
         "flat": ({"item_item_weights": lambda t: t.reshape(-1)}, "shapes"),
         "half": ({"item_item_weights": lambda t: None}, "missing"),
         "other_half": ({"item_item_partners": lambda t: None}, "missing"),
-        "not_a_tensor": ({"item_item_partners": lambda t: [1, 2]}, "missing"),
+        "not_a_tensor": ({"item_item_partners": lambda t: [1, 2]}, "is a list"),
     }  # fmt: skip
     for name, (damage, message) in cases.items():
         bad = dict(blob)
@@ -272,19 +273,19 @@ def test_damaged_item_item_tensors_are_refused(model, tmp_path):
             bad[key] = change(blob[key].clone())
             if bad[key] is None:
                 del bad[key]
-        torch.save(bad, tmp_path / f"{name}.pt")
+        torch.save(seal(bad), tmp_path / f"{name}.pt")
         with pytest.raises(ModelError, match=message) as err:
             load_model(tmp_path / f"{name}.pt")
         assert f"{name}.pt" in str(err.value)
     for gamma in (-0.5, 11.0, "0.5"):
         header = json.loads(blob["header"])
         header["item_item_gamma"] = gamma
-        torch.save({**blob, "header": json.dumps(header)}, tmp_path / "gamma.pt")
+        torch.save(seal({**blob, "header": json.dumps(header)}), tmp_path / "gamma.pt")
         with pytest.raises(ModelError, match="item_item_gamma"):
             load_model(tmp_path / "gamma.pt")
     bare = dict(blob)
     del bare["item_item_partners"], bare["item_item_weights"]
-    torch.save(bare, tmp_path / "bare.pt")
+    torch.save(seal(bare), tmp_path / "bare.pt")
     assert load_model(tmp_path / "bare.pt").rbm.item_item is None
 
 

@@ -1,4 +1,5 @@
-"""The person's ratings store: SQLite, one table per dataset, one transaction per change."""
+"""The person's ratings store: SQLite, one thumbs table keyed by dataset, profile and movie; one
+transaction per change; profiles, marks, the watchlist, undo steps, import and export."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from engine import paths
 from engine.errors import UserStoreError
-from engine.userstore import DB_NAME, UNDO_LIMIT, UserStore
+from engine.userstore import DB_NAME, NOT_INTERESTED, SEEN, UNDO_LIMIT, UserStore
 
 
 @pytest.fixture
@@ -71,10 +72,10 @@ def test_datasets_are_separate(store):
 
 
 def test_hostile_key_is_harmless(store):
-    key = 'x"; DROP TABLE datasets; --'
+    key = 'x"; DROP TABLE thumbs; --'
     store.like(key, 1)
     assert store.ratings(key) == {1: True}
-    assert "datasets" in {
+    assert "thumbs" in {
         r[0] for r in store._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
     }
 
@@ -139,9 +140,8 @@ def test_each_change_is_committed_at_once(tmp_path):
     s.like("demo", 1)
     s.dislike("demo", 2)
     other = sqlite3.connect(db)
-    tbl = other.execute("SELECT tbl FROM datasets WHERE key='demo'").fetchone()[0]
-    rows = dict(other.execute(f'SELECT item, liked FROM "{tbl}"').fetchall())
-    assert rows == {"1": 1, "2": 0}
+    rows = dict(other.execute("SELECT item, state FROM thumbs WHERE dataset = 'demo'").fetchall())
+    assert rows == {"1": "like", "2": "dislike"}
     other.close()
     s.close()
 
@@ -190,18 +190,73 @@ def test_export_loads_as_ratings(store, tmp_path):
     assert text.splitlines()[0] == "movieId,title,liked,rating,updated"
 
 
-def test_import_items(store):
-    assert store.import_items("demo", [(1, True), (2, False)]) == 2
+def test_import_items_is_one_undo_step(store):
+    got = store.import_items("demo", None, [(1, True), (2, False)])
+    assert (got.written, got.kept, got.unchanged) == (2, 0, 0)
     assert store.ratings("demo") == {1: True, 2: False}
-    assert store.undo_depth("demo") == 0
+    assert store.undo_depth("demo") == 1
+    assert len(store.undo_step("demo")) == 2
+    assert store.ratings("demo") == {}
 
 
-def test_clear_all(store):
+def test_import_keeps_hand_thumbs_unless_replace(store):
+    store.dislike("demo", 1)
+    store.mark("demo", 3, SEEN)
+    got = store.import_items("demo", "me", [(1, True), (2, True), (3, False)])
+    assert (got.written, got.kept, got.unchanged) == (1, 2, 0)
+    assert store.ratings("demo") == {1: False, 2: True}
+    assert store.state("demo", 3) == SEEN
+    got = store.import_items("demo", "me", [(1, True), (3, False)], replace=True)
+    assert got.written == 2
+    assert store.ratings("demo") == {1: True, 2: True, 3: False}
+
+
+def test_reimport_changes_nothing(store):
+    items = [(i, i % 3 != 0) for i in range(50)]
+    store.import_items("demo", None, items)
+    depth = store.undo_depth("demo")
+    before = store.ratings("demo")
+    got = store.import_items("demo", None, items)
+    assert (got.written, got.kept, got.unchanged) == (0, 0, 50)
+    assert store.ratings("demo") == before
+    assert store.undo_depth("demo") == depth
+
+
+def test_reimport_updates_earlier_import(store):
+    """A thumb that came from a file follows the file; one given by hand does not."""
+    store.import_items("demo", None, [(1, True), (2, True)])
+    store.dislike("demo", 2)
+    got = store.import_items("demo", None, [(1, False), (2, True)])
+    assert (got.written, got.kept) == (1, 1)
+    assert store.ratings("demo") == {1: False, 2: False}
+
+
+def test_import_is_all_or_nothing(store):
     store.like("demo", 1)
-    store.like("demo", 2)
+
+    def items():
+        yield 2, True
+        raise RuntimeError("the reader failed")
+
+    with pytest.raises(RuntimeError):
+        store.import_items("demo", None, items())
+    assert store.ratings("demo") == {1: True}
+
+
+def test_clear_all_is_one_undo_step(store):
+    store.like("demo", 1)
+    store.dislike("demo", 2)
+    store.mark("demo", 3, NOT_INTERESTED)
+    store.set_watch("demo", 4, True)
+    store.like("other", 1)
     assert store.clear_all("demo") == 2
     assert store.ratings("demo") == {}
-    assert store.undo("demo") is None
+    assert store.marks("demo") == {3: NOT_INTERESTED}
+    assert store.watchlist("demo") == [4]
+    changes = store.undo_step("demo")
+    assert {(c.item_id, c.after) for c in changes} == {(1, True), (2, False)}
+    assert store.ratings("demo") == {1: True, 2: False}
+    assert store.ratings("other") == {1: True}
     assert store.clear_all("nothing") == 0
 
 
@@ -215,3 +270,180 @@ def test_unwritable_location_raises_clear_error(tmp_path):
 def test_bool_id_refused(store):
     with pytest.raises(TypeError):
         store.like("demo", True)
+
+
+# --------------------------------------------------------------------------- marks
+def test_marks_and_watchlist_are_undoable(store):
+    store.like("demo", 1)
+    c = store.mark("demo", 1, SEEN)
+    assert (c.before, c.after, c.state_after) == (True, None, SEEN)
+    assert store.ratings("demo") == {}
+    assert store.marks("demo") == {1: SEEN}
+    store.mark("demo", 2, NOT_INTERESTED)
+    store.set_watch("demo", 5, True)
+    store.set_watch("demo", 2, True)
+    assert store.watchlist("demo") == [5, 2]
+    assert store.state("demo", 2) == NOT_INTERESTED
+    store.undo("demo")
+    assert store.watchlist("demo") == [5]
+    store.undo("demo")
+    store.undo("demo")
+    assert store.marks("demo") == {1: SEEN}
+    store.undo("demo")
+    assert store.ratings("demo") == {1: True}
+    assert store.marks("demo") == {}
+
+
+def test_watchlist_keeps_the_thumb(store):
+    store.like("demo", 1)
+    store.set_watch("demo", 1, True)
+    store.clear("demo", 1)
+    assert store.ratings("demo") == {}
+    assert store.watchlist("demo") == [1]
+    store.set_watch("demo", 1, False)
+    assert store.watchlist("demo") == []
+    assert store._conn.execute("SELECT COUNT(*) FROM thumbs").fetchone()[0] == 0
+
+
+def test_unknown_mark_refused(store):
+    with pytest.raises(ValueError, match="unknown mark"):
+        store.mark("demo", 1, "loved")
+
+
+# --------------------------------------------------------------------------- profiles
+def test_default_profile_is_me(store):
+    assert store.profiles() == ["me"]
+    assert store.active_profile() == "me"
+    store.like("demo", 1)
+    assert store.ratings("demo", "me") == {1: True}
+
+
+def test_profiles_have_their_own_thumbs_and_undo(store):
+    store.create_profile("anna")
+    store.like("demo", 1)
+    store.dislike("demo", 1, profile="anna")
+    store.like("demo", 2, profile="anna")
+    assert store.ratings("demo") == {1: True}
+    assert store.ratings("demo", "anna") == {1: False, 2: True}
+    store.undo("demo", "anna")
+    assert store.ratings("demo", "anna") == {1: False}
+    assert store.ratings("demo") == {1: True}
+    assert store.profile_counts("demo") == {"me": 1, "anna": 1}
+
+
+def test_switch_rename_delete_profiles(store):
+    store.create_profile("anna")
+    store.switch_profile("anna")
+    store.like("demo", 7)
+    assert store.ratings("demo", "anna") == {7: True}
+    store.rename_profile("anna", "Anna B")
+    assert store.active_profile() == "Anna B"
+    assert store.ratings("demo") == {7: True}
+    assert store.undo_depth("demo") == 1
+    assert store.delete_profile("Anna B") == 1
+    assert store.profiles() == ["me"]
+    assert store.active_profile() == "me"
+    assert store.ratings("demo") == {}
+
+
+def test_profile_errors_are_one_line(store):
+    with pytest.raises(UserStoreError, match="no profile 'bob'"):
+        store.like("demo", 1, profile="bob")
+    with pytest.raises(UserStoreError, match="only profile"):
+        store.delete_profile("me")
+    store.create_profile("bob")
+    with pytest.raises(UserStoreError, match="exists already"):
+        store.create_profile(" bob ")
+    with pytest.raises(UserStoreError, match="exists already"):
+        store.rename_profile("me", "bob")
+    for bad in ("", "   ", "x" * 41, "a\nb", "-rf"):
+        with pytest.raises(UserStoreError, match="profile name"):
+            store.create_profile(bad)
+    assert store.profiles() == ["me", "bob"]
+
+
+def test_switched_profile_is_remembered(tmp_path):
+    db = tmp_path / "r.sqlite"
+    with UserStore(db) as s:
+        s.create_profile("kid")
+        s.switch_profile("kid")
+        s.like("demo", 3)
+    with UserStore(db) as s:
+        assert s.active_profile() == "kid"
+        assert s.ratings("demo") == {3: True}
+        assert s.ratings("demo", "me") == {}
+
+
+# --------------------------------------------------------------------------- export
+def test_export_ratings_reads_back_as_ratings(store, tmp_path):
+    """``user,item,rating``: the loaders read it, and importing it gives the same thumbs."""
+    from engine.data.loaders import load_ratings
+
+    store.create_profile("anna")
+    thumbs = {10: True, 20: False, 30: True}
+    for item, liked in thumbs.items():
+        store.set("demo", item, liked, profile="anna")
+    out = tmp_path / "anna.csv"
+    assert store.export_ratings("demo", out, profile="anna") == 3
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "user,item,rating"
+    r = load_ratings(out)
+    assert r.n_ratings == 3
+    assert r.user_ids.tolist() == ["anna"]
+    items = [int(x) for x in r.item_ids[r.items]]
+    store.create_profile("copy")
+    store.import_items("demo", "copy", zip(items, r.liked().tolist()))
+    assert store.ratings("demo", "copy") == thumbs
+
+
+# --------------------------------------------------------------------------- the session
+@pytest.fixture(scope="module")
+def demo():
+    from engine.catalogue import resolve
+    from engine.data.loaders import load_ratings
+
+    return load_ratings(resolve("demo"))
+
+
+def test_session_keeps_each_profile_apart(store, demo):
+    from engine.session import Session
+
+    store.create_profile("anna")
+    s = Session(demo, store, "demo")
+    assert s.profile == "me"
+    s.rate(0, True)
+    s.switch_profile("anna")
+    assert s.thumbs == {}
+    s.rate(1, False)
+    assert store.ratings("demo", "anna") == {s.item_id(1): False}
+    assert store.ratings("demo", "me") == {s.item_id(0): True}
+    assert Session(demo, store, "demo").profile == "anna"  # the switch is remembered
+
+
+def test_session_marks_leave_the_recommendations(store, demo):
+    from engine.session import Session
+
+    s = Session(demo, store, "demo")
+    top = [p.index for p in s.recommendations(5).picks]
+    s.mark(top[0], "not_interested")
+    s.mark(top[1], "seen")
+    s.set_watch(top[2], True)
+    after = [p.index for p in s.recommendations(5).picks]
+    assert top[0] not in after and top[1] not in after and top[2] in after
+    again = Session(demo, store, "demo")
+    assert again.marks == {s.item_id(top[0]): "not_interested", s.item_id(top[1]): "seen"}
+    assert again.watchlist == {s.item_id(top[2])}
+
+
+def test_session_clear_all_and_undo(store, demo):
+    from engine.session import Session
+
+    s = Session(demo, store, "demo")
+    for i in range(5):
+        s.rate(i, i % 2 == 0)
+    before = dict(s.thumbs)
+    assert s.clear_all() == 5
+    assert s.thumbs == {} and store.ratings("demo") == {}
+    change = s.undo()
+    assert change is not None
+    assert s.thumbs == before
+    assert store.ratings("demo") == before

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import paths
-from engine.archive import CHUNK, pick_folder, safe_extract
+from engine.archive import copy_capped, pick_folder, safe_extract
 from engine.cancel import check_cancel
 from engine.catalogue.install import install, work_dir
 from engine.catalogue.registry import MARKER_FILE, DatasetInfo, catalogue, get
@@ -86,6 +86,37 @@ def _fetch_md5(url: str, info: DatasetInfo, timeout: float) -> str:
     return m.group(1).lower()
 
 
+def _content_length(
+    resp: http.client.HTTPResponse, url: str, info: DatasetInfo, cap: int
+) -> int | None:
+    """The size the server announces (None when it says none), refused over ``cap``."""
+    length = resp.headers.get("Content-Length")
+    total = int(length) if length and length.strip().isdigit() else None
+    if total is not None and total > cap:
+        raise DatasetError(
+            f"refusing to download {url}: the server says it is {total} bytes, more than "
+            f"the {cap}-byte limit for {info.name} (pass a larger max_bytes if this is right)"
+        )
+    return total
+
+
+def _reader(
+    resp: http.client.HTTPResponse, info: DatasetInfo, url: str, timeout: float
+) -> Callable[[int], bytes]:
+    """``resp``'s read, with network failures turned into one :class:`DatasetError`."""
+    read = getattr(resp, "read1", resp.read)
+
+    def guarded(n: int) -> bytes:
+        try:
+            return read(n)
+        except TimeoutError as e:
+            raise _net_error(info, url, f"the server stopped sending for {timeout} s") from e
+        except (OSError, http.client.HTTPException) as e:
+            raise _net_error(info, url, f"the connection failed ({e})") from e
+
+    return guarded
+
+
 def _fetch(
     url: str,
     dest: Path,
@@ -98,46 +129,36 @@ def _fetch(
 ) -> tuple[str, int]:
     """Stream ``url`` into ``dest``; returns (md5 hex digest, bytes)."""
     what = f"download of {info.name}"
+    h = hashlib.md5()
     with _open(url, info, timeout) as resp:
-        length = resp.headers.get("Content-Length")
-        total = int(length) if length and length.strip().isdigit() else None
-        if total is not None and total > cap:
-            raise DatasetError(
-                f"refusing to download {url}: the server says it is {total} bytes, more than "
-                f"the {cap}-byte limit for {info.name} (pass a larger max_bytes if this is right)"
-            )
-        h = hashlib.md5()
-        done = 0
+        total = _content_length(resp, url, info, cap)
         if progress is not None:
             progress(0, total)
-        read = getattr(resp, "read1", resp.read)
+
+        def after(block: bytes, done: int) -> None:
+            h.update(block)
+            if progress is not None:
+                progress(done, total)
+
+        def too_big() -> DatasetError:
+            return DatasetError(
+                f"refusing to download {url}: it is larger than the {cap}-byte limit "
+                f"for {info.name} (pass a larger max_bytes if this is right)"
+            )
+
         with open(dest, "wb") as fh:
-            while True:
-                check_cancel(cancel, what)
-                try:
-                    block = read(CHUNK)
-                except TimeoutError as e:
-                    why = f"the server stopped sending for {timeout} s"
-                    raise _net_error(info, url, why) from e
-                except (OSError, http.client.HTTPException) as e:
-                    raise _net_error(info, url, f"the connection failed ({e})") from e
-                if not block:
-                    break
-                done += len(block)
-                if done > cap:
-                    raise DatasetError(
-                        f"refusing to download {url}: it is larger than the {cap}-byte limit "
-                        f"for {info.name} (pass a larger max_bytes if this is right)"
-                    )
-                fh.write(block)
-                h.update(block)
-                if progress is not None:
-                    progress(done, total)
+            done = copy_capped(
+                _reader(resp, info, url, timeout),
+                fh.write,
+                cap=cap,
+                too_big=too_big,
+                before=lambda: check_cancel(cancel, what),
+                after=after,
+            )
         check_cancel(cancel, what)
         if total is not None and done != total:
-            raise _net_error(
-                info, url, f"the download stopped after {done} of {total} bytes (truncated)"
-            )
+            why = f"the download stopped after {done} of {total} bytes (truncated)"
+            raise _net_error(info, url, why)
         if done == 0:
             raise _net_error(info, url, "the server sent an empty file")
     return h.hexdigest(), done
@@ -192,6 +213,31 @@ def download(
     ``rbm-tui datasets import PATH`` command to use after.
     """
     info = get(name)
+    src, expected, max_bytes = _plan(info, url, md5, max_bytes)
+    what = f"download of {info.name}"
+    check_cancel(cancel, what)
+    work = work_dir(info.name, "download")
+    try:
+        if expected is None:
+            expected = _fetch_md5(src, info, timeout)
+        zip_path = work / (info.filename or f"{info.name}.zip")
+        fetched = _fetch(
+            src, zip_path, info, progress=progress, cancel=cancel, cap=max_bytes, timeout=timeout
+        )
+        _check_digest(fetched[0], expected, info, src)
+        check_cancel(cancel, what)
+        folder = _unpack(zip_path, work, info, cancel)
+        _mark(folder, info, src, fetched)
+        check_cancel(cancel, what)
+        return install(folder, paths.datasets_dir() / info.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _plan(
+    info: DatasetInfo, url: str | None, md5: str | None, max_bytes: int | None
+) -> tuple[str, str | None, int]:
+    """(the URL to fetch, the MD5 expected or None to fetch it, the size cap), checked."""
     if not info.downloadable:
         raise DatasetError(
             f"{info.name} is not a dataset rbm-tui downloads (it is {info.kind}); downloadable: "
@@ -201,44 +247,34 @@ def download(
     scheme = urllib.parse.urlsplit(src).scheme.lower()
     if scheme not in ("http", "https"):
         raise DatasetError(f"cannot download {src}: only http:// and https:// URLs are supported")
-    expected = md5 or (None if explicit else info.md5)
     if max_bytes is None:
         max_bytes = int(info.size * 1.5) + 16 * 1024 * 1024 if info.size else UNKNOWN_SIZE_CAP
-    what = f"download of {info.name}"
-    check_cancel(cancel, what)
-    work = work_dir(info.name, "download")
-    try:
-        if expected is None:
-            expected = _fetch_md5(src, info, timeout)
-        zip_path = work / (info.filename or f"{info.name}.zip")
-        digest, nbytes = _fetch(
-            src,
-            zip_path,
-            info,
-            progress=progress,
-            cancel=cancel,
-            cap=max_bytes,
-            timeout=timeout,
+    return src, md5 or (None if explicit else info.md5), max_bytes
+
+
+def _check_digest(digest: str, expected: str, info: DatasetInfo, src: str) -> None:
+    if digest != expected.strip().lower():
+        raise DatasetError(
+            f"the download of {info.name} from {src} is damaged: its MD5 is {digest}, "
+            f"expected {expected.strip().lower()}. Nothing was installed; try again later. "
+            + _by_hand(info, src)
         )
-        if digest != expected.strip().lower():
-            raise DatasetError(
-                f"the download of {info.name} from {src} is damaged: its MD5 is {digest}, "
-                f"expected {expected.strip().lower()}. Nothing was installed; try again later. "
-                + _by_hand(info, src)
-            )
-        check_cancel(cancel, what)
-        extracted = safe_extract(zip_path, work / "extracted", cancel=cancel)
-        zip_path.unlink()
-        folder = pick_folder(extracted, info.folder)
-        marker = {
-            "name": info.name,
-            "url": src,
-            "md5": digest,
-            "bytes": nbytes,
-            "downloaded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (folder / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        check_cancel(cancel, what)
-        return install(folder, paths.datasets_dir() / info.name)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+
+def _mark(folder: Path, info: DatasetInfo, src: str, fetched: tuple[str, int]) -> None:
+    """Write where the dataset came from (:data:`MARKER_FILE`) into its folder."""
+    marker = {
+        "name": info.name,
+        "url": src,
+        "md5": fetched[0],
+        "bytes": fetched[1],
+        "downloaded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (folder / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+def _unpack(zip_path: Path, work: Path, info: DatasetInfo, cancel: Any) -> Path:
+    """The dataset folder of the downloaded zip, extracted in ``work`` (the zip removed)."""
+    extracted = safe_extract(zip_path, work / "extracted", cancel=cancel)
+    zip_path.unlink()
+    return pick_folder(extracted, info.folder)

@@ -202,9 +202,22 @@ def local_path(name: str) -> Path | None:
         return p if (p / "ratings.csv").is_file() else None
     target = paths.datasets_dir() / d.name
     if d.kind == "imported" and d.entry:
+        if entry_problem(d.entry) is not None:
+            return None
         p = target / d.entry
         return p if p.exists() else None
     return target if target.is_dir() else None
+
+
+def entry_problem(entry: str) -> str | None:
+    """Why an ``imported.json`` entry (the path to load inside the dataset's folder) cannot be
+    used, or None: it must be a relative path that stays inside that folder."""
+    parts = re.split(r"[/\\]", entry)
+    if "\x00" in entry or entry.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", entry):
+        return "is not a plain path inside the dataset's folder"
+    if ".." in parts:
+        return "climbs out of the dataset's folder with '..'"
+    return None
 
 
 def is_on_disk(name: str) -> bool:
@@ -221,6 +234,30 @@ def default_dataset() -> str:
 
 
 _PATH_SUFFIXES = {".zip", ".csv", ".tsv", ".dat", ".data", ".txt", ".base", ".test"}
+
+
+def _not_on_disk(info: DatasetInfo) -> DatasetError:
+    """What to say when dataset ``info`` is known but cannot be loaded from disk."""
+    if info.kind == "builtin":
+        return DatasetError(
+            f"the dataset {info.name} ({info.title}) is not downloaded yet. "
+            f"Download it with:  rbm-tui datasets download {info.name}"
+        )
+    if info.kind == "demo":
+        return DatasetError(
+            f"the bundled demo dataset is missing from {demo_path()}; reinstall rbm-tui"
+        )
+    bad = entry_problem(info.entry or "")
+    if bad is not None:
+        return DatasetError(
+            f"the imported dataset {info.name} is refused: its entry {info.entry!r} in "
+            f"{_registry_path()} {bad}. Import it again with:  rbm-tui datasets import PATH"
+        )
+    return DatasetError(
+        f"the imported dataset {info.name} is missing from "
+        f"{paths.datasets_dir() / info.name} (was {info.source or 'its source'} moved "
+        f"or deleted?). Import it again with:  rbm-tui datasets import PATH"
+    )
 
 
 def resolve(data: str | os.PathLike[str]) -> Path:
@@ -246,20 +283,7 @@ def resolve(data: str | os.PathLike[str]) -> Path:
             p = local_path(info.name)
             if p is not None:
                 return p
-            if info.kind == "builtin":
-                raise DatasetError(
-                    f"the dataset {info.name} ({info.title}) is not downloaded yet. "
-                    f"Download it with:  rbm-tui datasets download {info.name}"
-                )
-            if info.kind == "demo":
-                raise DatasetError(
-                    f"the bundled demo dataset is missing from {demo_path()}; reinstall rbm-tui"
-                )
-            raise DatasetError(
-                f"the imported dataset {info.name} is missing from "
-                f"{paths.datasets_dir() / info.name} (was {info.source or 'its source'} moved "
-                f"or deleted?). Import it again with:  rbm-tui datasets import PATH"
-            )
+            raise _not_on_disk(info)
     p = Path(text).expanduser()
     if p.exists():
         if not (p.is_dir() or p.is_file()):

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,10 @@ from engine._lazy import lazy_module
 from engine.data.parsing import MAX_RATING, MIN_RATING
 from engine.data.ratings import LoadReport, Ratings
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 class DamagedCache(Exception):
@@ -134,52 +138,63 @@ def load(key: str) -> Ratings | None:
         meta = json.loads(z["meta"].tobytes().decode())
         if not isinstance(meta, dict) or meta.get("version") != CACHE_VERSION:
             return None
-        users, items, values = z["users"], z["items"], z["values"]
-        ts = z.get("timestamps")
-        user_ids = _get_ids(z, "user_ids")
-        item_ids = _get_ids(z, "item_ids")
-        titles = _unpack(z["title_s"], z["title_o"])
-        genres = _unpack(z["genres_s"], z["genres_o"])
-        years, year_na = z["year"], z["year_na"]
-        n, n_users, n_items = len(values), len(user_ids), len(item_ids)
-        if not (
-            len(users) == n == len(items)
-            and (ts is None or len(ts) == n)
-            and len(titles) == n_items == len(genres) == len(years) == len(year_na)
-            and users.dtype == np.int32
-            and items.dtype == np.int32
-            and values.dtype == np.float32
-            and (n == 0 or (0 <= users.min() and users.max() < n_users))
-            and (n == 0 or (0 <= items.min() and items.max() < n_items))
-            and bool(np.isfinite(values).all())
-            and (n == 0 or (values.min() >= MIN_RATING and values.max() <= MAX_RATING))
-        ):
+        r = _ratings(z, meta)
+        if r is None or not _consistent(r):
             raise DamagedCache(f"{f}: its content fails the checks")
-
-        def movies() -> pd.DataFrame:  # built on first use (training needs no titles)
-            year = pd.array(years, dtype="Int64")
-            year[year_na] = pd.NA
-            return pd.DataFrame({"title": titles, "year": year, "genres": genres})
-
-        report = LoadReport(
-            format=meta.get("format", ""),
-            rows_read=int(meta.get("rows_read", n)),
-            duplicates_dropped=int(meta.get("duplicates_dropped", 0)),
-            from_cache=True,
-        )
     except DamagedCache:
         raise
     except Exception as e:  # noqa: BLE001 - any unreadable cache file is rebuilt
         raise DamagedCache(f"{f}: {type(e).__name__}") from None
+    return r
+
+
+def _ratings(z: dict, meta: dict) -> Ratings | None:
+    """The ratings stored in ``z`` (the movie table built on first use), or None when its
+    movie columns disagree in length; the rest is checked by :func:`_consistent`."""
+    titles = _unpack(z["title_s"], z["title_o"])
+    genres = _unpack(z["genres_s"], z["genres_o"])
+    years, year_na = z["year"], z["year_na"]
+    if not len(titles) == len(genres) == len(years) == len(year_na):
+        return None
+
+    def movies() -> pd.DataFrame:  # built on first use (training needs no titles)
+        year = pd.array(years, dtype="Int64")
+        year[year_na] = pd.NA
+        return pd.DataFrame({"title": titles, "year": year, "genres": genres})
+
+    report = LoadReport(
+        format=meta.get("format", ""),
+        rows_read=int(meta.get("rows_read", len(z["values"]))),
+        duplicates_dropped=int(meta.get("duplicates_dropped", 0)),
+        from_cache=True,
+    )
     r = Ratings(
-        users=users,
-        items=items,
-        values=values,
-        timestamps=ts,
-        user_ids=user_ids,
-        item_ids=item_ids,
+        users=z["users"],
+        items=z["items"],
+        values=z["values"],
+        timestamps=z.get("timestamps"),
+        user_ids=_get_ids(z, "user_ids"),
+        item_ids=_get_ids(z, "item_ids"),
         movies=movies,
         report=report,
     )
     r.__dict__["_titles"] = titles  # read without building the movie table
     return r
+
+
+def _consistent(r: Ratings) -> bool:
+    """Whether the stored arrays agree: lengths, types, index ranges, ratings in range."""
+    n = r.n_ratings
+    users, items, values, ts = r.users, r.items, r.values, r.timestamps
+    return (
+        len(users) == n == len(items)
+        and (ts is None or len(ts) == n)
+        and len(r.__dict__["_titles"]) == r.n_items
+        and users.dtype == np.int32
+        and items.dtype == np.int32
+        and values.dtype == np.float32
+        and (n == 0 or (0 <= users.min() and users.max() < r.n_users))
+        and (n == 0 or (0 <= items.min() and items.max() < r.n_items))
+        and bool(np.isfinite(values).all())
+        and (n == 0 or (values.min() >= MIN_RATING and values.max() <= MAX_RATING))
+    )

@@ -13,10 +13,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine._lazy import lazy_module
+from engine.data import cache as _cache
+from engine.data.linelength import check_line_lengths
 from engine.data.movies import match_index_dtype, read_movies
 from engine.data.parsing import (
     FORMAT_ML1M,
@@ -30,7 +33,10 @@ from engine.data.ratings import LoadReport, Ratings, from_arrays
 from engine.data.sources import Plan, plan_source
 from engine.errors import RatingsError
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 # --------------------------------------------------------------------------- public API
@@ -57,38 +63,58 @@ def load_ratings(
     t0 = time.perf_counter()
     p = Path(path).expanduser()
     plan = plan_source(p)
-    key = None
-    if cache:
-        from engine.data import cache as _cache
-
-        try:
-            key = _cache.cache_key(p, plan.key_files)
-        except OSError:
-            key = None
-    notice = ""
-    if key is not None:
-        try:
-            r = _cache.load(key)
-        except _cache.DamagedCache:
-            r = None
-            notice = f"the parsed-ratings cache of {path} was damaged; rebuilt from the file"
-        if r is not None:
-            r.source = str(path)
-            r.report.from_cache = True
-            r.report.seconds = time.perf_counter() - t0
-            return r
-    r = _load_plan(plan, source=str(path))
+    key = _cache_key(p, plan) if cache else None
+    r, notice = _from_cache(key, path)
+    if r is None:
+        r = _load_plan(plan, source=str(path))
+        if key is not None:
+            _cache.store(key, r)
     r.report.seconds = time.perf_counter() - t0
-    r.report.notice = notice
-    if key is not None:
-        _cache.store(key, r)
+    r.report.notice = "; ".join(m for m in (notice, duplicates_notice(r)) if m)
     return r
+
+
+def duplicates_notice(r: Ratings) -> str:
+    """One line saying how many repeated (person, movie) rows were merged and which won, or
+    "" when there were none."""
+    n = r.report.duplicates_dropped
+    if not n:
+        return ""
+    rows = "row was" if n == 1 else "rows were"
+    winner = (
+        "the one with the latest timestamp (the last row on a tie)"
+        if r.timestamps is not None
+        else "the last row"
+    )
+    return f"{n:,} repeated (person, movie) {rows} merged: each pair keeps {winner}"
+
+
+def _cache_key(p: Path, plan: Plan) -> str | None:
+    try:
+        return _cache.cache_key(p, plan.key_files)
+    except OSError:
+        return None
+
+
+def _from_cache(key: str | None, path: object) -> tuple[Ratings | None, str]:
+    """(the cached ratings or None, a notice when the cache was damaged)."""
+    if key is None:
+        return None, ""
+    try:
+        r = _cache.load(key)
+    except _cache.DamagedCache:
+        return None, f"the parsed-ratings cache of {path} was damaged; rebuilt from the file"
+    if r is not None:
+        r.source = str(path)
+        r.report.from_cache = True
+    return r, ""
 
 
 def _load_plan(plan: Plan, source: str) -> Ratings:
     src = plan.source
     if src.size() == 0:
         raise RatingsError(src.display, "the file is empty", hint="pick the ratings file itself")
+    check_line_lengths(src)
     if plan.kind == "ml100k":
         layout = Layout("\t", "\t", 4, False, 0, 1, 2, 3, True, False, "tabs")
         fmt = FORMAT_ML100K

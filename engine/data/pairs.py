@@ -66,6 +66,7 @@ def read_pairs(path: str | os.PathLike[str]) -> tuple[list, list]:
         if not any(is_number(h) for h in head) and any(is_number(f) for f in second):
             has_header = True  # a header with other names: first two columns
     rows = numbered[1:] if has_header else numbered
+    assert ucol is not None and icol is not None  # set above when there is no header
     need = max(ucol, icol) + 1
     users: list = []
     items: list = []

@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,7 +33,10 @@ from engine.data.columns import (
 from engine.data.sources import FileSource, Source
 from engine.errors import RatingsError
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 FORMAT_ML100K = "movielens-100k"
 FORMAT_ML1M = "movielens-1m"
@@ -108,7 +113,7 @@ def sniff_layout(src: Source) -> tuple[Layout, str]:
         return lay, FORMAT_CSV
     names = [normalise(f) for f in fields]
 
-    def find(options: set[str]) -> int | None:
+    def find(options: Collection[str]) -> int | None:
         for j, n in enumerate(names):
             if n in options:
                 return j
@@ -151,28 +156,64 @@ def read_ratings(src: Source, lay: Layout, data: bytes | None) -> _Arrays:
 
 def _parse(target: object, lay: Layout, skip_header: bool) -> tuple[_Arrays | None, str]:
     """Parse and validate ``target`` (a source or a bytes buffer): (arrays, "") or (None, why)."""
-    names = [f"c{j}" for j in range(lay.ncols)]
-    nu, ni, nr = names[lay.user], names[lay.item], names[lay.rating]
-    nt = names[lay.timestamp] if lay.timestamp is not None else None
+    df, why = _read_frame(target, lay, skip_header)
+    if df is None:
+        return None, why
+    if not isinstance(df.index, pd.RangeIndex):
+        return None, "rows have more fields than the header"
+    return _frame_arrays(df, lay)
 
-    def read(id_type: object) -> pd.DataFrame:
-        dtype: dict[str, object] = {n: str for n in names}
-        dtype.update({nu: id_type, ni: id_type, nr: np.float32})
-        if nt is not None:
-            dtype[nt] = np.int64
-        kw = dict(
-            sep=lay.sep,
-            header=None,
-            names=names,
-            skiprows=1 if skip_header else 0,
-            dtype=dtype,
-            na_filter=False,
-            engine="c",
-            encoding="utf-8",
-            skip_blank_lines=True,
-        )
-        if not lay.quoted:
-            kw["quoting"] = csv.QUOTE_NONE
+
+def _read_frame(target: object, lay: Layout, skip_header: bool) -> tuple[pd.DataFrame | None, str]:
+    """The file as a frame of columns ``c0, c1, ...``: (frame, "") or (None, why).
+
+    IDs are read as int32 first (half the memory on big files), int64 when they overflow, and
+    for generic files as strings when they are not all whole numbers."""
+    id_type = _first_id_type()
+    while True:
+        try:
+            return _read_csv(target, lay, skip_header, id_type), ""
+        except RatingsError:  # the source itself cannot be read (a damaged zip)
+            raise
+        except (ValueError, OverflowError, csv.Error) as e:
+            if id_type is np.int32 and "int32" in str(e):
+                id_type = np.int64
+            elif id_type is not str and not lay.int_ids:
+                id_type = str
+            else:
+                return None, str(e)
+
+
+def _first_id_type() -> object:
+    """int32 where pandas refuses an ID that overflows it (pandas 3 on); pandas 2 wraps such
+    an ID around silently (3000000000 read as -1294967296), so IDs start as int64 there."""
+    return np.int32 if int(pd.__version__.split(".")[0]) >= 3 else np.int64
+
+
+def _read_csv(target: object, lay: Layout, skip_header: bool, id_type: object) -> pd.DataFrame:
+    """One pandas read of ``target`` with IDs of ``id_type``; numeric warnings (an overflow
+    on ``1e308``) are silenced: the checks after it report the bad value on one line."""
+    names = [f"c{j}" for j in range(lay.ncols)]
+    dtype: dict[str, object] = {n: str for n in names}
+    dtype.update(
+        {names[lay.user]: id_type, names[lay.item]: id_type, names[lay.rating]: np.float32}
+    )
+    if lay.timestamp is not None:
+        dtype[names[lay.timestamp]] = np.int64
+    kw: dict[str, object] = dict(
+        sep=lay.sep,
+        header=None,
+        names=names,
+        skiprows=1 if skip_header else 0,
+        dtype=dtype,
+        na_filter=False,
+        engine="c",
+        encoding="utf-8",
+        skip_blank_lines=True,
+    )
+    if not lay.quoted:
+        kw["quoting"] = csv.QUOTE_NONE
+    with np.errstate(all="ignore"):
         if isinstance(target, io.BytesIO):
             target.seek(0)
             return pd.read_csv(target, **kw)
@@ -182,35 +223,18 @@ def _parse(target: object, lay: Layout, skip_header: bool) -> tuple[_Arrays | No
         with target.open() as fh:
             return pd.read_csv(fh, **kw)
 
-    # IDs as int32 first (half the memory on big files), int64 when they overflow, and for
-    # generic files strings when they are not all whole numbers.
-    df = None
-    err: Exception | None = None
-    id_type: object = np.int32
-    while True:
-        try:
-            df = read(id_type)
-            break
-        except (ValueError, OverflowError, csv.Error) as e:
-            err = e
-            if id_type is np.int32 and "int32" in str(e):
-                id_type = np.int64
-            elif id_type is not str and not lay.int_ids:
-                id_type = str
-            else:
-                break
-    if df is None:
-        return None, str(err)
-    if not isinstance(df.index, pd.RangeIndex):
-        return None, "rows have more fields than the header"
 
+def _frame_arrays(df: pd.DataFrame, lay: Layout) -> tuple[_Arrays | None, str]:
+    """The checked columns of ``df``: (arrays, "") or (None, why) when a value is bad."""
     n = len(df)
-    values = df[nr].to_numpy(dtype=np.float32)
-    users = _id_column(df[nu])
-    items = _id_column(df[ni])
-    ts = df[nt].to_numpy(dtype=np.int64) if nt is not None else None
+    values = df.iloc[:, lay.rating].to_numpy(dtype=np.float32)
+    users = _id_column(df.iloc[:, lay.user])
+    items = _id_column(df.iloc[:, lay.item])
+    ts = df.iloc[:, lay.timestamp].to_numpy(dtype=np.int64) if lay.timestamp is not None else None
     del df
-    if not bool(((values >= MIN_RATING) & (values <= MAX_RATING)).all()):
+    with np.errstate(invalid="ignore"):
+        in_range = bool(((values >= MIN_RATING) & (values <= MAX_RATING)).all())
+    if not in_range:
         return None, "a rating is outside the 0-10 scale"
     for col in (users, items):
         if col.dtype == object and n and bool((col == "").any()):
@@ -231,6 +255,8 @@ def _id_column(s: pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------- line scanner
 #: Lines per block when hunting for a bad line: blocks that parse are skipped at pandas speed.
 _SCAN_BLOCK = 200_000
+#: ...and bytes per block at most, so that a block of long lines stays small in memory.
+_SCAN_BYTES = 16 << 20
 
 
 def _raise_first_bad_line(src: Source, lay: Layout, fallback: str) -> None:
@@ -240,14 +266,16 @@ def _raise_first_bad_line(src: Source, lay: Layout, fallback: str) -> None:
     checks as the whole file, and only a block that fails is scanned line by line.
     """
     block: list[bytes] = []
+    size = 0
     first = 1  # line number of block[0]
     with src.open() as fh:
         for raw in fh:
             block.append(raw)
-            if len(block) >= _SCAN_BLOCK:
+            size += len(raw)
+            if len(block) >= _SCAN_BLOCK or size >= _SCAN_BYTES:
                 _check_block(src, lay, block, first)
                 first += len(block)
-                block = []
+                block, size = [], 0
     if block:
         _check_block(src, lay, block, first)
     raise RatingsError(src.display, f"cannot read the ratings: {fallback}", hint=FIX_ROW)
@@ -262,6 +290,7 @@ def _check_block(src: Source, lay: Layout, block: list[bytes], first: int) -> No
         got, _ = _parse(io.BytesIO(buf), lay, skip_header)
         if got is not None:
             return
+    del buf
     found = _scan_lines(src.display, lay, block, first)
     if found is not None:
         raise found
@@ -269,74 +298,81 @@ def _check_block(src: Source, lay: Layout, block: list[bytes], first: int) -> No
 
 def _scan_lines(disp: str, lay: Layout, lines: list[bytes], first: int) -> RatingsError | None:
     """The first bad line among ``lines`` (numbered from ``first``), checked one by one."""
-    expect = "user, movie, rating" + (", timestamp" if lay.timestamp is not None else "")
     for lineno, raw in enumerate(lines, start=first):
-        if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+        fields = _line_fields(disp, lay, raw, lineno)
+        if isinstance(fields, RatingsError):
+            return fields
+        if fields is not None:
+            found = _check_fields(disp, lay, fields, lineno)
+            if found is not None:
+                return found
+    return None
+
+
+def _line_fields(
+    disp: str, lay: Layout, raw: bytes, lineno: int
+) -> list[str] | RatingsError | None:
+    """The fields of one line, None for a line to skip (blank, the header), or the error."""
+    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        hint = "save the file as UTF-8 text"
+        return RatingsError(disp, "this line is not valid UTF-8 text", line=lineno, hint=hint)
+    if not text.strip() or (lay.header and lineno == 1):
+        return None
+    if not (lay.quoted and '"' in text):
+        return text.split(lay.split)
+    try:
+        return next(csv.reader([text], delimiter=lay.split))
+    except csv.Error as e:
+        return RatingsError(disp, f"cannot split this line ({e})", lineno, FIX_ROW)
+
+
+def _check_fields(disp: str, lay: Layout, fields: list[str], lineno: int) -> RatingsError | None:
+    """The first problem of one line's fields: their count, the IDs, the rating, the time."""
+    if len(fields) > lay.ncols or len(fields) < lay.needed:
+        expect = "user, movie, rating" + (", timestamp" if lay.timestamp is not None else "")
+        sep = f" separated by {lay.sep_name}" if lay.sep_name else ""
+        problem = f"expected {lay.ncols} fields{sep} ({expect}), found {len(fields)}"
+        return RatingsError(disp, problem, lineno, FIX_ROW)
+    for what, j in (("user", lay.user), ("movie", lay.item)):
+        found = _check_id(disp, lay, what, fields[j].strip(), lineno)
+        if found is not None:
+            return found
+    found = _check_rating(disp, fields[lay.rating].strip(), lineno)
+    if found is None and lay.timestamp is not None:
+        tv = fields[lay.timestamp].strip()
+        if not is_int(tv):
             return RatingsError(
                 disp,
-                "this line is not valid UTF-8 text",
-                line=lineno,
-                hint="save the file as UTF-8 text",
-            )
-        text = text.rstrip("\r\n")
-        if not text.strip():
-            continue
-        if lay.header and lineno == 1:
-            continue
-        if lay.quoted and '"' in text:
-            try:
-                fields = next(csv.reader([text], delimiter=lay.split))
-            except csv.Error as e:
-                return RatingsError(disp, f"cannot split this line ({e})", lineno, FIX_ROW)
-        else:
-            fields = text.split(lay.split)
-        if len(fields) > lay.ncols or len(fields) < lay.needed:
-            sep = f" separated by {lay.sep_name}" if lay.sep_name else ""
-            return RatingsError(
-                disp,
-                f"expected {lay.ncols} fields{sep} ({expect}), found {len(fields)}",
+                f"the timestamp {shown(tv)} is not a whole number of seconds",
                 lineno,
-                FIX_ROW,
+                "timestamps are Unix times such as 874965758; " + FIX_ROW,
             )
-        for what, j in (("user", lay.user), ("movie", lay.item)):
-            v = fields[j].strip()
-            if not v:
-                return RatingsError(disp, f"the {what} ID is empty", lineno, FIX_ROW)
-            if lay.int_ids and not is_int(v):
-                return RatingsError(
-                    disp,
-                    f"the {what} ID {shown(v)} is not a whole number",
-                    lineno,
-                    "MovieLens files use numeric IDs; " + FIX_ROW,
-                )
-        rv = fields[lay.rating].strip()
-        try:
-            rating = float(rv)
-        except ValueError:
-            return RatingsError(
-                disp,
-                f"the rating {shown(rv)} is not a number",
-                lineno,
-                "ratings are numbers such as 4 or 3.5; " + FIX_ROW,
-            )
-        if math.isnan(rating) or not (MIN_RATING <= rating <= MAX_RATING):
-            return RatingsError(
-                disp,
-                f"the rating {shown(rv)} is outside the 0-10 scale",
-                lineno,
-                "ratings are numbers such as 4 or 3.5; " + FIX_ROW,
-            )
-        if lay.timestamp is not None:
-            tv = fields[lay.timestamp].strip()
-            if not is_int(tv):
-                return RatingsError(
-                    disp,
-                    f"the timestamp {shown(tv)} is not a whole number of seconds",
-                    lineno,
-                    "timestamps are Unix times such as 874965758; " + FIX_ROW,
-                )
+    return found
+
+
+def _check_id(disp: str, lay: Layout, what: str, v: str, lineno: int) -> RatingsError | None:
+    if not v:
+        return RatingsError(disp, f"the {what} ID is empty", lineno, FIX_ROW)
+    if lay.int_ids and not is_int(v):
+        return RatingsError(
+            disp,
+            f"the {what} ID {shown(v)} is not a whole number",
+            lineno,
+            "MovieLens files use numeric IDs; " + FIX_ROW,
+        )
+    return None
+
+
+def _check_rating(disp: str, rv: str, lineno: int) -> RatingsError | None:
+    hint = "ratings are numbers such as 4 or 3.5; " + FIX_ROW
+    try:
+        rating = float(rv)
+    except ValueError:
+        return RatingsError(disp, f"the rating {shown(rv)} is not a number", lineno, hint)
+    if math.isnan(rating) or not (MIN_RATING <= rating <= MAX_RATING):
+        return RatingsError(disp, f"the rating {shown(rv)} is outside the 0-10 scale", lineno, hint)
     return None

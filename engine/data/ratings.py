@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine._lazy import lazy_module
 from engine.settings import LIKE_THRESHOLD
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 @dataclass
@@ -121,8 +125,10 @@ class Ratings:
 
     # ------------------------------------------------------------ like/dislike
     def liked(self, threshold: float = LIKE_THRESHOLD) -> np.ndarray:
-        """``bool (n,)``: True where the rating is a like (rating >= threshold)."""
-        return self.values >= threshold
+        """``bool (n,)``: True where the rating is a like (rating >= threshold). A threshold
+        beyond float32's range compares as infinite, without a numpy warning."""
+        with np.errstate(over="ignore"):
+            return self.values >= threshold
 
     def like_share(self, threshold: float = LIKE_THRESHOLD) -> float:
         """Fraction of ratings that are likes."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from engine.archive import check_zip, unpacked_cap
+from engine.archive import ZIP_READ_ERRORS, check_zip, unpacked_cap
 from engine.errors import DatasetError, RatingsError
 
 #: The ratings files of the MovieLens layouts, in order of preference.
@@ -84,8 +84,17 @@ class ZipSource(Source):
 
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
-        with zipfile.ZipFile(self.zip_path) as zf, zf.open(self.member) as fh:
-            yield fh
+        """The member, read in place; a damaged zip (bad CRC, an entry whose header does not
+        match its data) raises a :class:`RatingsError` naming the zip, whoever is reading."""
+        try:
+            with zipfile.ZipFile(self.zip_path) as zf, zf.open(self.member) as fh:
+                yield fh
+        except ZIP_READ_ERRORS as e:
+            raise RatingsError(
+                self.zip_path,
+                f"cannot read {self.member} from the zip ({e}); the file is damaged",
+                hint="download or copy the zip again",
+            ) from None
 
     def size(self) -> int:
         with zipfile.ZipFile(self.zip_path) as zf:

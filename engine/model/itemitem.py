@@ -23,10 +23,17 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.device import torch_threads
+
+if TYPE_CHECKING:
+    import torch
+
+    from engine.data.likes import LikeMatrix
 
 #: The person's number of rated movies at which the term has its fitted scale.
 D_REF = 50.0
@@ -164,94 +171,29 @@ def fit(lm, cfg) -> ItemItem:
 
 
 def fit_partners(
-    lm,
+    lm: LikeMatrix,
     k: int = 100,
     hubs: int = 8192,
     l2: float = 150.0,
     l2_pop: float = 2.0,
     norm: float = 0.5,
     block: int = 64,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """``(partners int64 (N, k'), weights float32 (N, k'))`` of every target movie (see the
     module doc; ``k' = min(k, hubs - 1)``, at least 1), never an N × N array."""
     import torch
 
-    N, U = lm.n_items, lm.n_users
-    owners = lm.owners()
-    items = lm.cols // 2
-    n = np.bincount(items, minlength=N).astype(np.float64)
+    N = lm.n_items
+    n = np.bincount(lm.cols // 2, minlength=N).astype(np.float64)  # (N,) raters per movie
     M = min(hubs, N)
-    hub = np.argsort(-n, kind="stable")[:M]
-    hub_rank = np.full(N, -1, np.int64)
-    hub_rank[hub] = np.arange(M)
-    hr = hub_rank[items]
-    ish = hr >= 0
-    ho, hi = owners[ish], hr[ish]
-    del owners, items, hr, ish
-    # the people × hubs indicators as CSR matrices (int32 indices), both orientations
-    o = np.lexsort((hi, ho))
-    ho32, hi32 = ho[o].astype(np.int32), hi[o].astype(np.int32)
-    del o, ho, hi
-    crow_u = np.zeros(U + 1, np.int64)
-    np.cumsum(np.bincount(ho32, minlength=U), out=crow_u[1:])
-    by_hub = np.lexsort((ho32, hi32))
-    crow_h = np.zeros(M + 1, np.int64)
-    np.cumsum(np.bincount(hi32, minlength=M), out=crow_h[1:])
-    ones = torch.ones(len(hi32))
-    warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
-    # int32 indices: torch's CSR product is many times faster with them than with int64
-    XhT = torch.sparse_csr_tensor(
-        torch.from_numpy(crow_h.astype(np.int32)),
-        torch.from_numpy(ho32[by_hub]),
-        ones,
-        (M, U),
-        check_invariants=False,
-    )
-    Xh = torch.sparse_csr_tensor(
-        torch.from_numpy(crow_u.astype(np.int32)),
-        torch.from_numpy(hi32),
-        ones,
-        (U, M),
-        check_invariants=False,
-    )
-    del by_hub
-    G = torch.zeros(M, M)  # exact co-occurrence counts of the hubs
-    for r0 in range(0, M, block):
-        G[r0 : r0 + block] = torch.sparse.mm(_csr_rows(XhT, r0, min(M, r0 + block)), Xh).to_dense()
-    del Xh, XhT
+    hub = np.argsort(-n, kind="stable")[:M]  # (M,) the most rated movies
+    G = _hub_gram(lm, hub, block)
     kk = max(1, min(k, M - 1))
     part = np.zeros((N, kk), np.int64)
     wts = np.zeros((N, kk), np.float32)
     if M < 2:
         return part, wts
-    nh = torch.from_numpy(n[hub]).float()
-    pen = l2 + l2_pop * nh
-    Gn = G.numpy()
-    # 1 / raters^norm, the same float for the same count (a vectorised power may round two
-    # equal inputs apart, and the partners' ties would then fall by the memory layout)
-    counts, which = np.unique(np.maximum(n[hub], 1.0), return_inverse=True)
-    scale = torch.tensor([float(c) ** -norm for c in counts], dtype=torch.float32)[which]
-
-    def solve(b0: int):
-        """The targets ``b0 .. b0 + block`` (hub ranks): their partners and weights."""
-        torch.set_num_threads(1)  # this thread's own setting (OpenMP's is per thread)
-        b1 = min(M, b0 + block)
-        C = G[:, b0:b1].clone()
-        S = C * scale[:, None]
-        S[torch.arange(b0, b1), torch.arange(b1 - b0)] = -1.0  # not its own partner
-        # (b, k) hub ranks; a stable sort breaks ties by rank, whatever the threads (topk's
-        # choice among equal scores is not fixed)
-        P = torch.sort(S, dim=0, descending=True, stable=True).indices[:kk].T.contiguous()
-        A = np.empty((b1 - b0, kk, kk), np.float32)
-        for t, p in enumerate(P.numpy()):  # G[p, p]: numpy's take is the fastest gather here
-            A[t] = np.take(np.take(Gn, p, axis=0), p, axis=1)
-        A = torch.from_numpy(A)
-        A.diagonal(dim1=1, dim2=2).add_(pen[P])
-        rhs = C.T.gather(1, P)
-        # A is symmetric positive definite (a Gram matrix plus a positive diagonal)
-        beta = torch.cholesky_solve(rhs[:, :, None], torch.linalg.cholesky(A))[:, :, 0]
-        return b0, P, beta
-
+    ridge = _Ridge(G, n[hub], kk, l2, l2_pop, norm)
     # the blocks in parallel, one torch thread each: many small factorisations run several
     # times faster side by side than each on every thread. Small blocks (64 targets: 10 MB of
     # Gram matrices) come from memory malloc keeps; big ones were fresh pages every time
@@ -259,11 +201,111 @@ def fit_partners(
     workers = max(1, torch.get_num_threads())
     block = max(64, min(block, math.ceil(M / (2 * workers))))
     with torch_threads(1), ThreadPoolExecutor(workers) as pool:
+        solve = partial(ridge.solve, block=block)
         for b0, P, beta in pool.map(solve, range(0, M, block)):
             tgt = hub[b0 : b0 + len(P)]
             part[tgt] = hub[P.numpy()]
             wts[tgt] = beta.numpy()
     return part, wts
+
+
+def _hub_gram(lm: LikeMatrix, hub: np.ndarray, block: int) -> torch.Tensor:
+    """``(M, M)`` float32: the exact co-occurrence counts ``XᵀX`` of the hubs ``hub (M,)``,
+    X the people × hubs seen indicators, built ``block`` rows at a time."""
+    import torch
+
+    XhT, Xh = _hub_indicators(lm, hub)
+    M = len(hub)
+    G = torch.zeros(M, M)
+    for r0 in range(0, M, block):
+        G[r0 : r0 + block] = torch.sparse.mm(_csr_rows(XhT, r0, min(M, r0 + block)), Xh).to_dense()
+    return G
+
+
+def _hub_indicators(lm: LikeMatrix, hub: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(Xᵀ (M, U), X (U, M))``: the people × hubs seen indicators as CSR tensors with
+    int32 indices (torch's CSR product is many times faster with them than with int64)."""
+    import torch
+
+    U, M = lm.n_users, len(hub)
+    hub_rank = np.full(lm.n_items, -1, np.int64)
+    hub_rank[hub] = np.arange(M)
+    hr = hub_rank[lm.cols // 2]
+    ish = hr >= 0
+    ho, hi = lm.owners()[ish], hr[ish]
+    o = np.lexsort((hi, ho))
+    ho32, hi32 = ho[o].astype(np.int32), hi[o].astype(np.int32)
+    del o, ho, hi, hr, ish
+    crow_u = np.zeros(U + 1, np.int64)
+    np.cumsum(np.bincount(ho32, minlength=U), out=crow_u[1:])
+    by_hub = np.lexsort((ho32, hi32))
+    crow_h = np.zeros(M + 1, np.int64)
+    np.cumsum(np.bincount(hi32, minlength=M), out=crow_h[1:])
+    ones = torch.ones(len(hi32))
+    warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+    XhT = _csr(crow_h, ho32[by_hub], ones, (M, U))
+    Xh = _csr(crow_u, hi32, ones, (U, M))
+    return XhT, Xh
+
+
+def _csr(crow: np.ndarray, cols: np.ndarray, values: torch.Tensor, shape: tuple[int, int]):
+    """A CSR tensor of int32 row pointers ``crow`` and column indices ``cols``."""
+    import torch
+
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(crow.astype(np.int32)),
+        torch.from_numpy(cols),
+        values,
+        shape,
+        check_invariants=False,
+    )
+
+
+class _Ridge:
+    """Each hub's ``kk`` partners and ridge weights from the hubs' Gram ``G (M, M)`` and
+    raters ``n_hub (M,)`` (see the module doc)."""
+
+    def __init__(
+        self, G: torch.Tensor, n_hub: np.ndarray, kk: int, l2: float, l2_pop: float,
+        norm: float,
+    ) -> None:  # fmt: skip
+        import torch
+
+        self.G, self.Gn, self.kk = G, G.numpy(), kk
+        self.pen = l2 + l2_pop * torch.from_numpy(n_hub).float()  # (M,) the ridge penalty
+        # 1 / raters^norm, the same float for the same count (a vectorised power may round
+        # two equal inputs apart, and the partners' ties would then fall by the memory layout)
+        counts, which = np.unique(np.maximum(n_hub, 1.0), return_inverse=True)
+        self.scale = torch.tensor([float(c) ** -norm for c in counts], dtype=torch.float32)[which]
+
+    def solve(self, b0: int, block: int) -> tuple[int, torch.Tensor, torch.Tensor]:
+        """``(b0, partners (b, kk) hub ranks, weights (b, kk))`` of the targets ``b0 ..
+        b0 + block`` (hub ranks)."""
+        import torch
+
+        torch.set_num_threads(1)  # this thread's own setting (OpenMP's is per thread)
+        M = self.G.shape[0]
+        b1 = min(M, b0 + block)
+        C = self.G[:, b0:b1].clone()
+        S = C * self.scale[:, None]
+        S[torch.arange(b0, b1), torch.arange(b1 - b0)] = -1.0  # not its own partner
+        # (b, k) hub ranks; a stable sort breaks ties by rank, whatever the threads (topk's
+        # choice among equal scores is not fixed)
+        P = torch.sort(S, dim=0, descending=True, stable=True).indices[: self.kk].T.contiguous()
+        A = torch.from_numpy(self._gram_of_partners(P))
+        A.diagonal(dim1=1, dim2=2).add_(self.pen[P])
+        rhs = C.T.gather(1, P)
+        # A is symmetric positive definite (a Gram matrix plus a positive diagonal)
+        beta = torch.cholesky_solve(rhs[:, :, None], torch.linalg.cholesky(A))[:, :, 0]
+        return b0, P, beta
+
+    def _gram_of_partners(self, P: torch.Tensor) -> np.ndarray:
+        """``(b, kk, kk)`` float32: ``G[p, p]`` of each target's partners ``p``."""
+        kk = self.kk
+        A = np.empty((len(P), kk, kk), np.float32)
+        for t, p in enumerate(P.numpy()):  # numpy's take is the fastest gather here
+            A[t] = np.take(np.take(self.Gn, p, axis=0), p, axis=1)
+        return A
 
 
 def _csr_rows(A, r0: int, r1: int):

@@ -13,12 +13,17 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.data.ratings import Ratings
 from engine.errors import ModelError
 from engine.model import calibration as cal
+
+if TYPE_CHECKING:
+    from engine.model.rbm import RBM
+    from engine.settings import TrainConfig
 
 
 def title_hashes(item_ids, titles: list[str]) -> np.ndarray:
@@ -66,7 +71,7 @@ class Model:
         meta: free-form metadata: dataset name/fingerprint/sizes, metrics, history, versions.
     """
 
-    rbm: object
+    rbm: RBM
     item_ids: np.ndarray
     like_threshold: float
     calibration: dict[str, float]
@@ -253,63 +258,78 @@ class Model:
     def from_training(
         cls,
         *,
-        rbm,
+        rbm: RBM,
         ratings: Ratings,
-        config,
-        calibration,
-        history,
-        best_epoch,
-        reliability=None,
-        match_calibration=None,
-    ):
-        import torch
-
-        from engine import __version__
-
-        liked = ratings.liked(config.like_threshold)
-        meta = {
-            "dataset": {
-                "source": ratings.source,
-                "fingerprint": dataset_fingerprint(ratings),
-                "n_users": ratings.n_users,
-                "n_items": ratings.n_items,
-                "n_ratings": ratings.n_ratings,
-            },
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "best_epoch": best_epoch,
-            "history": [
-                {
-                    "epoch": h.epoch,
-                    "train_loss": h.train_loss,
-                    "val": h.val,
-                    "seconds": h.seconds,
-                    "refit": h.refit,
-                }
-                for h in history
-            ],
-            "val_metrics": next((h.val for h in history if h.epoch == best_epoch), {}),
-            "reliability": reliability or [],
-            "versions": {
-                "rbm_tui": __version__,
-                "torch": torch.__version__,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
-        }
+        config: TrainConfig,
+        calibration: dict[str, float],
+        history: list,
+        best_epoch: int,
+        reliability: list[list[float]] | None = None,
+        match_calibration: dict[str, float] | None = None,
+    ) -> Model:
+        """The model a training run kept: ``rbm`` trained on ``ratings`` with ``config``,
+        its calibration weights, the epochs' :class:`~engine.training.loop.EpochReport`
+        ``history`` and the calibration picture ``reliability``."""
+        counts, likes, sums = _movie_stats(ratings, config.like_threshold)
         return cls(
             rbm=rbm,
             item_ids=np.asarray(ratings.item_ids),
             like_threshold=float(config.like_threshold),
             calibration=calibration,
             match_calibration=match_calibration,
-            item_counts=ratings.item_counts().astype(np.int64),
-            item_likes=np.bincount(ratings.items[liked], minlength=ratings.n_items).astype(
-                np.int64
-            ),
-            item_rating_sums=np.bincount(
-                ratings.items, weights=ratings.values, minlength=ratings.n_items
-            ).astype(np.float64),
+            item_counts=counts,
+            item_likes=likes,
+            item_rating_sums=sums,
             config=config.to_dict(),
-            meta=meta,
+            meta=_training_meta(ratings, history, best_epoch, reliability),
             title_hashes=title_hashes(ratings.item_ids, ratings.title_list()),
         )
+
+
+def _movie_stats(ratings: Ratings, like_threshold: float) -> tuple[np.ndarray, ...]:
+    """``(ratings int64, likes int64, sum of the ratings float64)`` of each movie, ``(N,)``."""
+    liked = ratings.liked(like_threshold)
+    counts = ratings.item_counts().astype(np.int64)
+    likes = np.bincount(ratings.items[liked], minlength=ratings.n_items).astype(np.int64)
+    sums = np.bincount(ratings.items, weights=ratings.values, minlength=ratings.n_items)
+    return counts, likes, sums.astype(np.float64)
+
+
+def _training_meta(
+    ratings: Ratings, history: list, best_epoch: int, reliability: list[list[float]] | None
+) -> dict:
+    """The metadata of a trained model: the dataset, the epochs, the best epoch's validation
+    figures, the calibration picture and the versions that trained it."""
+    import torch
+
+    from engine import __version__
+
+    return {
+        "dataset": {
+            "source": ratings.source,
+            "fingerprint": dataset_fingerprint(ratings),
+            "n_users": ratings.n_users,
+            "n_items": ratings.n_items,
+            "n_ratings": ratings.n_ratings,
+        },
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "best_epoch": best_epoch,
+        "history": [
+            {
+                "epoch": h.epoch,
+                "train_loss": h.train_loss,
+                "val": h.val,
+                "seconds": h.seconds,
+                "refit": h.refit,
+            }
+            for h in history
+        ],
+        "val_metrics": next((h.val for h in history if h.epoch == best_epoch), {}),
+        "reliability": reliability or [],
+        "versions": {
+            "rbm_tui": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }

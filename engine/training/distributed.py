@@ -153,11 +153,19 @@ def init_process_group(
     :class:`DistributedError` when the environment is missing or the others do not show up
     within ``timeout`` seconds.
     """
-    import torch
-    import torch.distributed as tdist
+    rank, world, local_rank = _torchrun_env()
+    if timeout <= 0:
+        raise DistributedError("the timeout must be > 0 seconds")
+    dev = _bind_device(device, rank, local_rank)
+    backend = backend or ("nccl" if dev == "cuda" else "gloo")
+    _join(backend, rank, world, timeout)
+    coll = Collective(rank, world, local_rank, dev, backend, float(timeout))
+    coll.barrier()  # everybody is here (and the backend works) before any work starts
+    return coll
 
-    from engine.device import resolve_device
 
+def _torchrun_env() -> tuple[int, int, int]:
+    """``(RANK, WORLD_SIZE, LOCAL_RANK)`` of the torchrun environment, checked."""
     missing = [k for k in _ENV if not os.environ.get(k)]
     if missing:
         raise DistributedError(
@@ -172,8 +180,15 @@ def init_process_group(
         raise DistributedError(f"bad torchrun environment: {e}") from None
     if not 0 <= rank < world:
         raise DistributedError(f"bad torchrun environment: RANK {rank}, WORLD_SIZE {world}")
-    if timeout <= 0:
-        raise DistributedError("the timeout must be > 0 seconds")
+    return rank, world, local_rank
+
+
+def _bind_device(device: str, rank: int, local_rank: int) -> str:
+    """The device this rank trains on ("cpu" or "cuda"; on CUDA, GPU ``local_rank``)."""
+    import torch
+
+    from engine.device import resolve_device
+
     try:
         dev = resolve_device(device)
     except ValueError as e:
@@ -188,7 +203,13 @@ def init_process_group(
         torch.cuda.set_device(local_rank)
         # a collective that times out raises here instead of only in NCCL's watchdog
         os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")
-    backend = backend or ("nccl" if dev == "cuda" else "gloo")
+    return dev
+
+
+def _join(backend: str, rank: int, world: int, timeout: float) -> None:
+    """torch.distributed's process group at MASTER_ADDR:MASTER_PORT, or a clear error."""
+    import torch.distributed as tdist
+
     where = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
     t0 = time.monotonic()
     try:
@@ -205,9 +226,6 @@ def init_process_group(
             f"(backend {backend}) after {time.monotonic() - t0:.1f} s: {_short(e)}. Are all "
             f"{world} processes started, with the same MASTER_ADDR and MASTER_PORT?"
         ) from e
-    coll = Collective(rank, world, local_rank, dev, backend, float(timeout))
-    coll.barrier()  # everybody is here (and the backend works) before any work starts
-    return coll
 
 
 def destroy() -> None:
@@ -223,6 +241,25 @@ def _fingerprint_int(r: Ratings) -> int:
     from engine.model.trained import dataset_fingerprint
 
     return int(dataset_fingerprint(r)[:15], 16)
+
+
+def _load_in_turn(coll: Collective, ratings: Ratings | Callable[[], Ratings]) -> Ratings:
+    """The ratings, loaded by local rank 0 first when a loader is given (the others then
+    read the parse cache it writes), checked to be the same on every rank."""
+    if callable(ratings):
+        if coll.local_rank == 0:
+            r = ratings()
+            coll.barrier("wait for local rank 0 to load the data")
+        else:
+            coll.barrier("wait for local rank 0 to load the data")
+            r = ratings()
+    else:
+        r = ratings
+    coll.check_same(
+        [r.n_users, r.n_items, r.n_ratings, _fingerprint_int(r)],
+        "data (users, movies, ratings, fingerprint)",
+    )
+    return r
 
 
 def run_training(
@@ -261,19 +298,7 @@ def run_training(
     cfg = config or TrainConfig()
     coll = init_process_group(device=cfg.device, timeout=timeout, backend=backend)
     try:
-        if callable(ratings):
-            if coll.local_rank == 0:
-                r = ratings()
-                coll.barrier("wait for local rank 0 to load the data")
-            else:
-                coll.barrier("wait for local rank 0 to load the data")
-                r = ratings()
-        else:
-            r = ratings
-        coll.check_same(
-            [r.n_users, r.n_items, r.n_ratings, _fingerprint_int(r)],
-            "data (users, movies, ratings, fingerprint)",
-        )
+        r = _load_in_turn(coll, ratings)
         main = coll.rank == 0
         result = train(
             r,

@@ -1,11 +1,19 @@
-"""How far a training run is and how long the rest will take, from the epochs that will run.
+"""How far a training run is and how long the rest will take, from the epochs that will run
+and the steps that finish it.
 
 A run has up to ``epochs - refit`` main epochs, which early stopping may cut short, then the
-``refit`` epochs on all the ratings. :class:`Forecast` follows the run's batches and epochs
-and expects the main epochs to run to their end while the validation score still improves;
-once it has not improved for half the patience, it expects the stop at the best epoch plus
-the patience. The time left is the expected epochs left times the median time of the recent
-epochs (their validation included).
+``refit`` epochs on all the ratings, then the finishing steps (the calibration, the
+movie-to-movie fit, the save). :class:`Forecast` follows the run's batches and epochs and
+expects the main epochs to run to their end while the validation score still improves; once
+it has not improved for half the patience, it expects the stop at the best epoch plus the
+patience.
+
+The time left adds up three costs, each the median of the recent epochs that had it: a main
+epoch's batches and its validation, a refit epoch (batches only: until one has run, a main
+epoch's batches), and the finishing steps (passes over the batches, more for a bigger
+catalogue: :data:`FINISH_PASSES`). A pass is timed by the second half of its batches, so
+neither the setup before the first batch (the validation split, the data's layout) nor the
+first batches' warm-up is taken for the pace.
 """
 
 from __future__ import annotations
@@ -16,14 +24,37 @@ from collections.abc import Callable
 
 from engine.settings import TrainConfig
 
+#: The finishing steps cost about ``FINISH_PASSES + FINISH_PER_HUB2 * (hubs / 1000)²``
+#: passes over the batches, ``hubs`` the movies the movie-to-movie fit solves for (its sort
+#: of every candidate partner grows with their square); fitted to ML-100K (1,682 hubs) and
+#: ml-latest-small (8,192 hubs) with the default settings (``bench_forecast.py``).
+FINISH_PASSES = 3.5
+FINISH_PER_HUB2 = 0.33
+
+
+def _recent(values: list[float]) -> float | None:
+    """The median of the last three (one slow epoch, a busy neighbour, is no trend; a run
+    that speeds up over its first epochs is followed within two)."""
+    return statistics.median(values[-3:]) if values else None
+
 
 class Forecast:
     """Feed it every :class:`~engine.training.loop.BatchProgress` and
     :class:`~engine.training.loop.EpochReport` of a run; ask :meth:`fraction`,
     :meth:`seconds_left` and :attr:`expected_epochs`."""
 
-    def __init__(self, config: TrainConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        clock: Callable[[], float] = time.monotonic,
+        n_items: int | None = None,
+    ) -> None:
+        """``n_items``: the dataset's movies (None: unknown; the finishing steps are then
+        counted as those of a small catalogue)."""
         self.clock = clock
+        hubs = min(n_items or 0, config.item_item_hubs) if config.item_item_weight > 0 else 0
+        #: the finishing steps' cost, in passes over the batches
+        self.finish_passes = FINISH_PASSES + FINISH_PER_HUB2 * (hubs / 1000) ** 2
         self.start = clock()
         self.refit = config.refit_epochs
         self.main = config.epochs - self.refit
@@ -35,17 +66,35 @@ class Forecast:
         self.in_refit = False
         self.stopped_main = 0  # main epochs run, once the refit began
         self._epoch_started = self.start
-        self._epoch_seconds: list[float] = []
+        self._first: tuple[int, float] | None = None  # (batch, time) first reported this epoch
+        self._last: tuple[int, float] | None = None  # (batch, time) last reported this epoch
+        self._mid: tuple[int, float] | None = None  # (batch, time) first past the half
+        self._passes: list[float] = []  # seconds of a main epoch's batches
+        self._validations: list[float] = []  # seconds of a main epoch's validation
+        self._refits: list[float] = []  # seconds of a refit epoch
+        self._last_fraction = 0.0
 
     # ----------------------------------------------------------------- updates
     def on_batch(self, p) -> None:
+        now = self.clock()
         self.n_batches = p.n_batches
         self.batch = p.batch
+        if self._first is None:
+            self._first = (p.batch, now)
+        if self._mid is None and 2 * p.batch >= p.n_batches:
+            self._mid = (p.batch, now)
+        self._last = (p.batch, now)
 
     def on_epoch(self, r) -> None:
         now = self.clock()
-        self._epoch_seconds.append(now - self._epoch_started)
+        if r.refit:  # (batches only: the first one's wait for the calibration is no pace)
+            self._refits.append(self._pass_seconds(now))
+        else:
+            batches_end = self._last[1] if self._last is not None else now
+            self._passes.append(self._pass_seconds(now))
+            self._validations.append(now - batches_end)
         self._epoch_started = now
+        self._first = self._mid = self._last = None
         self.epoch = r.epoch
         self.batch = 0
         if r.best:
@@ -53,6 +102,15 @@ class Forecast:
         if r.refit and not self.in_refit:
             self.in_refit = True
             self.stopped_main = r.epoch - 1
+
+    def _pass_seconds(self, now: float) -> float:
+        """The seconds of this epoch's batches, at the pace of its second half (the first
+        epoch's first batches run slower while memory and threads warm up, and the setup
+        before them is no pace)."""
+        pace = self._pace()
+        if pace is not None:
+            return pace
+        return (self._last[1] if self._last is not None else now) - self._epoch_started
 
     # ------------------------------------------------------------------ answers
     @property
@@ -68,21 +126,49 @@ class Forecast:
         return max(main, self.epoch) + self.refit
 
     def fraction(self) -> float:
-        """The share of the expected batches done, in [0, 1]."""
-        total = self.expected_epochs
-        if total <= 0:
-            return 0.0
-        within = self.batch / self.n_batches if self.n_batches else 0.0
-        return min(1.0, (self.epoch + within) / total)
+        """The share of the run done, in [0, 1]: by the time spent and left once the time
+        left is known (never going back), else by the batches; 1 only once finished."""
+        left = self.seconds_left()
+        if left is None:
+            total = self.expected_epochs
+            within = self.batch / self.n_batches if self.n_batches else 0.0
+            done = (self.epoch + within) / total if total > 0 else 0.0
+        else:
+            spent = self.clock() - self.start
+            done = spent / (spent + left) if spent + left > 0 else 0.0
+        self._last_fraction = max(self._last_fraction, min(1.0, done))
+        return self._last_fraction
 
     def seconds_left(self) -> float | None:
-        """Seconds to the end of the expected epochs (None before anything can be timed)."""
+        """Seconds to the end of the run, the finishing steps included (None before anything
+        can be timed)."""
         now = self.clock()
-        if self._epoch_seconds:  # one slow epoch (a busy neighbour) is no trend: the median
-            per_epoch = statistics.median(self._epoch_seconds[-5:])
-        elif self.batch and self.n_batches:
-            per_epoch = (now - self._epoch_started) / self.batch * self.n_batches
-        else:
+        pass_s = self.pass_seconds()
+        if pass_s is None:
             return None
+        refit_s = _recent(self._refits) or pass_s
+        val_s = _recent(self._validations) or 0.0
         within = self.batch / self.n_batches if self.n_batches else 0.0
-        return max(0.0, (self.expected_epochs - self.epoch - within) * per_epoch)
+        total = self.expected_epochs
+        main_left = 0.0 if self.in_refit else max(0.0, total - self.refit - self.epoch - within)
+        refit_left = max(0.0, total - self.epoch - within) - main_left
+        finish = self.finish_passes * pass_s
+        if self.epoch >= total:  # the finishing steps are going on
+            finish = max(0.0, finish - (now - self._epoch_started))
+        return main_left * (pass_s + val_s) + refit_left * refit_s + finish
+
+    def pass_seconds(self) -> float | None:
+        """The seconds of a pass over the batches (None: not timed yet)."""
+        return _recent(self._passes) or self._pace()
+
+    def _pace(self) -> float | None:
+        """A pass's seconds at the pace of this epoch's batches so far: from the first
+        batch reported past the half (else the first reported) to the last (None: no
+        batch reported yet)."""
+        last = self._last
+        if last is None or not self.n_batches:
+            return None
+        for mark in (self._mid, self._first):
+            if mark is not None and last[0] > mark[0]:
+                return (last[1] - mark[1]) / (last[0] - mark[0]) * self.n_batches
+        return (last[1] - self._epoch_started) / last[0] * self.n_batches

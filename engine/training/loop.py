@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,45 +32,26 @@ from engine.model import itemitem
 from engine.model.inference import pair_partner_mass
 from engine.settings import TrainConfig
 from engine.training import calibrate
+from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
 from engine.training.step import SampledCD, batch_size_for, initial_biases
 from engine.training.validation import split_validation, validate
 
+if TYPE_CHECKING:
+    from engine.device import ThreadGovernor
+    from engine.model.trained import Model
+    from engine.training.ranks import DataParallel
 
-@dataclass
-class EpochReport:
-    """One epoch's figures, passed to the callback."""
-
-    epoch: int  # 1-based
-    epochs: int
-    train_loss: float  # reconstruction error of like/dislike on rated movies, in [0, 1]
-    val: dict[str, float]  # validation metrics: auc, logloss, ndcg@10 (empty if no val split)
-    seconds: float  # wall time of this epoch
-    best: bool  # this epoch is the best so far (by the monitored score)
-    cd_k: int
-    learning_rate: float
-    refit: bool = False  # trained on all the ratings, validation ones too (no val metrics)
-
-
-@dataclass
-class BatchProgress:
-    """Batch-level progress, passed to the ``progress`` callback."""
-
-    epoch: int
-    batch: int  # 1-based, within the epoch
-    n_batches: int
-
-
-@dataclass
-class TrainResult:
-    model: object  # engine.model.trained.Model
-    history: list[EpochReport] = field(default_factory=list)
-    cancelled: bool = False
-    best_epoch: int = 0
-    seconds: float = 0.0
-
-
-class TrainingCancelled(Exception):
-    """Raised inside the loop when the cancel check says stop (caught by :func:`train`)."""
+__all__ = [
+    "BatchProgress",
+    "EpochReport",
+    "Hooks",
+    "TrainResult",
+    "TrainingRun",
+    "Validation",
+    "resolve_settings",
+    "split",
+    "train",
+]
 
 
 #: Copies of the weights a training run holds at once (the weights, Adam's two moments or the
@@ -98,7 +80,7 @@ def train(
     callback: Callable[[EpochReport], None] | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
-    dist: object | None = None,
+    dist: DataParallel | None = None,
 ) -> TrainResult:
     """Train an RBM on ``ratings`` (like = rating >= ``config.like_threshold``).
 
@@ -126,196 +108,311 @@ def train(
     """
     from engine.device import ThreadGovernor, choose_threads, resolve_device, torch_threads
 
-    cfg = config or TrainConfig()
-    if ratings.n_ratings == 0:
-        raise TrainingError("no ratings to train on")
+    cfg = resolve_settings(ratings, config)
     cpu = resolve_device(cfg.device) == "cpu"
     # automatic threads follow the machine's load as training goes (not in data-parallel runs,
     # whose ranks share the machine by design)
     governor = ThreadGovernor() if cpu and cfg.threads == 0 and dist is None else None
+    hooks = Hooks(callback, progress, cancel, dist, governor)
     with torch_threads(choose_threads(cfg.threads) if cpu else 0):
-        return _train(ratings, cfg, callback, progress, cancel, dist, governor)
+        return TrainingRun(ratings, cfg, hooks).execute()
 
 
-def _train(
-    ratings: Ratings, cfg: TrainConfig, callback, progress, cancel, dist, governor=None
-) -> TrainResult:
-    import torch
+def resolve_settings(ratings: Ratings, config: TrainConfig | None) -> TrainConfig:
+    """The settings the run trains with: ``config``, or the defaults when None. The one place
+    to settle what depends on the data before any training starts.
 
-    from engine.device import resolve_device
-    from engine.model.rbm import RBM
-    from engine.model.trained import Model
+    Raises:
+        TrainingError: ``ratings`` holds no ratings.
+    """
+    if ratings.n_ratings == 0:
+        raise TrainingError("no ratings to train on")
+    return config or TrainConfig()
 
-    device = resolve_device(cfg.device)
-    _check_size(ratings.n_items, cfg, device)
-    t_start = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
 
-    full = LikeMatrix.from_ratings(ratings, cfg.like_threshold, cfg.soft_labels)
+@dataclass
+class Hooks:
+    """What the caller passes :func:`train` besides the data and the settings."""
+
+    callback: Callable[[EpochReport], None] | None = None
+    progress: Callable[[BatchProgress], None] | None = None
+    cancel: Callable[[], bool] | None = None
+    dist: DataParallel | None = None  # the data-parallel hook (see :func:`train`); None: alone
+    governor: ThreadGovernor | None = None  # checked every batch
+
+
+@dataclass
+class Validation:
+    """The validation ratings carved from the training ratings: ``(V,)`` arrays of their
+    people (rows of the training matrix), movies and liked flags; empty without a split."""
+
+    users: np.ndarray  # int64
+    items: np.ndarray  # int64
+    liked: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+def split(full: LikeMatrix, cfg: TrainConfig) -> tuple[LikeMatrix, Validation]:
+    """``full`` less the validation ratings (``val_fraction`` of them, seeded), and those."""
     if cfg.val_fraction > 0:
         lm, vu, vi, vy = split_validation(full, cfg.val_fraction, cfg.seed)
-    else:
-        lm, vu, vi, vy = full, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
-    del full  # the split holds what training needs (25M ratings: ~0.4 GB freed)
+        return lm, Validation(vu, vi, vy)
+    return full, Validation(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
 
-    rbm = RBM(ratings.n_items, cfg.n_hidden, device=device, seed=cfg.seed)
-    rbm.keep = 1.0 - cfg.dropout
-    rbm.like_units = int(round(cfg.like_hidden * cfg.n_hidden))
-    counts = np.bincount(lm.cols, minlength=2 * lm.n_items)
-    rbm.b = initial_biases(counts).to(device)
-    item_pop = counts.reshape(-1, 2).sum(1)
-    trainer = SampledCD(rbm, cfg, device, ratings.n_users, item_pop, dist)
-    snap = RBM(ratings.n_items, 1, device=device, seed=None)  # the averaged weights, for use
-    snap.keep, snap.like_units = rbm.keep, rbm.like_units
 
-    history: list[EpochReport] = []
-    best_score = -math.inf
-    best_epoch = 0
-    bad_epochs = 0
-    cancelled = False
-    n_refit = cfg.refit_epochs if len(vu) else 0  # no validation ratings: nothing to add
-    n_main = cfg.epochs - n_refit
+class TrainingRun:
+    """One training run in its phases (:meth:`execute`): the data split, the model and its
+    trainer set up, the validated epochs with early stopping, the refit epochs on every
+    rating, then the movie-to-movie part and the calibration of the model kept."""
 
-    def run_epoch(data: LikeMatrix, epoch: int, k: int, scale: float) -> float:
-        """One pass of CD-k updates over ``data``'s people; returns the training loss."""
+    def __init__(self, ratings: Ratings, cfg: TrainConfig, hooks: Hooks) -> None:
+        from engine.device import resolve_device
+
+        self.ratings, self.cfg, self.hooks = ratings, cfg, hooks
+        self.device = resolve_device(cfg.device)
+        self.history: list[EpochReport] = []
+        self.best_score, self.best_epoch, self.bad_epochs = -math.inf, 0, 0
+        self.cancelled = False
+        self.n_main = self.n_refit = 0  # epochs of each phase, set by execute
+
+    # ------------------------------------------------------------------ phases
+    def execute(self) -> TrainResult:
+        """Run every phase; the model is None on the ranks other than 0."""
+        import torch
+
+        cfg, dist = self.cfg, self.hooks.dist
+        _check_size(self.ratings.n_items, cfg, self.device)
+        t_start = time.perf_counter()
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)  # the order of the people in each epoch
+        lm, val = split(self._like_matrix(cfg.soft_labels), cfg)
+        self._set_up(lm)
+        self.n_refit = cfg.refit_epochs if len(val) else 0  # no validation: nothing to add
+        self.n_main = cfg.epochs - self.n_refit
+        self._main_phase(lm, val)
+        pending = self._prepare_calibration(lm, val)
+        full = None  # every training rating, once the validation ones have joined
+        if self.n_refit and not self.cancelled:
+            del lm  # the validation ratings join the training data for the rest of the epochs
+            full = self._like_matrix(cfg.soft_labels)
+            self._refit_phase(full)
+        if dist is not None and dist.rank != 0:
+            seconds = time.perf_counter() - t_start
+            return TrainResult(None, self.history, self.cancelled, self.best_epoch, seconds)
+        model = self._finish(full, pending, val)
+        seconds = time.perf_counter() - t_start
+        return TrainResult(model, self.history, self.cancelled, self.best_epoch, seconds)
+
+    def _prepare_calibration(self, lm: LikeMatrix, val: Validation) -> calibrate.Pending | None:
+        """The RBM's part of the calibration of P(like) on the validation ratings, which the
+        weights have not seen yet (rank 0 only; None without validation ratings)."""
+        dist = self.hooks.dist
+        if not len(val) or (dist is not None and dist.rank != 0):
+            return None
+        rbm = self.trainer.snapshot(self.snap)
+        return calibrate.prepare(rbm, lm, val.users, val.items, val.liked, self.cfg, self.device)
+
+    def _like_matrix(self, soft_labels: float = 0.0) -> LikeMatrix:
+        """Every training rating as like/dislike units (soft targets from ``soft_labels``)."""
+        return LikeMatrix.from_ratings(self.ratings, self.cfg.like_threshold, soft_labels)
+
+    def _set_up(self, lm: LikeMatrix) -> None:
+        """The RBM (visible biases from ``lm``'s unit counts), its :class:`SampledCD`
+        trainer, and ``snap``: a one-unit RBM that receives the averaged weights for use."""
+        from engine.model.rbm import RBM
+
+        cfg, n_items = self.cfg, self.ratings.n_items
+        rbm = self.rbm = RBM(n_items, cfg.n_hidden, device=self.device, seed=cfg.seed)
+        rbm.keep = 1.0 - cfg.dropout
+        rbm.like_units = int(round(cfg.like_hidden * cfg.n_hidden))
+        counts = np.bincount(lm.cols, minlength=2 * lm.n_items)  # (2N,) ratings per unit
+        rbm.b = initial_biases(counts).to(self.device)
+        item_pop = counts.reshape(-1, 2).sum(1)  # (N,) ratings per movie
+        self.trainer = SampledCD(
+            rbm, cfg, self.device, self.ratings.n_users, item_pop, self.hooks.dist
+        )
+        self.snap = RBM(n_items, 1, device=self.device, seed=None)
+        self.snap.keep, self.snap.like_units = rbm.keep, rbm.like_units
+
+    def _main_phase(self, lm: LikeMatrix, val: Validation) -> None:
+        """The first ``n_main`` epochs on ``lm``, each validated, until ``patience`` epochs
+        without a better score (or a cancel)."""
+        try:
+            for epoch in range(1, self.n_main + 1):
+                t0 = time.perf_counter()
+                k, scale = self._schedule(epoch)
+                loss = self._run_epoch(lm, epoch, k, scale)
+                metrics = self._validate(lm, val)
+                is_best = self._track_best(metrics, epoch)
+                self._publish(self._report(epoch, k, scale, loss, metrics, t0, is_best))
+                if self._should_stop():
+                    break
+        except TrainingCancelled:
+            self.cancelled = True
+
+    def _refit_phase(self, full: LikeMatrix) -> None:
+        """The last epochs on every training rating (no validation), until ``epochs`` in all
+        or a cancel, which keeps what the epochs so far learned."""
+        try:
+            for epoch in range(len(self.history) + 1, self.cfg.epochs + 1):
+                t0 = time.perf_counter()
+                k, scale = self._schedule(epoch)
+                loss = self._run_epoch(full, epoch, k, scale)
+                self._publish(self._report(epoch, k, scale, loss, {}, t0, False, refit=True))
+        except TrainingCancelled:
+            self.cancelled = True
+
+    def _finish(
+        self, full: LikeMatrix | None, pending: calibrate.Pending | None, val: Validation
+    ) -> Model:
+        """The model kept: the averaged weights, the movie-to-movie part fitted on every
+        training rating (validation ones included), the calibration of P(like)."""
+        from engine.model.trained import Model
+
+        cfg, rbm = self.cfg, self.rbm
+        self.trainer.snapshot(rbm)
+        del self.trainer, self.snap  # the optimisers' state and the chains: room for the fit
+        if cfg.item_item_weight > 0:
+            if full is None:
+                full = self._like_matrix()
+            rbm.item_item = itemitem.fit(full, cfg).to(self.device)
+        fitted = self._calibration(full, pending, val)
+        rbm.like_gain = fitted.like_gain
+        return Model.from_training(
+            rbm=rbm,
+            ratings=self.ratings,
+            config=cfg,
+            calibration=fitted.weights,
+            history=self.history,
+            best_epoch=self.best_epoch,
+            reliability=fitted.reliability,
+            match_calibration=fitted.match_weights,
+        )
+
+    def _calibration(
+        self, full: LikeMatrix | None, pending: calibrate.Pending | None, val: Validation
+    ) -> calibrate.Calibration:
+        """The calibration of P(like) on the validation pairs ``pending`` (the identity
+        without): with the partners feature when the RBM has a movie-to-movie part, each
+        person known by their training ratings, as in :func:`calibrate.prepare`."""
+        if pending is None:
+            return calibrate.Calibration(cal.identity())
+        partners = None
+        if self.rbm.item_item is not None and full is not None:
+            mass = pair_partner_mass(
+                self.rbm, full, pending.vu, pending.vi, exclude=(val.users, val.items)
+            )
+            prior = cal.prior_like_share(*full.movie_counts())
+            partners = cal.partner_odds(mass[:, 0], mass[:, 1], prior)
+        return calibrate.finish(pending, partners)
+
+    # ------------------------------------------------------------------ epochs
+    def _schedule(self, epoch: int) -> tuple[int, float]:
+        """CD steps and learning-rate scale of (1-based) ``epoch``: k rises linearly from
+        ``cd_k`` to ``cd_k_max`` over the main epochs; the rate falls as 1 / (1 + decay·t)."""
+        cfg = self.cfg
+        frac = min(1.0, (epoch - 1) / max(1, self.n_main - 1))
+        k = int(round(cfg.cd_k + frac * (cfg.cd_k_max - cfg.cd_k)))
+        return k, 1.0 / (1.0 + cfg.lr_decay * (epoch - 1))
+
+    def _run_epoch(self, data: LikeMatrix, epoch: int, k: int, scale: float) -> float:
+        """One pass of CD-k updates over ``data``'s people in a seeded order; returns the
+        training loss (mean |target - P(like)| over the ratings, summed over the ranks)."""
         users_with_data = np.nonzero(np.diff(data.indptr) > 0)[0]
-        batch_size = batch_size_for(cfg, len(users_with_data))
+        batch_size = batch_size_for(self.cfg, len(users_with_data))
         n_batches = max(1, math.ceil(len(users_with_data) / batch_size))
-        perm = rng.permutation(users_with_data)
+        perm = self.rng.permutation(users_with_data)
         err_sum, err_n = 0.0, 0
         for bi in range(n_batches):
-            if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
-                raise TrainingCancelled
-            if governor is not None:
-                governor.check()
-            e_sum, e_n = trainer.step(data, perm[bi * batch_size : (bi + 1) * batch_size], k, scale)
+            self._between_batches()
+            batch = perm[bi * batch_size : (bi + 1) * batch_size]
+            e_sum, e_n = self.trainer.step(data, batch, k, scale)
             err_sum += e_sum
             err_n += e_n
-            if progress is not None:
-                progress(BatchProgress(epoch, bi + 1, n_batches))
-        if dist is not None:
-            errs = torch.tensor([err_sum, err_n], dtype=torch.float64, device=device)
-            dist.all_reduce([errs])
-            err_sum, err_n = float(errs[0]), int(errs[1])
-        if not trainer.finite():
+            if self.hooks.progress is not None:
+                self.hooks.progress(BatchProgress(epoch, bi + 1, n_batches))
+        err_sum, err_n = self._sum_over_ranks(err_sum, err_n)
+        if not self.trainer.finite():
             raise TrainingError(
                 "training diverged (weights became NaN or infinite); try a smaller learning rate"
             )
         return err_sum / max(1, err_n)
 
-    def publish(report: EpochReport) -> None:
-        history.append(report)
-        if callback is not None:
-            callback(report)
+    def _between_batches(self) -> None:
+        """Poll the cancel check (rank 0's answer on every rank) and the thread governor.
 
-    def schedule(epoch: int) -> tuple[int, float]:
-        """CD steps and learning-rate scale of (1-based) ``epoch``."""
-        frac = min(1.0, (epoch - 1) / max(1, n_main - 1))
-        k = int(round(cfg.cd_k + frac * (cfg.cd_k_max - cfg.cd_k)))
-        return k, 1.0 / (1.0 + cfg.lr_decay * (epoch - 1))
+        Raises:
+            TrainingCancelled: the cancel check said stop.
+        """
+        cancel, dist = self.hooks.cancel, self.hooks.dist
+        if cancel is not None and (cancel() if dist is None else dist.decide(cancel())):
+            raise TrainingCancelled
+        if self.hooks.governor is not None:
+            self.hooks.governor.check()
 
-    try:
-        for epoch in range(1, n_main + 1):
-            t0 = time.perf_counter()
-            k, scale = schedule(epoch)
-            loss = run_epoch(lm, epoch, k, scale)
-            val = {}
-            if len(vu) and (dist is None or dist.rank == 0):
-                val = validate(trainer.snapshot(snap), lm, vu, vi, vy, device, cfg.val_users)
-            if val:
-                score = {
-                    "auc": val["auc"],
-                    "ndcg": val["ndcg@10"],
-                    "both": val["auc"] + val["ndcg@10"],
-                }[cfg.monitor]
-            else:
-                score = float(epoch)  # no validation: the last epoch is the best
-            is_best = score > best_score
-            if is_best:
-                best_score, best_epoch, bad_epochs = score, epoch, 0
-            else:
-                bad_epochs += 1
-            publish(
-                EpochReport(
-                    epoch=epoch,
-                    epochs=cfg.epochs,
-                    train_loss=loss,
-                    val=val,
-                    seconds=time.perf_counter() - t0,
-                    best=is_best,
-                    cd_k=k,
-                    learning_rate=cfg.learning_rate * scale,
-                )
-            )
-            stop = bool(cfg.patience and bad_epochs >= cfg.patience)
-            if dist is not None:
-                stop = dist.decide(stop)
-            if stop:
-                break
-    except TrainingCancelled:
-        cancelled = True
+    def _sum_over_ranks(self, err_sum: float, err_n: int) -> tuple[float, int]:
+        """The epoch's error sum and count over every rank (as they are in one process)."""
+        dist = self.hooks.dist
+        if dist is None:
+            return err_sum, err_n
+        import torch
 
-    # P(like) is calibrated on the validation ratings, which the weights have not seen yet
-    pending = None
-    if len(vu) and (dist is None or dist.rank == 0):
-        pending = calibrate.prepare(trainer.snapshot(snap), lm, vu, vi, vy, cfg, device)
+        errs = torch.tensor([err_sum, err_n], dtype=torch.float64, device=self.device)
+        dist.all_reduce([errs])
+        return float(errs[0]), int(errs[1])
 
-    full = None  # every training rating, once the validation ones have joined
-    if n_refit and not cancelled:
-        # then the validation ratings join the training data for the rest of the epochs
-        del lm
-        full = LikeMatrix.from_ratings(ratings, cfg.like_threshold, cfg.soft_labels)
-        done = len(history)
-        try:
-            for j in range(1, cfg.epochs - done + 1):
-                t0 = time.perf_counter()
-                epoch = done + j
-                k, scale = schedule(epoch)
-                loss = run_epoch(full, epoch, k, scale)
-                publish(
-                    EpochReport(
-                        epoch=epoch,
-                        epochs=cfg.epochs,
-                        train_loss=loss,
-                        val={},
-                        seconds=time.perf_counter() - t0,
-                        best=False,
-                        cd_k=k,
-                        learning_rate=cfg.learning_rate * scale,
-                        refit=True,
-                    )
-                )
-        except TrainingCancelled:  # keep what the epochs so far learned
-            cancelled = True
+    def _validate(self, lm: LikeMatrix, val: Validation) -> dict[str, float]:
+        """The validation metrics of the averaged weights (rank 0 only; empty without)."""
+        dist = self.hooks.dist
+        if not len(val) or (dist is not None and dist.rank != 0):
+            return {}
+        rbm = self.trainer.snapshot(self.snap)
+        return validate(rbm, lm, val.users, val.items, val.liked, self.device, self.cfg.val_users)
 
-    seconds = time.perf_counter() - t_start
-    if dist is not None and dist.rank != 0:
-        return TrainResult(None, history, cancelled, best_epoch, seconds)
-    trainer.snapshot(rbm)
-    trainer = snap = None  # the optimisers' state and the chains: room for the fit below
-    if cfg.item_item_weight > 0:  # fitted on every training rating, validation ones included
-        if full is None:
-            full = LikeMatrix.from_ratings(ratings, cfg.like_threshold)
-        rbm.item_item = itemitem.fit(full, cfg).to(device)
-    fitted = calibrate.Calibration(cal.identity())
-    if pending is not None:  # each person known by their training ratings, as in prepare
-        partners = None
-        if rbm.item_item is not None:
-            mass = pair_partner_mass(rbm, full, pending.vu, pending.vi, exclude=(vu, vi))
-            partners = cal.partner_odds(
-                mass[:, 0], mass[:, 1], cal.prior_like_share(*full.movie_counts())
-            )
-        fitted = calibrate.finish(pending, partners)
-    rbm.like_gain = fitted.like_gain
-    model = Model.from_training(
-        rbm=rbm,
-        ratings=ratings,
-        config=cfg,
-        calibration=fitted.weights,
-        history=history,
-        best_epoch=best_epoch,
-        reliability=fitted.reliability,
-        match_calibration=fitted.match_weights,
-    )
-    return TrainResult(model, history, cancelled, best_epoch, time.perf_counter() - t_start)
+    def _track_best(self, metrics: dict[str, float], epoch: int) -> bool:
+        """Whether ``epoch`` scored best so far by the ``monitor`` setting (without
+        validation the last epoch is the best); counts the epochs without progress."""
+        if metrics:
+            score = {
+                "auc": metrics["auc"],
+                "ndcg": metrics["ndcg@10"],
+                "both": metrics["auc"] + metrics["ndcg@10"],
+            }[self.cfg.monitor]
+        else:
+            score = float(epoch)
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    def _should_stop(self) -> bool:
+        """``patience`` epochs without a better score (rank 0's verdict on every rank)."""
+        stop = bool(self.cfg.patience and self.bad_epochs >= self.cfg.patience)
+        dist = self.hooks.dist
+        return dist.decide(stop) if dist is not None else stop
+
+    def _report(
+        self, epoch: int, k: int, scale: float, loss: float, val: dict[str, float],
+        t0: float, best: bool, refit: bool = False,
+    ) -> EpochReport:  # fmt: skip
+        """The :class:`EpochReport` of an epoch that began at ``t0`` (perf_counter)."""
+        return EpochReport(
+            epoch=epoch,
+            epochs=self.cfg.epochs,
+            train_loss=loss,
+            val=val,
+            seconds=time.perf_counter() - t0,
+            best=best,
+            cd_k=k,
+            learning_rate=self.cfg.learning_rate * scale,
+            refit=refit,
+        )
+
+    def _publish(self, report: EpochReport) -> None:
+        """Keep ``report`` in the history and pass it to the callback."""
+        self.history.append(report)
+        if self.hooks.callback is not None:
+            self.hooks.callback(report)

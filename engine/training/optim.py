@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -53,7 +57,8 @@ class LazyParam:
             self.state[name] = [torch.zeros_like(P) for _ in range(n)]
         self.avg = P.clone() if average > 0 else None
         self.last = torch.zeros(P.shape[0], dtype=torch.long, device=P.device)
-        self._zeros = None  # the dense step's gradient buffer, all zeros between steps
+        #: the dense step's gradient buffer, all zeros between steps
+        self._zeros: torch.Tensor | None = None
 
     def _decay(self, first, last):
         """Per row, how much the average's distance to unmoved weights shrinks over steps
@@ -112,7 +117,7 @@ class LazyParam:
                     self._zeros = torch.zeros_like(P)
                 g = self._zeros.index_copy_(0, R, g)
             _apply(opt, P, g, self.state[name], t, scale)
-            if R is not None:
+            if R is not None and self._zeros is not None:
                 self._zeros.index_fill_(0, R, 0.0)
         if self.avg is not None:
             self.avg.lerp_(P, max(1.0 - self.average, 1.0 / (1.0 + t)))

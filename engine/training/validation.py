@@ -8,6 +8,7 @@ held-out movies among each sampled person's unseen movies.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -
     out: dict[str, float] = {}
     users = np.unique(vu)
     with torch.no_grad():
-        pick = slice(None)
+        pick: slice | np.ndarray = slice(None)
         if len(vu) > MAX_PAIRS:
             pick = np.sort(np.random.default_rng(1).choice(len(vu), MAX_PAIRS, replace=False))
         like_logit = pair_logits(rbm, train, vu[pick], vi[pick], device)
@@ -94,3 +95,16 @@ def validate(rbm, train: LikeMatrix, vu, vi, vy, device, max_users: int = 600) -
             rel.append(set(vi[order[a:b]].tolist()))
         out["ndcg@10"] = ranking_metrics(recs, rel, k=10)["ndcg@10"]
     return out
+
+
+#: What the score of each ``monitor`` setting adds up (how the score is explained to people).
+MONITORED = {"auc": "AUC", "ndcg": "nDCG@10", "both": "AUC + nDCG@10"}
+
+
+def monitored_score(val: Mapping[str, float] | None, monitor: str = "both") -> float | None:
+    """The score early stopping watches, from an epoch's validation metrics: the AUC, nDCG@10
+    or their sum (``monitor``: ``auc``, ``ndcg`` or ``both``); None without validation."""
+    if not val or "auc" not in val or "ndcg@10" not in val:
+        return None
+    auc_, ndcg = float(val["auc"]), float(val["ndcg@10"])
+    return {"auc": auc_, "ndcg": ndcg}.get(monitor, auc_ + ndcg)

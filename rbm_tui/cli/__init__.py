@@ -8,10 +8,13 @@
     rbm-tui evaluate --model MODEL --train DATA --test DATA          (score)
     rbm-tui datasets [list | download | import | info | remove]      (datasets)
     rbm-tui models [list | info | delete | rename]                   (models)
+    rbm-tui thumbs [list | export | clear | undo | profiles]         (thumbs)
 
 Exit codes: 0 success; 2 a usage or input error (one ``rbm-tui: error: ...`` line on stderr,
-no traceback; ``RBM_TUI_DEBUG=1`` shows the traceback); 130 interrupted (Ctrl+C): nothing
-half-written is left behind.
+no traceback; ``RBM_TUI_DEBUG=1`` shows the traceback; an argument error is one line too:
+``rbm-tui recommend: --k must be at least 1, got 0 (see rbm-tui recommend --help)``); 130
+interrupted (Ctrl+C), 143 and 129 stopped by SIGTERM and SIGHUP: nothing half-written is left
+behind, and a training run saves the model so far.
 
 The package imports only the standard library and the engine's light modules at startup;
 torch, pandas and the engine's models are imported inside the commands, so ``rbm-tui --help``
@@ -25,14 +28,16 @@ import contextlib
 import gc
 import os
 import sys
+import warnings
 
 from engine.errors import DownloadCancelled, RbmTuiError
-from rbm_tui.cli import datasets, models, score, train
+from rbm_tui.cli import datasets, models, score, thumbs, train
 from rbm_tui.cli.common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
     PROG,
+    ArgumentParser,
     CLIError,
     HelpFormatter,
     Interrupted,
@@ -42,14 +47,15 @@ from rbm_tui.runtime import tune_process
 
 EPILOG_MAIN = """\
 examples:
-  rbm-tui                                   open the terminal app
-  rbm-tui datasets                          the datasets, and which are on disk
-  rbm-tui train ml-100k --model-out m.pt    train with the default settings
+  rbm-tui                                 open the terminal app
+  rbm-tui datasets                        the datasets, and which are on disk
+  rbm-tui train ml-100k --model-out m.pt  train with the default settings
   rbm-tui recommend ml-100k --model m.pt --user 196
   rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
 
-DATA is a dataset name (demo, ml-100k, ...), a folder, a GroupLens .zip or one ratings file.
-Exit codes: 0 ok, 2 bad input (one error line on stderr), 130 interrupted (Ctrl+C).
+DATA is a dataset name (demo, ml-100k, ...), a folder, a GroupLens .zip or
+one ratings file. Exit codes: 0 ok, 2 bad input (one error line on stderr),
+130 interrupted (Ctrl+C), 143 / 129 stopped by SIGTERM / SIGHUP.
 """
 
 
@@ -57,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole ``rbm-tui`` argument parser."""
     from rbm_tui import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description="A terminal movie recommender: an RBM trained by contrastive divergence "
         "on likes and dislikes. Without a command, opens the terminal app.",
@@ -75,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_parser(sub)
     datasets.add_parser(sub)
     models.add_parser(sub)
+    thumbs.add_parser(sub)
     parser.set_defaults(func=cmd_app)
     return parser
 
@@ -96,11 +103,13 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``rbm-tui`` command line; returns the exit code."""
-    from engine.device import torch_threads
-
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = next((a for a in argv if "\0" in str(a)), None)
+    if bad is not None:  # no path can hold one; refused before anything is read or trained
+        err(f"error: {str(bad)!r}: an argument holds a NUL byte; give it without one")
+        return EXIT_ERROR
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, --version, usage errors
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_ERROR)
     except BrokenPipeError:  # `rbm-tui train --help-advanced | head`
@@ -112,12 +121,22 @@ def main(argv: list[str] | None = None) -> int:
 
         with contextlib.suppress(OSError):
             sweep_leftovers()  # what a killed save, download or import left behind
+    with warnings.catch_warnings():
+        if not debug:  # numeric warnings (an overflow in a cast) never reach stderr
+            warnings.simplefilter("ignore", RuntimeWarning)
+        return _run(args, debug)
+
+
+def _run(args: argparse.Namespace, debug: bool) -> int:
+    """The command of ``args``, its failures turned into one line and an exit code."""
+    from engine.device import torch_threads
+
     try:
         with torch_threads(getattr(args, "threads", None) or 0):
             return args.func(args)
     except Interrupted as e:
         err(str(e))
-        return EXIT_INTERRUPTED
+        return e.code
     except KeyboardInterrupt:
         err("interrupted")
         return EXIT_INTERRUPTED
@@ -130,11 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     except (RbmTuiError, OSError) as e:
         if debug:
             raise
-        msg = str(e) or type(e).__name__
-        if isinstance(e, OSError):
-            msg = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else msg
-        err(f"error: {msg}")
+        err(f"error: {_message(e)}")
         return EXIT_ERROR
+
+
+def _message(e: BaseException) -> str:
+    """An error's text; an OSError's as ``FILE: reason`` (once)."""
+    msg = str(e) or type(e).__name__
+    if isinstance(e, OSError) and not isinstance(e, RbmTuiError) and e.filename and e.strerror:
+        msg = f"{e.filename}: {e.strerror}"
+    return msg
 
 
 def _quiet_stdout() -> None:

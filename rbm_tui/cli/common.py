@@ -10,12 +10,20 @@ import argparse
 import contextlib
 import json
 import math
+import re
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.errors import RbmTuiError
+from rbm_tui.cli.tables import fitted_table as fitted_table
+from rbm_tui.cli.tables import print_pairs as print_pairs
+from rbm_tui.cli.tables import shorten as shorten
+from rbm_tui.cli.tables import table as table
+from rbm_tui.cli.tables import terminal_width as terminal_width
 
 PROG = "rbm-tui"
 EXIT_OK = 0
@@ -28,7 +36,12 @@ class CLIError(RbmTuiError):
 
 
 class Interrupted(Exception):
-    """Ctrl+C: the command stopped cleanly, exit code 130."""
+    """Ctrl+C (or SIGTERM, SIGHUP): the command stopped cleanly; exit code 128 + the signal's
+    number (130, 143, 129)."""
+
+    def __init__(self, message: str, code: int = EXIT_INTERRUPTED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # --------------------------------------------------------------------------- output helpers
@@ -36,16 +49,30 @@ class Interrupted(Exception):
 MESSAGE_LIMIT = 500
 
 
+#: A terminal escape sequence (CSI, OSC, or a two-character one).
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+#: Other control characters (a bare ESC, a bell, a backspace, C1 codes).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with terminal escape codes removed and other control characters shown as
+    ``?``: what a file or torch says cannot move the cursor, recolour or retitle the
+    terminal."""
+    return _CONTROL.sub("?", _ESCAPE.sub("", str(text)))
+
+
 def one_line(msg: str, limit: int = MESSAGE_LIMIT) -> str:
-    """``msg`` on one line, cut to ``limit`` characters with a note of how much was left out."""
-    text = " ".join(str(msg).split())
+    """``msg`` on one line, printable (:func:`printable`), cut to ``limit`` characters with a
+    note of how much was left out."""
+    text = " ".join(printable(str(msg).replace("\t", " ").replace("\n", " ")).split())
     if len(text) <= limit:
         return text
     return text[:limit].rstrip() + f"… ({len(text) - limit:,} more characters)"
 
 
 def err(msg: str) -> None:
-    print(f"{PROG}: {one_line(msg)}", file=sys.stderr, flush=True)
+    _to_stderr(f"{PROG}: {one_line(msg)}")
 
 
 def warn(msg: str) -> None:
@@ -53,7 +80,14 @@ def warn(msg: str) -> None:
 
 
 def info(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    _to_stderr(msg)
+
+
+def _to_stderr(line: str) -> None:
+    """A line on stderr; a stderr that is gone (a terminal hung up) does not end the command
+    (its exit status still tells)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 def fmt_num(x: Any, digits: int = 4) -> str:
@@ -86,25 +120,12 @@ def print_json(obj: Any) -> None:
     print(json.dumps(json_safe(obj), indent=2, ensure_ascii=False))
 
 
-def table(rows: list[list[str]], header: list[str], right: set[int] = frozenset()) -> str:
-    """A plain aligned text table."""
-    widths = [len(h) for h in header]
-    for r in rows:
-        for i, c in enumerate(r):
-            widths[i] = max(widths[i], len(c))
+def check_output(path: str | None) -> None:
+    """Refuse an ``--output`` that can never be written, before the work that fills it."""
+    if path is not None and path != "-":
+        from engine.files import check_output as check
 
-    def line(cells: list[str]) -> str:
-        out = [
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ]
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(header)] + [line(r) for r in rows])
-
-
-def shorten(text: str, n: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+        check(path)
 
 
 @contextlib.contextmanager
@@ -122,48 +143,67 @@ def output(path: str | None) -> Iterator[Any]:
         yield fh
 
 
-@contextlib.contextmanager
-def interrupt_flag() -> Iterator[Any]:
-    """Turn the first Ctrl+C into a flag (a ``threading.Event``) checked by the engine between
-    batches/chunks; a second Ctrl+C raises KeyboardInterrupt as usual."""
-    import signal
-    import threading
+#: What each stopping signal is called in messages.
+_SIGNAL_WORDS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
 
-    flag = threading.Event()
+
+class StopFlag(threading.Event):
+    """Set by the first stopping signal; remembers which one (for the message and the exit
+    code, 128 + its number)."""
+
+    signum: int = signal.SIGINT
+
+    @property
+    def code(self) -> int:
+        return 128 + int(self.signum)
+
+    @property
+    def word(self) -> str:
+        """``interrupted`` (Ctrl+C), ``terminated`` (SIGTERM) or ``hung up`` (SIGHUP)."""
+        return _SIGNAL_WORDS.get(signal.Signals(self.signum).name, "stopped")
+
+    def interrupted(self, message: str) -> Interrupted:
+        """The :class:`Interrupted` ending the command, with this signal's exit code."""
+        return Interrupted(message, self.code)
+
+
+#: The signals that stop a long command cleanly (training saves the model so far).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def interrupt_flag(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[StopFlag]:
+    """Turn the first of ``signals`` (Ctrl+C, and SIGTERM or SIGHUP where asked) into a flag
+    checked by the engine between batches/chunks; a second one aborts at once
+    (KeyboardInterrupt for Ctrl+C, :class:`Interrupted` for the others)."""
+    flag = StopFlag()
 
     def handler(signum, frame):  # noqa: ARG001
         if flag.is_set():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise Interrupted(
+                _SIGNAL_WORDS.get(signal.Signals(signum).name, "stopped"), 128 + signum
+            )
+        flag.signum = signum
         flag.set()
+        again = "Ctrl+C" if signum == signal.SIGINT else "the signal"
         with contextlib.suppress(Exception):
-            sys.stderr.write("\n" + f"{PROG}: interrupted; stopping (Ctrl+C again to abort)\n")
+            sys.stderr.write(f"\n{PROG}: {flag.word}; stopping ({again} again to abort)\n")
             sys.stderr.flush()
 
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {s: signal.signal(s, handler) for s in signals}
     except ValueError:  # not the main thread: Ctrl+C raises KeyboardInterrupt as usual
         yield flag
         return
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """torch's CPU thread count set to ``n`` for the command (and put back after)."""
-    if not n:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 # --------------------------------------------------------------------------- loading helpers
@@ -238,12 +278,6 @@ def lookup_user(ratings, user: str, data: str) -> int:
         ) from None
 
 
-def print_pairs(lines: list[tuple[str, str]]) -> None:
-    w = max(len(k) for k, _ in lines)
-    for k, v in lines:
-        print(f"{k.ljust(w)}  {v}")
-
-
 def confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
@@ -257,8 +291,32 @@ def confirm(question: str, yes: bool) -> bool:
 
 
 # --------------------------------------------------------------------------- parser
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``rbm-tui recommend: --k must be at least 1, got 0 (see
+    rbm-tui recommend --help)``, exit 2, no usage block (subcommands' parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.fullmatch(r"argument ([^:]+): (.*)", message, re.S)
+        if m:
+            flag, what = m.group(1).split("/")[-1], m.group(2)
+            message = f"{flag} {what}" if what.startswith("must") else f"{flag}: {what}"
+        self.exit(EXIT_ERROR, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps examples as written; appends defaults (TrainConfig's, read only when shown)."""
+    """Keeps examples (indented lines) as written, wraps the other lines of a description or
+    epilog to the terminal's width; appends defaults (TrainConfig's, read only when shown)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines = []
+        for line in text.splitlines():
+            if len(indent + line) <= width or line[:1].isspace():
+                lines.append(indent + line)
+            else:
+                lines += textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent)
+        return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -269,6 +327,27 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         ):
             text += " (default: %(default)s)"
         return text
+
+
+def subcommand(
+    sub: Any, name: str, help: str, examples: tuple[str, ...] = (), **kwargs: Any
+) -> argparse.ArgumentParser:
+    """A (sub)command's parser with the shared help formatter; ``examples`` (command lines)
+    become its epilog unless ``epilog`` is given."""
+    if examples and "epilog" not in kwargs:
+        title = "examples:" if len(examples) > 1 else "example:"
+        kwargs["epilog"] = title + "\n" + "".join(f"  {line}\n" for line in examples)
+    return sub.add_parser(name, help=help, formatter_class=HelpFormatter, **kwargs)
+
+
+def add_json(p: argparse.ArgumentParser, help: str = "as JSON") -> None:
+    p.add_argument("--json", action="store_true", help=help)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--threads``: where a command's model runs."""
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
+    add_threads(p)
 
 
 def positive_int(text: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from engine.errors import DownloadCancelled
@@ -11,23 +12,23 @@ from rbm_tui.cli.common import (
     DATA_HELP,
     EXIT_OK,
     CLIError,
-    HelpFormatter,
     Interrupted,
     confirm,
+    fitted_table,
     info,
     interrupt_flag,
     load_data,
     print_json,
     print_pairs,
     shorten,
-    table,
+    subcommand,
     warn,
 )
 
 EPILOG_DATASETS = """\
 examples:
   rbm-tui datasets                       list (same as `datasets list`)
-  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels cleanly)
+  rbm-tui datasets download ml-100k      fetch from GroupLens (Ctrl+C cancels)
   rbm-tui datasets import ~/ml-100k.zip  use a zip you downloaded yourself
   rbm-tui datasets import my.csv --name mine
   rbm-tui datasets info ml-100k          counts, like share, sparsity, licence
@@ -84,10 +85,11 @@ def _datasets_list(args: argparse.Namespace) -> int:
                 short_licence(d.licence),
             ]
         )
-    print(table(rows, ["name", "status", "size", "ratings", "title", "licence"], right={2, 3}))
+    header = ["name", "status", "size", "ratings", "title", "licence"]
+    print(fitted_table(rows, header, right={2, 3}, shrink=(4, 5)))
     print(
-        "\nrbm-tui datasets download NAME fetches one; rbm-tui datasets info NAME shows its "
-        "licence and citation."
+        "\nrbm-tui datasets download NAME fetches one;\n"
+        "rbm-tui datasets info NAME tells its licence and citation."
     )
     return EXIT_OK
 
@@ -150,7 +152,6 @@ def _datasets_remove(args: argparse.Namespace) -> int:
 
 def _datasets_info(args: argparse.Namespace) -> int:
     from engine import catalogue
-    from rbm_tui.progress import format_bytes
 
     out: dict[str, Any] = {}
     lines: list[tuple[str, str]] = []
@@ -158,120 +159,123 @@ def _datasets_info(args: argparse.Namespace) -> int:
     entry = next((d for d in catalogue.catalogue() if d.name.lower() == key), None)
     if entry is not None:
         out["catalogue"] = entry.to_dict()
-        lines += [("name", entry.name), ("title", entry.title), ("kind", entry.kind)]
-        if entry.description:
-            lines.append(("description", entry.description))
-        if entry.size:
-            lines.append(("download size", format_bytes(entry.size)))
-        lines.append(("licence", entry.licence or "-"))
-        if entry.citation:
-            lines.append(("citation", entry.citation))
-        if entry.url:
-            lines.append(("url", entry.url))
-        where = catalogue.local_path(entry.name)
-        hint = f"no (download it with:  rbm-tui datasets download {entry.name})"
-        lines.append(("on disk", str(where) if where else hint))
+        lines, where = _catalogue_lines(entry)
         if where is None:
-            if args.json:
-                print_json(out)
-            else:
-                print_pairs(lines)
-            return EXIT_OK
-    from engine.settings import LIKE_THRESHOLD
+            return _show(args, out, lines)
+    from engine.catalogue.stats import dataset_stats
 
     ratings, path, _name = load_data(args.data)
-    threshold = args.like_threshold if args.like_threshold is not None else LIKE_THRESHOLD
-    lo, hi = ratings.scale
-    stats = {
-        "path": str(path),
-        "format": ratings.report.format,
-        "users": ratings.n_users,
-        "movies": ratings.n_items,
-        "ratings": ratings.n_ratings,
-        "like_threshold": threshold,
-        "like_share": ratings.like_share(threshold),
-        "sparsity": ratings.sparsity,
-        "scale": [lo, hi],
-        "timestamps": ratings.timestamps is not None,
-        "duplicates_dropped": ratings.report.duplicates_dropped,
-    }
-    out["stats"] = stats
+    stats = dataset_stats(ratings, args.like_threshold)
+    out["stats"] = {"path": str(path), **stats.to_dict()}
+    return _show(args, out, lines + _stats_lines(stats, path))
+
+
+def _show(args: argparse.Namespace, out: dict[str, Any], lines: list[tuple[str, str]]) -> int:
     if args.json:
         print_json(out)
-        return EXIT_OK
-    lines += [
-        ("path", str(path)),
-        ("format", ratings.report.format or "-"),
-        ("users", f"{ratings.n_users:,}"),
-        ("movies", f"{ratings.n_items:,}"),
-        ("ratings", f"{ratings.n_ratings:,}"),
-        ("rating scale", f"{lo:g}-{hi:g}"),
-        (f"like share (rating >= {threshold:g})", f"{100 * stats['like_share']:.1f}%"),
-        ("sparsity", f"{100 * ratings.sparsity:.2f}% unrated"),
-    ]
-    if ratings.report.duplicates_dropped:
-        lines.append(("duplicates dropped", f"{ratings.report.duplicates_dropped:,}"))
-    print_pairs(lines)
+    else:
+        print_pairs(lines)
     return EXIT_OK
+
+
+def _catalogue_lines(entry) -> tuple[list[tuple[str, str]], Path | None]:
+    """What the catalogue says of ``entry``, ending with where it is on disk; and where."""
+    from engine import catalogue
+    from engine.catalogue.registry import entry_problem
+    from rbm_tui.progress import format_bytes
+
+    if entry.kind == "imported" and entry_problem(entry.entry or "") is not None:
+        catalogue.resolve(entry.name)  # refuses the entry, naming imported.json
+    lines = [("name", entry.name), ("title", entry.title), ("kind", entry.kind)]
+    optional = [
+        ("description", entry.description),
+        ("download size", format_bytes(entry.size) if entry.size else ""),
+        ("licence", entry.licence or "-"),
+        ("citation", entry.citation or ""),
+        ("url", entry.url or ""),
+    ]
+    lines += [(k, v) for k, v in optional if v]
+    where = catalogue.local_path(entry.name)
+    hint = f"no (download it with:  rbm-tui datasets download {entry.name})"
+    lines.append(("on disk", str(where) if where else hint))
+    return lines, where
+
+
+def _stats_lines(stats, path) -> list[tuple[str, str]]:
+    lo, hi = stats.scale
+    lines = [
+        ("path", str(path)),
+        ("format", stats.format or "-"),
+        ("users", f"{stats.users:,}"),
+        ("movies", f"{stats.movies:,}"),
+        ("ratings", f"{stats.ratings:,}"),
+        ("rating scale", f"{lo:g}-{hi:g}"),
+        (f"like share (rating >= {stats.like_threshold:g})", f"{100 * stats.like_share:.1f}%"),
+        ("sparsity", f"{100 * stats.sparsity:.2f}% unrated"),
+    ]
+    if stats.duplicates_dropped:
+        lines.append(("duplicates dropped", f"{stats.duplicates_dropped:,}"))
+    return lines
+
+
+#: ``datasets`` actions: ``(name, help, examples, description, arguments)`` (see
+#: :data:`_ARGUMENTS`).
+_ACTIONS: tuple[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]], ...] = (
+    ("list", "the catalogue, with on-disk status, size and licence",
+     ("rbm-tui datasets list", "rbm-tui datasets list --json"), None, ("json",)),
+    ("download", "download a MovieLens dataset from GroupLens",
+     ("rbm-tui datasets download ml-100k",),
+     "Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves nothing behind.",
+     ("download_name", "force")),
+    ("import", "import a local folder, .zip or ratings file",
+     ("rbm-tui datasets import ~/Downloads/ml-1m.zip",
+      "rbm-tui datasets import ratings.csv --name mine --link"),
+     "Import a local folder, GroupLens .zip or ratings file as a dataset.",
+     ("path", "as_name", "link")),
+    ("info", "users, movies, ratings, like share, sparsity",
+     ("rbm-tui datasets info demo", "rbm-tui datasets info ml-100k/u1.base"),
+     "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
+     "licence and citation).",
+     ("data", "like_threshold", "json")),
+    ("remove", "delete a downloaded or imported dataset",
+     ("rbm-tui datasets remove ml-1m --yes",), None, ("name", "yes")),
+)  # fmt: skip
+_ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "json": (("--json",), {"action": "store_true", "help": "as JSON"}),
+    "download_name": (
+        ("name",),
+        {"metavar": "NAME", "help": "a downloadable dataset (ml-100k, ml-1m, ...)"},
+    ),
+    "force": (("--force",), {"action": "store_true", "help": "download again if already on disk"}),
+    "path": (("path",), {"metavar": "PATH", "help": "a folder, .zip or ratings file"}),
+    "as_name": (
+        ("--name",),
+        {"metavar": "N", "help": "the dataset's name (default: from PATH)"},
+    ),
+    "link": (("--link",), {"action": "store_true", "help": "link to PATH instead of copying it"}),
+    "data": (("data",), {"metavar": "DATA", "help": DATA_HELP}),
+    "like_threshold": (
+        ("--like-threshold",),
+        {"type": float, "metavar": "F", "help": "a rating >= F is a like (default: 3)"},
+    ),
+    "name": (("name",), {"metavar": "NAME"}),
+    "yes": (("--yes", "-y"), {"action": "store_true", "help": "do not ask"}),
+}
 
 
 def add_parser(sub) -> None:
     """The ``datasets`` subcommand and its actions."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "datasets",
-        help="list, download, import and inspect datasets",
+        "list, download, import and inspect datasets",
         description="The dataset catalogue, downloads and imports.",
         epilog=EPILOG_DATASETS,
-        formatter_class=HelpFormatter,
     )
     p.set_defaults(func=cmd_datasets, action=None, json=False)
     dsub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = dsub.add_parser(
-        "list",
-        help="the catalogue, with on-disk status, size and licence",
-        epilog="examples:\n  rbm-tui datasets list\n  rbm-tui datasets list --json\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = dsub.add_parser(
-        "download",
-        help="download a MovieLens dataset from GroupLens",
-        description="Download, verify (MD5) and unpack a dataset. Ctrl+C cancels and leaves "
-        "nothing behind.",
-        epilog="example:\n  rbm-tui datasets download ml-100k\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help="a downloadable dataset (ml-100k, ml-1m, ...)")
-    q.add_argument("--force", action="store_true", help="download again if already on disk")
-    q = dsub.add_parser(
-        "import",
-        help="import a local folder, .zip or ratings file",
-        description="Import a local folder, GroupLens .zip or ratings file as a dataset.",
-        epilog="examples:\n  rbm-tui datasets import ~/Downloads/ml-1m.zip\n"
-        "  rbm-tui datasets import ratings.csv --name mine --link\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("path", metavar="PATH", help="a folder, .zip or ratings file")
-    q.add_argument("--name", metavar="N", help="the dataset's name (default: from PATH)")
-    q.add_argument("--link", action="store_true", help="link to PATH instead of copying it")
-    q = dsub.add_parser(
-        "info",
-        help="users, movies, ratings, like share, sparsity",
-        description="Load DATA and show its size, like share and sparsity (and, for a "
-        "catalogue name, its licence and citation).",
-        epilog="examples:\n  rbm-tui datasets info demo\n  rbm-tui datasets info ml-100k/u1.base\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("data", metavar="DATA", help=DATA_HELP)
-    q.add_argument(
-        "--like-threshold", type=float, metavar="F", help="a rating >= F is a like (default: 3)"
-    )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = dsub.add_parser(
-        "remove",
-        help="delete a downloaded or imported dataset",
-        epilog="example:\n  rbm-tui datasets remove ml-1m --yes\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME")
-    q.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    for name, help_text, examples, description, arguments in _ACTIONS:
+        q = subcommand(dsub, name, help_text, examples, description=description)
+        for key in arguments:
+            flags, options = _ARGUMENTS[key]
+            q.add_argument(*flags, **options)

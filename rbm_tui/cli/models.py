@@ -10,13 +10,14 @@ from rbm_tui.cli.common import (
     EXIT_OK,
     MODEL_HELP,
     CLIError,
-    HelpFormatter,
     confirm,
+    fitted_table,
     fmt_num,
     info,
     print_json,
     print_pairs,
     shorten,
+    subcommand,
     table,
 )
 
@@ -91,60 +92,129 @@ def _models_list(args: argparse.Namespace) -> int:
                 format_bytes(m.size),
             ]
         )
-    print(
-        table(
-            rows,
-            ["name", "created", "dataset", "hidden", "best/epochs", "val auc", "size"],
-            right={3, 4, 5, 6},
-        )
-    )
+    header = ["name", "created", "dataset", "hidden", "best/epochs", "val auc", "size"]
+    # narrow: the date goes first (default names hold it), then the hidden units (`models
+    # info` shows them), then the dataset is cut
+    print(fitted_table(rows, header, right={3, 4, 5, 6}, shrink=(1, 3, 2)))
     print(f"\n{len(models)} model(s) in {paths.models_dir()}")
     return EXIT_OK
 
 
 def _models_info(args: argparse.Namespace) -> int:
     from engine.model.storage import find_model, read_header
-    from rbm_tui.progress import format_bytes
 
     path = find_model(args.name)
     header = read_header(path)
     if args.json:
         print_json({"path": str(path), "size": path.stat().st_size, "header": header})
         return EXIT_OK
-    s = _model_summary(header)
     meta = header.get("meta", {}) or {}
-    ds = meta.get("dataset", {}) or {}
+    lines = _about_lines(path, header) + _training_lines(header, meta)
+    lines += _settings_lines(header.get("config") or {}, args.verbose)
+    lines += _calibration_lines(header, args.verbose)
+    versions = meta.get("versions") or {}
+    lines.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"))
+    print_pairs(lines)
+    if args.verbose:
+        _print_history(meta.get("history") or [], meta.get("best_epoch"))
+    else:
+        print("\n(--verbose: every setting, the calibration weights and every epoch)")
+    return EXIT_OK
+
+
+def _about_lines(path: Path, header: dict) -> list[tuple[str, str]]:
+    """Where the model is, when it was made, from which data, and its shape."""
+    from rbm_tui.progress import format_bytes
+
+    s = _model_summary(header)
+    ds = (header.get("meta", {}) or {}).get("dataset", {}) or {}
     lines = [
         ("path", str(path)),
         ("size", format_bytes(path.stat().st_size)),
-        ("created", str(s["created"])),
+        ("created", str(s["created"]).replace("T", " ")),
         ("dataset", str(s["dataset"])),
     ]
     if ds:
         lines.append(
             (
                 "dataset size",
-                f"{ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies, "
-                f"{ds.get('n_ratings', 0):,} ratings",
+                f"{fmt_num(ds.get('n_users', 0))} users, {fmt_num(ds.get('n_items', 0))} "
+                f"movies, {fmt_num(ds.get('n_ratings', 0))} ratings",
             )
         )
         lines.append(("fingerprint", str(ds.get("fingerprint", ""))))
     lines += [
         ("hidden units", str(s["hidden"])),
         ("like threshold", f"{header.get('like_threshold', '?')}"),
-        ("epochs run", f"{s['epochs']} (best {s['best_epoch']})"),
     ]
-    for k, v in s["val"].items():
-        lines.append((f"val {k}", fmt_num(v)))
-    cal = header.get("calibration")
-    if isinstance(cal, dict):
-        lines.append(("calibration", " ".join(f"{n}={c:.4f}" for n, c in cal.items())))
-    for k, v in (header.get("config") or {}).items():
-        lines.append((f"config {k}", str(v)))
-    for k, v in (meta.get("versions") or {}).items():
-        lines.append((f"version {k}", str(v)))
-    print_pairs(lines)
-    return EXIT_OK
+    return lines
+
+
+def _training_lines(header: dict, meta: dict) -> list[tuple[str, str]]:
+    """The epochs in one line, and the validation metrics of the best epoch in another."""
+    history = [h for h in meta.get("history") or [] if isinstance(h, dict)]
+    best = meta.get("best_epoch")
+    validated = [h.get("epoch") for h in history if h.get("val")]
+    refit = sum(1 for h in history if h.get("refit"))
+    text = f"{len(history)} run, best {best}"
+    if validated and refit:  # the first ones on a training share, the last on every rating
+        span = f"{validated[0]}-{validated[-1]}" if len(validated) > 1 else f"{validated[0]}"
+        text += f"; validated in {span}, then {refit} on all ratings"
+    seconds = sum(float(h.get("seconds") or 0.0) for h in history)
+    if seconds:
+        text += f"; {seconds:.1f} s"
+    lines = [("epochs", text)]
+    val = _model_summary(header)["val"]
+    if val:
+        shown = ", ".join(f"{k} {fmt_num(v)}" for k, v in val.items())
+        lines.append(("validation", f"{shown} (on held-out ratings, at the best epoch)"))
+    return lines
+
+
+def _settings_lines(config: dict, verbose: bool) -> list[tuple[str, str]]:
+    """Every training setting with ``verbose``; else those not at their default, in one."""
+    if verbose:
+        return [(f"setting {k}", str(v)) for k, v in config.items()]
+    from engine.settings import SETTINGS_BY_NAME
+
+    changed = [
+        f"{k}={v}"
+        for k, v in config.items()
+        if k not in SETTINGS_BY_NAME or SETTINGS_BY_NAME[k].default != v
+    ]
+    rest = f"the other {len(config) - len(changed)} at their defaults"
+    return [("settings", ", ".join([*changed, rest]) if changed else "all at their defaults")]
+
+
+def _calibration_lines(header: dict, verbose: bool) -> list[tuple[str, str]]:
+    """The weights of the P(like) calibrations (only with ``verbose``)."""
+    out = []
+    for key, name in (("calibration", "calibration"), ("match_calibration", "match calib.")):
+        cal = header.get(key)
+        if not isinstance(cal, dict):
+            continue
+        if verbose:
+            out.append((name, " ".join(f"{n}={fmt_num(c)}" for n, c in cal.items())))
+    return out
+
+
+def _print_history(history: list, best) -> None:
+    """Every epoch: its loss, validation metrics and time; the best one marked."""
+    names = sorted({k for h in history if isinstance(h, dict) for k in (h.get("val") or {})})
+    rows = []
+    for h in history:
+        if not isinstance(h, dict):
+            continue
+        val = h.get("val") or {}
+        mark = "*" if h.get("epoch") == best else ("refit" if h.get("refit") else "")
+        rows.append(
+            [str(h.get("epoch")), fmt_num(h.get("train_loss"))]
+            + [fmt_num(val[n]) if n in val else "" for n in names]
+            + [f"{float(h.get('seconds') or 0):.1f}", mark]
+        )
+    print()
+    header = ["epoch", "loss", *(f"val {n}" for n in names), "s", ""]
+    print(table(rows, header, right=set(range(len(header) - 1))))
 
 
 def _models_delete(args: argparse.Namespace) -> int:
@@ -167,47 +237,44 @@ def _models_rename(args: argparse.Namespace) -> int:
 
 
 FOLDER_MODEL_HELP = "the name of a model in the models folder (`rbm-tui models list`)"
+#: ``models`` actions: ``(name, help, examples, arguments)`` (see :data:`_ARGUMENTS`).
+_ACTIONS = (
+    ("list", "saved models, newest first",
+     ("rbm-tui models list", "rbm-tui models list --json"), ("json",)),
+    ("info", "a model's dataset, settings and validation metrics",
+     ("rbm-tui models info best", "rbm-tui models info best --verbose"),
+     ("name", "verbose", "json")),
+    ("delete", "delete a model",
+     ("rbm-tui models delete best --yes",), ("folder_name", "yes")),
+    ("rename", "rename a model",
+     ("rbm-tui models rename ml-100k-20240101-120000 best",), ("folder_name", "new")),
+)  # fmt: skip
+_ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "json": (("--json",), {"action": "store_true", "help": "as JSON"}),
+    "name": (("name",), {"metavar": "NAME", "help": MODEL_HELP}),
+    "folder_name": (("name",), {"metavar": "NAME", "help": FOLDER_MODEL_HELP}),
+    "yes": (("--yes", "-y"), {"action": "store_true", "help": "do not ask"}),
+    "verbose": (
+        ("--verbose", "-v"),
+        {"action": "store_true", "help": "every setting, calibration weight and epoch"},
+    ),
+    "new": (("new",), {"metavar": "NEW", "help": "the new name (letters, digits, '.', '_', '-')"}),
+}
 
 
 def add_parser(sub) -> None:
     """The ``models`` subcommand and its actions."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "models",
-        help="list, inspect, rename and delete saved models",
+        "list, inspect, rename and delete saved models",
         description="Saved models (in the models folder).",
         epilog=EPILOG_MODELS,
-        formatter_class=HelpFormatter,
     )
     p.set_defaults(func=cmd_models, action=None, json=False)
     msub = p.add_subparsers(dest="action", metavar="ACTION")
-    q = msub.add_parser(
-        "list",
-        help="saved models, newest first",
-        epilog="examples:\n  rbm-tui models list\n  rbm-tui models list --json\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = msub.add_parser(
-        "info",
-        help="a model's dataset, settings and validation metrics",
-        epilog="example:\n  rbm-tui models info best\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help=MODEL_HELP)
-    q.add_argument("--json", action="store_true", help="as JSON")
-    q = msub.add_parser(
-        "delete",
-        help="delete a model",
-        epilog="example:\n  rbm-tui models delete best --yes\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help=FOLDER_MODEL_HELP)
-    q.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    q = msub.add_parser(
-        "rename",
-        help="rename a model",
-        epilog="example:\n  rbm-tui models rename ml-100k-20240101-120000 best\n",
-        formatter_class=HelpFormatter,
-    )
-    q.add_argument("name", metavar="NAME", help=FOLDER_MODEL_HELP)
-    q.add_argument("new", metavar="NEW", help="the new name (letters, digits, '.', '_', '-')")
+    for name, help_text, examples, arguments in _ACTIONS:
+        q = subcommand(msub, name, help_text, examples)
+        for key in arguments:
+            flags, options = _ARGUMENTS[key]
+            q.add_argument(*flags, **options)

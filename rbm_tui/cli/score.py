@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
+from collections.abc import Callable
 
 from rbm_tui.cli.common import (
     DATA_HELP,
     EXIT_OK,
     MODEL_HELP,
-    HelpFormatter,
-    add_threads,
+    add_device,
+    add_json,
     check_fits,
+    check_output,
     fmt_num,
     info,
     load_data,
@@ -20,21 +23,41 @@ from rbm_tui.cli.common import (
     output,
     positive_int,
     print_json,
+    printable,
     shorten,
+    subcommand,
     table,
     warn,
 )
+from rbm_tui.cli.together import EPILOG as EPILOG_PROFILES
+from rbm_tui.cli.together import add_profile
 
-EPILOG_RECOMMEND = """\
+#: What each column of ``recommend``'s output is (its help shows them).
+RECOMMEND_COLUMNS = (
+    ("user, item", "the original user and movie IDs"),
+    ("title", "the movie's title (its ID when DATA has none)"),
+    ("p_seen", "the chance the user picks (watches) the movie: what --by seen ranks by"),
+    ("match", "p_seen x p_like^(1/4), the chance the user picks the movie weighed by the "
+     "chance they like it: what --by liked and the app's recommendations rank by"),
+    ("p_like", "the calibrated chance the user likes the movie once seen"),
+)  # fmt: skip
+
+EPILOG_RECOMMEND = (
+    """\
 examples:
   rbm-tui recommend ml-100k --model m.pt > top10.csv
-  rbm-tui recommend ml-100k --model m.pt --k 20 --output top20.csv
+  rbm-tui recommend ml-100k --model m.pt --by liked --k 20 --output top20.csv
   rbm-tui recommend ml-100k --model m.pt --user 196
+  rbm-tui recommend ml-100k --model m.pt --profile anna --profile ben
 
-CSV: header user,item,score; original IDs; for every user the k best movies that user has
-not rated in DATA, best first (score: the model's log-odds of picking the movie). With --user
-and no --output: a table with titles and P(like).
+CSV: the k best movies for every user, leaving out what they rated in DATA, best first; \
+the first number is the one the rows are sorted by:
+  user,item,title,p_seen,p_like  (--by seen)
+  user,item,title,match,p_like   (--by liked)
 """
+    + "".join(f"{name}: {text}\n" for name, text in RECOMMEND_COLUMNS)
+    + "With --user and no --output: a table of the same numbers, as percentages.\n"
+)
 
 EPILOG_PREDICT = """\
 examples:
@@ -51,7 +74,7 @@ EPILOG_EVALUATE = """\
 examples:
   rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test
   rbm-tui evaluate --model m.pt --train train.csv --test test.csv --json
-  rbm-tui evaluate --model m.pt --train ml-100k/u1.base --test ml-100k/u1.test --thumbs-only
+  rbm-tui evaluate --model m.pt --train u1.base --test u1.test --thumbs-only
 
 Like/dislike metrics over the test rows (AUC, accuracy, per-user error, ECE) and top-N
 metrics over the test users (P@k, R@k, nDCG@k, MAP), as in BENCHMARKS.md. Users and movies are
@@ -61,54 +84,92 @@ matched between the two files by their original IDs; TRAIN gives each user's kno
 
 
 # --------------------------------------------------------------------------- recommend
-def cmd_recommend(args: argparse.Namespace) -> int:
+#: What each ``--by`` ranks by: its CSV column and its table heading.
+RANKED_BY = {"seen": ("p_seen", "P(seen)"), "liked": ("match", "Match")}
 
+
+def recommend_columns(by: str) -> list[str]:
+    """The CSV header of ``recommend --by BY``: the number the rows are sorted by first."""
+    return ["user", "item", "title", RANKED_BY[by][0], "p_like"]
+
+
+def ranked_value(by: str, score: float) -> float:
+    """The number ``--by`` ranks by, from :func:`engine.recommender.recommend_all`'s score:
+    P(seen) = σ(seen log-odds) for ``seen``; the match = exp(its log) for ``liked``. Both
+    rise with the score, so the rows stay sorted by them."""
+    if by == "liked":
+        return math.exp(score)
+    return 1.0 / (1.0 + math.exp(-score)) if score >= -700 else 0.0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    if args.profile:  # the thumbs of profiles of the ratings store
+        from rbm_tui.cli.together import cmd_recommend_profiles
+
+        return cmd_recommend_profiles(args)
     from engine.recommender import recommend_all
 
-    ratings, _path, _name = load_data(args.data)
+    ratings, _path, name = load_data(args.data)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, ratings, args.data)
-    users = None
+    users: list | None = None
     if args.user is not None:
         u = lookup_user(ratings, args.user, args.data)
         users = ratings.user_ids[u : u + 1].tolist()
     recs = recommend_all(
-        model,
-        ratings,
-        k=args.k,
-        users=users,
-        by=args.by,
-        with_scores=True,
+        model, ratings, k=args.k, users=users, by=args.by, with_scores=True,
         thumbs_only=args.thumbs_only,
-    )
-
-    if args.user is not None and args.output is None:
+    )  # fmt: skip
+    title = titles(ratings)
+    if users is not None and args.output is None:
         uid = users[0]
-        rows = []
-        for rank, (item, _score, p) in enumerate(recs[uid], 1):
-            try:
-                title = str(ratings.movies["title"].iat[ratings.lookup_item(item)])
-            except KeyError:
-                title = str(item)
-            rows.append([str(rank), str(item), shorten(title, 60), f"{100 * p:.0f}%"])
         n_rated = len(ratings.user_items(ratings.lookup_user(uid))[0])
-        print(
-            f"Top {len(rows)} for user {uid} ({n_rated} movies rated in {args.data}; "
-            f"model {model_path.name}):"
-        )
-        print(table(rows, ["#", "movie", "title", "P(like)"], right={0, 1, 3}))
+        intro = f"Top {len(recs[uid])} for user {uid} ({n_rated} rated in {name}; model "
+        print_top(args.by, intro + f"{model_path.name})", recs[uid], title)
         return EXIT_OK
-
     with output(args.output) as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["user", "item", "score"])
-        for uid, items in recs.items():
-            for item, score, _p in items:
-                w.writerow([uid, item, f"{score:.6f}"])
+        write_recommendations(fh, args.by, recs, title)
     if args.output is not None:
         n = sum(len(v) for v in recs.values())
         info(f"wrote {n:,} recommendations for {len(recs):,} users to {args.output}")
     return EXIT_OK
+
+
+def titles(ratings) -> Callable[[object], str]:
+    """``title(item ID)``: the movie's title in ``ratings``, or its ID when it has none."""
+    names = ratings.title_list()
+
+    def title(item) -> str:
+        try:
+            return names[ratings.lookup_item(item)]
+        except KeyError:
+            return str(item)
+
+    return title
+
+
+def write_recommendations(fh, by: str, recs: dict, title: Callable[[object], str]) -> None:
+    """``recs`` (``{user: [(item, score, p_like), ...]}``, as :func:`recommend_all` gives
+    them) as the CSV of :func:`recommend_columns`."""
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(recommend_columns(by))
+    for uid, items in recs.items():
+        for item, score, p in items:
+            w.writerow([uid, item, title(item), f"{ranked_value(by, score):.6f}", f"{p:.6f}"])
+
+
+def print_top(by: str, intro: str, recs: list, title: Callable[[object], str]) -> None:
+    """One person's recommendations as a table under ``intro``: the number they are sorted
+    by, then P(like)."""
+    heading = RANKED_BY[by][1]
+    rows = [
+        [str(rank), str(item), shorten(printable(title(item)), 50),
+         f"{100 * ranked_value(by, score):.0f}%", f"{100 * p:.0f}%"]
+        for rank, (item, score, p) in enumerate(recs, 1)
+    ]  # fmt: skip
+    print(f"{intro}, by {heading}:")
+    print(table(rows, ["#", "movie", "title", heading, "P(like)"], right={0, 1, 3, 4}))
 
 
 # --------------------------------------------------------------------------- predict
@@ -120,6 +181,7 @@ def some(values: list, n: int = 5) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    check_output(args.output)
 
     import numpy as np
 
@@ -222,69 +284,72 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_thumbs_only(p: argparse.ArgumentParser) -> None:
+def _add_scoring(p: argparse.ArgumentParser, *, data: bool = True, out: bool = True) -> None:
+    """The arguments every scoring command shares: DATA, --model, --output, --thumbs-only,
+    --device and --threads (the callers add their own between)."""
+    if data:
+        p.add_argument("data", metavar="DATA", help=DATA_HELP)
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    if out:
+        p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
+
+
+def _add_knowing(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--thumbs-only",
         action="store_true",
         help="know each user by likes and dislikes alone (no star values), as the browser does",
     )
+    add_device(p)
 
 
 def add_parser(sub) -> None:
     """The ``recommend``, ``predict`` and ``evaluate`` subcommands."""
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "recommend",
-        help="top-k movies for every user of DATA (or one)",
+        "top-k movies for every user of DATA (or one)",
         description="The top-k movies for each user of DATA, leaving out what they rated.",
-        epilog=EPILOG_RECOMMEND,
-        formatter_class=HelpFormatter,
+        epilog=EPILOG_RECOMMEND + "\n" + EPILOG_PROFILES,
     )
-    p.add_argument("data", metavar="DATA", help=DATA_HELP)
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    _add_scoring(p)
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="movies per user")
     p.add_argument("--user", metavar="ID", help="only this user (original ID)")
-    p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
+    add_profile(p)
     p.add_argument(
         "--by",
         choices=("seen", "liked"),
         default="seen",
-        help="rank by how likely the user picks the movie (seen) or picks and likes it (liked)",
+        help="rank by P(seen), how likely the user picks the movie, or by the match "
+        "(liked), P(seen) x P(like)^(1/4), as the app does",
     )
-    add_thumbs_only(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
-    add_threads(p)
+    _add_knowing(p)
     p.set_defaults(func=cmd_recommend)
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "predict",
-        help="P(like) for (user, movie) pairs",
+        "P(like) for (user, movie) pairs",
         description="P(like) for each (user, movie) row of a pairs file, DATA giving each "
         "user's known ratings.",
         epilog=EPILOG_PREDICT,
-        formatter_class=HelpFormatter,
     )
-    p.add_argument("data", metavar="DATA", help=DATA_HELP)
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    _add_scoring(p)
     p.add_argument("--pairs", required=True, metavar="FILE", help="the (user, movie) pairs")
-    p.add_argument("--output", "-o", metavar="FILE.csv", help="write the CSV here, not stdout")
-    add_thumbs_only(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
-    add_threads(p)
+    _add_knowing(p)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "evaluate",
-        help="like/dislike and top-N metrics on a train/test pair",
+        "like/dislike and top-N metrics on a train/test pair",
         description="Evaluate a model: TRAIN gives each user's known ratings, TEST the truth.",
         epilog=EPILOG_EVALUATE,
-        formatter_class=HelpFormatter,
     )
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    _add_scoring(p, data=False, out=False)
     p.add_argument("--train", required=True, metavar="DATA", help="the known ratings")
     p.add_argument("--test", required=True, metavar="DATA", help="the held-out ratings")
     p.add_argument("--k", type=positive_int, default=10, metavar="N", help="list length")
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    add_thumbs_only(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device")
-    add_threads(p)
+    add_json(p, "print the metrics as JSON")
+    _add_knowing(p)
     p.set_defaults(func=cmd_evaluate)

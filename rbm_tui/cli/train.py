@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from rbm_tui.cli.common import (
     EXIT_OK,
+    STOP_SIGNALS,
     CLIError,
-    HelpFormatter,
-    Interrupted,
+    add_json,
     info,
     interrupt_flag,
     load_data,
     print_json,
+    subcommand,
 )
 
 EXAMPLES = """\
@@ -25,9 +27,10 @@ examples:
   rbm-tui train ratings.csv --set dropout=0.3 --json > run.json
   torchrun --nproc-per-node 2 -m rbm_tui train DATA --distributed --device cpu
 
-Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved model's path (or,
-with --json, a JSON object) to stdout. Ctrl+C stops training, saves the model so far and
-exits with 130 (a second Ctrl+C aborts at once).
+Progress (epoch, loss, validation metrics, ETA) goes to stderr; the saved
+model's path (or, with --json, a JSON object) to stdout. Ctrl+C stops training,
+saves the model so far and exits with 130 (a second Ctrl+C aborts at once);
+SIGTERM and SIGHUP do the same and exit with 143 and 129.
 """
 
 
@@ -41,17 +44,16 @@ def _train_config(args: argparse.Namespace):
     from engine.errors import SettingError
     from engine.settings import BASIC, TrainConfig
 
-    values = {}
-    for item in args.set or []:
-        name, sep, value = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep:
-            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
-        values[name] = value
+    values = _set_values(args.set or [])
     for s in BASIC:
         v = getattr(args, _flag_dest(s.name), None)
-        if v is not None:
-            values[s.name] = v
+        if v is None:
+            continue
+        if s.name in values:  # `--hidden 4 --set n_hidden=0`: which one was meant?
+            raise CLIError(
+                f"--set {s.name}={values[s.name]} conflicts with {s.flag} {v}; give one of them"
+            )
+        values[s.name] = v
     from engine.device import available_cpus
 
     threads = values.get("threads", "0").strip()
@@ -63,11 +65,26 @@ def _train_config(args: argparse.Namespace):
     return TrainConfig.from_strings(values)
 
 
-def _model_out(arg: str | None, name: str) -> Path:
+def _set_values(items: list[str]) -> dict[str, str]:
+    """``{name: text}`` of the ``--set NAME=VALUE`` items (one value per name)."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep:
+            raise CLIError(f"--set {item!r}: expected NAME=VALUE (see --help-advanced)")
+        if name in values and values[name].strip() != value.strip():
+            raise CLIError(f"--set {name} is given twice ({values[name]}, {value}); give it once")
+        values[name] = value
+    return values
+
+
+def _model_out(arg: str | None, name: str) -> Path | None:
+    """The ``--model-out`` path (a folder: a new file in it); None: the models folder."""
     from engine.model.storage import default_model_path
 
     if arg is None:
-        return default_model_path(name)
+        return None
     p = Path(arg).expanduser()
     if p.is_dir():
         return p / default_model_path(name).name
@@ -75,61 +92,122 @@ def _model_out(arg: str | None, name: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``rbm-tui train``: train, save (:func:`engine.training.run.train_and_save`), report."""
     config = _train_config(args)
-    ratings, _path, name = load_data(args.data, quiet=False)
+    if args.model_out is not None and not Path(args.model_out).expanduser().is_dir():
+        from engine.files import check_regular_output
 
+        check_regular_output(Path(args.model_out).expanduser())  # before the data is read
+    ratings, _path, name = load_data(args.data, quiet=False)
+    _announce(config)
+    with interrupt_flag(STOP_SIGNALS) as stop:
+        outcome = _train_and_save(args, ratings, config, name, stop)
+    _check_saved(outcome, stop)
+    _report(args, config, outcome)
+    return EXIT_OK
+
+
+def _announce(config) -> None:
     from engine.device import resolve_device
-    from engine.model.storage import save_with_fallback
-    from engine.training.forecast import Forecast
-    from engine.training.loop import train
-    from rbm_tui.progress import TrainProgress
 
     info(
         f"training on {resolve_device(config.device)}: {config.n_hidden} hidden units, "
         f"up to {config.epochs} epochs, CD-{config.cd_k}, batch {config.batch_size}"
     )
+
+
+def _trainer(args: argparse.Namespace):
+    """The training function: the loop, or one process of a torchrun job."""
+    if not getattr(args, "distributed", False):
+        return None
+    from functools import partial
+
+    from engine.training.distributed import run_training
+
+    return partial(run_training, timeout=args.dist_timeout)
+
+
+def _train_and_save(args, ratings, config, name: str, stop):
+    from engine.training.forecast import Forecast
+    from engine.training.run import train_and_save
+    from rbm_tui.progress import TrainProgress
+
     bar = TrainProgress(Forecast(config), sys.stderr)
-    with interrupt_flag() as stop:
-        try:
-            run = train
-            if getattr(args, "distributed", False):  # one process of a torchrun job
-                from functools import partial
+    try:
+        return train_and_save(
+            ratings,
+            config,
+            dataset=name,
+            model_out=_model_out(args.model_out, name),
+            callback=bar.on_epoch,
+            progress=bar.on_batch,
+            cancel=stop.is_set,
+            trainer=_trainer(args),
+        )
+    finally:
+        bar.close()
 
-                from engine.training.distributed import run_training
 
-                run = partial(run_training, timeout=args.dist_timeout)
-            result = run(
-                ratings,
-                config,
-                callback=bar.on_epoch,
-                progress=bar.on_batch,
-                cancel=stop.is_set,
-            )
-        finally:
-            bar.close()
-    interrupted = result.cancelled or stop.is_set()
+def _check_saved(outcome, stop) -> None:
+    """Raise what ends the command early: a stop signal (the model so far saved, or nothing
+    to save), or a model saved elsewhere than asked."""
+    result = outcome.result
+    stopped = result.cancelled or stop.is_set()
     if result.model is None:  # --distributed: only rank 0 saves the model
-        if interrupted:
-            raise Interrupted("training interrupted")
-        return EXIT_OK
-    if interrupted and not (result.history and result.best_epoch > 0):
-        raise Interrupted("training interrupted before its first epoch ended; nothing to save")
-    result.model.meta["dataset"]["name"] = name
-    wanted = _model_out(args.model_out, name)
-    path, failures = save_with_fallback(result.model, wanted)
-    if failures:  # a full disk, a missing permission: the model is kept where it could go
+        if stopped:
+            raise stop.interrupted(f"training {stop.word}")
+        return
+    if not outcome.saved:
+        raise stop.interrupted(
+            f"training {stop.word} before its first epoch ended; nothing to save"
+        )
+    if outcome.failures:  # a full disk, a missing permission: the model is kept where it went
+        first = outcome.failures[0].removeprefix(f"{outcome.wanted}: ")
         raise CLIError(
-            f"could not save the model to {wanted} ({'; '.join(failures)}); the trained model "
-            f"was saved to {path} instead"
+            f"could not save the model to {outcome.wanted} ({first}); the trained model was "
+            f"saved to {outcome.path} instead"
         )
-    if interrupted:  # Ctrl+C: the model so far is kept, and the exit status says so
-        raise Interrupted(
-            f"training interrupted after {len(result.history)} epochs; the model so far "
-            f"was saved to {path}"
+    if stopped:  # the model so far is kept, and the exit status says so
+        raise stop.interrupted(
+            f"training {stop.word} after {_epochs(len(result.history))}; the model so far "
+            f"was saved to {outcome.path}"
         )
+
+
+def _report(args: argparse.Namespace, config, outcome) -> None:
+    """The summary on stderr; the path (or, with --json, a JSON object) on stdout."""
+    from engine.device import resolve_device
+
+    result, path = outcome.result, outcome.path
+    if result.model is None:
+        return
     val = dict(result.model.meta.get("val_metrics", {}))
+    info(_summary(result, val))
+    info(f"saved the model to {path}")
+    if not args.json:
+        print(path)
+        return
+    print_json(
+        {
+            "path": str(path),
+            "dataset": str(args.data),
+            "epochs": len(result.history),
+            "best_epoch": result.best_epoch,
+            "seconds": round(result.seconds, 3),
+            "device": resolve_device(config.device),
+            "val": val,
+            "config": config.to_dict(),
+        }
+    )
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
+def _summary(result, val: dict) -> str:
     summary = (
-        f"trained {len(result.history)} epochs in {result.seconds:.1f} s; "
+        f"trained {_epochs(len(result.history))} in {result.seconds:.1f} s; "
         f"best epoch {result.best_epoch}"
     )
     if val:
@@ -137,24 +215,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     n_refit = sum(1 for h in result.history if h.refit)
     if n_refit:
         summary += f", then {n_refit} on all the ratings"
-    info(summary)
-    info(f"saved the model to {path}")
-    if args.json:
-        print_json(
-            {
-                "path": str(path),
-                "dataset": str(args.data),
-                "epochs": len(result.history),
-                "best_epoch": result.best_epoch,
-                "seconds": round(result.seconds, 3),
-                "device": resolve_device(config.device),
-                "val": val,
-                "config": config.to_dict(),
-            }
-        )
-    else:
-        print(path)
-    return EXIT_OK
+    return summary
 
 
 class _AdvancedHelp(argparse.Action):
@@ -182,7 +243,7 @@ def advanced_help() -> str:
         for s in group:
             flag = f" ({s.flag})" if s.flag else ""
             out.append(f"  {s.name} = {_show(s.default)}{flag}, {s.describe_range()}")
-            out.append(f"      {s.help}")
+            out += textwrap.wrap(s.help, 78, initial_indent=" " * 6, subsequent_indent=" " * 6)
         out.append("")
     out.append(EXAMPLES.rstrip())
     return "\n".join(out)
@@ -200,12 +261,12 @@ def add_parser(sub) -> None:
     """The ``train`` subcommand: one flag per basic setting, ``--set`` for the others."""
     from engine.settings import BASIC
 
-    p = sub.add_parser(
+    p = subcommand(
+        sub,
         "train",
-        help="train a model on DATA and save it",
+        "train a model on DATA and save it",
         usage="rbm-tui train DATA [options] [--set NAME=VALUE ...]",
         description="Train an RBM on DATA and save it (progress on stderr, the path on stdout).",
-        formatter_class=HelpFormatter,
         add_help=False,
     )
     p.add_argument("data", metavar="DATA", help="a dataset name, folder, .zip or ratings file")
@@ -217,7 +278,10 @@ def add_parser(sub) -> None:
     for s in BASIC:
         metavar = "D" if s.choices else ("N" if s.type is int else "F")
         p.add_argument(
-            s.flag, dest=_flag_dest(s.name), metavar=metavar, help=f"{s.help} ({_show(s.default)})"
+            str(s.flag),  # every basic setting has one
+            dest=_flag_dest(s.name),
+            metavar=metavar,
+            help=f"{s.help} ({_show(s.default)})",
         )
     p.add_argument(
         "--set",
@@ -225,7 +289,7 @@ def add_parser(sub) -> None:
         metavar="NAME=VALUE",
         help="any setting (see --help-advanced)",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_json(p, "print a JSON summary on stdout")
     p.add_argument(
         "--distributed", action="store_true", help="one process of a torchrun job (README)"
     )

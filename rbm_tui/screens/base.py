@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 
 from rbm_tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
+    from engine.training.loop import EpochReport
     from rbm_tui.app import RbmTuiApp
+    from rbm_tui.controller import Controller
 
 
 class AppScreen(Screen):
@@ -20,9 +23,14 @@ class AppScreen(Screen):
     depends on the app's state (dataset, ratings, model) in :meth:`sync_state`, which runs
     when the screen is shown and whenever that state changes while it is shown."""
 
-    MODE = ""
+    MODE = ""  # the app's mode name (``class X(AppScreen, mode="x", title="X")`` sets both)
     TITLE_TEXT = ""
     FOOTER_PALETTE = True  # show "^p palette" in the footer (Browse needs the room)
+
+    def __init_subclass__(cls, mode: str = "", title: str = "", **kwargs: Any) -> None:
+        if mode:
+            cls.MODE, cls.TITLE_TEXT = mode, title
+        super().__init_subclass__(**kwargs)
 
     def __init__(self) -> None:
         super().__init__(id=f"{self.MODE}-screen")
@@ -31,6 +39,11 @@ class AppScreen(Screen):
     @property
     def rbm(self) -> RbmTuiApp:
         return self.app  # type: ignore[return-value]
+
+    @property
+    def controller(self) -> Controller:
+        """The app's state and workers."""
+        return self.rbm.controller
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -48,7 +61,7 @@ class AppScreen(Screen):
         if not self.is_mounted:
             return
         self.query_one(NavBar).update_status()
-        version = self.rbm.state_version
+        version = self.controller.version
         if force or version != self._synced_version:
             self._synced_version = version
             self.sync_state()
@@ -57,11 +70,21 @@ class AppScreen(Screen):
     def sync_state(self) -> None:
         """Refresh what depends on the app's dataset, ratings and model."""
 
-    def training_changed(self, epoch: Any = None) -> None:
+    def training_changed(self, epoch: EpochReport | None = None) -> None:
         """The app's training run moved (``epoch``: the report of an epoch that just ended):
         the bar shows its status; the Train screen draws more."""
         if self.is_mounted:
             self.query_one(NavBar).update_status()
+
+
+class EnterTable(DataTable):
+    """A table of rows where Enter acts on the highlighted row; a subclass names the act
+    shown in the footer and its binding's id: ``class T(EnterTable, act="Load", key_id=...)``."""
+
+    def __init_subclass__(cls, act: str = "", key_id: str = "", **kwargs: Any) -> None:
+        if act:  # (before Textual merges the class's bindings)
+            cls.BINDINGS = [Binding("enter", "select_cursor", act, id=key_id)]
+        super().__init_subclass__(**kwargs)
 
 
 def display_name(name: str) -> str:

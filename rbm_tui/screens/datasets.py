@@ -11,26 +11,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.validation import ValidationResult, Validator
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from engine.errors import DownloadCancelled
+from engine.formatting import format_bytes
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen
+from rbm_tui.screens.base import AppScreen, EnterTable
 
 #: Datasets with more ratings than this are not loaded just to show their stats.
 STATS_AUTOLOAD_MAX = 2_000_000
-
-
-def human_size(n: int | None) -> str:
-    if not n:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" or size >= 100 else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 class PathExists(Validator):
@@ -44,13 +35,11 @@ class PathExists(Validator):
         return self.success()
 
 
-class CatalogueTable(DataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Use", id="datasets.use")]
+class CatalogueTable(EnterTable, act="Use", key_id="datasets.use"):
+    """The catalogue: one row a dataset."""
 
 
-class DatasetsScreen(AppScreen):
-    MODE = "datasets"
-    TITLE_TEXT = "Datasets"
+class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
     BINDINGS = [
         Binding("d", "download", "Download", id="datasets.download"),
         Binding("x", "cancel_download", "Cancel", id="datasets.cancel"),
@@ -64,7 +53,7 @@ class DatasetsScreen(AppScreen):
         self._downloading: str | None = None
         self._cancel = threading.Event()
         self._highlighted: str | None = None
-        self._stats_timer = None
+        self._stats_timer: Timer | None = None
         self._importing: str | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -100,6 +89,10 @@ class DatasetsScreen(AppScreen):
         self.fill_table()
         table.focus()
 
+    def on_resize(self) -> None:
+        if self._highlighted and getattr(self, "_infos", None) is not None:
+            self._show_detail(self._highlighted)  # (the stats' layout follows the width)
+
     # ---------------------------------------------------------------- catalogue
     def fill_table(self, select: str | None = None) -> None:
         from engine import catalogue
@@ -116,7 +109,8 @@ class DatasetsScreen(AppScreen):
             table.add_row(*self._row(d), key=d.name)
         if not infos:
             return
-        want = select or self._highlighted or self.rbm.dataset_name or self.rbm.prefs.dataset
+        ctl = self.controller
+        want = select or self._highlighted or ctl.dataset_name or ctl.prefs.dataset
         if want not in self._infos:
             try:
                 want = catalogue.default_dataset()
@@ -129,16 +123,16 @@ class DatasetsScreen(AppScreen):
     def _row(self, d) -> tuple:
         from engine import catalogue
 
-        current = d.name == self.rbm.dataset_name
+        current = d.name == self.controller.dataset_name
         if self._downloading == d.name:
             disk = Content.styled("loading", "$warning")
         elif catalogue.is_on_disk(d.name):
             disk = Content.styled("✓ yes", "$success")
         elif d.downloadable:
-            disk = Content.styled("no (d)", "$text-muted")
+            disk = Content.styled("no (d)", "$foreground")  # (muted text vanished in 256 colours)
         else:
             disk = Content.styled("missing", "$error")
-        size = "bundled" if d.kind == "demo" else human_size(d.size)
+        size = "bundled" if d.kind == "demo" else format_bytes(d.size or None)
         if d.kind == "imported":
             size = "imported"
         return ("●" if current else " ", d.name, size, disk)
@@ -180,11 +174,12 @@ class DatasetsScreen(AppScreen):
         self.query_one("#ds-licence", Static).update(Content.assemble(("Licence: ", "bold"), lic))
         stats_w = self.query_one("#ds-stats", Static)
         stats = self._stats.get(d.name)
-        if d.name == self.rbm.dataset_name and self.rbm.ratings is not None:
-            stats = stats_from_ratings(self.rbm.ratings)
+        if d.name == self.controller.dataset_name and self.controller.ratings is not None:
+            stats = stats_from_ratings(self.controller.ratings)
             self._stats[d.name] = stats
         if isinstance(stats, msg.DatasetStats):
-            stats_w.update(format_stats(stats))
+            width = self.query_one("#dataset-detail").content_size.width
+            stats_w.update(format_stats(stats, width))
         elif isinstance(stats, str):
             stats_w.update(Content.styled(f"Does not load: {stats}", "$error"))
         elif not on_disk:
@@ -239,7 +234,7 @@ class DatasetsScreen(AppScreen):
             else:
                 self.notify(f"{name} is not on disk", severity="warning")
             return
-        self.rbm.use_dataset(name)
+        self.controller.use_dataset(name)
 
     # ---------------------------------------------------------------- download
     def action_download(self) -> None:
@@ -263,7 +258,7 @@ class DatasetsScreen(AppScreen):
         box = self.query_one("#download-box")
         box.remove_class("hidden")
         self.query_one("#download-label", Label).update(
-            f"Downloading {d.name} ({human_size(d.size)}) — x to cancel"
+            f"Downloading {d.name} ({format_bytes(d.size or None)}) — x to cancel"
         )
         bar = self.query_one("#download-progress", ProgressBar)
         bar.update(total=d.size or None, progress=0)
@@ -382,25 +377,34 @@ class DatasetsScreen(AppScreen):
 
 
 def stats_from_ratings(r) -> msg.DatasetStats:
-    return msg.DatasetStats(
-        users=r.n_users,
-        movies=r.n_items,
-        ratings=r.n_ratings,
-        like_share=r.like_share(),
-        sparsity=r.sparsity,
-        scale=r.scale,
-        seconds=r.report.seconds,
-        from_cache=r.report.from_cache,
-    )
+    """The engine's figures of ``r`` (:func:`engine.catalogue.stats.dataset_stats`), as the
+    screen's message carries them."""
+    from dataclasses import fields
+
+    from engine.catalogue.stats import dataset_stats
+
+    s = dataset_stats(r)
+    return msg.DatasetStats(**{f.name: getattr(s, f.name) for f in fields(msg.DatasetStats)})
 
 
-def format_stats(s: msg.DatasetStats) -> Content:
+#: The width the stats need in two pairs of columns; narrower, one figure a line.
+STATS_TWO_COLUMNS = 35
+
+
+def format_stats(s: msg.DatasetStats, width: int = STATS_TWO_COLUMNS) -> Content:
+    """The figures of a dataset, in two pairs of columns (one figure a line when the
+    ``width`` is less than they need, so that no figure is cut or split)."""
     lo, hi = s.scale
     rows = [
         ("Users", f"{s.users:,}", "Movies", f"{s.movies:,}"),
         ("Ratings", f"{s.ratings:,}", "Scale", f"{lo:g}-{hi:g}"),
         ("Likes", f"{s.like_share:.0%}", "Sparsity", f"{s.sparsity:.1%}"),
     ]
+    if 0 < width < STATS_TWO_COLUMNS:
+        pairs = [p for a, b, c, d in rows for p in ((a, b), (c, d))]
+        return Content("\n").join(
+            Content.assemble((f"{a:<9}", "$text-muted"), (b, "bold")) for a, b in pairs
+        )
     lines = [
         Content.assemble(
             (f"{a:<8}", "$text-muted"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,8 +12,24 @@ from textual.screen import ModalScreen
 from textual.validation import Validator
 from textual.widgets import Button, Input, Label, Static
 
+Answer = TypeVar("Answer")
 
-class ErrorDialog(ModalScreen[None]):
+
+class Dialog(ModalScreen[Answer]):
+    """A dialog box over the screen, its title in its border."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+
+    def box(self, classes: str = "") -> Vertical:
+        """The dialog's box (compose its content inside it)."""
+        box = Vertical(classes=f"dialog {classes}".rstrip())
+        box.border_title = self.title_text
+        return box
+
+
+class ErrorDialog(Dialog[None]):
     """Shows what went wrong; the app keeps running. Enter or Esc closes it."""
 
     BINDINGS = [
@@ -19,14 +37,12 @@ class ErrorDialog(ModalScreen[None]):
     ]
 
     def __init__(self, title: str, message: str, detail: str = "") -> None:
-        super().__init__(classes="dialog-screen")
-        self.title_text = title
+        super().__init__(title)
         self.message = message
         self.detail = detail
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog error-dialog") as box:
-            box.border_title = self.title_text
+        with self.box("error-dialog"):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.message, id="error-message", markup=False)
                 if self.detail:
@@ -42,7 +58,7 @@ class ErrorDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     """A yes/no question; ``y``/Enter says yes, ``n``/Esc says no."""
 
     BINDINGS = [
@@ -51,15 +67,13 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
 
     def __init__(self, title: str, question: str, yes: str = "Yes", no: str = "No") -> None:
-        super().__init__(classes="dialog-screen")
-        self.title_text = title
+        super().__init__(title)
         self.question = question
         self.yes = yes
         self.no = no
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+        with self.box():
             yield Static(self.question, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes", compact=True)
@@ -76,7 +90,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class PromptDialog(ModalScreen[str | None]):
+class PromptDialog(Dialog[str | None]):
     """Asks for one line of text; Enter accepts (when valid), Esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
@@ -90,16 +104,14 @@ class PromptDialog(ModalScreen[str | None]):
         placeholder: str = "",
         validators: list[Validator] | None = None,
     ) -> None:
-        super().__init__(classes="dialog-screen")
-        self.title_text = title
+        super().__init__(title)
         self.label = label
         self.value = value
         self.placeholder = placeholder
         self.validators = validators or []
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+        with self.box():
             yield Label(self.label, classes="dialog-body")
             yield Input(
                 self.value,

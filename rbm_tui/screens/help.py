@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
+    from rbm_tui.screens.base import AppScreen
 
 #: Keys that widgets handle themselves (not in any BINDINGS of ours).
 WIDGET_KEYS = [
@@ -32,7 +40,7 @@ def _bindings(cls) -> list[Binding]:
 
 
 def help_sections(
-    app_class: type, screens: dict[str, type], current: str | None = None
+    app_class: type, screens: Mapping[str, type[AppScreen]], current: str | None = None
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """``[(section, [(keys, what), ...]), ...]`` for the app (``app_class``'s own keys) and its
     main ``screens`` (``{mode: screen class}``), the ``current`` screen's section first."""
@@ -41,7 +49,11 @@ def help_sections(
     from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
     from rbm_tui.screens.models import ModelsTable
 
-    extra = {"datasets": [CatalogueTable], "models": [ModelsTable], "browse": [MoviesTable]}
+    extra: dict[str, list[type[DOMNode]]] = {
+        "datasets": [CatalogueTable],
+        "models": [ModelsTable],
+        "browse": [MoviesTable],
+    }
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     rows = [(_keys(b), b.description) for b in _bindings(app_class) if b.description]
     rows += [(_keys(b), b.description) for b in _bindings(HelpScreen) if b.description]
@@ -57,7 +69,7 @@ def help_sections(
     for dialog in (ErrorDialog, ConfirmDialog, PromptDialog):
         rows += [(_keys(b), b.description) for b in _bindings(dialog) if b.description]
     sections.append(("Dialogs", _dedupe(rows)))
-    title = screens[current].TITLE_TEXT if current in screens else None
+    title = screens[current].TITLE_TEXT if current is not None and current in screens else None
     sections.sort(key=lambda sec: sec[0] != title)  # stable: the current screen first
     return sections
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,27 +16,31 @@ from textual.content import Content
 from textual.validation import Regex
 from textual.widgets import DataTable, Static
 
+from engine.formatting import format_bytes, format_score
+from engine.housekeeping import MODEL_NAME
 from rbm_tui import messages as msg
-from rbm_tui.screens.base import AppScreen, display_name, model_dataset_name
-from rbm_tui.screens.datasets import human_size
+from rbm_tui.screens.base import AppScreen, EnterTable, display_name, model_dataset_name
 from rbm_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from rbm_tui.widgets.calibration import CalibrationPicture
 from rbm_tui.widgets.chart import TrainingChart, run_series
+from rbm_tui.widgets.settings_form import NAME_RULE
+
+if TYPE_CHECKING:
+    from engine.model.storage import ModelInfo
 
 #: Below this width the table leaves out the hidden units and epochs (the detail has them).
 NARROW = 100
 
 
-class ModelsTable(DataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Load", id="models.load")]
+class ModelsTable(EnterTable, act="Load", key_id="models.load"):
+    """The saved models: one row a file."""
 
 
-class ModelsScreen(AppScreen):
-    MODE = "models"
-    TITLE_TEXT = "Models"
+class ModelsScreen(AppScreen, mode="models", title="Models"):
     BINDINGS = [
         Binding("r", "rename", "Rename", id="models.rename"),
         Binding("x,delete", "delete", "Delete", id="models.delete"),
+        Binding("p", "prune", "Prune", id="models.prune"),
         Binding("f5", "reload", "Reload", id="models.reload"),
     ]
 
@@ -44,6 +49,8 @@ class ModelsScreen(AppScreen):
         self.models: list = []
         self._by_key: dict[str, object] = {}
         self._listing = False
+        #: the model the cursor goes to at the next listing (a renamed one)
+        self._select_next: Path | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="models-body"):
@@ -103,22 +110,28 @@ class ModelsScreen(AppScreen):
     @on(msg.ModelsListed)
     def _listed(self, event: msg.ModelsListed) -> None:
         event.stop()
-        keep = self.cursor_model()
+        cursor = self.cursor_model()
+        keep = self._select_next or (cursor.path if cursor is not None else None)
         self.models = list(event.models)
         self._by_key = {str(m.path): m for m in self.models}
+        if self._select_next is not None and str(self._select_next) in self._by_key:
+            self._select_next = None
         self._fill(keep)
         self.refresh_bindings()
 
-    def _fill(self, keep=None) -> None:
-        """(Re)fill the table from :attr:`models`, the cursor on ``keep`` or the active one."""
+    def _fill(self, keep: Path | None = None) -> None:
+        """(Re)fill the table from :attr:`models`, the cursor on the model at ``keep`` (else
+        the one under it now, else the active one)."""
         table = self.query_one(ModelsTable)
-        keep = keep or self.cursor_model()
+        if keep is None:
+            cursor = self.cursor_model()
+            keep = cursor.path if cursor is not None else None
         table.clear()
-        active = self.rbm.model_path
+        active = self.controller.model_path
         for m in self.models:
             table.add_row(*self._row(m, active), key=str(m.path))
-        if keep is not None and str(keep.path) in self._by_key:
-            table.move_cursor(row=table.get_row_index(str(keep.path)), animate=False)
+        if keep is not None and str(keep) in self._by_key:
+            table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
         elif active is not None and str(active) in self._by_key:
             table.move_cursor(row=table.get_row_index(str(active)), animate=False)
         self._show_detail(self.cursor_model())
@@ -138,7 +151,7 @@ class ModelsScreen(AppScreen):
                 str(h.get("n_hidden", cfg.get("n_hidden", ""))),
                 str(len(meta.get("history", [])) or ""),
             ]
-        return tuple(row + [_fmt(val.get("auc")), _fmt(val.get("ndcg@10"))])
+        return tuple(row + [format_score(val.get("auc")), format_score(val.get("ndcg@10"))])
 
     def cursor_model(self):
         table = self.query_one(ModelsTable)
@@ -184,40 +197,20 @@ class ModelsScreen(AppScreen):
         h = m.header or {}
         cfg = h.get("config", {}) or {}
         meta = h.get("meta", {}) or {}
-        ds = meta.get("dataset", {}) or {}
-        val = meta.get("val_metrics", {}) or {}
-        hist = meta.get("history", []) or []
-        hyper = (
-            f"hidden {cfg.get('n_hidden', '?')} · epochs {len(hist)}/{cfg.get('epochs', '?')}"
-            f" (best {meta.get('best_epoch', '?')}) · batch {cfg.get('batch_size', '?')}"
-            f" · lr {cfg.get('learning_rate', '?')} · momentum {cfg.get('momentum', '?')}"
-            f" · decay {cfg.get('weight_decay', '?')} · CD-k {cfg.get('cd_k', '?')}"
-            f" · like ≥ {cfg.get('like_threshold', '?')} · seed {cfg.get('seed', '?')}"
-        )
-        metrics = " · ".join(
-            f"{label} {_fmt(val.get(key))}"
-            for key, label in (("auc", "AUC"), ("ndcg@10", "nDCG@10"), ("logloss", "log-loss"))
-        )
-        data = display_name(model_dataset_name(meta) or "?")
-        if ds:
-            data += (
-                f": {ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies,"
-                f" {ds.get('n_ratings', 0):,} ratings"
-            )
-        active = " (active)" if self.rbm.model_path == m.path else ""
+        active = " (active)" if self.controller.model_path == m.path else ""
         w.update(
             Content.assemble(
                 (m.name + active, "bold"),
-                ("  " + human_size(m.size), "$text-muted"),
+                ("  " + format_bytes(m.size), "$text-muted"),
                 "\n",
-                ("Hyperparameters ", "$text-muted"),
-                hyper,
+                ("Settings ", "$text-muted"),
+                settings_text(cfg, meta),
                 "\n",
                 ("Validation ", "$text-muted"),
-                metrics,
+                validation_text(cfg, meta),
                 "\n",
                 ("Dataset ", "$text-muted"),
-                data,
+                dataset_text(meta),
             )
         )
 
@@ -233,7 +226,7 @@ class ModelsScreen(AppScreen):
         if m.error:
             self.rbm.show_error("Cannot load the model", m.error)
             return
-        app = self.rbm
+        app = self.controller
         trained_on = model_dataset_name((m.header or {}).get("meta", {}))
         if trained_on and trained_on != app.dataset_name:
             try:
@@ -248,7 +241,7 @@ class ModelsScreen(AppScreen):
                 app.use_dataset(trained_on, show=None)
                 self.notify(f"switching to {trained_on}, the model's dataset")
                 return
-        app.load_model(m.path)
+        self.controller.load_model(m.path)
         self.notify(f"loading {m.name}")
 
     def action_rename(self) -> None:
@@ -266,7 +259,8 @@ class ModelsScreen(AppScreen):
             except Exception as e:
                 self.rbm.show_error("Cannot rename the model", str(e))
                 return
-            self.rbm.model_renamed(m.path, target)
+            self._select_next = target  # the cursor stays on the renamed model
+            self.controller.model_renamed(m.path, target)
             self.action_reload()
             self.notify(f"renamed to {target.name}")
 
@@ -275,9 +269,7 @@ class ModelsScreen(AppScreen):
                 "Rename model",
                 "New name (letters, digits, '.', '_' and '-'):",
                 m.name,
-                validators=[
-                    Regex(r"[A-Za-z0-9_.-]+", failure_description="letters, digits, . _ - only")
-                ],
+                validators=[Regex(MODEL_NAME.pattern, failure_description=NAME_RULE)],
             ),
             done,
         )
@@ -297,17 +289,62 @@ class ModelsScreen(AppScreen):
             except Exception as e:
                 self.rbm.show_error("Cannot delete the model", str(e))
                 return
-            self.rbm.forget_model(m.path)
+            self.controller.forget_model(m.path)
             self.action_reload()
             self.notify(f"deleted {m.name}")
 
+        if m.path == self.controller.model_path:
+            title = "Delete the ACTIVE model"
+            question = (
+                f"{m.name} is the active model: Browse shows no scores or recommendations "
+                "until you load another (Enter here) or train one (2). Delete it? This "
+                "cannot be undone."
+            )
+        else:
+            title, question = "Delete model", f"Delete {m.name}? This cannot be undone."
+        self.app.push_screen(ConfirmDialog(title, question, "Delete"), done)
+
+    def action_prune(self) -> None:
+        """Delete the models beyond the newest few of each dataset, after a confirmation;
+        an active model is never pruned."""
+        from engine.housekeeping import KEEP_PER_DATASET, prunable
+
+        ctl = self.controller
+        active = [Path(p) for p in ctl.prefs.models.values()]
+        if ctl.model_path is not None:
+            active.append(ctl.model_path)
+        old = prunable(self.models, active)
+        if not old:
+            self.notify(f"nothing to prune: no dataset has more than {KEEP_PER_DATASET} models")
+            return
+        names = ", ".join(m.name for m in old[:5]) + (", …" if len(old) > 5 else "")
+        question = (
+            f"Delete {len(old)} older models ({names})? The newest {KEEP_PER_DATASET} of each "
+            "dataset and the active ones are kept. This cannot be undone."
+        )
         self.app.push_screen(
-            ConfirmDialog("Delete model", f"Delete {m.name}? This cannot be undone.", "Delete"),
-            done,
+            ConfirmDialog("Prune old models", question, "Delete them"),
+            lambda yes: self._prune(old) if yes else None,
         )
 
+    def _prune(self, old: list[ModelInfo]) -> None:
+        from engine.model.storage import delete_model
+
+        failed = []
+        for m in old:
+            try:
+                delete_model(m.path)
+            except Exception as e:
+                failed.append(f"{m.name}: {e}")
+                continue
+            self.controller.forget_model(m.path)
+        self.action_reload()
+        self.notify(f"pruned {len(old) - len(failed)} models")
+        if failed:
+            self.rbm.show_error("Some models were not deleted", "\n".join(failed))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("rename", "delete"):
+        if action in ("rename", "delete", "prune"):
             return True if self.models else None
         return True
 
@@ -316,5 +353,51 @@ def _date(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def _fmt(v) -> str:
-    return "–" if v is None else f"{float(v):.3f}"
+def settings_text(cfg: dict, meta: dict) -> str:
+    """A model's settings and epochs: how many ran, which was best among those validated,
+    how many then trained on all the ratings (without validation)."""
+    hist = [h for h in meta.get("history") or [] if isinstance(h, dict)]
+    validated = sum(1 for h in hist if h.get("val"))
+    epochs = f"epochs {len(hist)} of {cfg.get('epochs', '?')}"
+    if validated:
+        epochs += f" (best {meta.get('best_epoch', '?')} of {validated} validated"
+        epochs += f", {len(hist) - validated} on all ratings)" if validated < len(hist) else ")"
+    return (
+        f"hidden {cfg.get('n_hidden', '?')} · {epochs} · batch {cfg.get('batch_size', '?')}"
+        f" · lr {cfg.get('learning_rate', '?')} · momentum {cfg.get('momentum', '?')}"
+        f" · decay {cfg.get('weight_decay', '?')} · CD-k {cfg.get('cd_k', '?')}"
+        f" · like ≥ {cfg.get('like_threshold', '?')} · seed {cfg.get('seed', '?')}"
+    )
+
+
+def validation_text(cfg: dict, meta: dict) -> str:
+    """The best epoch's validation metrics and the score early stopping watched, explained:
+    what it adds up, on which ratings, which way is better."""
+    from engine.training.validation import MONITORED, monitored_score
+
+    val = meta.get("val_metrics", {}) or {}
+    metrics = " · ".join(
+        f"{label} {format_score(val.get(key))}"
+        for key, label in (("auc", "AUC"), ("ndcg@10", "nDCG@10"), ("logloss", "log-loss"))
+    )
+    monitor = str(cfg.get("monitor", "both"))
+    score = monitored_score(val, monitor)
+    if score is None:
+        return metrics
+    share = cfg.get("val_fraction")
+    held = f"{share:.0%} of ratings" if isinstance(share, float) else "ratings"
+    return (
+        f"{metrics} · score {score:.3f} = {MONITORED.get(monitor, MONITORED['both'])} on "
+        f"{held} held out, higher is better"
+    )
+
+
+def dataset_text(meta: dict) -> str:
+    ds = meta.get("dataset", {}) or {}
+    data = display_name(model_dataset_name(meta) or "?")
+    if ds:
+        data += (
+            f": {ds.get('n_users', 0):,} users, {ds.get('n_items', 0):,} movies,"
+            f" {ds.get('n_ratings', 0):,} ratings"
+        )
+    return data

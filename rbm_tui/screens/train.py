@@ -12,27 +12,17 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.validation import ValidationResult, Validator
-from textual.widgets import (
-    Button,
-    Collapsible,
-    DataTable,
-    Input,
-    Label,
-    ProgressBar,
-    Select,
-    Static,
-)
+from textual.widgets import Button, DataTable, ProgressBar, Static
 
-from engine.errors import SettingError
-from engine.settings import ADVANCED, BASIC, SETTINGS, SETTINGS_BY_NAME, TrainConfig
+from engine.formatting import format_duration, format_score
+from engine.settings import SETTINGS, TrainConfig
 from rbm_tui import messages as msg
-from rbm_tui.progress import format_duration
 from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.dialogs import ConfirmDialog
 from rbm_tui.widgets.chart import TrainingChart, run_series
+from rbm_tui.widgets.settings_form import SettingsForm
 
 #: Below this many columns the form and the run share the screen one above the other.
 NARROW = 76
@@ -48,36 +38,7 @@ class EpochTable(DataTable):
             self.vertical_scrollbar.position = self.scroll_y
 
 
-class SettingValidator(Validator):
-    """Checks an input against its setting's type and range (:mod:`engine.settings`)."""
-
-    def __init__(self, setting) -> None:
-        super().__init__()
-        self.setting = setting
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            self.setting.parse(value)
-        except SettingError as e:
-            return self.failure(str(e).split(": ", 1)[-1])
-        return self.success()
-
-
-def format_value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:.12g}"
-    return str(v)
-
-
-def _label(s) -> str:
-    return s.label or s.name.replace("_", " ")
-
-
-class TrainScreen(AppScreen):
-    MODE = "train"
-    TITLE_TEXT = "Train"
+class TrainScreen(AppScreen, mode="train", title="Train"):
     BINDINGS = [
         Binding("ctrl+s", "start", "Start", id="train.start"),
         Binding("ctrl+t", "stop", "Stop", id="train.stop"),
@@ -86,7 +47,6 @@ class TrainScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._devices = ["auto", "cpu"]
         self._drawn_epochs = 0
         self._outcome: Content | None = None
         self._shown_state: tuple[bool, bool] | None = None
@@ -94,52 +54,15 @@ class TrainScreen(AppScreen):
     # ---------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-body"):
-            with VerticalScroll(id="train-form") as form:
-                form.border_title = "Settings"
-                for setting in BASIC:
-                    yield from self._field(setting)
-                yield Label("checking devices…", id="device-info", classes="hint")
-                with Collapsible(title="Advanced settings", id="advanced", collapsed=True):
-                    for setting in ADVANCED:
-                        yield from self._field(setting)
-                yield Label("", id="form-error", classes="field-error")
-                with Horizontal(id="train-buttons"):
-                    yield Button("Start ^s", id="start", variant="primary", compact=True)
-                    yield Button("Stop ^t", id="stop", variant="error", compact=True, disabled=True)
+            form = SettingsForm(id="train-form")
+            form.border_title = "Settings"
+            yield form
             with Vertical(id="train-status"):
                 yield Static("", id="train-dataset")
                 yield Static("Idle: ctrl+s starts training.", id="train-state")
                 yield ProgressBar(total=1, id="train-progress", show_eta=False)
                 yield TrainingChart(id="train-chart")
                 yield EpochTable(id="epochs", cursor_type="row", zebra_stripes=True)
-
-    def _field(self, setting) -> ComposeResult:
-        """One row of the form: the setting's label and its input (a choice: a select)."""
-        with Horizontal(classes="field"):
-            yield Label(_label(setting), classes="field-label")
-            value = format_value(setting.default)
-            if setting.choices or setting.type is bool:
-                options = setting.choices or ("true", "false")
-                widget = Select(
-                    [(o, o) for o in options],
-                    value=value,
-                    allow_blank=False,
-                    id=f"cfg-{setting.name}",
-                    compact=True,
-                    classes="field-input",
-                )
-            else:
-                widget = Input(
-                    value,
-                    type="integer" if setting.type is int else "number",
-                    validators=[SettingValidator(setting)],
-                    id=f"cfg-{setting.name}",
-                    compact=True,
-                    valid_empty=False,
-                    classes="field-input",
-                )
-            widget.tooltip = f"{setting.help} ({setting.describe_range()})"
-            yield widget
 
     def on_mount(self) -> None:
         table = self.query_one("#epochs", DataTable)
@@ -160,14 +83,14 @@ class TrainScreen(AppScreen):
         self._draw_run(full=True)  # the run went on while another screen was shown
 
     def sync_state(self) -> None:
-        app = self.rbm
+        app = self.controller
         r = app.ratings
         w = self.query_one("#train-dataset", Static)
-        if app.training:
+        if app.running is not None:
             w.update(
                 Content.assemble(
                     ("Training on ", "$text-muted"),
-                    (display_name(app.training_run.dataset), "bold"),
+                    (display_name(app.running.dataset), "bold"),
                     (" (datasets can be switched when it ends)", "$text-muted"),
                 )
             )
@@ -207,73 +130,35 @@ class TrainScreen(AppScreen):
     @on(msg.DeviceInfo)
     def _device_info(self, event: msg.DeviceInfo) -> None:
         event.stop()
-        self._devices = event.devices
-        select = self.query_one("#cfg-device", Select)
-        current = select.value
-        labels = {"auto": "auto", "cpu": "cpu", "cuda": "cuda"}
-        select.set_options([(labels[d], d) for d in event.devices])
-        select.value = current if current in event.devices else event.devices[0]
-        self.query_one("#device-info", Label).update(event.description)
+        self.query_one(SettingsForm).show_devices(event.devices, event.description)
 
     # ------------------------------------------------------------------ form
-    def read_config(self) -> TrainConfig | None:
-        """The :class:`~engine.settings.TrainConfig` of the form, or None (the first bad
-        field is focused and its problem shown)."""
-        err = self.query_one("#form-error", Label)
-        values: dict[str, str] = {}
-        for setting in SETTINGS:
-            widget = self.query_one(f"#cfg-{setting.name}")
-            if isinstance(widget, Select):
-                values[setting.name] = str(widget.value)
-                continue
-            result = widget.validate(widget.value)
-            if result is not None and not result.is_valid:
-                why = "; ".join(result.failure_descriptions) or "invalid"
-                err.update(f"{_label(setting)}: {why}")
-                if not setting.basic:
-                    self.query_one("#advanced", Collapsible).collapsed = False
-                widget.focus()
-                return None
-            values[setting.name] = widget.value
-        try:
-            cfg = TrainConfig.from_strings(values)
-        except SettingError as e:
-            err.update(str(e))
-            return None
-        err.update("")
-        return cfg
+    @property
+    def form(self) -> SettingsForm:
+        return self.query_one(SettingsForm)
 
-    @on(Input.Changed, ".field-input")
-    def _field_changed(self, event: Input.Changed) -> None:
-        err = self.query_one("#form-error", Label)
-        if event.validation_result is not None and not event.validation_result.is_valid:
-            name = (event.input.id or "").removeprefix("cfg-")
-            label = _label(SETTINGS_BY_NAME[name]) if name in SETTINGS_BY_NAME else "value"
-            err.update(f"{label}: " + "; ".join(event.validation_result.failure_descriptions))
-        else:
-            err.update("")
+    def read_config(self) -> TrainConfig | None:
+        """The form's settings, or None (the first bad field is focused, its problem shown)."""
+        return self.form.read_config()
 
     def action_defaults(self) -> None:
-        if self.rbm.training:
+        if self.controller.training:
             return
-        self.set_values(**{s.name: s.default for s in SETTINGS})
-        self.query_one("#form-error", Label).update("")
+        self.form.set_values(**{s.name: s.default for s in SETTINGS})
+        self.form.show_error("")
 
     def set_values(self, **values: object) -> None:
         """Fill form fields (tests and scripts): ``set_values(epochs=2, n_hidden=8)``."""
-        for k, v in values.items():
-            if k not in SETTINGS_BY_NAME:
-                raise KeyError(k)
-            widget = self.query_one(f"#cfg-{k}")
-            widget.value = format_value(v)
+        self.form.set_values(**values)
 
     # -------------------------------------------------------------- training
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        training = self.rbm.training
+        run = self.controller.running
+        training = run is not None
         if action == "start":
             return None if training else True
         if action == "stop":
-            return True if training and not self.rbm.training_run.stopping else None
+            return True if run is not None and not run.stopping else None
         if action == "defaults":
             return None if training else True
         return True
@@ -287,14 +172,15 @@ class TrainScreen(AppScreen):
         self.action_stop()
 
     def action_start(self) -> None:
-        if self.rbm.training:
+        if self.controller.training:
             return
         cfg = self.read_config()
-        if cfg is None:
+        name = self.form.run_name() if cfg is not None else None
+        if cfg is None or not self.form.name_ok:
             self.notify("fix the marked field first", severity="error")
             return
         self._outcome = None
-        if self.rbm.start_training(cfg):
+        if self.controller.start_training(cfg, name):
             self._drawn_epochs = 0
             self.query_one("#epochs", DataTable).clear()
             # keep the keys away from Stop: Enter right after ctrl+s must not stop the run
@@ -302,8 +188,8 @@ class TrainScreen(AppScreen):
             self.sync_state()
 
     def action_stop(self) -> None:
-        run = self.rbm.training_run
-        if not self.rbm.training or run.stopping:
+        run = self.controller.running
+        if run is None or run.stopping:
             return
         best = run.best()
         kept = (
@@ -315,7 +201,7 @@ class TrainScreen(AppScreen):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.rbm.stop_training()
+                self.controller.stop_training()
 
         self.app.push_screen(
             ConfirmDialog(
@@ -328,13 +214,6 @@ class TrainScreen(AppScreen):
             answer,
         )
 
-    def _set_form_enabled(self, enabled: bool) -> None:
-        for w in self.query(".field-input"):
-            w.disabled = not enabled
-        self.query_one("#advanced", Collapsible).disabled = not enabled
-        self.query_one("#start", Button).disabled = not enabled
-        self.query_one("#stop", Button).disabled = enabled
-
     # ------------------------------------------------------------ the run
     def training_changed(self, epoch=None) -> None:
         super().training_changed(epoch)
@@ -344,14 +223,14 @@ class TrainScreen(AppScreen):
     def _draw_run(self, *, full: bool) -> None:
         """Draw the app's run: state line and progress (and, with ``full``, the chart and
         the epochs table)."""
-        app = self.rbm
+        app = self.controller
         run = app.training_run
         running = app.training
         shown = (running, bool(run and run.stopping))
         if shown != self._shown_state:  # the form and the keys change with the state only
             self._shown_state = shown
             self.set_class(running, "-running")
-            self._set_form_enabled(not running)
+            self.form.set_enabled(not running)
             self.refresh_bindings()
         state = self.query_one("#train-state", Static)
         bar = self.query_one("#train-progress", ProgressBar)
@@ -416,8 +295,8 @@ class TrainScreen(AppScreen):
             table.add_row(
                 f"{rep.epoch}{mark}",
                 f"{rep.train_loss:.3f}",
-                _fmt(val.get("auc")),
-                _fmt(val.get("ndcg@10")),
+                format_score(val.get("auc")),
+                format_score(val.get("ndcg@10")),
                 f"{rep.seconds:.2f}" if rep.seconds < 10 else f"{rep.seconds:.0f}",
                 key=str(rep.epoch),
             )
@@ -430,6 +309,12 @@ class TrainScreen(AppScreen):
         if event.path is None:
             self._outcome = Content.styled(
                 "Stopped before the first epoch ended: nothing saved.", "$warning"
+            )
+        elif event.kept_copy:
+            self._outcome = Content.assemble(
+                ("Nothing trained: ", "bold $success"),
+                (event.path.stem, "bold"),
+                " has the same data, settings and seed; now active (3: browse)",
             )
         else:
             how = "Stopped" if event.cancelled else "Done"
@@ -447,7 +332,3 @@ class TrainScreen(AppScreen):
     def training_failed(self) -> None:
         self._outcome = Content.styled("Training failed (see the message).", "$error")
         self.sync_state()
-
-
-def _fmt(v: float | None) -> str:
-    return "–" if v is None else f"{v:.3f}"

@@ -41,22 +41,33 @@ class NavBar(Static):
         self.update_status()
 
     def update_status(self) -> None:
-        app = self.app
-        parts: list[Content | str | tuple[str, str]] = [("rbm-tui ", "bold $accent")]
-        for mode, key, label in SCREENS:
-            text = f" {key} {label} "
-            if mode == self.current:
-                parts.append((text, "bold reverse $primary"))
-            else:
-                parts.append(Content.from_markup(f"[@click=app.show('{mode}')]$text[/]", text=text))
-        left = Content.assemble(*parts)
-        status = getattr(app, "status_line", lambda: "")()
+        """Draw the bar: in full where the status fits beside it, else without the name,
+        else with the other screens by their keys alone; the status is cut only then."""
+        status = getattr(self.app, "status_line", lambda: "")()
         width = self.size.width or 80
+        for brand, short in ((True, False), (False, False), (False, True)):
+            left = self._screens(brand, short)
+            if left.cell_length + 1 + len(status) <= width:
+                break
         room = max(0, width - left.cell_length - 1)
         if len(status) > room:
             status = status[: max(0, room - 1)] + "…" if room > 1 else ""
         pad = max(1, width - left.cell_length - len(status))
         self.update(Content.assemble(left, " " * pad, (status, "$text-muted")))
+
+    def _screens(self, brand: bool, short: bool) -> Content:
+        """The screens' part: ``rbm-tui`` (``brand``) and the screens, the current one named
+        and the others by key only when ``short``."""
+        parts: list[Content | str | tuple[str, str]] = (
+            [("rbm-tui ", "bold $accent")] if brand else []
+        )
+        for mode, key, label in SCREENS:
+            if mode == self.current:
+                parts.append((f" {key} {label} ", "bold reverse $primary"))
+            else:
+                text = f" {key} " if short else f" {key} {label} "
+                parts.append(Content.from_markup(f"[@click=app.show('{mode}')]$text[/]", text=text))
+        return Content.assemble(*parts)
 
     def on_resize(self) -> None:
         self.update_status()

@@ -9,8 +9,8 @@ of the others. A recommender trained on it should recover those tastes.
 The output is fully deterministic (stdlib :mod:`random` with a fixed seed, no NumPy), so
 rerunning this script rewrites identical bytes::
 
-    python benchmarks/make_demo.py              # writes data/demo/
-    python benchmarks/make_demo.py --out DIR    # writes somewhere else
+    python scripts/make_demo.py              # writes data/demo/
+    python scripts/make_demo.py --out DIR    # writes somewhere else
 
 Files (MovieLens "latest" layout, UTF-8, ``\\n`` line ends):
 
@@ -543,7 +543,7 @@ before anything is downloaded. It is **not MovieLens data** and not real people'
 - The {len(data["movies"])} movies are real, well-known films; their titles, years and
   genres are public facts.
 - The {len(data["tastes"])} users and their {n_ratings} ratings are invented by
-  `benchmarks/make_demo.py` (seed {SEED}); rerunning it writes these exact bytes.
+  `scripts/make_demo.py` (seed {SEED}); rerunning it writes these exact bytes.
 
 ## How the users were made
 

@@ -1,0 +1,48 @@
+"""How values read in text, one way for the CLI and the app: durations, byte sizes, scores
+and setting values."""
+
+from __future__ import annotations
+
+import math
+
+
+def format_duration(seconds: float | None) -> str:
+    """``m:ss`` (or ``h:mm:ss``); ``?`` when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "?"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_bytes(n: float | None) -> str:
+    """``4.9 MB``, ``265 MB`` (powers of 1000, like the download sizes GroupLens shows; at
+    most four digits, so a size fits a narrow column); ``?`` when unknown."""
+    if n is None or n != n:
+        return "?"
+    size = float(n)
+    units = ("B", "KB", "MB", "GB")
+    unit = units[0]
+    for unit in units:
+        if abs(size) < 1000 or unit == units[-1]:
+            break
+        size /= 1000
+    digits = 0 if unit == "B" or abs(size) >= 100 else 1
+    return f"{size:.{digits}f} {unit}"
+
+
+def format_score(v: object, digits: int = 3) -> str:
+    """A metric as ``0.734``; ``–`` when missing or not a finite number."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return "–"
+    return f"{float(v):.{digits}f}"
+
+
+def format_value(v: object) -> str:
+    """A setting's value as typed in a form or on a command line: ``true``, ``0.01``, ``64``."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:.12g}"
+    return str(v)

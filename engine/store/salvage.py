@@ -1,0 +1,171 @@
+"""Repair of a damaged ratings store: the file is moved aside, whatever rows can still be read
+go into a fresh store, and the caller is told how many thumbs came back.
+
+Rows are read from both ends of each table (``ORDER BY rowid`` and ``... DESC``), so one
+damaged page in the middle loses only the rows on it. The undo stack is not salvaged (a
+partial stack could undo the wrong thing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.store import db, schema
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What opening a damaged store did: ``damaged_copy`` is where the damaged file was kept
+    (None when it could not be moved: a read-only store), ``recovered`` how many thumbs and
+    marks were read back."""
+
+    path: Path
+    damaged_copy: Path | None
+    recovered: int
+
+    @property
+    def message(self) -> str:
+        kept = (
+            f"a copy was kept at {self.damaged_copy}"
+            if self.damaged_copy is not None
+            else "it is read-only, so it was left as it is"
+        )
+        n = self.recovered
+        return (
+            f"the ratings store {self.path} was damaged; {kept}; "
+            f"{n} thumb{'s' if n != 1 else ''} recovered"
+        )
+
+
+def damaged_name(path: Path) -> Path:
+    """A free ``<name>.damaged-<UTC time>`` beside ``path``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    return target
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the damaged ``path`` (and its ``-wal`` file, which belongs to it) aside; returns
+    the new name. SQLite's ``-shm`` file is rebuilt from the WAL, so it is removed."""
+    target = damaged_name(path)
+    os.replace(path, target)
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        os.replace(wal, target.with_name(target.name + "-wal"))
+    with contextlib.suppress(OSError):
+        path.with_name(path.name + "-shm").unlink()
+    return target
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:
+    """The rows ``sql`` (ending in ``ORDER BY rowid``) reads from both ends of the table,
+    stopping at the first damaged page each way; duplicates removed, in order."""
+    got: dict[tuple, None] = {}
+    for order in ("", " DESC"):
+        with contextlib.suppress(sqlite3.DatabaseError):
+            for row in conn.execute(sql + order, params):
+                got.setdefault(tuple(row), None)
+    return list(got)
+
+
+def _thumbs_v2(src: sqlite3.Connection) -> list[tuple]:
+    return _rows(
+        src,
+        "SELECT dataset, profile, item, kind, state, watch, source, updated FROM thumbs"
+        " ORDER BY rowid",
+    )
+
+
+def _thumbs_v1(src: sqlite3.Connection) -> list[tuple]:
+    out = []
+    for key, name in _rows(src, "SELECT key, tbl FROM datasets ORDER BY rowid"):
+        try:
+            tbl = schema.v1_table(src, name)
+        except sqlite3.DatabaseError:
+            continue
+        if tbl is None:
+            continue
+        for item, kind, liked, updated in _rows_v1(src, tbl):
+            state = "like" if liked else "dislike"
+            out.append((key, schema.DEFAULT_PROFILE, item, kind, state, 0, "hand", updated))
+    return out
+
+
+def _rows_v1(src: sqlite3.Connection, tbl: str) -> list[tuple]:
+    got: dict[tuple, None] = {}
+    for order in (" ORDER BY rowid", " ORDER BY rowid DESC"):
+        with contextlib.suppress(sqlite3.DatabaseError):
+            for row in schema.v1_rows(src, tbl, order):
+                got.setdefault(tuple(row), None)
+    return list(got)
+
+
+def readable_thumbs(src: sqlite3.Connection) -> list[tuple]:
+    """``(dataset, profile, item, kind, state, watch, source, updated)`` rows still readable
+    from a damaged store of any version (none when even its schema cannot be read)."""
+    try:
+        found = schema.version(src)
+        return _thumbs_v1(src) if found == 1 else _thumbs_v2(src) if found >= 2 else []
+    except sqlite3.DatabaseError:
+        return []
+
+
+def _fill(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    """Insert salvaged rows into a fresh v2 store (with their profiles)."""
+    conn.execute("BEGIN IMMEDIATE")
+    for row in rows:
+        with contextlib.suppress(sqlite3.IntegrityError):  # a damaged row that breaks a CHECK
+            conn.execute(
+                "INSERT OR IGNORE INTO thumbs (dataset, profile, item, kind, state, watch,"
+                " source, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+    conn.execute(
+        "INSERT OR IGNORE INTO profiles (name, created) SELECT DISTINCT profile, ? FROM thumbs",
+        (time.time(),),
+    )
+    conn.execute("COMMIT")
+
+
+def salvage(path: Path, damaged: Path) -> int:
+    """Build a fresh store at ``path`` from the readable rows of ``damaged`` (built aside and
+    renamed into place); returns how many rows came back."""
+    try:
+        src = db.open_read_only(damaged)
+    except sqlite3.Error:
+        rows: list[tuple] = []
+    else:
+        rows = readable_thumbs(src)
+        src.close()
+    tmp = path.with_name(path.name + ".salvage-tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    conn = db.connect(str(tmp))
+    try:
+        schema.migrate(conn, tmp)
+        _fill(conn, rows)
+        n = int(conn.execute("SELECT COUNT(*) FROM thumbs").fetchone()[0])
+    finally:
+        conn.close()
+    os.replace(tmp, path)
+    return n
+
+
+def salvage_in_memory(src: sqlite3.Connection) -> tuple[sqlite3.Connection, int]:
+    """A fresh in-memory store holding the readable rows of ``src`` (a damaged store that
+    cannot be moved: read-only)."""
+    rows = readable_thumbs(src)
+    mem = db.connect(":memory:")
+    schema.migrate(mem, ":memory:")
+    _fill(mem, rows)
+    return mem, int(mem.execute("SELECT COUNT(*) FROM thumbs").fetchone()[0])

@@ -1,0 +1,254 @@
+"""The ratings store under faults: a damaged page (header intact) is detected on open, the
+file kept aside, the readable rows salvaged and the fact reported; a store that cannot be
+written opens read-only, thumbs shown, writes refused with one line."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import engine.store.opening as opening
+from engine import paths
+from engine.errors import UserStoreError
+from engine.userstore import DB_NAME, UserStore
+
+FIXTURE_V1 = Path(__file__).parent / "fixtures" / "ratings-v1.sqlite"
+N_DEMO = 3000
+
+
+def _page_size(db: Path) -> int:
+    size = int.from_bytes(db.read_bytes()[16:18], "big")
+    return 65536 if size == 1 else size
+
+
+def _smash_page(db: Path, page: int) -> None:
+    """Overwrite page ``page`` (1-based) with noise; the header page stays intact."""
+    assert page > 1
+    data = bytearray(db.read_bytes())
+    size = _page_size(db)
+    noise = random.Random(page).randbytes(size)
+    data[(page - 1) * size : page * size] = noise
+    db.write_bytes(bytes(data))
+
+
+def _full_store(db: Path) -> None:
+    with UserStore(db) as s:
+        s.import_items("demo", None, [(i, i % 4 != 0) for i in range(N_DEMO)])
+        s.like("ml-100k", 50)
+    assert not db.with_name(db.name + "-wal").exists()
+
+
+def _root_page(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as c:
+        row = c.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    return row[0]
+
+
+# --------------------------------------------------------------------------- damage
+def _middle_leaf(db: Path, table: str) -> int:
+    """The middle leaf page of ``table`` (its rows, not an index)."""
+    with sqlite3.connect(db) as c:
+        pages = [
+            r[0]
+            for r in c.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                (table,),
+            )
+        ]
+    return pages[len(pages) // 2]
+
+
+def test_damaged_page_is_repaired_on_open(tmp_path):
+    """One page of rows in the middle of the thumbs table is noise: the rows on either side
+    are read back (from both ends), only that page's rows are lost."""
+    db = tmp_path / "ratings.sqlite"
+    _full_store(db)
+    _smash_page(db, _middle_leaf(db, "thumbs"))
+    smashed = db.read_bytes()
+    with UserStore(db) as s:
+        rec = s.recovery
+        assert rec is not None
+        assert rec.damaged_copy.name.startswith("ratings.sqlite.damaged-")
+        assert rec.damaged_copy.read_bytes() == smashed  # the damaged file is kept as it was
+        got = s.ratings("demo")
+        assert N_DEMO - 150 <= len(got) < N_DEMO  # one page of rows lost
+        assert all(got[i] == (i % 4 != 0) for i in got)  # what came back is right
+        assert rec.recovered == len(got) + len(s.ratings("ml-100k"))
+        assert "damaged" in s.notice and str(rec.damaged_copy) in s.notice
+        assert f"{rec.recovered} thumbs recovered" in s.notice
+        s.like("demo", 10**6)  # the new store works
+    with UserStore(db) as s:
+        assert s.recovery is None
+        assert s.get("demo", 10**6) is True
+
+
+def test_damaged_table_root_recovers_the_other_rows(tmp_path):
+    """A v1 store (the previous release's) whose ``ml-100k`` table page is damaged: the other
+    datasets come back, migrated."""
+    db = tmp_path / "ratings.sqlite"
+    shutil.copyfile(FIXTURE_V1, db)
+    _smash_page(db, _root_page(db, "r_ml_100k_3e7cca79"))
+    with UserStore(db) as s:
+        assert s.recovery is not None
+        assert s.ratings("demo") == {1: True, 2: True, 4: True, 3: False}
+        assert s.ratings("ml-100k") == {}
+        assert s.recovery.recovered == 6
+        assert s.undo_depth("demo") == 0  # a salvaged store starts a new undo stack
+
+
+def test_noise_after_the_header_starts_empty(tmp_path):
+    db = tmp_path / "ratings.sqlite"
+    _full_store(db)
+    data = bytearray(db.read_bytes())
+    data[100:] = random.Random(1).randbytes(len(data) - 100)
+    db.write_bytes(bytes(data))
+    with UserStore(db) as s:
+        assert s.recovery is not None and s.recovery.recovered == 0
+        assert s.ratings("demo") == {}
+        assert s.profiles() == ["me"]
+        s.like("demo", 1)
+
+
+@pytest.mark.slow
+def test_app_starts_on_a_damaged_store(tmp_path):
+    """The app remembers a dataset and its store is damaged: it starts, says so, and goes on
+    with the salvaged thumbs (the previous release crashed on every start)."""
+    import asyncio
+
+    from helpers import SIZE, make_app, wait_for
+
+    from rbm_tui.preferences import Preferences
+
+    db = paths.data_dir() / DB_NAME
+    db.parent.mkdir(parents=True, exist_ok=True)
+    _full_store(db)
+    _smash_page(db, db.stat().st_size // _page_size(db) // 2)
+    Preferences(dataset="demo").save()
+
+    async def run() -> list[str]:
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.session is not None, what="the session")
+            assert app.session.store is not None
+            assert len(app.session.thumbs) > 0
+            return [n.message for n in app._notifications]
+
+    messages = asyncio.run(run())
+    assert any("was damaged" in m and "recovered" in m for m in messages), messages
+
+
+# --------------------------------------------------------------------------- read-only
+def _small_store(db: Path) -> bytes:
+    with UserStore(db) as s:
+        s.like("demo", 1)
+        s.dislike("demo", 2)
+    return db.read_bytes()
+
+
+def _assert_read_only(s: UserStore) -> None:
+    assert s.read_only
+    assert "new thumbs will not be saved" in s.notice
+    assert s.ratings("demo") == {1: True, 2: False}
+    with pytest.raises(UserStoreError, match="read-only") as e:
+        s.like("demo", 3)
+    assert "\n" not in str(e.value)
+    for write in (
+        lambda: s.undo("demo"),
+        lambda: s.clear_all("demo"),
+        lambda: s.create_profile("x"),
+        lambda: s.import_items("demo", None, [(5, True)]),
+    ):
+        with pytest.raises(UserStoreError, match="read-only"):
+            write()
+
+
+def test_read_only_store_shows_thumbs_and_refuses_writes(tmp_path):
+    db = tmp_path / "ratings.sqlite"
+    before = _small_store(db)
+    with UserStore(db, read_only=True) as s:
+        _assert_read_only(s)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings.sqlite"]
+
+
+def test_unwritable_store_opens_read_only(tmp_path, monkeypatch):
+    db = tmp_path / "ratings.sqlite"
+    before = _small_store(db)
+    monkeypatch.setattr(opening.db, "writable", lambda path: False)
+    with UserStore(db) as s:
+        _assert_read_only(s)
+    assert db.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files")
+def test_read_only_permissions_open_read_only(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "ratings.sqlite"
+    _small_store(db)
+    db.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        with UserStore(db) as s:
+            _assert_read_only(s)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_read_only_v1_store_is_migrated_in_memory(tmp_path):
+    db = tmp_path / "ratings.sqlite"
+    shutil.copyfile(FIXTURE_V1, db)
+    before = db.read_bytes()
+    with UserStore(db, read_only=True) as s:
+        assert s.ratings("demo") == {1: True, 2: True, 4: True, 3: False}
+        assert s.undo_depth("demo") == 7
+    assert db.read_bytes() == before
+
+
+def test_read_only_damaged_store_is_salvaged_in_memory(tmp_path):
+    db = tmp_path / "ratings.sqlite"
+    _full_store(db)
+    _smash_page(db, db.stat().st_size // _page_size(db) // 2)
+    before = db.read_bytes()
+    with UserStore(db, read_only=True) as s:
+        assert s.recovery is not None and s.recovery.damaged_copy is None
+        assert len(s.ratings("demo")) >= 0.8 * N_DEMO
+        assert "read-only" in s.notice
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings.sqlite"]
+
+
+def test_missing_store_in_a_read_only_place_is_empty(tmp_path, monkeypatch):
+    monkeypatch.setattr(opening.db, "writable", lambda path: False)
+    db = tmp_path / "ratings.sqlite"
+    with UserStore(db) as s:
+        assert s.read_only and s.ratings("demo") == {}
+    assert not db.exists()
+
+
+def test_damage_found_in_use_is_one_line(tmp_path):
+    """SQLite finds damage after the store opened: reading and writing raise the store's
+    error in one line that says what to do, never sqlite3's own exception."""
+
+    class Damaged:
+        in_transaction = False
+
+        def execute(self, *args):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        def close(self):
+            pass
+
+    db = tmp_path / "ratings.sqlite"
+    s = UserStore(db)
+    s._conn.close()
+    s._conn = Damaged()
+    for use in (lambda: s.ratings("demo"), lambda: s.like("demo", 1), lambda: s.undo("demo")):
+        with pytest.raises(UserStoreError, match="damaged.*start rbm-tui again") as e:
+            use()
+        assert "\n" not in str(e.value)
