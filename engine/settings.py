@@ -228,7 +228,7 @@ class TrainConfig:
         0.4, "share of hidden units that learn only from the like term", low=0, high=1
     )
     candidates_all: int = setting(
-        8192, "the negative phase looks at every movie of catalogues up to this many movies",
+        16384, "the negative phase looks at every movie of catalogues up to this many movies",
         low=0, high=10**7,
     )  # fmt: skip
     candidates: int = setting(

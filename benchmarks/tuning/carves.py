@@ -54,6 +54,8 @@ from engine.training.loop import train  # noqa: E402
 
 DATA = Path("/work/shared/data")
 MSR_TRAIN = DATA / "benchmarks" / "ml100k-msr" / "train.csv"
+#: the top-N training file of each dataset (``carve_topn(seed, dataset)``)
+TOPN_TRAIN = {"ml100k": MSR_TRAIN, "mls16": DATA / "benchmarks" / "mls16-msr" / "train.csv"}
 U1_BASE = DATA / "ml-100k" / "u1.base"
 NEWUSERS_TRAIN = DATA / "benchmarks" / "ml100k-newusers" / "train.csv"
 
@@ -92,10 +94,10 @@ def newusers_train() -> Ratings:
 TOPN_HOLDOUT = float(os.environ.get("CARVE_HOLDOUT", "0.25"))
 
 
-def carve_topn(seed: int) -> tuple[Ratings, Ratings]:
-    """``(train, val)``: 25% (``TOPN_HOLDOUT``) of each movie's rows of msr ``train.csv``
-    held out."""
-    return stratified_item_holdout(msr_train(), TOPN_HOLDOUT, seed=1000 + seed)
+def carve_topn(seed: int, dataset: str = "ml100k") -> tuple[Ratings, Ratings]:
+    """``(train, val)``: 25% (``TOPN_HOLDOUT``) of each movie's rows of the dataset's msr
+    ``train.csv`` (``ml100k`` or ``mls16``) held out."""
+    return stratified_item_holdout(_load(TOPN_TRAIN[dataset]), TOPN_HOLDOUT, seed=1000 + seed)
 
 
 def carve_like(seed: int) -> tuple[Ratings, Ratings]:
@@ -189,6 +191,14 @@ def topn_eval(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
     recs = recommend_all(model, train_part, K, users=users_liked, by="liked")
     out.update({f"1b_{k}": v for k, v in _ranking(recs, rel_liked).items()})
     return out
+
+
+def topn_eval_seen(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
+    """Ranking metrics by seen log-odds, every held-out row relevant (``topn_eval``'s
+    ``full``)."""
+    train_part = _compact_users(train_part)
+    rel = _relevant(val)
+    return _ranking(recommend_all(model, train_part, K, users=sorted(rel), by="seen"), rel)
 
 
 def like_eval(model, train_part: Ratings, val: Ratings) -> dict[str, float]:
