@@ -46,3 +46,21 @@ def format_value(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.12g}"
     return str(v)
+
+
+def format_chosen(meta: dict) -> str:
+    """What training chose for the data's shape (a model's ``meta["chosen"]``), in words:
+    ``64 people per batch; negative phase over every movie (9,125)``; ``""`` for a model
+    trained before these were recorded."""
+    chosen = meta.get("chosen") or {}
+    parts = []
+    if isinstance(chosen.get("batch_size"), int):
+        parts.append(f"{chosen['batch_size']:,} people per batch")
+    n = chosen.get("negative_movies")
+    total = (meta.get("dataset") or {}).get("n_items")
+    if isinstance(n, int):
+        if n == total:
+            parts.append(f"negative phase over every movie ({n:,})")
+        else:
+            parts.append(f"negative phase over {n:,} sampled movies per update")
+    return "; ".join(parts)

@@ -231,6 +231,10 @@ class TrainConfig:
         16384, "the negative phase looks at every movie of catalogues up to this many movies",
         low=0, high=10**7,
     )  # fmt: skip
+    candidates_all_cells: int = setting(
+        2**26, "... and of at most this many people × movies (ML-10M's 748 million: sampled)",
+        low=0, high=10**15,
+    )  # fmt: skip
     candidates: int = setting(
         2048, "on bigger catalogues it looks at this many candidate movies per update",
         low=16, high=10**7,

@@ -290,6 +290,13 @@ def test_models_info_of_a_real_model(seeded_model_file, monkeypatch):
     assert rc == 0, err
     assert len(out.splitlines()) <= 30 and not wider_than(out, 80), out
     assert str(seeded_model_file) in out and "validation" in out and "auc" in out
+    # the demo's catalogue is small: every movie in the negative phase, recorded and shown
+    import engine.model.storage as storage
+
+    meta = storage.read_header(seeded_model_file)["meta"]
+    n = meta["dataset"]["n_items"]
+    assert meta["chosen"]["negative_movies"] == n
+    assert f"negative phase over every movie ({n:,})" in out
 
 
 # --------------------------------------------------------------------------- warnings

@@ -739,6 +739,24 @@ def test_candidates_are_the_head_and_tail_draws_with_their_corrections():
     assert everyone.candidates() == (None, None)
 
 
+@pytest.mark.parametrize(
+    "people, movies, every",
+    [
+        (943, 1_682, True),  # ML-100K
+        (6_040, 3_706, True),  # ML-1M
+        (671, 9_066, True),  # latest-small 2016
+        (69_878, 10_681, False),  # ML-10M: few movies, but 748 million people × movies
+        (162_541, 59_047, False),  # ML-25M
+        (10, 20_000, False),  # more movies than candidates_all
+        (10**6, 2_000, True),  # no more than the candidates: always every movie
+    ],
+)
+def test_every_movie_in_the_negative_phase_follows_the_datas_shape(people, movies, every):
+    from engine.training.sampling import visits_every_movie
+
+    assert visits_every_movie(TrainConfig(), people, movies) is every
+
+
 def test_the_sampled_negative_phase_learns_the_planted_tastes(monkeypatch):
     """With fewer candidates (32) than movies (60), every update's negative phase samples
     them, and training still learns the tastes: validation AUC rises, P(like) splits the two

@@ -259,6 +259,7 @@ META = {
     "best_epoch": int,
     "created": str,
     "reliability": list,
+    "chosen": dict,
 }
 
 

@@ -266,10 +266,12 @@ class Model:
         best_epoch: int,
         reliability: list[list[float]] | None = None,
         match_calibration: dict[str, float] | None = None,
+        chosen: dict[str, int] | None = None,
     ) -> Model:
         """The model a training run kept: ``rbm`` trained on ``ratings`` with ``config``,
         its calibration weights, the epochs' :class:`~engine.training.loop.EpochReport`
-        ``history`` and the calibration picture ``reliability``."""
+        ``history``, the calibration picture ``reliability`` and what training ``chosen``
+        for the data's shape (``batch_size``: people; ``negative_movies``: movies per update)."""
         counts, likes, sums = _movie_stats(ratings, config.like_threshold)
         return cls(
             rbm=rbm,
@@ -281,7 +283,7 @@ class Model:
             item_likes=likes,
             item_rating_sums=sums,
             config=config.to_dict(),
-            meta=_training_meta(ratings, history, best_epoch, reliability),
+            meta=_training_meta(ratings, history, best_epoch, reliability, chosen or {}),
             title_hashes=title_hashes(ratings.item_ids, ratings.title_list()),
         )
 
@@ -296,10 +298,12 @@ def _movie_stats(ratings: Ratings, like_threshold: float) -> tuple[np.ndarray, .
 
 
 def _training_meta(
-    ratings: Ratings, history: list, best_epoch: int, reliability: list[list[float]] | None
-) -> dict:
+    ratings: Ratings, history: list, best_epoch: int, reliability: list[list[float]] | None,
+    chosen: dict[str, int],
+) -> dict:  # fmt: skip
     """The metadata of a trained model: the dataset, the epochs, the best epoch's validation
-    figures, the calibration picture and the versions that trained it."""
+    figures, the calibration picture, the settings chosen for the data and the versions that
+    trained it."""
     import torch
 
     from engine import __version__
@@ -326,6 +330,7 @@ def _training_meta(
         ],
         "val_metrics": next((h.val for h in history if h.epoch == best_epoch), {}),
         "reliability": reliability or [],
+        "chosen": dict(chosen),
         "versions": {
             "rbm_tui": __version__,
             "torch": torch.__version__,

@@ -33,6 +33,7 @@ from engine.model.inference import pair_partner_mass
 from engine.settings import TrainConfig
 from engine.training import calibrate
 from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
+from engine.training.sampling import visits_every_movie
 from engine.training.step import SampledCD, batch_size_for, initial_biases
 from engine.training.validation import monitored_score, split_validation, validate
 
@@ -289,7 +290,18 @@ class TrainingRun:
             best_epoch=self.best_epoch,
             reliability=fitted.reliability,
             match_calibration=fitted.match_weights,
+            chosen=self._chosen(),
         )
+
+    def _chosen(self) -> dict[str, int]:
+        """What training chose for the data's shape: people per mini-batch (on everyone)
+        and the movies each update's negative phase looks at."""
+        r, cfg = self.ratings, self.cfg
+        every = visits_every_movie(cfg, r.n_users, r.n_items)
+        return {
+            "batch_size": batch_size_for(cfg, r.n_users),
+            "negative_movies": r.n_items if every else cfg.candidates,
+        }
 
     def _calibration(
         self, full: LikeMatrix | None, pending: calibrate.Pending | None, val: Validation

@@ -1,10 +1,11 @@
 """The random and sparse pieces of a training step: seeded uniform draws, the negative
 phase's candidate movies, and the rows of the weights a mini-batch touches.
 
-Above ``candidates_all`` movies the negative phase does not visit the whole catalogue but a
-set of ``candidates`` movies shared by the batch: the most rated ``candidate_head`` share of
-them plus tail movies drawn with probability q ∝ (ratings + 1)^``candidate_alpha``, whose
-log-weight ``-log(m q)`` corrects the sampling (sampled softmax, Jean et al. 2015).
+Above ``candidates_all`` movies or ``candidates_all_cells`` people × movies the negative
+phase does not visit the whole catalogue but a set of ``candidates`` movies shared by the
+batch: the most rated ``candidate_head`` share of them plus tail movies drawn with
+probability q ∝ (ratings + 1)^``candidate_alpha``, whose log-weight ``-log(m q)`` corrects
+the sampling (sampled softmax, Jean et al. 2015).
 """
 
 from __future__ import annotations
@@ -42,14 +43,26 @@ class Uniforms:
         return torch.rand(shape, generator=self.gen, device=self.device)
 
 
+def visits_every_movie(cfg: TrainConfig, n_users: int, n_items: int) -> bool:
+    """Whether the negative phase looks at every movie: always when the catalogue is no
+    bigger than ``candidates``; else up to ``candidates_all`` movies and
+    ``candidates_all_cells`` people × movies, the epoch's cost over the whole catalogue."""
+    if n_items <= cfg.candidates:
+        return True
+    return n_items <= cfg.candidates_all and n_users * n_items <= cfg.candidates_all_cells
+
+
 class CandidateSampler:
     """The negative phase's candidate movies of a catalogue whose movies were rated
-    ``item_pop (N,)`` times: the head by popularity and a tail drawn with ``rng``."""
+    ``item_pop (N,)`` times by ``n_users`` people: the head by popularity and a tail drawn
+    with ``rng``; every movie (:attr:`every`) on a catalogue small enough to visit whole."""
 
     def __init__(
-        self, cfg: TrainConfig, n_items: int, item_pop: Any, rng: np.random.Generator
-    ) -> None:
+        self, cfg: TrainConfig, n_users: int, n_items: int, item_pop: Any,
+        rng: np.random.Generator,
+    ) -> None:  # fmt: skip
         self.cfg, self.n_items, self.rng = cfg, n_items, rng
+        self.every = visits_every_movie(cfg, n_users, n_items)
         pop = np.asarray(item_pop, np.float64)
         self.order = np.argsort(-pop, kind="stable")  # (N,) movies, most rated first
         self.n_head = int(cfg.candidates * cfg.candidate_head)
@@ -63,7 +76,7 @@ class CandidateSampler:
         import torch
 
         cfg = self.cfg
-        if self.n_items <= max(cfg.candidates_all, cfg.candidates):
+        if self.every:
             return None, None
         head, tail = self.order[: self.n_head], self.order[self.n_head :]
         m = cfg.candidates - self.n_head

@@ -13,7 +13,8 @@ picks. A batch's update sums two terms:
   (the visible layer conditioned on the person's activity, as in the replicated-softmax model
   of Salakhutdinov & Hinton 2009, whose "which movies" likelihood is multinomial), and a
   picked movie's state (liked or disliked) is drawn from its two-state conditional. The
-  candidates are every movie for catalogues up to ``candidates_all`` movies; above, a set of
+  candidates are every movie for catalogues up to ``candidates_all`` movies and
+  ``candidates_all_cells`` people × movies; above, a set of
   ``candidates`` shared by the batch: the most rated ``candidate_head`` share of them plus tail
   movies drawn with
   probability q ∝ ratings^``candidate_alpha``, whose log-weight ``corr = -log(M q)`` corrects
@@ -97,7 +98,7 @@ class SampledCD:
         self.chains: torch.Tensor | None = None
         if cfg.persistent:
             self._new_chains(n_users)
-        self.sampler = CandidateSampler(cfg, self.N, item_pop, self.rng)
+        self.sampler = CandidateSampler(cfg, n_users, self.N, item_pop, self.rng)
 
     def _optimisers(self, cfg: TrainConfig) -> None:
         """The row-lazy parameters: the joint units and the visible biases' joint share learn

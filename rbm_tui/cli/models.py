@@ -152,6 +152,8 @@ def _about_lines(path: Path, header: dict) -> list[tuple[str, str]]:
 
 def _training_lines(header: dict, meta: dict) -> list[tuple[str, str]]:
     """The epochs in one line, and the validation metrics of the best epoch in another."""
+    from engine.formatting import format_chosen
+
     history = [h for h in meta.get("history") or [] if isinstance(h, dict)]
     best = meta.get("best_epoch")
     validated = [h.get("epoch") for h in history if h.get("val")]
@@ -164,6 +166,9 @@ def _training_lines(header: dict, meta: dict) -> list[tuple[str, str]]:
     if seconds:
         text += f"; {seconds:.1f} s"
     lines = [("epochs", text)]
+    chosen = format_chosen(meta)
+    if chosen:
+        lines.append(("chosen for data", chosen))
     val = _model_summary(header)["val"]
     if val:
         shown = ", ".join(f"{k} {fmt_num(v)}" for k, v in val.items())

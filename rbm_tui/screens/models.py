@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.validation import Regex
 from textual.widgets import DataTable, Static
 
-from engine.formatting import format_bytes, format_score
+from engine.formatting import format_bytes, format_chosen, format_score
 from engine.housekeeping import MODEL_NAME
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, EnterTable, display_name, model_dataset_name
@@ -367,6 +367,7 @@ def settings_text(cfg: dict, meta: dict) -> str:
         f" · lr {cfg.get('learning_rate', '?')} · momentum {cfg.get('momentum', '?')}"
         f" · decay {cfg.get('weight_decay', '?')} · CD-k {cfg.get('cd_k', '?')}"
         f" · like ≥ {cfg.get('like_threshold', '?')} · seed {cfg.get('seed', '?')}"
+        + (f" · {chosen}" if (chosen := format_chosen(meta)) else "")
     )
 
 
