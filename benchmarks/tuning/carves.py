@@ -58,6 +58,11 @@ MSR_TRAIN = DATA / "benchmarks" / "ml100k-msr" / "train.csv"
 TOPN_TRAIN = {"ml100k": MSR_TRAIN, "mls16": DATA / "benchmarks" / "mls16-msr" / "train.csv"}
 U1_BASE = DATA / "ml-100k" / "u1.base"
 NEWUSERS_TRAIN = DATA / "benchmarks" / "ml100k-newusers" / "train.csv"
+#: the newusers training file of each dataset (``carve_new(seed, dataset=...)``)
+NEW_TRAIN = {
+    "ml100k": NEWUSERS_TRAIN,
+    "mls16": DATA / "benchmarks" / "mls16-newusers" / "train.csv",
+}
 
 #: Ratings at or above this are likes (the benchmarks' threshold).
 LIKE = 3.0
@@ -85,8 +90,8 @@ def u1_base() -> Ratings:
     return _load(U1_BASE)
 
 
-def newusers_train() -> Ratings:
-    return _load(NEWUSERS_TRAIN)
+def newusers_train(dataset: str = "ml100k") -> Ratings:
+    return _load(NEW_TRAIN[dataset])
 
 
 # --------------------------------------------------------------------------- carves
@@ -108,12 +113,12 @@ def carve_like(seed: int) -> tuple[Ratings, Ratings]:
 
 
 def carve_new(
-    seed: int, n_people: int = 150, n_thumbs: int = 10
+    seed: int, n_people: int = 150, n_thumbs: int = 10, dataset: str = "ml100k"
 ) -> tuple[Ratings, Ratings, Ratings]:
     """``(train, thumbs, test)``: ``n_people`` people with >= 20 ratings held out of
     newusers' ``train.csv``; ``n_thumbs`` random rows of each are their thumbs, the rest (on
     movies the remaining people rated) their test."""
-    r = newusers_train()
+    r = newusers_train(dataset)
     rng = np.random.default_rng([seed, 0xC1])
     counts = np.bincount(r.users, minlength=r.n_users)
     eligible = np.flatnonzero(counts >= 20)
@@ -264,12 +269,14 @@ def run_seed(
     overrides: dict,
     which=("topn", "like", "new"),
     log: Callable[[str], None] = print,
+    dataset: str = "ml100k",
 ) -> dict[str, float]:
     """Train on each carve of ``seed`` with ``overrides`` and return every metric (with the
-    training seconds per carve)."""
+    training seconds per carve); ``dataset`` picks the topn and new carves' files (``like``
+    is ML-100K's u1.base whatever it is)."""
     out: dict[str, float] = {}
     if "topn" in which:
-        tr, va = carve_topn(seed)
+        tr, va = carve_topn(seed, dataset)
         t0 = time.perf_counter()
         model = train_model(tr, seed, overrides)
         out["topn_s"] = time.perf_counter() - t0
@@ -293,7 +300,7 @@ def run_seed(
             f" ({out['like_s']:.1f} s)"
         )
     if "new" in which:
-        tr, th, te = carve_new(seed)
+        tr, th, te = carve_new(seed, dataset=dataset)
         t0 = time.perf_counter()
         model = train_model(tr, seed, overrides)
         out["new_s"] = time.perf_counter() - t0

@@ -2,18 +2,21 @@
 
     python benchmarks/tuning/tune.py --seeds 0,1,2 --which topn,like,new --name defaults
     python benchmarks/tuning/tune.py --set item_item_weight=5 --name iiw5
+    python benchmarks/tuning/tune.py --data ml100k,mls16 --which topn --seeds 0,1,2,3,4
 
 For each seed, each carve (see :mod:`carves`) is cut from a benchmark's *own training file*
 and a model is trained on the carve's training part (``TrainConfig(seed=seed,
 device="cpu", threads=1, **--set values)``) and scored on its held-out part:
 
-- ``topn``: ``ml100k-msr/train.csv`` with 25% of each movie's rows held out; nDCG@10, P@10,
-  MAP and R@10 ranking by seen log-odds (``full``), by the hidden units alone (``hid``, the
-  movie-to-movie part off) and by liked with liked rows relevant (``1b``);
+- ``topn``: ``ml100k-msr/train.csv`` (``--data mls16``: ``mls16-msr/train.csv``) with 25%
+  of each movie's rows held out; nDCG@10, P@10, MAP and R@10 ranking by seen log-odds
+  (``full``), by the hidden units alone (``hid``, the movie-to-movie part off) and by liked
+  with liked rows relevant (``1b``);
 - ``like``: ``ml-100k/u1.base`` with a random 20% of its rows held out; thumbs-only P(like)
   AUC, accuracy, per-user error and ECE;
-- ``new``: ``ml100k-newusers/train.csv`` with 150 people held out, each known by 10 random
-  thumbs; nDCG@10 ranking by liked, liked test rows relevant.
+- ``new``: ``ml100k-newusers/train.csv`` (``mls16-newusers`` with ``--data mls16``) with 150
+  people held out, each known by 10 random thumbs; nDCG@10 ranking by liked, liked test rows
+  relevant.
 
 No test file (``test.csv``, ``u1.test``, ``thumbs.csv``) is read, so choosing settings here
 does not fit them to the benchmarks' test rows. Prints the per-seed figures and mean±std over
@@ -51,10 +54,30 @@ def parse_setting(text: str) -> tuple[str, object]:
     return name, SETTINGS_BY_NAME[name].parse(value)
 
 
+def run_dataset(dataset: str, seeds, which, overrides: dict, name: str, log: Path) -> None:
+    """Every seed's carves of ``dataset``; prints and logs the summary line."""
+    print(f"{name} [{dataset}]: seeds {seeds}, carves {which}, settings {overrides or 'defaults'}",
+          flush=True)  # fmt: skip
+    rows = [
+        carves.run_seed(s, overrides, which, lambda t: print(t, flush=True), dataset) for s in seeds
+    ]
+    line = carves.summarize(rows, f"{name} [{dataset}]")
+    print(line, flush=True)
+    stamp = _dt.datetime.now().isoformat(timespec="seconds")
+    sets = " ".join(f"{k}={v}" for k, v in overrides.items()) or "-"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(
+            f"{stamp} data={dataset} seeds={','.join(map(str, seeds))} which={','.join(which)} "
+            f"set={sets} | {line}\n"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated carve/training seeds")
     ap.add_argument("--which", default=",".join(CARVES), help="carves: topn,like,new")
+    ap.add_argument("--data", default="ml100k", help="datasets of the topn/new carves")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--name", default="", help="label of the run in the log")
     ap.add_argument("--log", type=Path, default=LOG)
@@ -69,20 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = dict(parse_setting(s) for s in args.set)
     name = args.name or (",".join(args.set) if args.set else "defaults")
 
-    print(f"{name}: seeds {seeds}, carves {which}, settings {overrides or 'defaults'}", flush=True)
-    rows = []
-    for seed in seeds:
-        rows.append(carves.run_seed(seed, overrides, which, log=lambda s: print(s, flush=True)))
-    line = carves.summarize(rows, name)
-    print(line, flush=True)
-    stamp = _dt.datetime.now().isoformat(timespec="seconds")
-    sets = " ".join(f"{k}={v}" for k, v in overrides.items()) or "-"
-    args.log.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.log, "a", encoding="utf-8") as f:
-        f.write(
-            f"{stamp} seeds={','.join(map(str, seeds))} which={','.join(which)} "
-            f"set={sets} | {line}\n"
-        )
+    for dataset in [d.strip() for d in args.data.split(",") if d.strip()]:
+        if dataset not in carves.TOPN_TRAIN:
+            raise SystemExit(f"--data {dataset}: use some of {', '.join(carves.TOPN_TRAIN)}")
+        run_dataset(dataset, seeds, which, overrides, name, args.log)
     return 0
 
 
