@@ -326,10 +326,10 @@ KEYS = [
 
 
 def summarize(rows: list[dict], name: str = "") -> str:
-    """One line: ``name [n seeds] key mean±std ...`` (std over seeds, ddof 0)."""
+    """One line: ``name [n seeds] key mean (min-max) ...`` over the seeds."""
     keys = [k for k in KEYS if rows and all(k in r for r in rows)]
     parts = []
     for k in keys:
         v = np.array([r[k] for r in rows], dtype=np.float64)
-        parts.append(f"{k} {v.mean():.4f}±{v.std():.4f}")
+        parts.append(f"{k} {v.mean():.4f} ({v.min():.4f}-{v.max():.4f})")
     return f"{name} [{len(rows)} seeds] " + "  ".join(parts)

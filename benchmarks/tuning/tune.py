@@ -19,8 +19,8 @@ device="cpu", threads=1, **--set values)``) and scored on its held-out part:
   relevant.
 
 No test file (``test.csv``, ``u1.test``, ``thumbs.csv``) is read, so choosing settings here
-does not fit them to the benchmarks' test rows. Prints the per-seed figures and mean±std over
-the seeds of each metric, and appends one line to ``benchmarks/out/tuning.log`` (not tracked).
+does not fit them to the benchmarks' test rows. Prints the per-seed figures and mean (min-max)
+over the seeds of each metric, and appends one line to ``benchmarks/out/tuning.log`` (not tracked).
 """
 
 from __future__ import annotations
