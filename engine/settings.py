@@ -268,7 +268,7 @@ class TrainConfig:
         choices=("auc", "ndcg", "both"),
     )  # fmt: skip
     min_batches: int = setting(
-        8, "an epoch has at least this many updates (smaller batches on small data)",
+        14, "an epoch has at least this many updates (smaller batches on data of few people)",
         low=1, high=10**6,
     )  # fmt: skip
     max_batches: int = setting(

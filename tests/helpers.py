@@ -21,6 +21,7 @@ SEEDED_CONFIG = dict(
     n_hidden=8,
     epochs=2,
     batch_size=64,
+    min_batches=8,  # the demo's 400 people in batches of 50, as the snapshots were recorded
     learning_rate=0.02,
     momentum=0.9,
     weight_decay=1e-4,

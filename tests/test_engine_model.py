@@ -127,7 +127,7 @@ def test_callbacks_and_cancel_keep_the_weights_so_far(monkeypatch):
         calls["n"] += 1
         return calls["n"] > 10  # stop during the second epoch, after 10 updates
 
-    cfg = TrainConfig(n_hidden=8, epochs=10, batch_size=16, seed=0)
+    cfg = TrainConfig(n_hidden=8, epochs=10, batch_size=16, min_batches=8, seed=0)
     res = train(r, cfg, callback=epochs.append, progress=batches.append, cancel=cancel)
     assert res.cancelled
     assert len(epochs) == 1 and epochs[0].epoch == 1
@@ -145,7 +145,7 @@ def test_callbacks_and_cancel_keep_the_weights_so_far(monkeypatch):
 def test_small_datasets_get_enough_updates_per_epoch_and_big_ones_few_enough():
     from engine.training.step import batch_size_for
 
-    cfg = TrainConfig(batch_size=128)  # min_batches 8, max_batches 128
+    cfg = TrainConfig(batch_size=128, min_batches=8)  # max_batches 128
     assert batch_size_for(cfg, 943) == 118  # ceil(943 / 8): 8 updates
     assert batch_size_for(cfg, 400) == 50
     assert batch_size_for(cfg, 20) == 8  # never below 8 people
@@ -562,7 +562,7 @@ def test_refit_trains_the_last_epochs_on_all_ratings_and_cancel_keeps_the_weight
     keeps the weights so far: as they were before the refit when no refit update ran, the
     averaged weights after the last update otherwise."""
     r = planted(80)
-    base = dict(n_hidden=8, patience=0, seed=3)
+    base = dict(n_hidden=8, patience=0, seed=3, min_batches=8)  # 80 people: 8 batches of 10
     before = train(r, TrainConfig(epochs=4, refit_share=0.0, **base))
     cfg = TrainConfig(epochs=5, refit_share=0.2, **base)
     assert cfg.refit_epochs == 1 and TrainConfig(epochs=4, refit_share=0.2).refit_epochs == 0
