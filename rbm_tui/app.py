@@ -10,6 +10,7 @@ need them, so the first screen appears fast.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from rbm_tui import messages as msg
 from rbm_tui.controller import Controller
 from rbm_tui.preferences import Preferences
-from rbm_tui.screens.base import AppScreen, display_name
+from rbm_tui.screens.base import AppScreen, display_name, premount
 from rbm_tui.screens.browse import BrowseScreen
 from rbm_tui.screens.datasets import DatasetsScreen
 from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
@@ -129,6 +130,7 @@ class RbmTuiApp(App[None]):
         *,
         warmup: bool = True,
         first_screen: str | None = None,
+        premount: bool | None = None,
     ) -> None:
         super().__init__()
         self.controller = Controller(self)
@@ -136,6 +138,9 @@ class RbmTuiApp(App[None]):
         self._initial_dataset = dataset
         self._first_screen = first_screen
         self._warmup = warmup
+        self._premount = warmup if premount is None else premount
+        #: Set once the main screens not shown first are mounted (``premount``).
+        self.premounted = asyncio.Event()
         for mode, cls in MAIN_SCREENS.items():
             self.add_mode(mode, cls)
         theme = self.prefs.theme
@@ -226,9 +231,16 @@ class RbmTuiApp(App[None]):
         await self.switch_mode(first)
         if self._warmup:
             self.call_after_refresh(self.set_timer, 0.5, self._warm_up)
+        if self._premount:
+            self.call_after_refresh(self.run_worker, self._mount_screens(), group="premount")
         if dataset:
             self.controller.startup_dataset = dataset
             self.controller.use_dataset(dataset, show=None)
+
+    async def _mount_screens(self) -> None:
+        """Mount the other main screens in the background: a first switch only shows one."""
+        await premount(self, MAIN_SCREENS)
+        self.premounted.set()
 
     def _warm_up(self) -> None:
         self.run_worker(_import_torch, thread=True, group="warmup", exit_on_error=False)

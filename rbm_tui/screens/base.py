@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
+from rbm_tui.widgets.footer import QuickFooter
 from rbm_tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from engine.training.loop import EpochReport
     from rbm_tui.app import RbmTuiApp
     from rbm_tui.controller import Controller
@@ -35,6 +39,7 @@ class AppScreen(Screen):
     def __init__(self) -> None:
         super().__init__(id=f"{self.MODE}-screen")
         self._synced_version = -1
+        self._resumed = False
 
     @property
     def rbm(self) -> RbmTuiApp:
@@ -48,10 +53,20 @@ class AppScreen(Screen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
         yield from self.compose_body()
-        yield Footer(compact=True, show_command_palette=self.FOOTER_PALETTE)
+        yield QuickFooter(compact=True, show_command_palette=self.FOOTER_PALETTE)
 
     def compose_body(self) -> ComposeResult:  # pragma: no cover - overridden
         yield from ()
+
+    @on(events.ScreenResume)
+    def _keep_styles(self, event: events.ScreenResume) -> None:
+        """Textual restyles every widget of a screen shown again (a tenth of a second on
+        Train); a main screen shown again by a switch has the styles it had (a new theme
+        restyles it through the app's stylesheet), so only its first showing does. (Runs
+        before Textual's own handler, which reads the flag.)"""
+        if self._resumed:
+            event.refresh_styles = False
+        self._resumed = True
 
     def on_screen_resume(self) -> None:
         self.maybe_sync()
@@ -75,6 +90,27 @@ class AppScreen(Screen):
         the bar shows its status; the Train screen draws more."""
         if self.is_mounted:
             self.query_one(NavBar).update_status()
+
+
+async def premount(app: App, screens: dict[str, type[AppScreen]]) -> None:
+    """Mount the main screens not shown yet, one at a time, so that the first switch to one
+    only shows it: Textual composes a mode's screen on its first switch (0.2-0.7 s on Train,
+    the second switch restyling the whole app once more).
+
+    The steps are Textual's for a mode's first screen (``App._init_mode``) less the two a
+    hidden screen does not need: the ScreenResume (posted when the screen is shown, where it
+    syncs with the app's state) and the stylesheet refresh (the screen is styled as it mounts;
+    a theme chosen meanwhile still restyles it when shown)."""
+    for mode, cls in screens.items():
+        if mode in app._screen_stacks or not app.is_running:
+            continue
+        screen = cls()
+        app._screen_stacks[mode] = [screen]
+        app._load_screen_css(screen)
+        styled = app._css_update_count
+        await app._get_screen(screen)[1]
+        screen._css_update_count = styled
+        screen._resumed = True  # (styled: its first showing need not restyle it)
 
 
 class EnterTable(DataTable):
