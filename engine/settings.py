@@ -232,7 +232,7 @@ class TrainConfig:
         low=0, high=10**7,
     )  # fmt: skip
     candidates_all_cells: int = setting(
-        2**26, "... and of at most this many people × movies (ML-10M's 748 million: sampled)",
+        2**26, "and of at most this many people × movies (ML-10M has 748 million)",
         low=0, high=10**15,
     )  # fmt: skip
     candidates: int = setting(

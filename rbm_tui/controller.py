@@ -64,7 +64,9 @@ class Controller:
 
             self._store = UserStore()
             if self._store.notice:  # repaired after damage, or read-only
-                self.app.notify(self._store.notice, title="Your ratings", severity="warning")
+                self.app.notify(
+                    self._store.notice, title="Your ratings", severity="warning", timeout=30
+                )
         return self._store
 
     @property
