@@ -24,7 +24,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from rbm_tui import messages as msg
 from rbm_tui.controller import Controller
 from rbm_tui.preferences import Preferences
-from rbm_tui.screens.base import AppScreen, display_name, premount
+from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.browse import BrowseScreen
 from rbm_tui.screens.datasets import DatasetsScreen
 from rbm_tui.screens.dialogs import ConfirmDialog, ErrorDialog, PromptDialog
@@ -32,6 +32,7 @@ from rbm_tui.screens.help import HelpScreen, help_sections
 from rbm_tui.screens.models import ModelsScreen
 from rbm_tui.screens.taste import palette_commands
 from rbm_tui.screens.train import TrainScreen
+from rbm_tui.switching import QuickSwitch, premount
 from rbm_tui.training import TrainingRun
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class RbmCommands(Provider):
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
-class RbmTuiApp(App[None]):
+class RbmTuiApp(QuickSwitch, App[None]):
     """rbm-tui: pick a dataset, train an RBM, rate movies, get recommendations.
 
     The app composes the screens and routes the workers' messages to its
@@ -232,15 +233,11 @@ class RbmTuiApp(App[None]):
         if self._warmup:
             self.call_after_refresh(self.set_timer, 0.5, self._warm_up)
         if self._premount:
-            self.call_after_refresh(self.run_worker, self._mount_screens(), group="premount")
+            mount = premount(self, MAIN_SCREENS, self.premounted)
+            self.call_after_refresh(self.run_worker, mount, group="premount")
         if dataset:
             self.controller.startup_dataset = dataset
             self.controller.use_dataset(dataset, show=None)
-
-    async def _mount_screens(self) -> None:
-        """Mount the other main screens in the background: a first switch only shows one."""
-        await premount(self, MAIN_SCREENS)
-        self.premounted.set()
 
     def _warm_up(self) -> None:
         self.run_worker(_import_torch, thread=True, group="warmup", exit_on_error=False)

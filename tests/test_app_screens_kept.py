@@ -154,3 +154,17 @@ async def test_a_theme_chosen_on_one_screen_shows_on_the_others(with_model, prem
             await pilot.press(key)
             await pilot.pause()
             assert app.screen.styles.background == new, key
+
+
+async def test_a_switch_paints_as_soon_as_the_screen_shown_has_synced(with_model):
+    """Textual holds a switch's paint back for a while; the hold ends once the main screen
+    shown has synced (here a hold of a minute ends at once)."""
+    app = make_app(premount=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        await wait_for(pilot, app.premounted.is_set, what="the screens mounted")
+        app.delay_update(60)
+        app.action_show("train")
+        await wait_for(pilot, lambda: not app._batch_count, timeout=10, what="the paint")
+        assert isinstance(app.screen, TrainScreen)
+        assert "demo" in str(app.screen.query_one("#train-dataset").render())

@@ -15,8 +15,6 @@ from rbm_tui.widgets.footer import QuickFooter
 from rbm_tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from engine.training.loop import EpochReport
     from rbm_tui.app import RbmTuiApp
     from rbm_tui.controller import Controller
@@ -59,17 +57,24 @@ class AppScreen(Screen):
         yield from ()
 
     @on(events.ScreenResume)
-    def _keep_styles(self, event: events.ScreenResume) -> None:
+    def _shown(self, event: events.ScreenResume) -> None:
         """Textual restyles every widget of a screen shown again (a tenth of a second on
         Train); a main screen shown again by a switch has the styles it had (a new theme
         restyles it through the app's stylesheet), so only its first showing does. (Runs
-        before Textual's own handler, which reads the flag.)"""
+        before Textual's own handler, which reads the flag, and after :meth:`on_screen_resume`
+        synced the screen: the paint held back for the switch can go.)"""
         if self._resumed:
             event.refresh_styles = False
         self._resumed = True
+        self.rbm.end_hold()
 
     def on_screen_resume(self) -> None:
         self.maybe_sync()
+
+    def mark_styled(self) -> None:
+        """The screen was styled as it mounted in the background: its first showing need not
+        restyle it (:func:`rbm_tui.switching.premount`)."""
+        self._resumed = True
 
     def maybe_sync(self, force: bool = False) -> None:
         """Run :meth:`sync_state` if the app's state changed since the last sync."""
@@ -90,27 +95,6 @@ class AppScreen(Screen):
         the bar shows its status; the Train screen draws more."""
         if self.is_mounted:
             self.query_one(NavBar).update_status()
-
-
-async def premount(app: App, screens: dict[str, type[AppScreen]]) -> None:
-    """Mount the main screens not shown yet, one at a time, so that the first switch to one
-    only shows it: Textual composes a mode's screen on its first switch (0.2-0.7 s on Train,
-    the second switch restyling the whole app once more).
-
-    The steps are Textual's for a mode's first screen (``App._init_mode``) less the two a
-    hidden screen does not need: the ScreenResume (posted when the screen is shown, where it
-    syncs with the app's state) and the stylesheet refresh (the screen is styled as it mounts;
-    a theme chosen meanwhile still restyles it when shown)."""
-    for mode, cls in screens.items():
-        if mode in app._screen_stacks or not app.is_running:
-            continue
-        screen = cls()
-        app._screen_stacks[mode] = [screen]
-        app._load_screen_css(screen)
-        styled = app._css_update_count
-        await app._get_screen(screen)[1]
-        screen._css_update_count = styled
-        screen._resumed = True  # (styled: its first showing need not restyle it)
 
 
 class EnterTable(DataTable):
