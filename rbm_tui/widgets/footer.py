@@ -69,20 +69,28 @@ class QuickFooter(Footer):
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
-        if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self._redraw)
+        if self.is_attached and screen is self.screen and not self._show():
+            self.call_after_refresh(self._redraw)  # (keys to mount: once the screen is drawn)
 
     async def _redraw(self) -> None:
-        if not self.is_attached:
+        """Show the keys of the screen's bindings, mounting them first if new."""
+        if not self.is_attached or self._show():
             return
+        shape = self._read()[0]
+        if len(self._blocks) >= self.MAX_BLOCKS:
+            await self.remove_children()
+            self._blocks = {}
+        block = [w for item in shape for w in _widgets(item)]
+        self._blocks[shape] = block
+        await self.mount_all(block)
+        self._show()
+
+    def _show(self) -> bool:
+        """Show the block of the screen's bindings and dim its disabled keys, now, before the
+        screen is drawn again; False when that block is not mounted yet."""
         shape, enabled = self._read()
         if shape not in self._blocks:
-            if len(self._blocks) >= self.MAX_BLOCKS:
-                await self.remove_children()
-                self._blocks = {}
-            block = [w for item in shape for w in _widgets(item)]
-            self._blocks[shape] = block
-            await self.mount_all(block)
+            return False
         for key_set, widgets in self._blocks.items():
             for w in widgets:
                 w.display = key_set == shape
@@ -91,6 +99,7 @@ class QuickFooter(Footer):
             if key._disabled != off:
                 key._disabled = off  # (what a click checks)
                 key.set_class(off, "-disabled")
+        return True
 
 
 def _widgets(item: Item) -> list[Widget]:
