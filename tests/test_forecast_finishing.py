@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.settings import TrainConfig
 from engine.training.forecast import FINISH_PER_HUB2, FINISH_PER_HUB2_SAMPLED, Forecast
 from engine.training.sampling import visits_every_movie
@@ -16,5 +18,6 @@ def test_a_sampled_negative_phase_counts_more_finishing_passes():
     every = Forecast(config, n_items=9_066, n_users=671).finish_passes
     sampled = Forecast(config, n_items=9_066, n_users=10_000).finish_passes
     hubs2 = (min(9_066, config.item_item_hubs) / 1000) ** 2
-    assert sampled - every == (FINISH_PER_HUB2_SAMPLED - FINISH_PER_HUB2) * hubs2 > 0
+    assert sampled - every == pytest.approx((FINISH_PER_HUB2_SAMPLED - FINISH_PER_HUB2) * hubs2)
+    assert sampled > every
     assert Forecast(config, n_items=9_066).finish_passes == every  # people unknown
