@@ -38,11 +38,11 @@ from engine.training.sampling import visits_every_movie
 #: passes over the batches, ``hubs`` the movies the movie-to-movie fit solves for (its sort
 #: of every candidate partner grows with their square); fitted with the default settings where
 #: the negative phase looks at every movie (``bench_forecast.py --runs 3``, 2026-12-07):
-#: ML-100K (1,682 hubs) 4.0-5.5 passes; ml-latest-small (8,192 hubs) 18.1-20.8 on a busy
-#: machine, 12.7-13.2 on a quieter one (training's threads follow the load, the finishing
-#: steps do not keep the same ratio to a pass), so its 16.3 passes are within 30 % of both.
+#: ML-100K (1,682 hubs) 2.4-5.5 passes; ml-latest-small (8,192 hubs) 18.1-20.8 on a busy
+#: machine, 12.7-16.0 on a quieter one (training's threads follow the load, the finishing
+#: steps do not keep the same ratio to a pass), so its 14.9 passes are within 30 % of both.
 FINISH_PASSES = 3.5
-FINISH_PER_HUB2 = 0.19
+FINISH_PER_HUB2 = 0.17
 #: The same where the negative phase samples the movies (a pass costs less against the
 #: finishing steps): fitted to ml-latest-small when it was sampled.
 FINISH_PER_HUB2_SAMPLED = 0.33
