@@ -55,7 +55,10 @@ def run(data: str, values: dict[str, str]) -> dict:
     ratings = load_ratings(resolve(data))
     config = TrainConfig.from_strings(values)
     clocks = {"wall": time.monotonic, "cpu": time.process_time}
-    forecasts = {k: Forecast(config, clock=c, n_items=ratings.n_items) for k, c in clocks.items()}
+    forecasts = {
+        k: Forecast(config, clock=c, n_items=ratings.n_items, n_users=ratings.n_users)
+        for k, c in clocks.items()
+    }
     seen: dict[str, list[tuple[int, float, float | None]]] = {k: [] for k in clocks}
 
     def on_batch(p) -> None:

@@ -10,6 +10,7 @@ need them, so the first screen appears fast.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -31,6 +32,7 @@ from rbm_tui.screens.help import HelpScreen, help_sections
 from rbm_tui.screens.models import ModelsScreen
 from rbm_tui.screens.taste import palette_commands
 from rbm_tui.screens.train import TrainScreen
+from rbm_tui.switching import QuickSwitch, premount
 from rbm_tui.training import TrainingRun
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ class RbmCommands(Provider):
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
-class RbmTuiApp(App[None]):
+class RbmTuiApp(QuickSwitch, App[None]):
     """rbm-tui: pick a dataset, train an RBM, rate movies, get recommendations.
 
     The app composes the screens and routes the workers' messages to its
@@ -129,6 +131,7 @@ class RbmTuiApp(App[None]):
         *,
         warmup: bool = True,
         first_screen: str | None = None,
+        premount: bool | None = None,
     ) -> None:
         super().__init__()
         self.controller = Controller(self)
@@ -136,6 +139,9 @@ class RbmTuiApp(App[None]):
         self._initial_dataset = dataset
         self._first_screen = first_screen
         self._warmup = warmup
+        self._premount = warmup if premount is None else premount
+        #: Set once the main screens not shown first are mounted (``premount``).
+        self.premounted = asyncio.Event()
         for mode, cls in MAIN_SCREENS.items():
             self.add_mode(mode, cls)
         theme = self.prefs.theme
@@ -226,6 +232,9 @@ class RbmTuiApp(App[None]):
         await self.switch_mode(first)
         if self._warmup:
             self.call_after_refresh(self.set_timer, 0.5, self._warm_up)
+        if self._premount:
+            mount = premount(self, MAIN_SCREENS, self.premounted)
+            self.call_after_refresh(self.run_worker, mount, group="premount")
         if dataset:
             self.controller.startup_dataset = dataset
             self.controller.use_dataset(dataset, show=None)

@@ -32,13 +32,20 @@ import time
 from collections.abc import Callable
 
 from engine.settings import TrainConfig
+from engine.training.sampling import visits_every_movie
 
 #: The finishing steps cost about ``FINISH_PASSES + FINISH_PER_HUB2 * (hubs / 1000)²``
 #: passes over the batches, ``hubs`` the movies the movie-to-movie fit solves for (its sort
-#: of every candidate partner grows with their square); fitted to ML-100K (1,682 hubs) and
-#: ml-latest-small (8,192 hubs) with the default settings (``bench_forecast.py``).
+#: of every candidate partner grows with their square); fitted with the default settings where
+#: the negative phase looks at every movie (``bench_forecast.py --runs 3``, 2026-12-07):
+#: ML-100K (1,682 hubs) 2.4-5.5 passes; ml-latest-small (8,192 hubs) 18.1-20.8 on a busy
+#: machine, 12.7-16.0 on a quieter one (training's threads follow the load, the finishing
+#: steps do not keep the same ratio to a pass), so its 14.9 passes are within 30 % of both.
 FINISH_PASSES = 3.5
-FINISH_PER_HUB2 = 0.33
+FINISH_PER_HUB2 = 0.17
+#: The same where the negative phase samples the movies (a pass costs less against the
+#: finishing steps): fitted to ml-latest-small when it was sampled.
+FINISH_PER_HUB2_SAMPLED = 0.33
 
 
 def _recent(values: list[float]) -> float | None:
@@ -57,13 +64,17 @@ class Forecast:
         config: TrainConfig,
         clock: Callable[[], float] = time.monotonic,
         n_items: int | None = None,
+        n_users: int | None = None,
     ) -> None:
-        """``n_items``: the dataset's movies (None: unknown; the finishing steps are then
-        counted as those of a small catalogue)."""
+        """``n_items``, ``n_users``: the dataset's movies and people (None: unknown; the
+        finishing steps are then counted as those of a small catalogue, and of a negative
+        phase over every movie)."""
         self.clock = clock
         hubs = min(n_items or 0, config.item_item_hubs) if config.item_item_weight > 0 else 0
+        sampled = n_users is not None and not visits_every_movie(config, n_users, n_items or 0)
+        per_hub2 = FINISH_PER_HUB2_SAMPLED if sampled else FINISH_PER_HUB2
         #: the finishing steps' cost, in passes over the batches
-        self.finish_passes = FINISH_PASSES + FINISH_PER_HUB2 * (hubs / 1000) ** 2
+        self.finish_passes = FINISH_PASSES + per_hub2 * (hubs / 1000) ** 2
         self.start = clock()
         self.refit = config.refit_epochs
         self.main = config.epochs - self.refit

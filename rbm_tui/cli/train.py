@@ -132,7 +132,8 @@ def _train_and_save(args, ratings, config, name: str, stop):
     from engine.training.run import train_and_save
     from rbm_tui.progress import TrainProgress
 
-    bar = TrainProgress(Forecast(config, n_items=ratings.n_items), sys.stderr)
+    forecast = Forecast(config, n_items=ratings.n_items, n_users=ratings.n_users)
+    bar = TrainProgress(forecast, sys.stderr)
     try:
         return train_and_save(
             ratings,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
+from rbm_tui.widgets.footer import QuickFooter
 from rbm_tui.widgets.nav import NavBar
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ class AppScreen(Screen):
     def __init__(self) -> None:
         super().__init__(id=f"{self.MODE}-screen")
         self._synced_version = -1
+        self._resumed = False
 
     @property
     def rbm(self) -> RbmTuiApp:
@@ -48,13 +51,30 @@ class AppScreen(Screen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
         yield from self.compose_body()
-        yield Footer(compact=True, show_command_palette=self.FOOTER_PALETTE)
+        yield QuickFooter(compact=True, show_command_palette=self.FOOTER_PALETTE)
 
     def compose_body(self) -> ComposeResult:  # pragma: no cover - overridden
         yield from ()
 
+    @on(events.ScreenResume)
+    def _shown(self, event: events.ScreenResume) -> None:
+        """Textual restyles every widget of a screen shown again (a tenth of a second on
+        Train); a main screen shown again by a switch has the styles it had (a new theme
+        restyles it through the app's stylesheet), so only its first showing does. (Runs
+        before Textual's own handler, which reads the flag, and after :meth:`on_screen_resume`
+        synced the screen: the paint held back for the switch can go.)"""
+        if self._resumed:
+            event.refresh_styles = False
+        self._resumed = True
+        self.rbm.end_hold()
+
     def on_screen_resume(self) -> None:
         self.maybe_sync()
+
+    def mark_styled(self) -> None:
+        """The screen was styled as it mounted in the background: its first showing need not
+        restyle it (:func:`rbm_tui.switching.premount`)."""
+        self._resumed = True
 
     def maybe_sync(self, force: bool = False) -> None:
         """Run :meth:`sync_state` if the app's state changed since the last sync."""
