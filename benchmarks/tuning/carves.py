@@ -53,16 +53,10 @@ from engine.settings import TrainConfig  # noqa: E402
 from engine.training.loop import train  # noqa: E402
 
 DATA = Path("/work/shared/data")
-MSR_TRAIN = DATA / "benchmarks" / "ml100k-msr" / "train.csv"
-#: the top-N training file of each dataset (``carve_topn(seed, dataset)``)
-TOPN_TRAIN = {"ml100k": MSR_TRAIN, "mls16": DATA / "benchmarks" / "mls16-msr" / "train.csv"}
+#: each dataset's top-N and new-people training files (``carve_topn``, ``carve_new``)
+TOPN_TRAIN = {d: DATA / "benchmarks" / f"{d}-msr" / "train.csv" for d in ("ml100k", "mls16")}
+NEW_TRAIN = {d: DATA / "benchmarks" / f"{d}-newusers" / "train.csv" for d in ("ml100k", "mls16")}
 U1_BASE = DATA / "ml-100k" / "u1.base"
-NEWUSERS_TRAIN = DATA / "benchmarks" / "ml100k-newusers" / "train.csv"
-#: the newusers training file of each dataset (``carve_new(seed, dataset=...)``)
-NEW_TRAIN = {
-    "ml100k": NEWUSERS_TRAIN,
-    "mls16": DATA / "benchmarks" / "mls16-newusers" / "train.csv",
-}
 
 #: Ratings at or above this are likes (the benchmarks' threshold).
 LIKE = 3.0
@@ -80,10 +74,6 @@ def _load(path: Path) -> Ratings:
             raise ValueError(f"refusing to read a test file: {path}")
         _CACHE[key] = load_ratings(path, cache=False)
     return _CACHE[key]
-
-
-def msr_train() -> Ratings:
-    return _load(MSR_TRAIN)
 
 
 def u1_base() -> Ratings:
@@ -246,17 +236,6 @@ def new_eval(model, thumbs: Ratings, test: Ratings) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- driver
-def browser_scorer(seed: int, overrides: dict) -> Callable[[], tuple[dict, dict]]:
-    """Train the models of the browser's two rankings for ``seed`` (the topn carve's and the
-    new carve's) once; the returned function scores them as the engine ranks now:
-    ``(topn_eval's figures, new_eval's figures)`` (for scripts that vary how it ranks)."""
-    tr, val = carve_topn(seed)
-    model = train_model(tr, seed, overrides)
-    rest, thumbs, test = carve_new(seed)
-    model_new = train_model(rest, seed, overrides)
-    return lambda: (topn_eval(model, tr, val), new_eval(model_new, thumbs, test))
-
-
 def train_model(ratings: Ratings, seed: int, overrides: dict):
     """The model trained on ``ratings`` with the defaults, ``overrides`` applied, on the CPU
     with one thread."""
