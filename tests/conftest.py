@@ -80,3 +80,17 @@ def demo_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from helpers import train_seeded_model
 
     return train_seeded_model(tmp_path_factory.mktemp("demo") / "demo-default.pt", seed=0)
+
+
+@pytest.fixture
+def with_model(seeded_model_file: Path, rbm_home: Path) -> Path:
+    """The demo chosen and the seeded tiny model active, as if trained before."""
+    import shutil
+
+    from engine import paths
+    from rbm_tui.preferences import Preferences
+
+    target = paths.models_dir() / "demo-seeded.pt"
+    shutil.copy(seeded_model_file, target)
+    Preferences(dataset="demo", models={"demo": str(target)}).save()
+    return target

@@ -479,20 +479,6 @@ async def test_last_dataset_is_remembered():
 
 
 # ----------------------------------------------------------------------------- browse
-@pytest.fixture
-def with_model(seeded_model_file, rbm_home):
-    """The demo chosen and a seeded tiny model active, as if trained before."""
-    import shutil
-
-    from engine import paths
-
-    target = paths.models_dir() / "demo-seeded.pt"
-    shutil.copy(seeded_model_file, target)
-    s = Preferences(dataset="demo", models={"demo": str(target)})
-    s.save()
-    return target
-
-
 async def open_browse(pilot) -> BrowseScreen:
     app = pilot.app
     await wait_for(pilot, lambda: app.model is not None, what="the model")

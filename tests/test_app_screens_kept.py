@@ -13,22 +13,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets._footer import FooterKey
 
-from rbm_tui.preferences import Preferences
 from rbm_tui.screens.browse import BrowseScreen
 from rbm_tui.screens.models import ModelsScreen
 from rbm_tui.screens.train import TrainScreen
 from rbm_tui.widgets.footer import QuickFooter
-
-
-@pytest.fixture
-def with_model(seeded_model_file, rbm_home):
-    """The demo chosen and a seeded tiny model active, as if trained before."""
-    from engine import paths
-
-    target = paths.models_dir() / "demo-seeded.pt"
-    shutil.copy(seeded_model_file, target)
-    Preferences(dataset="demo", models={"demo": str(target)}).save()
-    return target
 
 
 def shown_keys(screen: Screen) -> list[tuple[str, str, bool]]:

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from helpers import SIZE, make_app, rec_items, wait_for
 from textual.widgets import Input, Label
 
-from rbm_tui.preferences import Preferences
 from rbm_tui.screens.browse import BrowseScreen, MoviesTable, RecsList
-
-
-@pytest.fixture
-def with_model(seeded_model_file, rbm_home):
-    """The demo chosen and a seeded tiny model active, as if trained before."""
-    from engine import paths
-
-    target = paths.models_dir() / "demo-seeded.pt"
-    shutil.copy(seeded_model_file, target)
-    Preferences(dataset="demo", models={"demo": str(target)}).save()
-    return target
 
 
 async def open_browse(pilot) -> BrowseScreen:
