@@ -20,8 +20,6 @@ from typing import Any, TextIO
 
 from engine.formatting import format_bytes, format_duration
 
-__all__ = ["ByteProgress", "TrainProgress", "format_bytes", "format_duration"]
-
 BAR_WIDTH = 20
 
 

@@ -26,8 +26,9 @@ import pytest
 
 from engine.data.pairs import read_pairs
 from engine.errors import DownloadCancelled
+from engine.formatting import format_bytes, format_duration
 from rbm_tui.cli import main
-from rbm_tui.progress import ByteProgress, TrainProgress, format_bytes, format_duration
+from rbm_tui.progress import ByteProgress, TrainProgress
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -61,7 +61,7 @@ class CandidateSampler:
         self, cfg: TrainConfig, n_users: int, n_items: int, item_pop: Any,
         rng: np.random.Generator,
     ) -> None:  # fmt: skip
-        self.cfg, self.n_items, self.rng = cfg, n_items, rng
+        self.cfg, self.rng = cfg, rng
         self.every = visits_every_movie(cfg, n_users, n_items)
         pop = np.asarray(item_pop, np.float64)
         self.order = np.argsort(-pop, kind="stable")  # (N,) movies, most rated first
