@@ -50,7 +50,8 @@ def format_value(v: object) -> str:
 
 def format_chosen(meta: dict) -> str:
     """What training chose for the data's shape (a model's ``meta["chosen"]``), in words:
-    ``64 people per batch; negative phase over every movie (9,125)``; ``""`` for a model
+    ``64 people per batch; negative phase over every movie (9,125); 2 replicas joined``
+    (replicas only when more than one); ``""`` for a model
     trained before these were recorded."""
     chosen = meta.get("chosen") or {}
     parts = []
@@ -63,4 +64,7 @@ def format_chosen(meta: dict) -> str:
             parts.append(f"negative phase over every movie ({n:,})")
         else:
             parts.append(f"negative phase over {n:,} sampled movies per update")
+    replicas = chosen.get("replicas")
+    if isinstance(replicas, int) and replicas > 1:
+        parts.append(f"{replicas} replicas joined")
     return "; ".join(parts)

@@ -267,6 +267,15 @@ class TrainConfig:
         "both", "early-stopping score: auc, ndcg or both (their sum)",
         choices=("auc", "ndcg", "both"),
     )  # fmt: skip
+    replicas: int = setting(
+        0, "RBMs trained side by side from other seeds and joined into one (0: automatic, "
+        "2 on data of few ratings per movie, see replicas_below)",
+        low=0, high=8,
+    )  # fmt: skip
+    replicas_below: float = setting(
+        20.0, "automatic replicas: 2 when the movies have fewer ratings than this on average",
+        low=0, high=1e9,
+    )  # fmt: skip
     min_batches: int = setting(
         14, "an epoch has at least this many updates (smaller batches on data of few people)",
         low=1, high=10**6,

@@ -297,7 +297,12 @@ class Controller:
             return False
         from engine.training.forecast import Forecast
 
-        forecast = Forecast(config, n_items=self.ratings.n_items, n_users=self.ratings.n_users)
+        forecast = Forecast(
+            config,
+            n_items=self.ratings.n_items,
+            n_users=self.ratings.n_users,
+            n_ratings=self.ratings.n_ratings,
+        )
         run = TrainingRun(self.dataset_name, config, forecast, name)
         self.training_run = run
         ratings, post = self.ratings, self.app.post_message

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 
 from engine.settings import TrainConfig
+from engine.training.replicas import replicas_for
 from engine.training.sampling import visits_every_movie
 
 #: The finishing steps cost about ``FINISH_PASSES + FINISH_PER_HUB2 * (hubs / 1000)²``
@@ -65,16 +66,20 @@ class Forecast:
         clock: Callable[[], float] = time.monotonic,
         n_items: int | None = None,
         n_users: int | None = None,
+        n_ratings: int | None = None,
     ) -> None:
-        """``n_items``, ``n_users``: the dataset's movies and people (None: unknown; the
-        finishing steps are then counted as those of a small catalogue, and of a negative
-        phase over every movie)."""
+        """``n_items``, ``n_users``, ``n_ratings``: the dataset's movies, people and ratings
+        (None: unknown; the finishing steps are then counted as those of a small catalogue, of
+        a negative phase over every movie and of one replica)."""
         self.clock = clock
         hubs = min(n_items or 0, config.item_item_hubs) if config.item_item_weight > 0 else 0
         sampled = n_users is not None and not visits_every_movie(config, n_users, n_items or 0)
         per_hub2 = FINISH_PER_HUB2_SAMPLED if sampled else FINISH_PER_HUB2
+        # replicas make every pass longer, not the finishing steps
+        known = n_ratings is not None and n_items is not None
+        replicas = replicas_for(config, n_ratings or 0, n_items or 0) if known else 1
         #: the finishing steps' cost, in passes over the batches
-        self.finish_passes = FINISH_PASSES + per_hub2 * (hubs / 1000) ** 2
+        self.finish_passes = (FINISH_PASSES + per_hub2 * (hubs / 1000) ** 2) / replicas
         self.start = clock()
         self.refit = config.refit_epochs
         self.main = config.epochs - self.refit

@@ -32,6 +32,7 @@ from engine.model import itemitem
 from engine.model.inference import pair_partner_mass
 from engine.settings import TrainConfig
 from engine.training import calibrate
+from engine.training.replicas import Replicas, replica_config, replicas_for
 from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
 from engine.training.sampling import visits_every_movie
 from engine.training.step import SampledCD, batch_size_for, initial_biases
@@ -60,11 +61,11 @@ __all__ = [
 _WEIGHT_COPIES = 8
 
 
-def _check_size(n_items: int, cfg: TrainConfig, device: str) -> None:
+def _check_size(n_items: int, cfg: TrainConfig, device: str, replicas: int = 1) -> None:
     """Refuse (TrainingError) a model whose weights cannot fit in the memory free here."""
     from engine.device import available_memory
 
-    need = _WEIGHT_COPIES * 2 * n_items * cfg.n_hidden * 4
+    need = _WEIGHT_COPIES * 2 * n_items * cfg.n_hidden * 4 * replicas
     free = available_memory(device)
     if free is not None and need > free:
         raise TrainingError(
@@ -184,7 +185,9 @@ class TrainingRun:
         import torch
 
         cfg, dist = self.cfg, self.hooks.dist
-        _check_size(self.ratings.n_items, cfg, self.device)
+        r = self.ratings
+        self.n_replicas = replicas_for(cfg, r.n_ratings, r.n_items)
+        _check_size(r.n_items, cfg, self.device, self.n_replicas)
         t_start = time.perf_counter()
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)  # the order of the people in each epoch
@@ -220,22 +223,34 @@ class TrainingRun:
         return LikeMatrix.from_ratings(self.ratings, self.cfg.like_threshold, soft_labels)
 
     def _set_up(self, lm: LikeMatrix) -> None:
-        """The RBM (visible biases from ``lm``'s unit counts), its :class:`SampledCD`
-        trainer, and ``snap``: a one-unit RBM that receives the averaged weights for use."""
+        """The RBM (visible biases from ``lm``'s unit counts) and its :class:`SampledCD`
+        trainer, or the :class:`Replicas` and the RBM they are joined into; and ``snap``: a
+        one-unit RBM that receives the averaged weights for use."""
         from engine.model.rbm import RBM
 
-        cfg, n_items = self.cfg, self.ratings.n_items
-        rbm = self.rbm = RBM(n_items, cfg.n_hidden, device=self.device, seed=cfg.seed)
+        n_items = self.ratings.n_items
+        counts = np.bincount(lm.cols, minlength=2 * lm.n_items)  # (2N,) ratings per unit
+        trainers = [self._trainer(counts, r) for r in range(self.n_replicas)]
+        self.trainer: SampledCD | Replicas = trainers[0]
+        self.rbm = trainers[0].rbm
+        if len(trainers) > 1:  # the joined model is an RBM of its own
+            self.trainer = Replicas(trainers)
+            self.rbm = RBM(n_items, 1, device=self.device, seed=None)
+        self.snap = RBM(n_items, 1, device=self.device, seed=None)
+        self.snap.keep, self.snap.like_units = self.rbm.keep, self.rbm.like_units
+
+    def _trainer(self, counts: np.ndarray, replica: int) -> SampledCD:
+        """The RBM of replica ``replica`` (visible biases from the unit counts ``counts (2N,)``)
+        and its :class:`SampledCD` trainer, seeded by :func:`replicas.replica_config`."""
+        from engine.model.rbm import RBM
+
+        cfg = replica_config(self.cfg, replica)
+        rbm = RBM(self.ratings.n_items, cfg.n_hidden, device=self.device, seed=cfg.seed)
         rbm.keep = 1.0 - cfg.dropout
         rbm.like_units = int(round(cfg.like_hidden * cfg.n_hidden))
-        counts = np.bincount(lm.cols, minlength=2 * lm.n_items)  # (2N,) ratings per unit
         rbm.b = initial_biases(counts).to(self.device)
         item_pop = counts.reshape(-1, 2).sum(1)  # (N,) ratings per movie
-        self.trainer = SampledCD(
-            rbm, cfg, self.device, self.ratings.n_users, item_pop, self.hooks.dist
-        )
-        self.snap = RBM(n_items, 1, device=self.device, seed=None)
-        self.snap.keep, self.snap.like_units = rbm.keep, rbm.like_units
+        return SampledCD(rbm, cfg, self.device, self.ratings.n_users, item_pop, self.hooks.dist)
 
     def _main_phase(self, lm: LikeMatrix, val: Validation) -> None:
         """The first ``n_main`` epochs on ``lm``, each validated, until ``patience`` epochs
@@ -294,13 +309,14 @@ class TrainingRun:
         )
 
     def _chosen(self) -> dict[str, int]:
-        """What training chose for the data's shape: people per mini-batch (on everyone)
-        and the movies each update's negative phase looks at."""
+        """What training chose for the data's shape: people per mini-batch (on everyone),
+        the movies each update's negative phase looks at, and the replicas joined."""
         r, cfg = self.ratings, self.cfg
         every = visits_every_movie(cfg, r.n_users, r.n_items)
         return {
             "batch_size": batch_size_for(cfg, r.n_users),
             "negative_movies": r.n_items if every else cfg.candidates,
+            "replicas": self.n_replicas,
         }
 
     def _calibration(

@@ -132,7 +132,9 @@ def _train_and_save(args, ratings, config, name: str, stop):
     from engine.training.run import train_and_save
     from rbm_tui.progress import TrainProgress
 
-    forecast = Forecast(config, n_items=ratings.n_items, n_users=ratings.n_users)
+    forecast = Forecast(
+        config, n_items=ratings.n_items, n_users=ratings.n_users, n_ratings=ratings.n_ratings
+    )
     bar = TrainProgress(forecast, sys.stderr)
     try:
         return train_and_save(
