@@ -56,7 +56,13 @@ def run(data: str, values: dict[str, str]) -> dict:
     config = TrainConfig.from_strings(values)
     clocks = {"wall": time.monotonic, "cpu": time.process_time}
     forecasts = {
-        k: Forecast(config, clock=c, n_items=ratings.n_items, n_users=ratings.n_users)
+        k: Forecast(
+            config,
+            clock=c,
+            n_items=ratings.n_items,
+            n_users=ratings.n_users,
+            n_ratings=ratings.n_ratings,
+        )
         for k, c in clocks.items()
     }
     seen: dict[str, list[tuple[int, float, float | None]]] = {k: [] for k in clocks}

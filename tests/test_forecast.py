@@ -107,6 +107,14 @@ def test_a_bigger_catalogue_has_longer_finishing_steps():
     assert Forecast(no_fit, n_items=9_125).finish_passes == FINISH_PASSES
 
 
+def test_replicas_make_the_passes_longer_not_the_finishing_steps():
+    config = TrainConfig()
+    one = Forecast(config, n_items=9_066, n_users=671, n_ratings=500_000).finish_passes
+    two = Forecast(config, n_items=9_066, n_users=671, n_ratings=76_144).finish_passes
+    assert two == pytest.approx(one / 2)  # latest-small: 8 ratings a movie, two replicas
+    assert Forecast(config, n_items=9_066, n_users=671).finish_passes == one  # ratings unknown
+
+
 def test_early_stopping_is_foreseen_once_the_score_stalls():
     """Best at epoch 10, patience 8: stopped after 18 main epochs, then 4 refit epochs. The
     forecast drops from 24 to 22 epochs once the score has stalled for half the patience."""
