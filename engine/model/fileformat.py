@@ -126,7 +126,8 @@ def _data_records(path: Path) -> list[tuple[int, int]]:
         with zipfile.ZipFile(path) as z, open(path, "rb") as f:
             infos = [i for i in z.infolist() if _is_data_record(i.filename)]
             return [(_data_offset(f, i), i.file_size) for i in infos if i.compress_type == 0]
-    except (OSError, zipfile.BadZipFile, struct.error, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, struct.error, ValueError, NotImplementedError) as exc:
+        # (NotImplementedError: a record asks for a zip version or method zipfile lacks)
         raise damaged(path, f"its archive: {summary(exc)}") from None
 
 
