@@ -271,7 +271,8 @@ class Model:
         """The model a training run kept: ``rbm`` trained on ``ratings`` with ``config``,
         its calibration weights, the epochs' :class:`~engine.training.loop.EpochReport`
         ``history``, the calibration picture ``reliability`` and what training ``chosen``
-        for the data's shape (``batch_size``: people; ``negative_movies``: movies per update)."""
+        for the data's shape (``batch_size``: people; ``negative_movies``: movies per update;
+        ``replicas``: RBMs joined)."""
         counts, likes, sums = _movie_stats(ratings, config.like_threshold)
         return cls(
             rbm=rbm,

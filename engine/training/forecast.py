@@ -78,8 +78,9 @@ class Forecast:
         sampled = n_users is not None and not visits_every_movie(config, n_users, n_items or 0)
         per_hub2 = FINISH_PER_HUB2_SAMPLED if sampled else FINISH_PER_HUB2
         # replicas make every pass longer, not the finishing steps
-        known = n_ratings is not None and n_items is not None
-        replicas = replicas_for(config, n_ratings or 0, n_items or 0) if known else 1
+        replicas = 1
+        if n_ratings is not None and n_items is not None:
+            replicas = replicas_for(config, n_ratings, n_items)
         #: the finishing steps' cost, in passes over the batches
         self.finish_passes = (FINISH_PASSES + per_hub2 * (hubs / 1000) ** 2) / replicas
         self.start = clock()

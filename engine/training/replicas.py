@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from engine.settings import SETTINGS_BY_NAME, TrainConfig
+from engine.model.fileformat import MAX_HIDDEN
+from engine.settings import TrainConfig
 
 if TYPE_CHECKING:
     from engine.data.likes import LikeMatrix
@@ -28,15 +29,14 @@ if TYPE_CHECKING:
 
 #: the replicas chosen when the data is sparse (``replicas`` 0)
 SPARSE_REPLICAS = 2
-#: a joined model has at most this many hidden units (the ``n_hidden`` setting's limit)
-MAX_HIDDEN = int(SETTINGS_BY_NAME["n_hidden"].high or 0)
 
 
 def replicas_for(cfg: TrainConfig, n_ratings: int, n_items: int) -> int:
     """How many replicas a run of ``cfg`` trains on ``n_ratings`` ratings of ``n_items``
     movies: ``cfg.replicas`` when set, else 2 where a movie has fewer than
     ``cfg.replicas_below`` ratings on average (latest-small: 11) and 1 elsewhere (ML-100K: 59,
-    25M: 423); never more than the hidden units' limit allows."""
+    25M: 423); never more than a model file's hidden units allow
+    (:data:`~engine.model.fileformat.MAX_HIDDEN`)."""
     want = cfg.replicas
     if want == 0:
         sparse = n_items > 0 and n_ratings < cfg.replicas_below * n_items
