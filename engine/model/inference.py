@@ -74,7 +74,7 @@ def pair_seen(rbm, lm: LikeMatrix, vu, vi, batch: int = 65536) -> np.ndarray:
     from engine.model.rbm import logaddexp_pair
 
     users, pos = np.unique(vu, return_inverse=True)
-    out = []
+    out = np.zeros(len(vu))  # made up front: see RBM.conditionals
     with torch.no_grad():
         x = torch.cat(
             [hidden_input(rbm, lm, users[s : s + 4096]) for s in range(0, len(users), 4096)]
@@ -85,8 +85,8 @@ def pair_seen(rbm, lm: LikeMatrix, vu, vi, batch: int = 65536) -> np.ndarray:
             p = torch.from_numpy(pos[s : s + batch]).to(rbm.device)
             it = torch.from_numpy(np.asarray(vi[s : s + batch], np.int64)).to(rbm.device)
             sc = rbm.pair_scores(x[p], it)
-            out.append((logaddexp_pair(sc) - base[p] - own[it]).double().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+            out[s : s + batch] = (logaddexp_pair(sc) - base[p] - own[it]).double().cpu().numpy()
+    return out
 
 
 def pair_partner_mass(rbm, lm: LikeMatrix, vu, vi, exclude=None, batch: int = 1024) -> np.ndarray:

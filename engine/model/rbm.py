@@ -222,7 +222,10 @@ class RBM:
             W, b = W[items], b[items]
         base = self.keep * F.softplus(x).sum(1, keepdim=True)  # (B, 1)
         ex = x.exp()[:, None, None, :] if by_exp else None
-        seen_parts, like_parts = [], []
+        # the results are written into tensors made up front: results kept between the
+        # chunks' big temporaries fragment the C heap, which then grows by gigabytes
+        seen = x.new_empty(x.shape[0], W.shape[0])
+        like = x.new_empty(x.shape[0], W.shape[0])
         chunk = max(1, budget // (x.shape[0] * 2 * self.n_hidden))
         for s in range(0, W.shape[0], chunk):
             Wc = W[s : s + chunk]  # (m, 2, H): weights, or their exp
@@ -231,10 +234,9 @@ class RBM:
             else:
                 sp = F.softplus(x[:, None, None, :] + Wc[None])
             sc = self.keep * sp.sum(3) + b[s : s + chunk][None]
-            seen_parts.append(logaddexp_pair(sc) - base)
-            like_parts.append(sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp))
-        like = torch.cat(like_parts, 1)
-        return torch.cat(seen_parts, 1), like if offset is None else like + offset[:, None]
+            seen[:, s : s + chunk] = logaddexp_pair(sc) - base
+            like[:, s : s + chunk] = sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp)
+        return seen, like if offset is None else like + offset[:, None]
 
     def _pair_softplus(
         self, x: torch.Tensor, items: torch.Tensor
@@ -276,8 +278,8 @@ class RBM:
         their own like term ``offset[rows[p]]`` when ``offset (B,)`` is given,
         :meth:`like_offset`); with ``parts``, ``(P, 2)``: the log-odds without
         :attr:`like_gain` and the like units' share of it."""
-        out = []
         L = self.like_units
+        out = x.new_zeros((len(items), 2) if parts else len(items))  # see conditionals
         for s in range(0, len(items), batch):
             r = rows[s : s + batch]
             xs, it = x[r], items[s : s + batch]
@@ -285,14 +287,11 @@ class RBM:
             if parts:
                 sp, b = self._pair_softplus(xs, it)
                 z = self.keep * (sp[:, 1] - sp[:, 0]).sum(1) + b[:, 1] - b[:, 0]
-                if off is not None:
-                    z = z + off
-                out.append(torch.stack((z, self.keep * (sp[:, 1, :L] - sp[:, 0, :L]).sum(1)), 1))
+                out[s : s + batch, 0] = z if off is None else z + off
+                out[s : s + batch, 1] = self.keep * (sp[:, 1, :L] - sp[:, 0, :L]).sum(1)
             else:
-                out.append(self.pair_scores(xs, it, with_like=True, offset=off)[1])
-        if out:
-            return torch.cat(out)
-        return torch.zeros((0, 2) if parts else 0, device=x.device)
+                out[s : s + batch] = self.pair_scores(xs, it, with_like=True, offset=off)[1]
+        return out
 
     def _like_extra(self, sp: torch.Tensor) -> torch.Tensor | float:
         """What :attr:`like_gain` adds to like log-odds, from softplus inputs ``sp (..., 2, H)``."""
