@@ -52,9 +52,10 @@ if TYPE_CHECKING:
 EXACT_LIMIT = 5_000_000
 
 #: The power of P(like) in the match, σ(seen log-odds) · P(like)^LIKE_WEIGHT. Chosen on the
-#: validation carves (``benchmarks/tuning/liked_mix.py``, seeds 0-4): 0.25 ranked better than
-#: the plain product (1) for people known by 10 thumbs and for the 1b carve alike; a person's
-#: P(like) from a few thumbs is a noisy guess, and picking is the stronger signal.
+#: validation carves of both datasets (``benchmarks/tuning/rank_grid.py --variant like=P``,
+#: seeds 0-4): 0.25 ranks better than the plain product (1) and than 0.5 for people known by
+#: 10 thumbs and for the 1b carve alike; a person's P(like) from a few thumbs is a noisy guess,
+#: and picking is the stronger signal (0.125: level, docs/quality-mls16.md, round 5).
 LIKE_WEIGHT = 0.25
 
 
