@@ -137,6 +137,7 @@ def tensor_edits(draw):
 
 
 @FUZZ
+@pytest.mark.filterwarnings("ignore:Casting complex values to real:UserWarning")
 @given(edits=st.lists(tensor_edits(), min_size=1, max_size=3))
 def test_fuzzed_tensor_tables_sealed_load_exactly_or_fail_with_a_model_error(
     original, scratch, edits
