@@ -3,7 +3,7 @@ steps included), on replayed runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -23,6 +23,7 @@ class Report:
     epoch: int
     best: bool
     refit: bool = False
+    val: dict = field(default_factory=lambda: {"auc": 0.5})  # empty without validation
 
 
 def replay(
@@ -205,3 +206,19 @@ def replay_paces(config: TrainConfig, paces: list[float]):
         seen.append(t[0] + f.seconds_left())
     t[0] += f.finish_passes * paces[-1]
     return t[0], seen, f
+
+
+def test_a_run_without_validation_ratings_expects_no_refit():
+    """Nobody with 5 ratings: no validation split, so the configured epochs all run on every
+    rating and none is added after them (the count stays 30, not 30 + the refit's 21)."""
+    config = TrainConfig(epochs=30)
+    t = [0.0]
+    f = Forecast(config, clock=lambda: t[0])
+    assert f.expected_epochs == 30
+    for epoch in range(1, 31):
+        for b in range(1, 5):
+            t[0] += 0.5
+            f.on_batch(Batch(epoch, b, 4))
+        f.on_epoch(Report(epoch, best=True, val={}))
+        assert f.expected_epochs == 30
+    assert f.seconds_left() == pytest.approx(f.finish_passes * 2.0)  # the finishing steps

@@ -122,6 +122,9 @@ class Forecast:
         self._first = self._last = None
         self.epoch = r.epoch
         self.batch = 0
+        if not r.refit and not r.val and self.refit:
+            # no validation ratings (nobody has 5 ratings): every epoch is a main one
+            self.main, self.refit = self.main + self.refit, 0
         if r.best:
             self.best = r.epoch
         if r.refit and not self.in_refit:
