@@ -236,7 +236,9 @@ class RBM:
             sc = self.keep * sp.sum(3) + b[s : s + chunk][None]
             seen[:, s : s + chunk] = logaddexp_pair(sc) - base
             like[:, s : s + chunk] = sc[..., LIKE] - sc[..., DISLIKE] + self._like_extra(sp)
-        return seen, like if offset is None else like + offset[:, None]
+        if offset is not None:
+            like += offset[:, None]
+        return seen, like
 
     def _pair_softplus(
         self, x: torch.Tensor, items: torch.Tensor
