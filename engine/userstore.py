@@ -380,13 +380,20 @@ class UserStore:
         return ImportResult(**counts)
 
     # -------------------------------------------------------------------- export
-    def export_ratings(self, key: str, path: str | Path, profile: str | None = None) -> int:
+    def export_ratings(
+        self,
+        key: str,
+        path: str | Path,
+        profile: str | None = None,
+        titles: transfer.Titles = None,
+    ) -> int:
         """Write the profile's thumbs on ``key`` as a ratings file ``user,item,rating`` (user:
-        the profile's name; item: the dataset's movie ID; rating 5 a like, 1 a dislike),
-        atomically; returns the number of rows."""
+        the profile's name; item: the dataset's movie ID; rating 5 a like, 1 a dislike) and,
+        with ``titles`` (movie ID -> title), ``title``, atomically; returns the number of
+        rows."""
         name = self.active_profile() if profile is None else profile
         thumbs = self.ratings(key, name)
-        return transfer.write_ratings(path, name, thumbs.items())
+        return transfer.write_ratings(path, name, thumbs.items(), titles)
 
     def export_csv(
         self,

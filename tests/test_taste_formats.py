@@ -146,7 +146,75 @@ def test_rbm_tui_thumbs_table_without_a_person_column_is_read(tmp_path: Path):
     )
     p = parse(f)
     assert p.format.name == "rbm-tui"
-    assert [(r.item, r.rating, r.title) for r in p.rows] == [("2571", 5.0, ""), ("47", 1.0, "")]
+    rows = [(r.item, r.rating, r.title, r.original_title, r.year) for r in p.rows]
+    assert rows == [("2571", 5.0, "Matrix, The", "", 1999), ("47", 1.0, "Seven", "Se7en", 1995)]
+
+
+LB = "Date,Name,Year,Letterboxd URI,Rating\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "problem"),
+    [
+        # a quote opened on line 3 and never closed: the rest of the file is not one title
+        ('2024-01-01,Heat,1995,u,4\n2024-01-02,"Alien,1979,u,4\n2024-01-03,Jaws,1975,u,5\n',
+         3, "never closed"),
+        # a quote that swallows a line and closes on the next: one record, named by its first
+        ('2024-01-01,"Heat,1995,u,4\n2024-01-02,Alien",1979,u,4\n2024-01-03,Jaws,1975,u,5\n',
+         2, "several lines"),
+        ("2024-01-01,Heat,1995,u,4\n2024-01-02,Alien,1979,u\n", 3, "4 cells"),
+        ('2024-01-01,"Heat"x,1995,u,4\n', 2, "bad CSV"),
+    ],
+)  # fmt: skip
+def test_a_stray_quote_or_a_short_row_is_refused_at_its_first_line(tmp_path, body, line, problem):
+    """A row the CSV reader cannot split as the header is never skipped or shifted in silence."""
+    e = _refused(tmp_path, LB + body)
+    assert e.line == line and problem in e.problem
+
+
+def test_a_bad_value_after_a_review_over_several_lines_names_the_line_it_starts_on(tmp_path):
+    head = "Date,Name,Year,Letterboxd URI,Rating,Review\n"
+    body = '2024-01-01,Heat,1995,u,4,"long\n\nand good"\n2024-01-03,Jaws,1975,u,x,ok\n'
+    e = _refused(tmp_path, head + body)
+    assert e.line == 5 and "not a number" in e.problem
+
+
+def test_letterboxds_export_zip_is_read_from_its_ratings_csv(tmp_path: Path):
+    import zipfile
+
+    z = tmp_path / "letterboxd-anna-2024-05-01-10-00-utc.zip"
+    with zipfile.ZipFile(z, "w") as out:
+        out.writestr("watched.csv", "Date,Name,Year,Letterboxd URI\n2024-01-01,Heat,1995,u\n")
+        out.writestr("deleted/ratings.csv", LB + "2024-01-01,Jaws,1975,u,1\n")
+        out.writestr("ratings.csv", LB + "2024-01-01,Heat,1995,u,4.5\n")
+    p = parse(z)
+    assert p.format.name == "letterboxd"
+    assert [(r.title, r.rating) for r in p.rows] == [("Heat", 4.5)]
+    bad = tmp_path / "other.zip"
+    with zipfile.ZipFile(bad, "w") as out:
+        out.writestr("a.csv", "x\n")
+        out.writestr("b.csv", "y\n")
+    with pytest.raises(RatingsError, match="without ratings.csv"):
+        parse(bad)
+    with zipfile.ZipFile(bad, "a") as out:
+        out.writestr("ratings.csv", LB + "2024-01-01,Heat,1995,u,nine\n")
+    with pytest.raises(RatingsError, match=r"other\.zip/ratings\.csv, line 2"):
+        parse(bad)
+
+
+def test_utf16_and_a_semicolon_sheets_decimal_commas_are_read(tmp_path: Path):
+    """Excel's "Unicode text" (UTF-16, tabs) and a European sheet (``;`` and ``4,5``)."""
+    from engine.taste.formats import sniff_file
+
+    tabbed = (LB + "2024-01-01,Amélie,2001,u,4.5\n").replace(",", "\t")
+    f = tmp_path / "ratings.txt"
+    f.write_bytes(tabbed.encode("utf-16"))
+    assert sniff_file(f).name == "letterboxd"
+    assert [(r.title, r.rating) for r in parse(f).rows] == [("Amélie", 4.5)]
+    f.write_text((LB + "2024-01-01,Heat,1995,u,4,5\n").replace(",", ";").replace("4;5", "4,5"))
+    assert [(r.title, r.rating) for r in parse(f).rows] == [("Heat", 4.5)]
+    f.write_text(LB + '2024-01-01,Heat,1995,u,"4,5"\n')  # a comma file's 4,5 stays refused
+    assert "not a number" in _refused(tmp_path, f.read_text()).problem
 
 
 HEADERS = [

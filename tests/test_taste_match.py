@@ -216,3 +216,43 @@ def test_a_loaded_dataset_and_its_links_csv(tmp_path: Path):
     r = import_file(FIX / "imdb_ratings.csv", ratings, links, unmatched_dir=tmp_path)
     assert r.thumbs == {2571: True, 29: True, 47: False} and r.methods == {"imdb": 3}
     assert all(ratings.lookup_item(i) >= 0 for i in r.thumbs)
+
+
+def test_an_export_of_another_dataset_is_matched_by_its_titles_not_its_ids(tmp_path: Path):
+    """Another dataset's movie 100 is not this one's: a row whose title names another film
+    than its ID here goes by its title (or stays unmatched), never to the ID's movie."""
+    f = tmp_path / "thumbs.csv"
+    f.write_text(
+        "user,item,rating,title\n"
+        'me,2571,5,"Matrix, The (1999)"\n'  # the same movie: by its ID
+        'me,100,5,"Fight Club (1999)"\n'  # 100 is Twins here: Fight Club by title
+        "me,47,1,Heat (1995)\n",  # 47 is Seven here, Heat is not in the dataset
+        encoding="utf-8",
+    )
+    r = import_file(f, movies_frame(), unmatched_dir=tmp_path)
+    assert r.thumbs == {2571: True, 2959: True}
+    assert r.methods == {"item": 1, "title": 1}
+    assert [u.row.line for u in r.unmatched_rows] == [4]
+
+
+def test_bare_ids_most_of_which_the_dataset_lacks_are_refused(tmp_path: Path):
+    """A file of IDs without titles from another dataset: its few IDs that exist here mean
+    other movies, so nothing is imported."""
+    f = tmp_path / "other.csv"
+    f.write_text("userId,movieId,rating\n1,2571,5\n1,99999,4\n1,88888,2\n", encoding="utf-8")
+    with pytest.raises(RatingsError, match="2 of its 3 movie IDs are not in this dataset"):
+        import_file(f, movies_frame(), unmatched_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    f.write_text("userId,movieId,rating\n1,2571,5\n1,47,4\n1,88888,2\n", encoding="utf-8")
+    assert import_file(f, movies_frame(), unmatched_dir=tmp_path).thumbs == {2571: True, 47: True}
+
+
+def test_each_dataset_and_profile_keeps_its_own_list_of_unmatched_rows(tmp_path: Path):
+    """Every IMDb and Letterboxd export is called ratings.csv: two people's lists must not
+    overwrite each other."""
+    a = import_file(FIX / "imdb_ratings.csv", movies_frame(), unmatched_dir=tmp_path, tag="d-Anna")
+    b = import_file(FIX / "imdb_ratings.csv", movies_frame(), unmatched_dir=tmp_path,
+                    tag="d-Ben Smith/2")  # fmt: skip
+    assert a.unmatched_file is not None and b.unmatched_file is not None
+    assert a.unmatched_file.name == "imdb-imdb_ratings-d-Anna-unmatched.csv"
+    assert b.unmatched_file.name == "imdb-imdb_ratings-d-Ben_Smith_2-unmatched.csv"

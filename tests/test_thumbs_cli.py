@@ -66,17 +66,20 @@ def test_dataset_defaults_to_the_last_one_used(store):
     assert len(_listed()["thumbs"]) == 4
 
 
-def test_export_writes_user_item_rating(store, tmp_path):
+def test_export_writes_user_item_rating_and_title(store, tmp_path):
+    """A ratings file every loader reads; the titles let another dataset match it by title."""
     from engine.data.loaders import load_ratings
 
     out = tmp_path / "me.csv"
     rc, _, err = run(["thumbs", "export", "--dataset", "demo", "--output", out])
     assert rc == 0 and "wrote 2 thumbs" in err
-    assert out.read_text(encoding="utf-8") == "user,item,rating\nme,1,5\nme,2,1\n"
+    assert out.read_text(encoding="utf-8") == (
+        "user,item,rating,title\nme,1,5,The Gold Rush (1925)\nme,2,1,Metropolis (1927)\n"
+    )
     r = load_ratings(out)
-    assert r.n_ratings == 2
+    assert r.n_ratings == 2 and r.item_ids.tolist() == [1, 2]
     rc, text, _ = run(["thumbs", "export", "--dataset", "demo", "--profile", "anna"])
-    assert rc == 0 and text == "user,item,rating\nanna,9,5\n"
+    assert rc == 0 and text.startswith("user,item,rating,title\nanna,9,5,")
 
 
 def test_clear_asks_then_undo_brings_back(store):

@@ -26,15 +26,27 @@ def _write(path: str | Path, rows: Iterable[Iterable[object]]) -> None:
     files.write_bytes(target, buf.getvalue().encode("utf-8"))
 
 
-def ratings_rows(user: str, thumbs: Iterable[tuple[object, bool]]) -> list[tuple]:
-    """The header and ``user,item,rating`` rows (5 a like, 1 a dislike) of ``thumbs``."""
-    rows = [(user, item, LIKE_RATING if liked else DISLIKE_RATING) for item, liked in thumbs]
-    return [RATINGS_HEADER, *rows]
+def ratings_rows(
+    user: str, thumbs: Iterable[tuple[object, bool]], titles: Titles = None
+) -> list[tuple]:
+    """The header and ``user,item,rating`` rows (5 a like, 1 a dislike) of ``thumbs``, and a
+    ``title`` column when ``titles`` is given (it lets an import into another dataset, whose
+    IDs mean other movies, match by title)."""
+    if titles is None:
+        return [RATINGS_HEADER, *((user, i, _stars(liked)) for i, liked in thumbs)]
+    header = (*RATINGS_HEADER, "title")
+    return [header, *((user, i, _stars(liked), _title(titles, i)) for i, liked in thumbs)]
 
 
-def write_ratings(path: str | Path, user: str, thumbs: Iterable[tuple[object, bool]]) -> int:
+def _stars(liked: bool) -> int:
+    return LIKE_RATING if liked else DISLIKE_RATING
+
+
+def write_ratings(
+    path: str | Path, user: str, thumbs: Iterable[tuple[object, bool]], titles: Titles = None
+) -> int:
     """Write :func:`ratings_rows` to ``path``; returns how many thumbs."""
-    rows = ratings_rows(user, thumbs)
+    rows = ratings_rows(user, thumbs, titles)
     _write(path, rows)
     return len(rows) - 1
 
@@ -45,8 +57,7 @@ def write_table(path: str | Path, items: list, titles: Titles = None) -> int:
     rows: list[Iterable[object]] = [("movieId", "title", "liked", "rating", "updated")]
     for r in items:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.updated))
-        rating = LIKE_RATING if r.liked else DISLIKE_RATING
-        rows.append((r.item_id, _title(titles, r.item_id), int(r.liked), rating, stamp))
+        rows.append((r.item_id, _title(titles, r.item_id), int(r.liked), _stars(r.liked), stamp))
     _write(path, rows)
     return len(items)
 

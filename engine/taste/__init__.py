@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import SettingError
-from engine.taste.formats import FORMATS, Format, parse
+from engine.errors import RatingsError, SettingError
+from engine.taste.formats import FORMATS, Format, TasteRow, parse
 from engine.taste.links import read_links
 from engine.taste.match import Matcher
 from engine.taste.report import ImportResult, Unmatched, write_unmatched
@@ -62,6 +62,7 @@ def import_file(
     threshold: float | None = None,
     *,
     unmatched_dir: Path | None = None,
+    tag: str = "",
 ) -> ImportResult:
     """Read one person's ratings export and match it to a dataset's movies.
 
@@ -73,8 +74,10 @@ def import_file(
         links: the dataset's ``links.csv`` (:func:`read_links`), or None: titles only.
         threshold: a rating at or above it is a like, on the file's own scale (IMDb 1-10,
             the others 0.5-5); None: the format's default (IMDb 6, the others 3).
-        unmatched_dir: where to write ``<format>-<name>-unmatched.csv`` (default
+        unmatched_dir: where to write ``<format>-<name>[-<tag>]-unmatched.csv`` (default
             ``<data dir>/imports``).
+        tag: what tells this import's list of unmatched rows from another's of a file of
+            the same name (the callers: the dataset and the profile).
 
     Returns an :class:`ImportResult`; nothing else is written. Raises
     :class:`~engine.errors.RatingsError` (file, line, problem) for an unreadable or foreign
@@ -93,8 +96,23 @@ def import_file(
         result.matched += 1
         result.methods[m.how] = result.methods.get(m.how, 0) + 1
         result.thumbs[m.item] = row.rating >= result.threshold
+    _check_ids(path, parsed.rows, result.unmatched_rows)
     if result.unmatched_rows:
         result.unmatched_file = write_unmatched(
-            path, parsed.format, parsed.header, result.unmatched_rows, unmatched_dir
+            path, parsed.format, parsed.header, result.unmatched_rows, unmatched_dir, tag
         )
     return result
+
+
+def _check_ids(path: Path, rows: list[TasteRow], unmatched: list[Unmatched]) -> None:
+    """Refuse a file of bare movie IDs (no titles) most of which the dataset lacks: it was
+    made from another dataset, and the IDs it shares mean other movies there."""
+    bare = sum(r.item is not None and not r.title for r in rows)
+    lost = sum(u.row.item is not None and not u.row.title for u in unmatched)
+    if bare and 2 * lost > bare:
+        raise RatingsError(
+            path,
+            f"{lost:,} of its {bare:,} movie IDs are not in this dataset: it was made from "
+            "another one, whose IDs mean other movies here",
+            hint="import it into the dataset it came from; an export with titles crosses datasets",
+        )

@@ -1,7 +1,8 @@
 """Matching the rows of an export to a dataset's movies: by id where it can, else by title.
 
 Order: the IMDb id, then the TMDb id (both through the dataset's ``links.csv``), then the
-dataset's own movie ID (rbm-tui exports), then the title and year:
+dataset's own movie ID (rbm-tui exports; taken only when the row's title, if it has one, is
+that movie's: another dataset's IDs mean other movies), then the title and year:
 
 1. a row's title (or original title) has the same key (:func:`~engine.taste.titles.title_key`)
    as a movie's main or alternative title, same year; failing that, a year off by one when one
@@ -116,11 +117,11 @@ class Matcher:
         for how, found in (
             ("imdb", self.by_imdb.get(row.imdb) if row.imdb is not None else None),
             ("tmdb", self.by_tmdb.get(row.tmdb) if row.tmdb is not None else None),
-            ("item", self.by_item.get(row.item) if row.item is not None else None),
+            ("item", self._by_item(row)),
         ):
             if found is not None:
                 return Match(found, how)
-        if row.item is not None:
+        if row.item is not None and not row.title:
             return Match(None, "no movie of this ID in the dataset")
         if not row.film:
             return Match(None, "not a film (a series, an episode or a game)")
@@ -129,6 +130,21 @@ class Matcher:
         if row.year is None:
             return Match(None, "no year to tell versions of a title apart")
         return self._by_title(row, row.year)
+
+    def _by_item(self, row: TasteRow) -> object | None:
+        """The movie of the row's dataset ID, unless the row's title names another film (an
+        export of another dataset, whose IDs mean other movies)."""
+        movie = self.by_item.get(row.item) if row.item is not None else None
+        if movie is None or not row.title:
+            return movie
+        names, year = split_movielens(str(self.movies.at[movie, "title"]))
+        same_year = year is None or row.year is None or abs(year - row.year) <= 1
+        ours = {title_key(n) for n in names}
+        return (
+            movie
+            if same_year and ours & {title_key(row.title), title_key(row.original_title)}
+            else None
+        )
 
     def _by_title(self, row: TasteRow, year: int) -> Match:
         if not self._titles_built:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,12 +93,17 @@ def unmatched_csv(header: list[str], rows: list[Unmatched]) -> bytes:
 
 
 def write_unmatched(
-    source: Path, fmt: Format, header: list[str], rows: list[Unmatched], folder: Path | None = None
+    source: Path,
+    fmt: Format,
+    header: list[str],
+    rows: list[Unmatched],
+    folder: Path | None = None,
+    tag: str = "",
 ) -> Path:
-    """Write the unmatched rows to ``folder/<format>-<export name>-unmatched.csv``
-    (atomically; the folder defaults to ``<data dir>/imports``); returns the path."""
+    """Write the unmatched rows to ``folder/<format>-<export name>[-<tag>]-unmatched.csv``
+    (atomically; the folder defaults to ``<data dir>/imports``; the tag's characters other
+    than letters, digits, ``.`` and ``-`` become ``_``); returns the path."""
     folder = Path(folder) if folder is not None else paths.data_dir() / "imports"
     folder.mkdir(parents=True, exist_ok=True)
-    return write_bytes(
-        folder / f"{fmt.name}-{source.stem}-unmatched.csv", unmatched_csv(header, rows)
-    )
+    name = "-".join(p for p in (fmt.name, source.stem, re.sub(r"[^\w.-]", "_", tag)) if p)
+    return write_bytes(folder / f"{name}-unmatched.csv", unmatched_csv(header, rows))

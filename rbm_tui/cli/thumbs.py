@@ -134,13 +134,14 @@ def _list(store, args: argparse.Namespace) -> int:
 def _export(store, args: argparse.Namespace) -> int:
     key = _dataset(args)
     profile = _profile(store, args)
+    titles = _titles(key)
     if args.output in (None, "-"):
         from engine.store.transfer import ratings_rows
 
-        thumbs = store.ratings(key, profile)
-        csv.writer(sys.stdout, lineterminator="\n").writerows(ratings_rows(profile, thumbs.items()))
+        rows = ratings_rows(profile, store.ratings(key, profile).items(), titles)
+        csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
         return EXIT_OK
-    n = store.export_ratings(key, args.output, profile)
+    n = store.export_ratings(key, args.output, profile, titles)
     info(f"wrote {n} thumb{'s' if n != 1 else ''} of {profile} on {key} to {args.output}")
     return EXIT_OK
 
@@ -171,6 +172,21 @@ def _undo(store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _titles(key: str) -> dict[object, str] | None:
+    """The dataset's titles by movie ID (those it has: a bare ratings file has none); None,
+    after a warning, when the dataset cannot be read (its thumbs are exported all the same)."""
+    from engine.errors import RbmTuiError
+    from rbm_tui.cli.common import load_data
+
+    try:
+        ratings = load_data(key)[0]
+    except (RbmTuiError, CLIError) as e:
+        warn(f"exported without titles: {e}")
+        return None
+    ids, titles = ratings.item_ids.tolist(), ratings.title_list()
+    return {i: t for i, t, real in zip(ids, titles, ratings.has_titles()) if real} or None
+
+
 # --------------------------------------------------------------------------- import
 def _import(args: argparse.Namespace) -> int:
     """Parse and match FILE (nothing changes when it is unreadable or foreign), then write its
@@ -180,9 +196,11 @@ def _import(args: argparse.Namespace) -> int:
 
     key = _dataset(args)
     ratings, path, _name = load_data(key)
-    result = import_file(args.file, ratings, read_links(path), args.threshold)
     with _store() as store:
         profile = _profile(store, args)
+        result = import_file(
+            args.file, ratings, read_links(path), args.threshold, tag=f"{key}-{profile}"
+        )
         if args.profile is not None:  # a new person: their profile is made for them
             profile = store.ensure_profile(profile)
         done = store.import_items(key, profile, result.thumbs.items(), replace=args.replace)
@@ -267,7 +285,7 @@ def add_parser(sub) -> None:
     )
     action(
         "export",
-        "write the thumbs as user,item,rating (5 like, 1 dislike)",
+        "write the thumbs as user,item,rating,title (5 like, 1 dislike)",
         "--dataset ml-100k --profile anna --output anna.csv",
     ).add_argument("--output", "-o", metavar="FILE", help="the CSV file (default: standard output)")
     action(

@@ -10,7 +10,6 @@ under it redraws once, not per row.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +31,7 @@ __all__ = [
     "TasteImportFailed",
     "TasteImported",
     "short_path",
-    "sniff_file",
 ]
-
-#: How much of the file the format line reads (its header is on the first lines).
-_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -94,25 +89,6 @@ def short_path(path: Path) -> str:
         return str(path)
 
 
-def sniff_file(path: Path) -> Any:
-    """The :class:`engine.taste.Format` of the export at ``path`` from its header only;
-    raises :class:`~engine.errors.RatingsError` (file, line, problem) or ``OSError``."""
-    from engine.errors import RatingsError
-    from engine.taste.formats import sniff
-
-    if not path.is_file():
-        raise RatingsError(path, "no such file" if not path.exists() else "not a file")
-    with path.open("rb") as fh:
-        head = fh.read(_HEAD_BYTES)
-    text = head.decode("utf-8-sig", errors="replace")
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if not first:
-        raise RatingsError(path, "the file is empty", hint="export your ratings again")
-    delim = max((",", ";", "\t"), key=first.count)
-    header = next(csv.reader([first], delimiter=delim))
-    return sniff(path, [h.strip() for h in header])
-
-
 def run_import(
     path: Path, threshold: float | None, ratings: Any, data: str, store: Any, key: str, profile: str
 ) -> ImportOutcome:
@@ -126,7 +102,7 @@ def run_import(
         links = read_links(catalogue.resolve(data))
     except RbmTuiError:  # a dataset given by a path that went away: match by titles
         links = None
-    result = import_file(path, ratings, links, threshold)
+    result = import_file(path, ratings, links, threshold, tag=f"{key}-{profile}")
     done = store.import_items(key, profile, result.thumbs.items())
     return ImportOutcome(result, done.written, done.kept, done.unchanged, profile)
 
@@ -194,6 +170,8 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
         if not text:
             line.update("")
         else:
+            from engine.taste.formats import sniff_file
+
             try:
                 fmt = sniff_file(Path(text).expanduser())
                 line.update(f"{fmt.label}: ratings {fmt.low:g}-{fmt.high:g}")
