@@ -302,13 +302,17 @@ class RbmTuiApp(QuickSwitch, App[None]):
 
     async def action_quit(self) -> None:
         """Quit; during a training run, ask first (quitting stops it and keeps its model so
-        far, which becomes active only if it is better than the active model)."""
+        far, which becomes active only if it is better than the active model); during a
+        download too."""
         run = self.training_run
         if run is None or run.ended:
-            self.exit()
+            self._quit_downloading()
             return
 
         def stop_and_quit() -> None:
+            if run.ended:  # it ended while the question was open: nothing left to stop
+                self.exit()
+                return
             self._quit_after_training = True
             self.stop_training()
 
@@ -320,6 +324,21 @@ class RbmTuiApp(QuickSwitch, App[None]):
             no="Keep training",
         )
         self.ask(question, stop_and_quit)
+
+    def _quit_downloading(self) -> None:
+        """Quit; while a download goes on, ask first (quitting cancels it)."""
+        names = list(self.controller.downloads)
+        if not names:
+            self.exit()
+            return
+        question = ConfirmDialog(
+            "Quit while downloading?",
+            f"The download of {', '.join(names)} is not done. Quitting cancels it; what came "
+            "so far is discarded.",
+            yes="Cancel it and quit",
+            no="Keep downloading",
+        )
+        self.ask(question, self.exit)  # unmounting cancels the downloads
 
     # ------------------------------------------ the workers' messages, routed
     @on(msg.DatasetLoaded)

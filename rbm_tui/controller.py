@@ -9,6 +9,7 @@ moved (:meth:`RbmTuiApp.state_changed`). Importing this module does not import t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,8 @@ class Controller:
         self.session: Session | None = None
         #: the training run going on (or the last one, ended)
         self.training_run: TrainingRun | None = None
+        #: Downloads going on: dataset name -> the event that cancels it (quitting sets it).
+        self.downloads: dict[str, threading.Event] = {}
         #: bumped at every change; screens redraw when theirs is older
         self.version = 0
         #: the dataset asked for at startup, until it loads (a failure then is no dialog)
@@ -105,12 +108,17 @@ class Controller:
             self.app.notify(f"cannot save settings: {e}", severity="warning")
 
     def close(self) -> None:
+        """The app is going: cancel the downloads (their threads would keep the process
+        alive until done) and close the ratings store."""
+        for cancel in self.downloads.values():
+            cancel.set()
         if self._store is not None:
             self._store.close()
 
     # --------------------------------------------------------------- datasets
-    def use_dataset(self, name: str, show: str | None = "auto") -> None:
-        """Load dataset ``name`` (a catalogue name or a path) in a worker and make it current.
+    def use_dataset(self, name: str, show: str | None = "auto") -> bool:
+        """Load dataset ``name`` (a catalogue name or a path) in a worker and make it current;
+        False (after saying why) when a training run on another dataset holds the app.
 
         ``show``: the screen to switch to once loaded (``"auto"``: Browse when a model is
         remembered for it, else Train; None: stay)."""
@@ -122,7 +130,7 @@ class Controller:
                 title="Not now",
                 severity="warning",
             )
-            return
+            return False
         self.loading_dataset = name
         self.changed()
         self._work(
@@ -130,6 +138,7 @@ class Controller:
             lambda: msg.DatasetLoaded(name, _read_ratings(name), show),
             lambda why: msg.DatasetFailed(name, why),
         )
+        return True
 
     def _work(self, group: str, job: Callable[[], Message], failed: Failed) -> None:
         """Run ``job`` in a thread worker of ``group`` (a newer one replaces a running one)
@@ -161,6 +170,7 @@ class Controller:
         remembered = self.prefs.active_model(event.name)
         if changed or self.model is None:
             self._drop_model()
+            self.loading_model = None  # a model still loading was meant for the other dataset
             if remembered and Path(remembered).is_file():
                 self.load_model(Path(remembered))
         self.changed()
@@ -225,8 +235,8 @@ class Controller:
         return model
 
     def model_loaded(self, event: msg.ModelLoaded) -> None:
-        if self.loading_model != event.path:
-            return
+        if self.loading_model != event.path or event.dataset != self.dataset_name:
+            return  # superseded, or read for a dataset that is no longer the current one
         self.loading_model = None
         self.set_active_model(event.model, event.path)
 

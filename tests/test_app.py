@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SIZE, make_app, pick_demo, rec_items, wait_for
+from helpers import SIZE, make_app, pick_demo, rec_items, wait_for, write_dataset
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Label
 
@@ -469,6 +469,45 @@ async def test_download_progress_and_cancel(monkeypatch):
         await wait_for(pilot, lambda: screen._downloading is None, what="the cancel")
         assert screen.query_one("#download-box").has_class("hidden")
         assert not ds.is_on_disk("ml-100k")
+
+
+async def test_quitting_during_a_download_asks_then_cancels_it(monkeypatch):
+    """``q`` mid-download asks; yes quits and cancels the download (its thread would keep
+    the process alive until the whole file came)."""
+    import engine.catalogue as ds
+    from engine.errors import DownloadCancelled
+
+    seen = {"cancelled": False}
+
+    def fake_download(name, progress=None, cancel=None, **kw):
+        for done in range(1000):
+            if cancel():
+                seen["cancelled"] = True
+                raise DownloadCancelled(f"download of {name} cancelled")
+            progress(done, 1000)
+            time.sleep(0.01)
+        raise AssertionError("not cancelled")
+
+    monkeypatch.setattr(ds, "download", fake_download)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index("ml-100k"))
+        await pilot.pause()
+        await pilot.press("d")
+        bar = screen.query_one("#download-progress")
+        await wait_for(pilot, lambda: (bar.progress or 0) > 0, what="progress")
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog) and app.is_running
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=30, what="the quit")
+    deadline = time.monotonic() + 5
+    while not seen["cancelled"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen["cancelled"]
 
 
 async def test_last_dataset_is_remembered():
@@ -957,6 +996,22 @@ async def test_quit_during_training_asks_then_leaves_only_whole_models():
     assert 1 <= len(model.meta["history"]) < 500
 
 
+async def test_yes_to_quit_after_the_run_ended_quits_at_once():
+    """The run ends while "Quit while training?" is open: yes quits now, and no leftover
+    wish to quit ends the app when a later run ends."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        await start_long_run(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        app.stop_training()
+        await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=10, what="the quit")
+
+
 @pytest.mark.slow
 async def test_enter_right_after_start_does_not_stop_training():
     app = make_app()
@@ -1061,3 +1116,30 @@ async def test_cuda_is_offered_when_present(monkeypatch):
         select.value = "cuda"  # refused (InvalidSelectValueError) if it were not offered
         await pilot.pause()
         assert screen.read_config().device == "cuda"
+
+
+async def test_a_model_still_loading_when_the_dataset_changes_is_dropped(with_model, tmp_path,
+                                                                         monkeypatch):  # fmt: skip
+    """Enter on Models, then another dataset before the file is read: the demo model must not
+    become the other dataset's active model (nor be remembered for it)."""
+    import engine.model.storage as storage
+
+    other = str(write_dataset(tmp_path / "other"))
+    slow = storage.load_model
+
+    def slow_load(*args, **kwargs):
+        time.sleep(1.0)
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "load_model", slow_load)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model is not None, timeout=30, what="the model")
+        app.controller.load_model(with_model)
+        app.use_dataset(other, show=None)
+        await wait_for(pilot, lambda: app.dataset_name == other, what="the other dataset")
+        await pilot.pause(1.5)
+        await wait_for(pilot, lambda: not app.workers, timeout=30, what="the load")
+        await pilot.pause()
+        assert app.model is None and app.loading_model is None
+        assert other not in app.prefs.models

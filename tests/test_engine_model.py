@@ -1274,3 +1274,29 @@ def test_a_run_without_validation_trains_every_epoch_on_every_rating_and_calibra
     assert [x.best for x in reports] == [True, True, True] and res.best_epoch == 3
     assert not any(x.refit for x in reports)
     assert res.model.calibration == cal.check(cal.identity())
+
+
+@pytest.mark.parametrize(("threshold", "word"), [(0, "like"), (6, "dislike")])
+def test_a_like_threshold_that_leaves_one_class_is_refused_before_training(threshold, word):
+    """Every rating a like (or a dislike) leaves nothing to learn or validate: a run used to
+    train every epoch, score NaN and save nothing, as if it had been stopped."""
+    from engine.errors import SettingError
+    from engine.training.loop import resolve_settings
+
+    r = planted(40)
+    with pytest.raises(SettingError, match=f"every one of the .* would be a {word};"):
+        resolve_settings(r, TrainConfig(like_threshold=threshold))
+    assert resolve_settings(r, TrainConfig(like_threshold=3)).like_threshold == 3
+
+
+def test_an_epoch_without_a_validation_score_is_kept_until_a_scored_one_beats_it():
+    """A NaN score (validation pairs of one class) never blocks the first epoch's model."""
+    from engine.training.loop import TrainingRun
+
+    run = TrainingRun.__new__(TrainingRun)
+    run.cfg = TrainConfig(monitor="auc")
+    run.best_score, run.best_epoch, run.bad_epochs = -float("inf"), 0, 0
+    nan = {"auc": float("nan"), "ndcg@10": 0.1}
+    assert run._track_best(nan, 1) and run.best_epoch == 1
+    assert not run._track_best(nan, 2) and run.best_epoch == 1
+    assert run._track_best({"auc": 0.6, "ndcg@10": 0.1}, 3) and run.best_epoch == 3

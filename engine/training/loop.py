@@ -26,7 +26,7 @@ import numpy as np
 
 from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
-from engine.errors import TrainingError
+from engine.errors import SettingError, TrainingError
 from engine.model import calibration as cal
 from engine.model import itemitem
 from engine.model.inference import pair_partner_mass
@@ -126,10 +126,27 @@ def resolve_settings(ratings: Ratings, config: TrainConfig | None) -> TrainConfi
 
     Raises:
         TrainingError: ``ratings`` holds no ratings.
+        SettingError: the like threshold makes every rating a like, or every one a dislike.
     """
     if ratings.n_ratings == 0:
         raise TrainingError("no ratings to train on")
-    return config or TrainConfig()
+    cfg = config or TrainConfig()
+    _check_threshold(ratings, cfg.like_threshold)
+    return cfg
+
+
+def _check_threshold(ratings: Ratings, threshold: float) -> None:
+    """Refuse a like threshold that leaves nothing to tell apart (the like/dislike model and
+    its validation need both)."""
+    share = ratings.like_share(threshold)
+    if 0 < share < 1:
+        return
+    low, high = ratings.scale
+    raise SettingError(
+        f"like threshold {threshold:g}: every one of the {ratings.n_ratings:,} ratings would "
+        f"be a {'like' if share else 'dislike'}; they run {low:g}-{high:g}, so pick a "
+        f"threshold above {low:g} and at most {high:g}"
+    )
 
 
 @dataclass
@@ -405,7 +422,9 @@ class TrainingRun:
         score = monitored_score(metrics, self.cfg.monitor)
         if score is None:
             score = float(epoch)
-        if score > self.best_score:
+        if math.isnan(score):  # validation pairs of one class only: no score, no progress
+            score = -math.inf
+        if score > self.best_score or self.best_epoch == 0:
             self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
             return True
         self.bad_epochs += 1

@@ -255,6 +255,7 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
             return
         self._downloading = d.name
         self._cancel = threading.Event()
+        self.controller.downloads[d.name] = self._cancel
         box = self.query_one("#download-box")
         box.remove_class("hidden")
         self.query_one("#download-label", Label).update(
@@ -297,6 +298,7 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
     def _download_done(self, event: msg.DownloadDone) -> None:
         event.stop()
         self._downloading = None
+        self.controller.downloads.pop(event.name, None)
         self.query_one("#download-box").add_class("hidden")
         self.refresh_bindings()
         self.fill_table(select=event.name)

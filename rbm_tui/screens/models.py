@@ -236,10 +236,10 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
             except Exception:
                 on_disk = False
             if on_disk:
-                app.prefs.set_active_model(trained_on, m.path)
-                app.save_prefs()
-                app.use_dataset(trained_on, show=None)
-                self.notify(f"switching to {trained_on}, the model's dataset")
+                if app.use_dataset(trained_on, show=None):
+                    app.prefs.set_active_model(trained_on, m.path)
+                    app.save_prefs()
+                    self.notify(f"switching to {trained_on}, the model's dataset")
                 return
         self.controller.load_model(m.path)
         self.notify(f"loading {m.name}")
