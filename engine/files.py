@@ -3,12 +3,14 @@
 :func:`write_bytes` and :func:`open_output` write a *regular* file (or a new path) through a
 temporary file in the same folder, then rename it over the target, so a crash or Ctrl+C never
 leaves a half-written file. A symbolic link is followed: its target is written, the link stays.
-A FIFO or a character device (``/dev/null``, ``/dev/stdout``) is written directly: it is never
+A FIFO or a character device (``/dev/null``, a terminal) is written directly: it is never
 replaced; a FIFO is opened without blocking, so one that no process reads is refused with one
-line instead of hanging. Anything else (a folder, a block device, a socket) is refused with one
-line. Model files (``regular_only``) are never written to a FIFO or device, and
-:func:`check_regular_output` says so before the work that makes them starts. A new file gets
-the permissions the umask gives (``0666 & ~umask``); a replaced one keeps its own.
+line instead of hanging. ``/dev/stdout``, ``/dev/stderr`` and ``/dev/fd/N`` are written through
+the process's own descriptor, after what the shell's redirect already holds. Anything else (a
+folder, a block device, a socket) is refused with one line. Model files (``regular_only``) are
+never written to a FIFO, device or stream, and :func:`check_regular_output` says so before the
+work that makes them starts. A new file gets the permissions the umask gives
+(``0666 & ~umask``); a replaced one keeps its own.
 
 Two writers of one target: :func:`snapshot` remembers the target (inode, size, modification
 time) when a long job starts; given as ``expect``, the final rename refuses to replace a file
@@ -25,6 +27,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -102,9 +105,38 @@ def _target(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+#: Paths that name a descriptor the process holds: written through it, never replaced.
+_FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
+_STD_PATHS = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _descriptor(path: str | os.PathLike[str]) -> int | None:
+    """The open descriptor ``path`` names (``/dev/stdout``, ``/dev/fd/3``), else None. Its
+    link leads to what the shell redirected it to: a file replaced there would lose what the
+    shell wrote before and after, and a pipe has no path to replace."""
+    text = os.path.normpath(os.fspath(path))
+    if text in _STD_PATHS:
+        return _STD_PATHS[text]
+    m = _FD_PATH.match(text)
+    return int(m.group(1)) if m else None
+
+
+def _check_descriptor(fd: int, path: object, regular_only: bool) -> None:
+    if regular_only:
+        raise OutputError(f"{path}: the output stream, not a file; give a file name")
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise OutputError(f"{path}: not open in this process; not written") from None
+
+
 def check_output(path: str | os.PathLike[str]) -> None:
     """Refuse (:class:`OutputError`) a path :func:`open_output` would refuse (a folder, a
     missing folder, a socket, a block device): checked before the work that fills it."""
+    fd = _descriptor(path)
+    if fd is not None:
+        _check_descriptor(fd, path, regular_only=False)
+        return
     target = _target(path)
     if kind(target) == "refuse":
         raise _refusal(target)
@@ -114,6 +146,9 @@ def check_regular_output(path: str | os.PathLike[str]) -> Snapshot:
     """Refuse (:class:`OutputError`) a path that cannot take a regular file written through a
     temporary file: a folder, a missing folder, a FIFO, a device, a socket. Returns the
     target's :func:`snapshot` (to give as ``expect`` when the file is written)."""
+    fd = _descriptor(path)
+    if fd is not None:
+        _check_descriptor(fd, path, regular_only=True)
     target = _target(path)
     if kind(target) != "replace":
         raise _refusal(target, regular_only=True)
@@ -143,13 +178,22 @@ def open_output(
     on any failure or interrupt the target is as it was. ``regular_only``: refuse a FIFO or a
     device too. ``expect``: the target's :func:`snapshot` when the job started; a target that
     changed since is left as it is (refused). Raises :class:`OutputError`."""
+    text = "b" not in mode
+    opts: dict[str, Any] = {"encoding": encoding, "newline": ""} if text else {}
+    fmode = "w" if text else "wb"
+    fd = _descriptor(path)
+    if fd is not None:  # /dev/stdout: through the descriptor, where the shell's output goes
+        _check_descriptor(fd, path, regular_only)
+        for stream in (sys.stdout, sys.stderr):  # what Python holds for them goes first
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                stream.flush()
+        with os.fdopen(os.dup(fd), fmode, **opts) as fh:
+            yield fh
+        return
     target = _target(path)
     how = kind(target)
     if how == "refuse" or (regular_only and how != "replace"):
         raise _refusal(target, regular_only)
-    text = "b" not in mode
-    opts: dict[str, Any] = {"encoding": encoding, "newline": ""} if text else {}
-    fmode = "w" if text else "wb"
     if how == "direct":
         with os.fdopen(_open_direct(target), fmode, **opts) as fh:
             yield fh
@@ -225,7 +269,7 @@ def write_bytes(
     """Write ``data`` to ``path`` (see :func:`open_output`); returns the path written."""
     with open_output(path, "wb", encoding=None, regular_only=regular_only, expect=expect) as fh:
         fh.write(data)
-    return _target(path)
+    return Path(path) if _descriptor(path) is not None else _target(path)
 
 
 def sweep_temp_files(folder: str | os.PathLike[str]) -> int:

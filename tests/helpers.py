@@ -138,6 +138,9 @@ CRAFTED = {
     "hidden_mismatch": lambda h: h.update(n_hidden=h["n_hidden"] + 1),
     "history_strings": lambda h: h["meta"].update(history=["x"]),
     "threshold_text": lambda h: h.update(like_threshold="3"),
+    "ids_nested": lambda h: h["item_ids"].update(values=[[v] for v in h["item_ids"]["values"]]),
+    "ids_twice": lambda h: h["item_ids"].update(values=[1] * len(h["item_ids"]["values"])),
+    "ids_halves": lambda h: h["item_ids"].update(values=[v + 0.5 for v in h["item_ids"]["values"]]),
 }
 
 

@@ -187,6 +187,10 @@ def test_usage_errors_exit_2(capsys):
 def test_no_arguments_opens_the_app(monkeypatch):
     import types
 
+    import rbm_tui.cli as cli
+
+    assert main([]) == 2  # pytest's stdin is no terminal: one line, no app drawn into a pipe
+    monkeypatch.setattr(cli, "on_a_terminal", lambda: True)
     calls = []
     fake = types.ModuleType("rbm_tui.app")
     fake.run = lambda: calls.append(1)

@@ -114,6 +114,9 @@ def test_models_delete_refuses_a_file_of_the_models_folder_that_is_no_model(tiny
     assert not good.exists() and (paths.models_dir() / "better.pt").is_file()
     assert run(["models", "delete", "better", "--yes"])[0] == 0
     assert not (paths.models_dir() / "better.pt").exists()
+    cut = paths.models_dir() / "cut.pt"  # a save cut short: listed as unreadable, deletable
+    cut.write_bytes(tiny_model_file.read_bytes()[:5000])
+    assert run(["models", "delete", "cut", "--yes"])[0] == 0 and not cut.exists()
 
 
 def test_output_onto_a_symlink_writes_its_target(tiny_model_file, tmp_path):
@@ -141,6 +144,32 @@ def test_output_onto_a_fifo_is_written_through_never_replaced(tiny_model_file, t
     assert got and got[0].startswith(b"user,item,title")
 
 
+def test_dev_stdout_is_written_through_the_descriptor_after_what_it_holds(tmp_path):
+    """``--output /dev/stdout`` with stdout redirected to a file: replacing the file its link
+    leads to lost what the shell wrote before and after; into a pipe it failed."""
+    out = tmp_path / "combined.txt"
+    with out.open("wb") as fh:
+        fh.write(b"# header\n")
+        fh.flush()
+        path = f"/dev/fd/{fh.fileno()}"
+        files.check_output(path)
+        files.write_bytes(path, b"rows\n")
+        fh.write(b"# trailer\n")
+    assert out.read_bytes() == b"# header\nrows\n# trailer\n"
+    read, write = os.pipe()
+    try:
+        with files.open_output(f"/proc/self/fd/{write}") as fh:
+            fh.write("through a pipe\n")
+        assert os.read(read, 100) == b"through a pipe\n"
+    finally:
+        os.close(read)
+        os.close(write)
+    with pytest.raises(files.OutputError, match="the output stream, not a file"):
+        files.check_regular_output("/dev/stdout")
+    with pytest.raises(files.OutputError, match="not open in this process"):
+        files.check_output(f"/dev/fd/{write}")
+
+
 def test_devices_are_written_in_place_folders_refused_and_new_files_follow_the_umask(tmp_path):
     assert files.kind(Path("/dev/null")) == "direct"  # a character device: never replaced
     assert files.kind(tmp_path) == "refuse"
@@ -165,6 +194,17 @@ def test_a_model_of_another_catalogue_is_refused_naming_both(tiny_model_file):
     assert "other" in err and "demo" in err and "another catalogue" in err
     rc, _out, err = run(["predict", "demo", "--model", tiny_model_file, "--pairs", __file__])
     assert rc == 2 and "another catalogue" in err
+
+
+def test_evaluate_refuses_a_test_set_of_another_catalogue(tiny_model_file, tmp_path):
+    """Its IDs mean other films: the figures would be meaningless, not an error."""
+    train = write_dataset(tmp_path / "other")
+    rc, out, _err = run(["evaluate", "--model", tiny_model_file, "--train", train, "--test",
+                         train / "ratings.csv", "--json"])  # fmt: skip
+    assert rc == 0 and json.loads(out)["metrics"]["test_rows"] > 0
+    rc, _out, err = run(["evaluate", "--model", tiny_model_file, "--train", train, "--test",
+                         "demo"])  # fmt: skip
+    assert rc == 2 and one_error_line(err) and "another catalogue" in err and "demo" in err
 
 
 # ------------------------------------------------------------------ 2. crafted files
@@ -477,3 +517,24 @@ def test_sigterm_during_training_leaves_a_whole_file_or_none(tmp_path):
     assert not [f for f in tmp_path.iterdir() if f.suffix == ".tmp"]
     if out.exists():  # stopped after the first epoch ended: the model so far, whole
         assert load_model(out, device="cpu").n_items == 395
+
+
+def test_a_model_in_use_does_not_read_its_file_overwritten_in_place(tiny_model_file, tmp_path):
+    """The weights were left memory-mapped: a file truncated while the model was in use
+    killed the process with SIGBUS (a subprocess here, so that pytest survives the old way)."""
+    copy = tmp_path / "in-use.pt"
+    copy.write_bytes(tiny_model_file.read_bytes())
+    code = (
+        "import sys\n"
+        "from engine.model.storage import load_model\n"
+        "m = load_model(sys.argv[1], device='cpu')\n"
+        "before = float(m.rbm.W.sum())\n"
+        "open(sys.argv[1], 'wb').close()  # truncated in place, as `cp other.pt in-use.pt`\n"
+        "after = float(m.rbm.W.sum())\n"
+        "print(before == after)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code, str(copy)], capture_output=True,
+                          text=True, cwd=root, timeout=120)  # fmt: skip
+    assert done.returncode == 0, (done.returncode, done.stderr[-500:])
+    assert done.stdout.strip() == "True"

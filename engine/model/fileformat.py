@@ -78,6 +78,13 @@ def open_blob(path: Path) -> dict:
     return blob
 
 
+def in_memory(blob: dict) -> dict:
+    """``blob`` with every tensor copied out of the memory-mapped file."""
+    import torch
+
+    return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in blob.items()}
+
+
 def _check_regular_zip(path: Path) -> None:
     try:
         mode = path.stat().st_mode

@@ -52,9 +52,22 @@ def _ids_to_json(ids: np.ndarray) -> dict:
 
 
 def _ids_from_json(d: dict) -> np.ndarray:
+    """The movie IDs of a header: whole numbers (``kind`` int) or strings, each once (a
+    ValueError or TypeError otherwise)."""
+    values = d["values"]
+    if not isinstance(values, list):
+        raise TypeError("not a list")
     if d.get("kind") == "int":
-        return np.asarray(d["values"], dtype=np.int64)
-    return np.asarray([str(v) for v in d["values"]], dtype=object)
+        if not all(type(v) is int for v in values):
+            raise ValueError("an ID that is not a whole number")
+        ids = np.asarray(values, dtype=np.int64)
+    else:
+        if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+            raise ValueError("an ID that is neither text nor a number")
+        ids = np.asarray([str(v) for v in values], dtype=object)
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("the same ID twice")
+    return ids
 
 
 def save_model(
@@ -182,7 +195,7 @@ def load_model(path: str | Path, device: str = "auto"):
     from engine.model.trained import Model
 
     path = Path(path)
-    header, blob = _read(path)
+    header, blob = _read(path, in_memory=True)
     item_ids = _item_ids(path, header)
     rbm = _build_rbm(path, header, blob)
     rbm.to(resolve_device(device))
@@ -202,10 +215,15 @@ def load_model(path: str | Path, device: str = "auto"):
     )
 
 
-def _read(path: Path) -> tuple[dict, dict]:
+def _read(path: Path, in_memory: bool = False) -> tuple[dict, dict]:
     """``(header, tensors)`` of a model file, checked, its checksum verified, upgraded to
-    :data:`FORMAT_VERSION` (the tensors are memory-mapped, read only to be checked)."""
+    :data:`FORMAT_VERSION`. The tensors are memory-mapped, read only to be checked; with
+    ``in_memory`` they are copied out of the file before any check, so that a model in use
+    never reads a file someone overwrites (SIGBUS where it shrank, unchecked weights where
+    it did not)."""
     blob = ff.open_blob(path)
+    if in_memory:
+        blob = ff.in_memory(blob)
     header = ff.parse_header(path, blob)
     check_version(path, header)  # a newer file says so, not that its checksum is unknown
     ff.verify_checksum(path, header, blob)
@@ -272,6 +290,7 @@ def read_header(path: str | Path) -> dict:
     """The metadata of a model file, upgraded to the current version and checked against the
     schema, without building the model (raises ModelError)."""
     header, _ = _read(Path(path))
+    _item_ids(Path(path), header)  # checked as loading would (a file loading refuses is unreadable)
     header.pop("item_ids", None)
     return header
 
@@ -325,7 +344,7 @@ def find_model(name_or_path: str | Path) -> Path:
 def model_in_folder(name_or_path: str | Path) -> Path:
     """A model file of the models folder, by name (or by its path there), for changing it:
     refused with :class:`ModelError` when it is outside the folder, a link, not a regular
-    file, or not an rbm-tui model file."""
+    file, or not an rbm-tui model file (a damaged one, a torch archive cut short, is one)."""
     folder = paths.models_dir()
     text = str(name_or_path)
     if _NAME.fullmatch(text):
@@ -347,8 +366,8 @@ def model_in_folder(name_or_path: str | Path) -> Path:
         raise ModelError(f"{p}: not a model file; left as it is")
     try:
         _read(p)
-    except ModelError as e:
-        if "not an rbm-tui model file" in str(e) or "not a readable" in str(e):
+    except ModelError as e:  # a damaged model (a torch archive, cut short) may go
+        if "not an rbm-tui model file" in str(e):
             raise ModelError(f"{p}: not an rbm-tui model file; left as it is") from None
     return p
 

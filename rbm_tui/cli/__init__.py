@@ -90,6 +90,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     """``rbm-tui`` without a command: the terminal app."""
     import importlib
 
+    if not on_a_terminal():  # Textual would draw into a file and wait on input for ever
+        raise CLIError(
+            "the app needs a terminal, and standard input or output is not one "
+            f"(for scripts: {PROG} --help lists the commands)"
+        )
     try:
         app = importlib.import_module("rbm_tui.app")
     except ModuleNotFoundError as e:
@@ -101,8 +106,25 @@ def cmd_app(args: argparse.Namespace) -> int:
     return rc if isinstance(rc, int) else EXIT_OK
 
 
+def on_a_terminal() -> bool:
+    """Whether standard input and output are both a terminal."""
+    try:
+        return all(s is not None and s.isatty() for s in (sys.stdin, sys.stdout))
+    except (OSError, ValueError):
+        return False
+
+
+def _standard_streams() -> None:
+    """Give a standard stream the process started without (``2>&-``) the null device: a
+    closed stderr must not send messages into stdout's output, nor end a training run."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``rbm-tui`` command line; returns the exit code."""
+    _standard_streams()
     argv = sys.argv[1:] if argv is None else list(argv)
     bad = next((a for a in argv if "\0" in str(a)), None)
     if bad is not None:  # no path can hold one; refused before anything is read or trained

@@ -77,7 +77,8 @@ examples:
 Like/dislike metrics over the test rows (AUC, accuracy, per-user error, ECE) and top-N
 metrics over the test users (P@k, R@k, nDCG@k, MAP), as in BENCHMARKS.md. Users and movies are
 matched between the two files by their original IDs; TRAIN gives each user's known ratings
-(with --thumbs-only their likes and dislikes alone: the P(like) the browser shows).
+as likes and dislikes (the P(like) the browser shows; --thumbs-only also drops the star
+values that model files of earlier versions weighed).
 """
 
 
@@ -193,6 +194,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     test, _sp, _sn = load_data(args.test)
     model, model_path = load_model(args.model, args.device)
     check_fits(model, model_path, train, args.train)
+    check_fits(model, model_path, test, args.test)  # another catalogue's IDs are other movies
     metrics = evaluate(model, train, test, k=args.k, thumbs_only=args.thumbs_only)
     if metrics.get("skipped_rows"):
         warn(
@@ -242,7 +244,8 @@ def _add_knowing(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--thumbs-only",
         action="store_true",
-        help="know each user by likes and dislikes alone (no star values), as the browser does",
+        help="drop the star values: a model file of an earlier version weighed them; today's "
+        "P(like) is calibrated on likes and dislikes either way",
     )
     add_device(p)
 
