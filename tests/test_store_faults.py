@@ -87,6 +87,23 @@ def test_damaged_page_is_repaired_on_open(tmp_path):
         assert s.get("demo", 10**6) is True
 
 
+def test_a_repaired_store_keeps_its_profiles_and_the_active_one(tmp_path):
+    """The default profile deleted, an empty profile made, another active: after a damaged
+    page is repaired the profiles and the active one are as they were."""
+    db = tmp_path / "ratings.sqlite"
+    with UserStore(db) as s:
+        s.create_profile("anna")
+        s.create_profile("empty")
+        s.switch_profile("anna")
+        s.delete_profile("me")
+        s.import_items("demo", "anna", [(i, i % 4 != 0) for i in range(N_DEMO)])
+    _smash_page(db, _middle_leaf(db, "thumbs"))
+    with UserStore(db) as s:
+        assert s.recovery is not None
+        assert s.active_profile() == "anna"
+        assert set(s.profile_counts()) == {"anna", "empty"}
+
+
 def test_damaged_table_root_recovers_the_other_rows(tmp_path):
     """A v1 store (the previous release's) whose ``ml-100k`` table page is damaged: the other
     datasets come back, migrated."""

@@ -2,8 +2,9 @@
 go into a fresh store, and the caller is told how many thumbs came back.
 
 Rows are read from both ends of each table (``ORDER BY rowid`` and ``... DESC``), so one
-damaged page in the middle loses only the rows on it. The undo stack is not salvaged (a
-partial stack could undo the wrong thing).
+damaged page in the middle loses only the rows on it. Profiles (empty ones too) and the
+active profile come back when they can be read. The undo stack is not salvaged (a partial
+stack could undo the wrong thing).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +120,35 @@ def readable_thumbs(src: sqlite3.Connection) -> list[tuple]:
         return []
 
 
-def _fill(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
-    """Insert salvaged rows into a fresh v2 store (with their profiles)."""
+@dataclass
+class Readable:
+    """What a damaged store still gives: thumbs rows (see :func:`readable_thumbs`), profiles
+    ``(name, created)`` (empty ones too) and the active profile (None when unreadable)."""
+
+    thumbs: list[tuple]
+    profiles: list[tuple]
+    active: str | None
+
+
+def readable(src: sqlite3.Connection) -> Readable:
+    """Everything of ``src`` worth keeping that can still be read (the undo stack is not)."""
+    thumbs = readable_thumbs(src)
+    try:
+        if schema.version(src) < 2:
+            return Readable(thumbs, [], None)
+    except sqlite3.DatabaseError:
+        return Readable(thumbs, [], None)
+    profiles = _rows(src, "SELECT name, created FROM profiles ORDER BY rowid")
+    meta = dict(_rows(src, "SELECT key, value FROM meta ORDER BY rowid"))
+    active = meta.get("active_profile")
+    return Readable(thumbs, profiles, active if isinstance(active, str) else None)
+
+
+def _fill(conn: sqlite3.Connection, found: Readable) -> None:
+    """Insert salvaged rows into a fresh v2 store (with their profiles); the active profile
+    is the damaged store's when it came back, and the default profile the fresh store made
+    goes again when the damaged store had deleted it."""
+    rows = found.thumbs
     conn.execute("BEGIN IMMEDIATE")
     for row in rows:
         with contextlib.suppress(sqlite3.IntegrityError):  # a damaged row that breaks a CHECK
@@ -130,10 +157,23 @@ def _fill(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
                 " source, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
+    for name, created in found.profiles:
+        with contextlib.suppress(sqlite3.Error):  # a damaged row of another type
+            conn.execute("INSERT OR IGNORE INTO profiles (name, created) VALUES (?, ?)",
+                         (str(name), float(created)))  # fmt: skip
     conn.execute(
         "INSERT OR IGNORE INTO profiles (name, created) SELECT DISTINCT profile, ? FROM thumbs",
         (time.time(),),
     )
+    names = {str(n) for n, _ in found.profiles}
+    if found.active in names:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'active_profile'", (found.active,))
+        if schema.DEFAULT_PROFILE not in names:
+            conn.execute(
+                "DELETE FROM profiles WHERE name = ? AND NOT EXISTS"
+                " (SELECT 1 FROM thumbs WHERE profile = profiles.name)",
+                (schema.DEFAULT_PROFILE,),
+            )
     conn.execute("COMMIT")
 
 
@@ -143,9 +183,9 @@ def salvage(path: Path, damaged: Path) -> int:
     try:
         src = db.open_read_only(damaged)
     except sqlite3.Error:
-        rows: list[tuple] = []
+        found = Readable([], [], None)
     else:
-        rows = readable_thumbs(src)
+        found = readable(src)
         src.close()
     tmp = path.with_name(path.name + ".salvage-tmp")
     with contextlib.suppress(FileNotFoundError):
@@ -153,7 +193,7 @@ def salvage(path: Path, damaged: Path) -> int:
     conn = db.connect(str(tmp))
     try:
         schema.migrate(conn, tmp)
-        _fill(conn, rows)
+        _fill(conn, found)
         n = int(conn.execute("SELECT COUNT(*) FROM thumbs").fetchone()[0])
     finally:
         conn.close()
@@ -164,8 +204,8 @@ def salvage(path: Path, damaged: Path) -> int:
 def salvage_in_memory(src: sqlite3.Connection) -> tuple[sqlite3.Connection, int]:
     """A fresh in-memory store holding the readable rows of ``src`` (a damaged store that
     cannot be moved: read-only)."""
-    rows = readable_thumbs(src)
+    found = readable(src)
     mem = db.connect(":memory:")
     schema.migrate(mem, ":memory:")
-    _fill(mem, rows)
+    _fill(mem, found)
     return mem, int(mem.execute("SELECT COUNT(*) FROM thumbs").fetchone()[0])
