@@ -360,7 +360,9 @@ def model_in_folder(name_or_path: str | Path) -> Path:
                 f"{text}: not a model of the models folder ({folder}); give a model's name "
                 "(see `rbm-tui models list`)"
             )
-    if p.is_symlink() or not p.exists():
+    if p.is_symlink():  # listed (it is read through), never changed: its target is not ours
+        raise ModelError(f"{p}: a symbolic link, left as it is; change it with your file tools")
+    if not p.exists():
         raise ModelError(f"{text}: no such model in {folder} (see `rbm-tui models list`)")
     if not p.is_file() or p.suffix != SUFFIX:
         raise ModelError(f"{p}: not a model file; left as it is")
