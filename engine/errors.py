@@ -44,6 +44,16 @@ class DatasetError(RbmTuiError):
     """A dataset problem, with a message that says what happened and what to do."""
 
 
+class DatasetExists(DatasetError):
+    """An import would replace the dataset ``name`` already on disk; nothing was changed."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"a dataset named {name} is already on disk: replace it, or import under another name"
+        )
+
+
 class DownloadCancelled(DatasetError):
     """The download was cancelled (``cancel`` fired); nothing was left behind."""
 

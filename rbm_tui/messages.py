@@ -65,11 +65,13 @@ class DownloadDone(Message):
 
 @dataclass
 class ImportDone(Message):
-    """An import ended: dataset ``name`` installed, or ``error`` (with file and line)."""
+    """An import ended: dataset ``name`` installed, or ``error`` (with file and line);
+    ``exists``: the dataset on disk it would have replaced (nothing was changed)."""
 
     source: str
     name: str | None = None
     error: str | None = None
+    exists: str | None = None
 
 
 @dataclass

@@ -388,6 +388,32 @@ async def test_import_a_good_csv_then_use_it(tmp_path):
         assert app.ratings.n_ratings == 29 * 19
 
 
+async def test_importing_under_a_name_on_disk_asks_before_replacing(tmp_path):
+    from engine import catalogue
+
+    first = tmp_path / "mine" / "ratings.csv"
+    first.parent.mkdir()
+    first.write_text("userId,movieId,rating\n1,10,4\n2,10,2\n", encoding="utf-8")
+    catalogue.import_dataset(first)
+    again = tmp_path / "other" / "mine" / "ratings.csv"
+    again.parent.mkdir(parents=True)
+    again.write_text("userId,movieId,rating\n1,10,4\n2,10,2\n3,11,5\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for answer, ratings in (("n", 2), ("y", 3)):
+            await pilot.press("i")
+            app.screen.query_one("#import-path", Input).value = str(again)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the ask")
+            await pilot.press(answer)
+            await wait_for(pilot, lambda: not app.workers, what="the import")
+            await pilot.pause()
+            from engine.data.loaders import load_ratings
+
+            assert load_ratings(catalogue.resolve("mine"), cache=False).n_ratings == ratings
+
+
 async def test_notifications_do_not_cover_the_import_path_or_the_epochs():
     from textual.widgets._toast import Toast
 

@@ -548,6 +548,9 @@ def test_datasets_import_and_remove(tmp_path):
     rc, out, err = run(["datasets", "import", src, "--name", "mine"])
     assert rc == 0, err
     assert Path(out.strip()).exists()
+    rc, out, err = run(["datasets", "import", src, "--name", "Mine"])
+    assert rc == 2 and "mine is already on disk (--force replaces it" in err
+    assert run(["datasets", "import", src, "--name", "mine", "--force"])[0] == 0
     rc, out, err = run(["datasets"])
     assert "mine" in out
     rc, out, err = run(["datasets", "info", "mine"])

@@ -392,6 +392,23 @@ def test_cancel_slow_download_after_first_chunk(server, good_zip):
     assert sorted(f.name for f in p.iterdir()) == before
 
 
+def test_cancel_while_the_server_is_silent_ends_the_download_at_once(server, good_zip):
+    """A cancel that comes while a read waits on a stalled server (Ctrl+C, the app's x) used
+    to wait for the read's timeout, then was reported as a network failure."""
+    url = server.serve_zip("/ml-100k.zip", good_zip, mode="slow")  # 4 KiB, then 10 s silence
+    cancel = threading.Event()
+
+    def progress(done, total):
+        if done > 0 and not cancel.is_set():
+            threading.Timer(0.5, cancel.set).start()  # while the next read waits
+
+    start = time.monotonic()
+    with pytest.raises(DownloadCancelled):
+        ds.download("ml-100k", url=url, progress=progress, cancel=cancel, timeout=30)
+    assert time.monotonic() - start < 5
+    assert _listing() == []
+
+
 def test_cancel_callable_before_start(server, good_zip):
     url = server.serve_zip("/ml-100k.zip", good_zip)
     with pytest.raises(DownloadCancelled):
@@ -557,7 +574,7 @@ def test_import_bad_input_leaves_nothing(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("this is not,a ratings file\nat,all\n")
     with pytest.raises(DatasetError, match="does not load"):
-        ds.import_dataset(bad, "keep")
+        ds.import_dataset(bad, "keep", replace=True)
     with pytest.raises(DatasetError, match="no such file"):
         ds.import_dataset(tmp_path / "missing.csv")
     with pytest.raises(DatasetError, match="bad dataset name"):
@@ -567,6 +584,37 @@ def test_import_bad_input_leaves_nothing(tmp_path):
     assert _listing() == before
     assert (paths.datasets_dir() / REGISTRY_FILE).read_bytes() == reg
     assert _load(ds.resolve("keep")).n_ratings == 1
+
+
+def test_import_replaces_a_dataset_only_when_asked_and_in_any_case(tmp_path):
+    """A dataset of that name is kept unless the import is told to replace it; the same name
+    in another letter case is the same dataset (no second folder left behind)."""
+    from engine.errors import DatasetExists
+
+    a = tmp_path / "a.csv"
+    a.write_text("user,item,rating\n1,10,4\n")
+    b = tmp_path / "b.csv"
+    b.write_text("user,item,rating\n1,10,4\n2,11,1\n")
+    ds.import_dataset(a, "mine")
+    with pytest.raises(DatasetExists, match="mine is already on disk") as e:
+        ds.import_dataset(b, "Mine")
+    assert e.value.name == "mine" and _load(ds.resolve("mine")).n_ratings == 1
+    ds.import_dataset(b, "Mine", replace=True)
+    assert _listing() == ["Mine", REGISTRY_FILE] and _load(ds.resolve("Mine")).n_ratings == 2
+    ds.remove("Mine")
+    assert _listing() == [REGISTRY_FILE]
+
+
+def test_a_lone_file_cannot_stand_for_a_builtin_dataset(tmp_path):
+    """u1.base imported as ml-100k made a folder the loader cannot read, and the good copy
+    on disk was gone; now it is refused and the copy kept."""
+    z = tmp_path / "ml-100k.zip"
+    z.write_bytes(make_zip(ml100k_files()))
+    ds.import_dataset(z)
+    base = _write(tmp_path / "split", {"u1.base": b"1\t10\t4\t1\n2\t10\t2\t2\n"}) / "u1.base"
+    with pytest.raises(DatasetError, match="cannot stand for the built-in dataset ml-100k"):
+        ds.import_dataset(base, "ml-100k", replace=True)
+    assert (ds.resolve("ml-100k") / "u.data").is_file()
 
 
 def test_import_zip_fetched_by_hand_becomes_the_builtin(tmp_path):
@@ -583,7 +631,7 @@ def test_import_zip_fetched_by_hand_becomes_the_builtin(tmp_path):
 def test_relink_and_stale_temp_folders_swept(tmp_path):
     src = _write(tmp_path / "linked", ml100k_files())
     ds.import_dataset(src, "lnk", link=True)
-    ds.import_dataset(src, "lnk", link=True)  # again: replaces the link
+    ds.import_dataset(src, "lnk", link=True, replace=True)  # again: replaces the link
     assert (paths.datasets_dir() / "lnk").is_symlink()
     ds.import_dataset(src, "cp")
     with pytest.raises(DatasetError, match="already the dataset"):
@@ -598,5 +646,5 @@ def test_relink_and_stale_temp_folders_swept(tmp_path):
         p.mkdir()
     old = time.time() - 2 * STALE_SECONDS
     os.utime(stale, (old, old))
-    ds.import_dataset(src, "lnk", link=True)
+    ds.import_dataset(src, "lnk", link=True, replace=True)
     assert not stale.exists() and fresh.exists() and not dead.exists()

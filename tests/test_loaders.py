@@ -518,3 +518,20 @@ def test_real_benchmark_csv(bench_dir: Path) -> None:
     assert r.report.format == FORMAT_CSV
     assert r.n_ratings == 75_066
     assert r.timestamps is not None
+
+
+def test_one_bad_row_of_movies_csv_keeps_the_other_titles(tmp_path):
+    """A sheet's blank ``,,`` line (or an ID like ``x``) made every movie ID text, and then
+    every title, year and genre was dropped without a word; only that row goes now."""
+    from engine.data.loaders import load_ratings
+
+    d = tmp_path / "set"
+    d.mkdir()
+    (d / "ratings.csv").write_text("userId,movieId,rating\n1,1,4\n2,2,3\n")
+    (d / "movies.csv").write_text(
+        'movieId,title,genres\n1,Toy Story (1995),Comedy\n2,"Heat, The (1995)",Crime\n,,\nx,y,z\n'
+    )
+    r = load_ratings(d, cache=False)
+    assert r.title_list() == ["Toy Story (1995)", "Heat, The (1995)"]
+    assert r.movies["year"].tolist() == [1995, 1995]
+    assert r.movies["genres"].tolist() == ["Comedy", "Crime"]

@@ -8,12 +8,15 @@ instead of the GroupLens URL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
 import os
 import re
 import shutil
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -24,7 +27,7 @@ from typing import Any
 
 from engine import paths
 from engine.archive import copy_capped, pick_folder, safe_extract
-from engine.cancel import check_cancel
+from engine.cancel import check_cancel, is_cancelled
 from engine.catalogue.install import install, work_dir
 from engine.catalogue.registry import MARKER_FILE, DatasetInfo, catalogue, get
 from engine.errors import DatasetError
@@ -101,20 +104,58 @@ def _content_length(
 
 
 def _reader(
-    resp: http.client.HTTPResponse, info: DatasetInfo, url: str, timeout: float
+    resp: http.client.HTTPResponse,
+    info: DatasetInfo,
+    url: str,
+    timeout: float,
+    cancel: Callable[[], bool] | Any | None = None,
 ) -> Callable[[int], bytes]:
-    """``resp``'s read, with network failures turned into one :class:`DatasetError`."""
+    """``resp``'s read, with network failures turned into one :class:`DatasetError` (or
+    :class:`DownloadCancelled`, when the failure is the cancel hanging up)."""
     read = getattr(resp, "read1", resp.read)
+    what = f"download of {info.name}"
 
     def guarded(n: int) -> bytes:
         try:
-            return read(n)
+            block = read(n)
         except TimeoutError as e:
+            check_cancel(cancel, what)
             raise _net_error(info, url, f"the server stopped sending for {timeout} s") from e
         except (OSError, http.client.HTTPException) as e:
+            check_cancel(cancel, what)
             raise _net_error(info, url, f"the connection failed ({e})") from e
+        if not block:  # the end, or the cancel hung up
+            check_cancel(cancel, what)
+        return block
 
     return guarded
+
+
+@contextlib.contextmanager
+def _hang_up_on_cancel(resp: http.client.HTTPResponse, cancel: Any, every: float = 0.2):
+    """While the body streams, a watcher shuts the connection down once ``cancel`` turns
+    true: a read waiting on a silent server then returns at once instead of after the
+    timeout (a Ctrl+C alone does not end it: the read resumes after the signal)."""
+    sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
+    if sock is None or cancel is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(every):
+            if is_cancelled(cancel):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    watcher = threading.Thread(target=watch, name="download-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _fetch(
@@ -130,7 +171,7 @@ def _fetch(
     """Stream ``url`` into ``dest``; returns (md5 hex digest, bytes)."""
     what = f"download of {info.name}"
     h = hashlib.md5()
-    with _open(url, info, timeout) as resp:
+    with _open(url, info, timeout) as resp, _hang_up_on_cancel(resp, cancel):
         total = _content_length(resp, url, info, cap)
         if progress is not None:
             progress(0, total)
@@ -148,7 +189,7 @@ def _fetch(
 
         with open(dest, "wb") as fh:
             done = copy_capped(
-                _reader(resp, info, url, timeout),
+                _reader(resp, info, url, timeout, cancel),
                 fh.write,
                 cap=cap,
                 too_big=too_big,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from engine import paths
 from engine.archive import copy_capped, pick_folder, safe_extract
-from engine.catalogue.install import install, work_dir
+from engine.catalogue.install import install, remove_path, work_dir
 from engine.catalogue.registry import (
     MARKER_FILE,
     NAME,
@@ -29,7 +29,7 @@ from engine.catalogue.registry import (
     read_registry,
     write_registry,
 )
-from engine.errors import DatasetError
+from engine.errors import DatasetError, DatasetExists
 
 if TYPE_CHECKING:
     from engine.data.ratings import Ratings
@@ -198,6 +198,15 @@ def _stage(src: Path, work: Path, builtin: DatasetInfo | None, link: bool) -> _S
 
 # --------------------------------------------------------------------------- installing
 def _install_builtin(staged: _Staged, src: Path, builtin: DatasetInfo) -> DatasetInfo:
+    if staged.entry:  # a built-in dataset is read by its folder: its file must be found there
+        try:
+            _validate(staged.folder)
+        except DatasetError:
+            raise DatasetError(
+                f"{src.name} cannot stand for the built-in dataset {builtin.name}: a folder "
+                "holding it does not load as that release (its ratings file has another "
+                "name); import it under another name"
+            ) from None
     if not staged.folder.is_symlink():
         marker = {"name": builtin.name, "imported_from": str(src)}
         text = json.dumps(marker, indent=2) + "\n"
@@ -221,7 +230,10 @@ def _install_imported(staged: _Staged, src: Path, name: str) -> DatasetInfo:
         linked=staged.linked,
         entry=staged.entry,
     )
+    old = existing(name)
     install(staged.folder, paths.datasets_dir() / name)
+    if old is not None and old != name:  # the same name in another case: one dataset, not two
+        remove_path(paths.datasets_dir() / old)
     reg = {k: v for k, v in read_registry().items() if k.lower() != name.lower()}
     reg[name] = {**info.to_dict(), "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_registry(reg)
@@ -246,8 +258,22 @@ def _check_name(src: Path, name: str | None) -> tuple[str, DatasetInfo | None]:
     return name, builtin
 
 
+def existing(name: str) -> str | None:
+    """The dataset on disk that importing as ``name`` would replace (any letter case)."""
+    try:
+        folders = [p.name for p in paths.datasets_dir().iterdir() if not p.name.startswith(".")]
+    except OSError:
+        folders = []
+    on_disk = [n for n in folders if (paths.datasets_dir() / n).is_dir()]
+    return next((n for n in [*on_disk, *read_registry()] if n.lower() == name.lower()), None)
+
+
 def import_dataset(
-    path: str | os.PathLike[str], name: str | None = None, *, link: bool = False
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    link: bool = False,
+    replace: bool = False,
 ) -> DatasetInfo:
     """Import a local folder, ``.zip`` or ratings file as dataset ``name``.
 
@@ -260,13 +286,18 @@ def import_dataset(
 
     ``name`` defaults to the zip's/folder's name (or the ratings file's folder for
     ``ratings.csv``/``u.data``/``ratings.dat``). Importing under a built-in name (for
-    instance ``ml-100k.zip`` fetched by hand) installs that built-in dataset.
+    instance ``ml-100k.zip`` fetched by hand) installs that built-in dataset. A dataset of
+    that name already on disk (in any letter case) is replaced only with ``replace``, else
+    :class:`~engine.errors.DatasetExists` is raised before anything is read.
     """
     src = Path(path).expanduser()
     if not src.exists():
         raise DatasetError(f"no such file or folder: {src}")
     src = src.resolve()
     name, builtin = _check_name(src, name)
+    old = existing(name)
+    if old is not None and not replace:
+        raise DatasetExists(old)
     work = work_dir(name, "import")
     try:
         staged = _stage(src, work, builtin, link)

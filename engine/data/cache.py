@@ -34,7 +34,7 @@ class DamagedCache(Exception):
 
 
 #: Bump when the stored layout or the parsing rules change.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: movies.csv rows whose ID is no number are dropped, not the titles
 _HEAD = 1 << 20
 
 

@@ -175,15 +175,30 @@ def _read_movies_csv(src: Source) -> pd.DataFrame | None:
     return _movie_df(ids, titles, genres)
 
 
+def _whole_number_ids(movies: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of ``movies`` whose ID is a whole number, indexed by it as int64; None when
+    there is none."""
+    ids = pd.to_numeric(pd.Series(movies.index, dtype=object), errors="coerce").to_numpy()
+    keep = np.isfinite(ids) & (ids == np.round(ids))
+    if not keep.any():
+        return None
+    out = movies[keep].copy()
+    out.index = pd.Index(ids[keep].astype(np.int64))
+    return out[~out.index.duplicated(keep="first")]
+
+
 def match_index_dtype(movies: pd.DataFrame, items: np.ndarray) -> pd.DataFrame | None:
     """Make the movies index the same kind (int or str) as the ratings' item IDs."""
     int_items = items.dtype.kind in "iu"
     int_index = movies.index.dtype.kind in "iu"
     if int_items != int_index:
-        if int_items:
-            return None  # int ratings IDs, string movie IDs: the files do not belong together
-        movies = movies.copy()
-        movies.index = pd.Index([str(i) for i in movies.index], dtype=object)
+        if int_items:  # a row whose ID is no number (a sheet's blank ",," line) is no movie
+            movies = _whole_number_ids(movies)
+            if movies is None:
+                return None  # no movie ID is a number: the files do not belong together
+        else:
+            movies = movies.copy()
+            movies.index = pd.Index([str(i) for i in movies.index], dtype=object)
     # Metadata that shares no movie with the ratings is for some other dataset: ignore it.
     sample = pd.unique(items[:2000])
     if len(sample) and not bool(movies.index.isin(sample).any()):

@@ -11,8 +11,8 @@ from engine.errors import DownloadCancelled
 from rbm_tui.cli.common import (
     DATA_HELP,
     EXIT_OK,
+    STOP_SIGNALS,
     CLIError,
-    Interrupted,
     confirm,
     fitted_table,
     info,
@@ -111,11 +111,11 @@ def _datasets_download(args: argparse.Namespace) -> int:
         return EXIT_OK
     info(f"{entry.title}: {entry.licence}")
     bar = ByteProgress(f"downloading {entry.name}", sys.stderr)
-    with interrupt_flag() as stop:
+    with interrupt_flag(STOP_SIGNALS) as stop:
         try:
             path = catalogue.download(entry.name, progress=bar, cancel=stop)
         except DownloadCancelled:
-            raise Interrupted(
+            raise stop.interrupted(
                 f"download of {entry.name} cancelled; nothing was left behind"
             ) from None
         finally:
@@ -129,8 +129,15 @@ def _datasets_download(args: argparse.Namespace) -> int:
 
 def _datasets_import(args: argparse.Namespace) -> int:
     from engine import catalogue
+    from engine.errors import DatasetExists
 
-    entry = catalogue.import_dataset(args.path, args.name, link=args.link)
+    try:
+        entry = catalogue.import_dataset(args.path, args.name, link=args.link, replace=args.force)
+    except DatasetExists as e:
+        raise CLIError(
+            f"a dataset named {e.name} is already on disk (--force replaces it; --name N "
+            "imports under another name)"
+        ) from None
     where = catalogue.local_path(entry.name)
     info(f"imported {args.path} as {entry.name}" + (" (linked)" if args.link else ""))
     print(where if where is not None else entry.name)
@@ -230,8 +237,9 @@ _ACTIONS: tuple[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]], .
     ("import", "import a local folder, .zip or ratings file",
      ("rbm-tui datasets import ~/Downloads/ml-1m.zip",
       "rbm-tui datasets import ratings.csv --name mine --link"),
-     "Import a local folder, GroupLens .zip or ratings file as a dataset.",
-     ("path", "as_name", "link")),
+     "Import a local folder, GroupLens .zip or ratings file as a dataset. A dataset of that "
+     "name on disk is replaced only with --force.",
+     ("path", "as_name", "link", "replace")),
     ("info", "users, movies, ratings, like share, sparsity",
      ("rbm-tui datasets info demo", "rbm-tui datasets info ml-100k/u1.base"),
      "Load DATA and show its size, like share and sparsity (and, for a catalogue name, its "
@@ -253,6 +261,10 @@ _ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         {"metavar": "N", "help": "the dataset's name (default: from PATH)"},
     ),
     "link": (("--link",), {"action": "store_true", "help": "link to PATH instead of copying it"}),
+    "replace": (
+        ("--force",),
+        {"action": "store_true", "help": "replace a dataset of that name already on disk"},
+    ),
     "data": (("data",), {"metavar": "DATA", "help": DATA_HELP}),
     "like_threshold": (
         ("--like-threshold",),

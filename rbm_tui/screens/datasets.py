@@ -15,7 +15,7 @@ from textual.timer import Timer
 from textual.validation import ValidationResult, Validator
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
-from engine.errors import DownloadCancelled
+from engine.errors import DatasetExists, DownloadCancelled
 from engine.formatting import format_bytes
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, EnterTable
@@ -351,11 +351,14 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
         self._import(path)
 
     @work(thread=True, group="import", exit_on_error=False)
-    def _import(self, path: str) -> None:
+    def _import(self, path: str, replace: bool = False) -> None:
         from engine import catalogue
 
         try:
-            info = catalogue.import_dataset(path)
+            info = catalogue.import_dataset(path, replace=replace)
+        except DatasetExists as e:
+            self.post_message(msg.ImportDone(path, error=str(e), exists=e.name))
+            return
         except Exception as e:
             self.post_message(msg.ImportDone(path, error=str(e) or type(e).__name__))
             return
@@ -368,6 +371,9 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
         self.query_one("#import-help", Label).update(
             "Import a local folder, .zip or ratings .csv (Enter: import, Esc: close)"
         )
+        if event.exists:
+            self._ask_replace(event.source, event.exists)
+            return
         if event.error:
             self.rbm.show_error(f"Cannot import {event.source}", event.error)
             return
@@ -376,6 +382,22 @@ class DatasetsScreen(AppScreen, mode="datasets", title="Datasets"):
         self._stats.pop(event.name or "", None)
         self.fill_table(select=event.name)
         self.notify(f"imported as {event.name}: Enter to use it", title="Import done")
+
+    def _ask_replace(self, source: str, name: str) -> None:
+        from rbm_tui.screens.dialogs import ConfirmDialog
+
+        def replace() -> None:
+            self._importing = source
+            self.query_one("#import-help", Label).update(f"Importing {source}…")
+            self._import(source, replace=True)
+
+        question = ConfirmDialog(
+            "Replace the dataset?",
+            f"A dataset named {name} is on disk. Replace it with {source}?",
+            yes="Replace",
+            no="Keep it",
+        )
+        self.rbm.ask(question, replace)
 
 
 def stats_from_ratings(r) -> msg.DatasetStats:
