@@ -1169,3 +1169,15 @@ async def test_a_model_still_loading_when_the_dataset_changes_is_dropped(with_mo
         await pilot.pause()
         assert app.model is None and app.loading_model is None
         assert other not in app.prefs.models
+
+
+async def test_q_on_a_first_run_quits_without_a_traceback():
+    """With the screens mounted ahead, as `rbm-tui` starts, the Browse screen not shown yet
+    refreshed its keys while the app shut down and crashed it (exit 1) on every first run."""
+    app = make_app(premount=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.premounted.is_set(), what="the screens")
+        assert app.current_mode == "datasets"
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="the quit")
+    assert app.return_code == 0

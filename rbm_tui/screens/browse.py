@@ -425,7 +425,12 @@ class BrowseScreen(TasteScreen):
     def refresh_bindings(self) -> None:
         """Tell the footer only when the keys it shows changed: it rebuilds itself on each
         call (tens of ms), and Textual calls this twice per focus change."""
-        keys = tuple((k, a.enabled) for k, a in self.active_bindings.items() if a.binding.show)
+        from textual.app import ScreenStackError
+
+        try:
+            keys = tuple((k, a.enabled) for k, a in self.active_bindings.items() if a.binding.show)
+        except ScreenStackError:  # the app is closing: its focus moves with no screen left
+            return
         if (keys, self.app.app_focus) != getattr(self, "_footer_keys", None):
             self._footer_keys = (keys, self.app.app_focus)
             super().refresh_bindings()
