@@ -626,6 +626,12 @@ def test_import_zip_fetched_by_hand_becomes_the_builtin(tmp_path):
     assert (ds.resolve("ml-100k") / "u.data").is_file()
     assert [d.name for d in ds.catalogue()] == ALL  # not listed twice
     assert not (paths.datasets_dir() / REGISTRY_FILE).exists()
+    # NAME/FILE: a file of a dataset on disk, as the examples write ml-100k/u1.base
+    assert ds.resolve("ml-100k/u.data") == (ds.resolve("ml-100k") / "u.data").resolve()
+    assert ds.resolve("ML-100K/u.data") == ds.resolve("ml-100k/u.data")
+    for bad in ("ml-100k/missing.base", "ml-100k/../../x", "ml-1m/u.data"):
+        with pytest.raises(DatasetError, match="no such file"):
+            ds.resolve(bad)
 
 
 def test_relink_and_stale_temp_folders_swept(tmp_path):

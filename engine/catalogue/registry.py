@@ -260,11 +260,24 @@ def _not_on_disk(info: DatasetInfo) -> DatasetError:
     )
 
 
+def _in_dataset(text: str) -> Path | None:
+    """``NAME/FILE`` with no such path here: FILE of the dataset NAME on disk
+    (``ml-100k/u1.base``), when it is there."""
+    name, sep, rest = text.replace("\\", "/").partition("/")
+    info = _find(name) if sep and rest and not Path(name).is_absolute() else None
+    folder = local_path(info.name) if info is not None else None
+    if folder is None or not folder.is_dir():
+        return None
+    p = (folder / rest).resolve()
+    return p if p.is_relative_to(folder.resolve()) and (p.is_file() or p.is_dir()) else None
+
+
 def resolve(data: str | os.PathLike[str]) -> Path:
     """Turn a CLI/App DATA argument into a path the loader reads.
 
     ``data`` is a dataset name (``demo``, ``ml-100k``, an imported name; case-insensitive)
-    or an existing folder, ``.zip`` or ratings file. A built-in dataset that is not on disk
+    or an existing folder, ``.zip`` or ratings file, or ``NAME/FILE``, a file of a dataset on
+    disk (``ml-100k/u1.base``) when no such path exists here. A built-in dataset that is not on disk
     yet raises :class:`DatasetError` telling to run ``rbm-tui datasets download NAME``.
     """
     text = os.fspath(data).strip() if data is not None else ""
@@ -289,6 +302,9 @@ def resolve(data: str | os.PathLike[str]) -> Path:
         if not (p.is_dir() or p.is_file()):
             raise DatasetError(f"{p} is neither a file nor a folder")
         return p.resolve()
+    inside = _in_dataset(text)
+    if inside is not None:
+        return inside
     if looks_like_path:
         raise DatasetError(f"no such file or folder: {p}")
     raise DatasetError(

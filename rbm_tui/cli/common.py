@@ -371,7 +371,8 @@ def add_threads(p: argparse.ArgumentParser) -> None:
 
 
 DATA_HELP = (
-    "a dataset name (demo, ml-100k, ... see `rbm-tui datasets`), a folder, a GroupLens .zip "
-    "or one ratings file (u1.base, ratings.csv, a CSV with user,item,rating columns)"
+    "a dataset name (demo, ml-100k, ... see `rbm-tui datasets`), a folder, a GroupLens .zip, "
+    "one ratings file (u1.base, ratings.csv, a CSV with user,item,rating columns) or a file of "
+    "a dataset on disk (ml-100k/u1.base)"
 )
 MODEL_HELP = "a model file, or the name of one in the models folder (`rbm-tui models list`)"

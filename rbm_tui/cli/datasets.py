@@ -109,7 +109,6 @@ def _datasets_download(args: argparse.Namespace) -> int:
         info(f"{entry.name} is already downloaded (use --force to fetch it again)")
         print(where)
         return EXIT_OK
-    info(f"{entry.title}: {entry.licence}")
     bar = ByteProgress(f"downloading {entry.name}", sys.stderr)
     with interrupt_flag(STOP_SIGNALS) as stop:
         try:
@@ -122,7 +121,7 @@ def _datasets_download(args: argparse.Namespace) -> int:
             bar.close()
         if stop.is_set():  # pragma: no cover - Ctrl+C after the last check
             warn("interrupted after the download had finished; it was kept")
-    info(f"downloaded {entry.name}")
+    info(f"downloaded {entry.name}. {entry.title}: {entry.licence}")
     print(path)
     return EXIT_OK
 

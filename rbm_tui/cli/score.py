@@ -35,8 +35,10 @@ RECOMMEND_COLUMNS = (
     ("user, item", "the original user and movie IDs"),
     ("title", "the movie's title (its ID when DATA has none)"),
     ("p_seen", "the chance the user picks (watches) the movie: what --by seen ranks by"),
-    ("match", "p_seen x p_like^(1/4), the chance the user picks the movie weighed by the "
-     "chance they like it: what --by liked and the app's recommendations rank by"),
+    ("match", "the app's Match: the chance the user picks the movie weighed by the chance "
+     "they like it, P(seen) x P(like)^(1/4) as the browser reckons them (P(seen) with the "
+     "movie-to-movie part of the liked movies only, P(like) from its own fit), so not the "
+     "printed columns' product: what --by liked and the app's recommendations rank by"),
     ("p_like", "the calibrated chance the user likes the movie once seen"),
 )  # fmt: skip
 
@@ -267,8 +269,8 @@ def add_parser(sub) -> None:
         "--by",
         choices=("seen", "liked"),
         default="seen",
-        help="rank by P(seen), how likely the user picks the movie, or by the match "
-        "(liked), P(seen) x P(like)^(1/4), as the app does",
+        help="rank by P(seen), how likely the user picks the movie, or by the app's match "
+        "(liked), P(seen) x P(like)^(1/4) as the browser reckons them",
     )
     _add_knowing(p)
     p.set_defaults(func=cmd_recommend)
