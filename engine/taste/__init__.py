@@ -16,8 +16,9 @@ keys), :mod:`~engine.taste.match` (rows to movies), :mod:`~engine.taste.links`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import RatingsError, SettingError
 from engine.taste.formats import FORMATS, Format, TasteRow, parse
@@ -30,7 +31,16 @@ if TYPE_CHECKING:
 
     from engine.data.ratings import Ratings
 
-__all__ = ["FORMATS", "Format", "ImportResult", "Matcher", "import_file", "read_links"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "ImportResult",
+    "Imported",
+    "Matcher",
+    "import_file",
+    "import_thumbs",
+    "read_links",
+]
 
 
 def movies_frame(movies: pd.DataFrame | Ratings) -> pd.DataFrame:
@@ -102,6 +112,43 @@ def import_file(
             path, parsed.format, parsed.header, result.unmatched_rows, unmatched_dir, tag
         )
     return result
+
+
+@dataclass
+class Imported:
+    """An import written to the ratings store: the export's :class:`ImportResult`, the
+    thumbs ``written``, ``kept`` (given by hand: not replaced) and ``unchanged``, and the
+    ``profile`` they went to."""
+
+    result: ImportResult
+    written: int
+    kept: int
+    unchanged: int
+    profile: str
+
+
+def import_thumbs(
+    path: str | Path,
+    ratings: pd.DataFrame | Ratings,
+    links: pd.DataFrame | None,
+    store: Any,
+    key: str,
+    profile: str,
+    threshold: float | None = None,
+    *,
+    replace: bool = False,
+    create: bool = False,
+) -> Imported:
+    """Read and match ``path`` (:func:`import_file`), then write its thumbs to ``profile`` on
+    dataset ``key`` of ``store`` (an :class:`engine.userstore.UserStore`) in one transaction,
+    one undo step. ``replace``: over thumbs given by hand too; ``create``: make the profile
+    when it is missing (a new person). Nothing is written when the file is unreadable or
+    foreign."""
+    result = import_file(path, ratings, links, threshold, tag=f"{key}-{profile}")
+    if create:
+        profile = store.ensure_profile(profile)
+    done = store.import_items(key, profile, result.thumbs.items(), replace=replace)
+    return Imported(result, done.written, done.kept, done.unchanged, profile)
 
 
 def _check_ids(path: Path, rows: list[TasteRow], unmatched: list[Unmatched]) -> None:

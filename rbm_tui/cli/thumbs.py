@@ -191,19 +191,24 @@ def _titles(key: str) -> dict[object, str] | None:
 def _import(args: argparse.Namespace) -> int:
     """Parse and match FILE (nothing changes when it is unreadable or foreign), then write its
     thumbs to the profile in one transaction (one undo step)."""
-    from engine.taste import import_file, read_links
+    from engine.taste import import_thumbs, read_links
     from rbm_tui.cli.common import load_data
 
     key = _dataset(args)
     ratings, path, _name = load_data(key)
     with _store() as store:
-        profile = _profile(store, args)
-        result = import_file(
-            args.file, ratings, read_links(path), args.threshold, tag=f"{key}-{profile}"
+        done = import_thumbs(
+            args.file,
+            ratings,
+            read_links(path),
+            store,
+            key,
+            _profile(store, args),
+            args.threshold,
+            replace=args.replace,
+            create=args.profile is not None,  # a new person: their profile is made for them
         )
-        if args.profile is not None:  # a new person: their profile is made for them
-            profile = store.ensure_profile(profile)
-        done = store.import_items(key, profile, result.thumbs.items(), replace=args.replace)
+    result, profile = done.result, done.profile
     if args.json:
         print(json.dumps(result.to_json(profile), ensure_ascii=False))
         return EXIT_OK

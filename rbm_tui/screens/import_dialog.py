@@ -96,15 +96,14 @@ def run_import(
     when it has one), then write its thumbs to ``profile`` on ``key`` of ``store`` in one
     transaction (one undo step). Nothing is written when the file is unreadable or foreign."""
     from engine import catalogue
-    from engine.taste import import_file, read_links
+    from engine.taste import import_thumbs, read_links
 
     try:
         links = read_links(catalogue.resolve(data))
     except RbmTuiError:  # a dataset given by a path that went away: match by titles
         links = None
-    result = import_file(path, ratings, links, threshold, tag=f"{key}-{profile}")
-    done = store.import_items(key, profile, result.thumbs.items())
-    return ImportOutcome(result, done.written, done.kept, done.unchanged, profile)
+    done = import_thumbs(path, ratings, links, store, key, profile, threshold)
+    return ImportOutcome(done.result, done.written, done.kept, done.unchanged, done.profile)
 
 
 class ImportDialog(ModalScreen[ImportOutcome | None]):
