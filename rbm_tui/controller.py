@@ -122,6 +122,9 @@ class Controller:
 
         ``show``: the screen to switch to once loaded (``"auto"``: Browse when a model is
         remembered for it, else Train; None: stay)."""
+        from engine.catalogue import canonical_name
+
+        name = canonical_name(name)  # `--dataset ML-100K`: the thumbs of ml-100k, not new ones
         run = self.training_run
         if run is not None and not run.ended and name != self.dataset_name:
             self.app.notify(

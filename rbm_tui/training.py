@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from engine.model.trained import Model
     from engine.settings import TrainConfig
     from engine.training.forecast import Forecast
-    from engine.training.loop import BatchProgress, EpochReport, TrainResult
+    from engine.training.loop import BatchProgress, EpochReport
 
 #: The shortest time between two batch messages of a run (the screens redraw on each).
 BATCH_MESSAGE_INTERVAL = 0.2
@@ -111,7 +111,6 @@ def _train_and_save(
         callback=epoch_done,
         progress=progress,
         cancel=run.cancel.is_set,
-        trainer=_train_marking_stops,
     )
     result = outcome.result
     return msg.TrainDone(
@@ -124,18 +123,6 @@ def _train_and_save(
         dataset=run.dataset,
         save_failures=outcome.failures,
     )
-
-
-def _train_marking_stops(ratings: Ratings, config: TrainConfig, **kwargs: Any) -> TrainResult:
-    """Train; the model of a stopped run says so (``meta["stopped"]``: no copy of a whole
-    run, see :func:`engine.housekeeping.same_run`)."""
-    from engine.training.loop import train
-
-    result = train(ratings, config, **kwargs)
-    model = result.model
-    if result.cancelled and model is not None:
-        model.meta["stopped"] = True  # type: ignore[attr-defined]
-    return result
 
 
 def kept_copy(ratings: Ratings, config: TrainConfig) -> Path | None:

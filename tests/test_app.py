@@ -1181,3 +1181,12 @@ async def test_q_on_a_first_run_quits_without_a_traceback():
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, what="the quit")
     assert app.return_code == 0
+
+
+async def test_a_dataset_named_in_another_case_is_the_same_dataset():
+    """`rbm-tui --dataset DEMO` kept its thumbs under "DEMO", apart from the command line's
+    `thumbs --dataset demo`."""
+    app = make_app(dataset="DEMO")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ratings is not None, what="the dataset")
+        assert app.dataset_name == "demo" and app.prefs.dataset == "demo"

@@ -1300,3 +1300,21 @@ def test_an_epoch_without_a_validation_score_is_kept_until_a_scored_one_beats_it
     assert run._track_best(nan, 1) and run.best_epoch == 1
     assert not run._track_best(nan, 2) and run.best_epoch == 1
     assert run._track_best({"auc": 0.6, "ndcg@10": 0.1}, 3) and run.best_epoch == 3
+
+
+def test_a_stopped_run_saves_a_model_marked_stopped(tmp_path):
+    """The command line's Ctrl+C and the app's stop alike: a stopped run's model is no copy
+    of a whole run (the app would otherwise reuse it instead of training)."""
+    from engine.model.storage import read_header
+    from engine.training.run import train_and_save
+
+    r = planted(40)
+    cfg = TrainConfig(n_hidden=6, epochs=50, patience=0, item_item_weight=0.0)
+    epochs = []
+    out = train_and_save(r, cfg, dataset="planted", model_out=tmp_path / "m.pt",
+                         callback=epochs.append, cancel=lambda: len(epochs) >= 2)  # fmt: skip
+    assert out.result.cancelled and out.path is not None
+    assert read_header(out.path)["meta"]["stopped"] is True
+    whole = train_and_save(r, TrainConfig(n_hidden=6, epochs=2, item_item_weight=0.0),
+                           dataset="planted", model_out=tmp_path / "w.pt")  # fmt: skip
+    assert "stopped" not in read_header(whole.path)["meta"]

@@ -187,6 +187,7 @@ def test_sigterm_and_sighup_during_training_save_the_model_so_far(tmp_path, sig,
     assert "Traceback" not in stderr and stdout == ""
     model = load_model(out, device="cpu")
     assert 2 <= len(model.meta["history"]) < 1000
+    assert model.meta["stopped"] is True  # the app must not take it for a whole run's copy
 
 
 # ------------------------------------------------------------------ 8. argument errors

@@ -10,6 +10,7 @@ from engine.catalogue.importer import import_dataset
 from engine.catalogue.install import remove
 from engine.catalogue.registry import (
     DatasetInfo,
+    canonical_name,
     catalogue,
     default_dataset,
     demo_path,
@@ -23,6 +24,7 @@ from engine.catalogue.registry import (
 __all__ = [
     "MIRROR_ENV",
     "DatasetInfo",
+    "canonical_name",
     "catalogue",
     "check_zip",
     "default_dataset",

@@ -181,6 +181,13 @@ def _find(name: str) -> DatasetInfo | None:
     return None
 
 
+def canonical_name(data: str) -> str:
+    """``data`` as the catalogue spells it when it names a dataset (``ML-100K`` ->
+    ``ml-100k``), else as given (a path): the key thumbs and models are kept under."""
+    info = _find(data)
+    return info.name if info is not None else data
+
+
 def get(name: str) -> DatasetInfo:
     """The catalogue entry called ``name`` (case-insensitive). Raises :class:`DatasetError`."""
     d = _find(name)

@@ -64,7 +64,8 @@ def train_and_save(
 ) -> Outcome:
     """Train on ``ratings`` and save the model (named ``dataset``) to ``model_out`` (None: a
     new file in the models folder). A run cancelled after its first epoch still saves the
-    model so far; one cancelled before saves nothing.
+    model so far, marked ``meta["stopped"]`` (see :func:`engine.housekeeping.same_run`); one
+    cancelled before saves nothing.
 
     Raises:
         engine.files.OutputError: ``model_out`` can never hold a model file (checked first).
@@ -77,6 +78,8 @@ def train_and_save(
     before = check_model_out(wanted)
     run = trainer or train
     result = run(ratings, config, callback=callback, progress=progress, cancel=cancel)
+    if result.cancelled and result.model is not None:  # no copy of a whole run (same_run)
+        result.model.meta["stopped"] = True
     outcome = Outcome(result=result, wanted=wanted)
     if result.model is None or not (result.history and result.best_epoch > 0):
         return outcome

@@ -212,10 +212,9 @@ def dataset_name(data: str, path: Path) -> str:
     folder/file name (``ml-100k/u1.base`` -> ``ml-100k-u1``)."""
     from engine import catalogue
 
-    key = str(data).strip().lower()
-    for name in catalogue.names():
-        if name.lower() == key:
-            return name
+    name = catalogue.canonical_name(str(data))
+    if name != str(data) or name in catalogue.names():
+        return name
     if path.is_dir():
         return path.name
     if path.suffix.lower() == ".zip":

@@ -76,10 +76,7 @@ def dataset_key(data: str) -> str:
     (as the app keeps it)."""
     from engine import catalogue
 
-    for name in catalogue.names():
-        if name.lower() == data.strip().lower():
-            return name
-    return data
+    return catalogue.canonical_name(data)
 
 
 def _profile(store, args: argparse.Namespace) -> str:
