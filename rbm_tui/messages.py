@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from engine.data.ratings import Ratings
     from engine.model.storage import ModelInfo
     from engine.model.trained import Model
+    from engine.taste import Imported
     from engine.training.loop import EpochReport
 
 # ---------------------------------------------------------------------------- datasets
@@ -163,3 +164,19 @@ class TrainDone(Message):
 class TrainFailed(Message):
     error: str
     detail: str = ""
+
+
+# --------------------------------------------------------------------- ratings imports
+@dataclass
+class TasteImported(Message):
+    """A ratings export was imported (posted once, from the import dialog's worker)."""
+
+    outcome: Imported
+
+
+@dataclass
+class TasteImportFailed(Message):
+    """The import failed (one line naming the file, the line and the problem); nothing was
+    changed."""
+
+    error: str

@@ -11,70 +11,39 @@ under it redraws once, not per row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import RbmTuiError
+from rbm_tui import messages as msg
 
-__all__ = [
-    "ImportDialog",
-    "ImportOutcome",
-    "TasteImportFailed",
-    "TasteImported",
-    "short_path",
-]
+if TYPE_CHECKING:
+    from engine.taste import Imported
+
+__all__ = ["ImportDialog", "outcome_lines", "short_path"]
 
 
-@dataclass(frozen=True)
-class ImportOutcome:
-    """What one import did: ``result`` (:class:`engine.taste.ImportResult`: rows, matched,
-    unmatched, the unmatched file), ``written``/``kept``/``unchanged`` thumbs in the store
-    (:class:`engine.userstore.ImportResult`) and the ``profile`` they went to."""
-
-    result: Any
-    written: int
-    kept: int
-    unchanged: int
-    profile: str
-
-    def lines(self) -> list[str]:
-        """The result as the dialog shows it: counts, then the store, then the file."""
-        r = self.result
-        f = r.format
-        out = [
-            f"{r.rows:,} rows · {r.matched:,} matched · {r.unmatched:,} unmatched",
-            f"{_n(r.likes, 'like')}, {_n(len(r.thumbs) - r.likes, 'dislike')} (a like is "
-            f"{r.threshold:g} or more of {f.low:g}-{f.high:g})",
-            f"{self.profile}: {_n(self.written, 'thumb')} written, {self.unchanged:,} already there"
-            + (f", {self.kept:,} kept as given by hand" if self.kept else ""),
-        ]
-        if r.unmatched_file is not None:
-            out.append(f"unmatched rows listed in {short_path(r.unmatched_file)}")
-        return out
-
-
-@dataclass
-class TasteImported(Message):
-    """The import ended well (posted once, from the worker)."""
-
-    outcome: ImportOutcome
-
-
-@dataclass
-class TasteImportFailed(Message):
-    """The import failed (one line naming the file, the line and the problem); nothing was
-    changed."""
-
-    error: str
+def outcome_lines(done: Imported) -> list[str]:
+    """An import's result as the dialog shows it: counts, then the store, then the file."""
+    r = done.result
+    f = r.format
+    out = [
+        f"{r.rows:,} rows · {r.matched:,} matched · {r.unmatched:,} unmatched",
+        f"{_n(r.likes, 'like')}, {_n(len(r.thumbs) - r.likes, 'dislike')} (a like is "
+        f"{r.threshold:g} or more of {f.low:g}-{f.high:g})",
+        f"{done.profile}: {_n(done.written, 'thumb')} written, {done.unchanged:,} already there"
+        + (f", {done.kept:,} kept as given by hand" if done.kept else ""),
+    ]
+    if r.unmatched_file is not None:
+        out.append(f"unmatched rows listed in {short_path(r.unmatched_file)}")
+    return out
 
 
 def _n(n: int, word: str) -> str:
@@ -91,7 +60,7 @@ def short_path(path: Path) -> str:
 
 def run_import(
     path: Path, threshold: float | None, ratings: Any, data: str, store: Any, key: str, profile: str
-) -> ImportOutcome:
+) -> Imported:
     """Parse and match ``path`` against ``ratings`` (the dataset ``data``, its ``links.csv``
     when it has one), then write its thumbs to ``profile`` on ``key`` of ``store`` in one
     transaction (one undo step). Nothing is written when the file is unreadable or foreign."""
@@ -102,11 +71,10 @@ def run_import(
         links = read_links(catalogue.resolve(data))
     except RbmTuiError:  # a dataset given by a path that went away: match by titles
         links = None
-    done = import_thumbs(path, ratings, links, store, key, profile, threshold)
-    return ImportOutcome(done.result, done.written, done.kept, done.unchanged, done.profile)
+    return import_thumbs(path, ratings, links, store, key, profile, threshold)
 
 
-class ImportDialog(ModalScreen[ImportOutcome | None]):
+class ImportDialog(ModalScreen["Imported | None"]):
     """Import ratings into ``session``'s profile on dataset ``data`` (the app's dataset
     name); ``on_done(outcome)`` runs once when the thumbs are in the store."""
 
@@ -122,7 +90,7 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
         self,
         session: Any,
         data: str,
-        on_done: Callable[[ImportOutcome], None] | None = None,
+        on_done: Callable[[Imported], None] | None = None,
         path: str = "",
     ) -> None:
         super().__init__(classes="dialog-screen")
@@ -131,7 +99,7 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
         self.on_done = on_done
         self.path = path
         self.format: Any = None  # the sniffed engine.taste.Format
-        self.outcome: ImportOutcome | None = None
+        self.outcome: Imported | None = None
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -221,15 +189,15 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
         try:
             out = run_import(path, threshold, ratings, self.data, store, key, profile)
         except (RbmTuiError, OSError) as e:
-            self.post_message(TasteImportFailed(str(e)))
+            self.post_message(msg.TasteImportFailed(str(e)))
             return
-        self.post_message(TasteImported(out))
+        self.post_message(msg.TasteImported(out))
 
-    @on(TasteImported)
-    def _imported(self, event: TasteImported) -> None:
+    @on(msg.TasteImported)
+    def _imported(self, event: msg.TasteImported) -> None:
         self.running = False
         self.outcome = event.outcome
-        self._say("\n".join(event.outcome.lines()))
+        self._say("\n".join(outcome_lines(event.outcome)))
         self.query_one("#import", Button).label = "Done (enter)"
         self.query_one("#import-path", Input).disabled = True
         self.query_one("#import-threshold", Input).disabled = True
@@ -237,8 +205,8 @@ class ImportDialog(ModalScreen[ImportOutcome | None]):
         if self.on_done is not None:
             self.on_done(event.outcome)
 
-    @on(TasteImportFailed)
-    def _failed(self, event: TasteImportFailed) -> None:
+    @on(msg.TasteImportFailed)
+    def _failed(self, event: msg.TasteImportFailed) -> None:
         self.running = False
         self._say(f"not imported: {event.error}")
 

@@ -11,7 +11,7 @@ redraws once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
@@ -19,9 +19,12 @@ from textual.content import Content
 from engine.errors import RbmTuiError
 from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.dialogs import ConfirmDialog
-from rbm_tui.screens.import_dialog import ImportDialog, ImportOutcome
+from rbm_tui.screens.import_dialog import ImportDialog
 from rbm_tui.screens.profiles import ProfilePicker, ProfilesDialog
 from rbm_tui.widgets.likebar import thumb
+
+if TYPE_CHECKING:
+    from engine.taste import Imported
 
 __all__ = [
     "PALETTE",
@@ -251,7 +254,7 @@ class TasteScreen(AppScreen):
             return
         self.app.push_screen(ImportDialog(s, self.rbm.dataset_name, self.imported))
 
-    def imported(self, outcome: ImportOutcome) -> None:
+    def imported(self, outcome: Imported) -> None:
         """An import ended: read the profile's thumbs again and redraw, once."""
         s = self.session
         if s is not None and outcome.profile == s.profile:
