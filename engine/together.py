@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import ModelError
+from engine.errors import ModelError, UserStoreError
 
 __all__ = ["POWER", "TogetherPick", "excluded_by_anyone", "rank_together", "soft_min", "together"]
 
@@ -142,13 +142,13 @@ def together(
     pushed it up most.
 
     Raises:
-        ValueError: fewer than two people, or people on different datasets.
+        UserStoreError: fewer than two people, or people on different datasets.
         ModelError: a session has no model (nothing to rank by).
     """
     if len(sessions) < 2:
-        raise ValueError("watch together needs two or more people")
+        raise UserStoreError("watch together needs two or more people")
     if any(s.ratings is not sessions[0].ratings for s in sessions):
-        raise ValueError("watch together needs every person on the same dataset")
+        raise UserStoreError("watch together needs every person on the same dataset")
     if any(s.match is None or s.p_like is None for s in sessions):
         raise ModelError("watch together needs a model: choose or train one first")
     excluded = excluded_by_anyone(sessions)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ModelError
+from engine.errors import ModelError, UserStoreError
 from engine.together import rank_together, soft_min, together
 from engine.userstore import UserStore
 from rbm_tui.cli import main
@@ -139,7 +139,7 @@ def test_together_favours_what_both_like_over_one_persons_favourite(planted_mode
 def test_together_needs_two_people_and_a_model(planted_model):
     r, model = planted_model
     a = _person(r, model, likes=[0])
-    with pytest.raises(ValueError):
+    with pytest.raises(UserStoreError, match="two or more people"):
         together([a], 5)
     with pytest.raises(ModelError):
         together([a, _person(r, None, likes=[1])], 5)

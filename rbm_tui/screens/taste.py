@@ -300,7 +300,7 @@ class TasteScreen(AppScreen):
         try:
             sessions = profile_sessions(s.ratings, s.store, s.key, s.model, people)
             picks = together(sessions, n, candidates)
-        except (RbmTuiError, ValueError) as e:
+        except RbmTuiError as e:
             self.together_people = None
             self.notify(str(e), title="Watch together", severity="warning")
             return None
