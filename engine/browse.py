@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from engine.taste.titles import ARTICLES, fold
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The sorts, in the order the sort key cycles through them.
 SORTS = ("popular", "match", "p_like", "title", "year")
@@ -29,6 +35,30 @@ SORT_LABELS = {
     "year": "newest",
 }
 _YEAR_SUFFIX = re.compile(r"\s*\(\d{4}(?:\s*[-–]\s*\d{0,4})?\)\s*$")
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+#: ``"matrix, the (1999)"`` -> ``"the matrix (1999)"``: the article before the first "(".
+_TRAILING = re.compile(
+    r"^(?P<name>[^(]+?),\s*(?P<art>(?:"
+    + "|".join(sorted(ARTICLES, key=len, reverse=True))
+    + r")'?)(?=\s*(?:\(|$))"
+)
+
+
+def words(text: str) -> str:
+    """``text`` as searches compare it: lower case, accents dropped, words of letters and
+    digits one space apart (``"Léon: The  Pro"`` -> ``"leon the pro"``)."""
+    return _NON_WORD.sub(" ", fold(text)).strip()
+
+
+def search_keys(titles_lower: pd.Series) -> pd.Series:
+    """What a search looks in, per title (lower case, MovieLens's form): the title with its
+    trailing article in front, then as written, each in :func:`words`, ``|`` between."""
+    folded = titles_lower.map(lambda t: t if t.isascii() else fold(t))
+    moved = folded.str.replace(_TRAILING, r"\g<art> \g<name>", regex=True)
+    spaced = {"pat": _NON_WORD, "repl": " ", "regex": True}
+    return moved.str.replace(**spaced).str.strip() + "|" + folded.str.replace(**spaced).str.strip()
 
 
 @dataclass(frozen=True)
@@ -60,6 +90,7 @@ class Catalogue:
         self._piped = "|" + movies["genres"].fillna("").astype(str) + "|"
         self._genre_masks: dict[str, np.ndarray] = {}
         self._search: tuple[str, np.ndarray] = ("", np.ones(self.n, bool))
+        self._search_keys: pd.Series | None = None  # built on the first search
         self._orders = {
             "popular": np.lexsort((np.arange(self.n), -self.counts)),
             "title": np.argsort(self.titles_lower.to_numpy(dtype=object), kind="stable"),
@@ -80,22 +111,35 @@ class Catalogue:
         return mask
 
     def search_mask(self, text: str) -> np.ndarray:
-        """``bool (n,)``: the movies whose full title contains ``text`` (any case). Typing on
-        (the text grows) searches only the previous matches."""
-        text = text.strip().lower()
+        """``bool (n,)``: the movies whose title contains ``text`` as people type it: case,
+        accents and punctuation aside, and MovieLens's trailing article read in front
+        (``the matrix`` finds "Matrix, The (1999)", ``leon`` "Léon", ``wall-e`` "WALL·E").
+        Typing on (the text grows) searches only the previous matches."""
+        text = words(text)
         last_text, last = self._search
         if text == last_text:
             return last
+        keys = self._keys()
         if not text:
             mask = np.ones(self.n, bool)
         elif last_text and text.startswith(last_text):
             mask = last.copy()
             idx = np.flatnonzero(last)
-            mask[idx] = self.titles_lower.iloc[idx].str.contains(text, regex=False).to_numpy()
+            mask[idx] = keys.iloc[idx].str.contains(text, regex=False).to_numpy()
         else:
-            mask = self.titles_lower.str.contains(text, regex=False).to_numpy(bool)
+            mask = keys.str.contains(text, regex=False).to_numpy(bool)
         self._search = (text, mask)
         return mask
+
+    def prepare_search(self) -> None:
+        """Build what searches look in now (a thread may, ahead of the first search)."""
+        self._keys()
+
+    def _keys(self) -> pd.Series:
+        keys = self._search_keys
+        if keys is None:  # two threads at once build it twice, never half
+            keys = self._search_keys = search_keys(self.titles_lower)
+        return keys
 
     def order(self, sort: str, scores: np.ndarray | None = None) -> np.ndarray:
         """All dataset indices in ``sort`` order; the score sorts (``match``, ``p_like``)

@@ -172,3 +172,19 @@ async def test_the_view_label_is_never_cut(with_model, size):
         await pilot.pause()
         assert label.content_region.width >= len(str(label.content))
         assert rec_items(app.screen)
+
+
+async def test_a_score_sort_without_a_model_is_labelled_as_what_it_lists(with_model):
+    """Sorted by match, then the model dropped (a dataset without one): the rows fall back
+    to most rated, and the label said "match" over a column of dashes."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_browse(pilot)
+        screen._set_view(sort="match")
+        await pilot.pause()
+        label = screen.query_one("#view-label", Label)
+        assert str(label.content).endswith("· match")
+        app.controller._drop_model()
+        screen.rebuild(keep=None)
+        await pilot.pause()
+        assert str(label.content).endswith("· most rated")

@@ -196,6 +196,10 @@ def test_letterboxds_export_zip_is_read_from_its_ratings_csv(tmp_path: Path):
         out.writestr("b.csv", "y\n")
     with pytest.raises(RatingsError, match="without ratings.csv"):
         parse(bad)
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(RatingsError, match="without ratings.csv"):
+        parse(empty)
     with zipfile.ZipFile(bad, "a") as out:
         out.writestr("ratings.csv", LB + "2024-01-01,Heat,1995,u,nine\n")
     with pytest.raises(RatingsError, match=r"other\.zip/ratings\.csv, line 2"):

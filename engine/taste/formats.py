@@ -37,6 +37,8 @@ from engine.taste.titles import split_movielens
 MAX_BYTES = 64 * 1024 * 1024
 _TT = re.compile(r"^(?:tt)?0*(\d{1,10})$", re.IGNORECASE)
 _NOT_FILMS = ("series", "episode", "game", "podcast", "musicvideo")
+#: How a zip starts: its first file, or the end record of an empty one.
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def read_text(path: Path) -> tuple[str, Path]:
     (a zip) is read from its ``ratings.csv``, named ``<zip>/ratings.csv``. UTF-8 (a BOM
     dropped), UTF-16 with its BOM (Excel's "Unicode text"), else Windows-1252/Latin-1."""
     raw = _read_bytes(path)
-    if raw[:4] == b"PK\x03\x04":
+    if raw[:4] in _ZIP_STARTS:
         path, raw = _from_zip(path, raw)
     return _decode(path, raw), path
 
@@ -207,7 +209,7 @@ def sniff_file(path: str | Path, head_bytes: int = 64 * 1024) -> Format:
             head = fh.read(head_bytes)
     except OSError as e:  # a folder too
         raise RatingsError(path, f"cannot read it: {e.strerror or e}") from None
-    if head[:4] == b"PK\x03\x04":
+    if head[:4] in _ZIP_STARTS:
         text, path = read_text(path)
     else:
         text = _decode(path, head)
