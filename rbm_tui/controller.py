@@ -189,6 +189,9 @@ class Controller:
             title="Dataset loaded",
             timeout=3,
         )
+        notice = getattr(r.report, "notice", "")
+        if notice:  # repeated rows merged, a damaged cache rebuilt: as the command line says
+            self.app.notify(notice, title=display_name(event.name), severity="warning")
 
     def dataset_failed(self, event: msg.DatasetFailed) -> None:
         if self.loading_dataset == event.name:

@@ -1190,3 +1190,19 @@ async def test_a_dataset_named_in_another_case_is_the_same_dataset():
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.ratings is not None, what="the dataset")
         assert app.dataset_name == "demo" and app.prefs.dataset == "demo"
+
+
+async def test_a_datasets_notice_is_shown_as_the_command_line_shows_it(tmp_path):
+    """Repeated (person, movie) rows are merged on loading: `rbm-tui` commands warn of it,
+    the app said nothing."""
+    data = tmp_path / "twice" / "ratings.csv"
+    data.parent.mkdir()
+    data.write_text("userId,movieId,rating\n1,10,4\n1,10,2\n2,10,5\n2,11,1\n", encoding="utf-8")
+    app = make_app(dataset=str(data))
+    seen = []
+    app.notify = lambda message, **kw: seen.append((message, kw.get("severity")))  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.ratings is not None, what="the dataset")
+        await pilot.pause()
+    assert any("1 repeated (person, movie) row was merged" in m and s == "warning"
+               for m, s in seen), seen  # fmt: skip
