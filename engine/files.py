@@ -45,6 +45,11 @@ class OutputError(RbmTuiError, OSError):
     """The output path cannot be written: the message names it and says why."""
 
 
+class TargetTaken(OutputError):
+    """A file the job meant to create (or replace as it was) was written by another process
+    meanwhile; it is left as it is."""
+
+
 class Snapshot(NamedTuple):
     """What a target was when a job started: ``(inode, size, mtime_ns)``; :data:`ABSENT` when
     there was no file."""
@@ -240,7 +245,10 @@ def _replacing(
         except FileNotFoundError:
             mode_bits = 0o666 & ~_umask()
         os.chmod(tmp, mode_bits)
-        os.replace(tmp, target)
+        if expect == ABSENT:  # a new file: never over one another process made just now
+            _link_new(tmp, target)
+        else:
+            os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -256,7 +264,22 @@ def _check_unchanged(target: Path, expect: Snapshot | None) -> None:
     now = snapshot(target)
     if now != expect:
         what = "created" if expect == ABSENT else "written"
-        raise OutputError(f"{target}: {what} by another process while this one ran; left as it is")
+        raise TargetTaken(f"{target}: {what} by another process while this one ran; left as it is")
+
+
+def _link_new(tmp: str, target: Path) -> None:
+    """Give the finished ``tmp`` the name ``target`` only if no file has it (atomic: two
+    processes that both found the name free cannot both take it), then drop ``tmp``."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise TargetTaken(
+            f"{target}: created by another process while this one ran; left as it is"
+        ) from None
+    except OSError:  # a file system without hard links: the rename, checked just before
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
 
 
 def write_bytes(

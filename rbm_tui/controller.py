@@ -171,6 +171,8 @@ class Controller:
             self.prefs.dataset = event.name
             self.save_prefs()
         remembered = self.prefs.active_model(event.name)
+        if not changed and self.model is not None and not self._still_fits(event):
+            changed = True  # the same name, other movies: the model goes as for a new dataset
         if changed or self.model is None:
             self._drop_model()
             self.loading_model = None  # a model still loading was meant for the other dataset
@@ -192,6 +194,20 @@ class Controller:
         notice = getattr(r.report, "notice", "")
         if notice:  # repeated rows merged, a damaged cache rebuilt: as the command line says
             self.app.notify(notice, title=display_name(event.name), severity="warning")
+
+    def _still_fits(self, event: msg.DatasetLoaded) -> bool:
+        """Whether the active model fits the dataset loaded again under its name (its files
+        may have changed since); says why when it does not."""
+        model = self.model
+        if model is None:
+            return True
+        name = self.model_path.name if self.model_path is not None else "the active model"
+        try:
+            model.check_fits(event.ratings, display_name(event.name), name)
+        except RbmTuiError as e:
+            self.app.notify(str(e), title="Model dropped", severity="warning")
+            return False
+        return True
 
     def dataset_failed(self, event: msg.DatasetFailed) -> None:
         if self.loading_dataset == event.name:
@@ -285,9 +301,7 @@ class Controller:
 
     def _repoint_model(self, old: Path, new: Path | None) -> None:
         """Every remembered use of model file ``old`` now names ``new`` (None: forgotten)."""
-        for dataset, path in list(self.prefs.models.items()):
-            if Path(path) == old:
-                self.prefs.set_active_model(dataset, new)
+        self.prefs.repoint_model(old, new)
         self.save_prefs()
         if self.model_path == old:
             if new is None:

@@ -38,6 +38,14 @@ class Preferences:
         else:
             self.models[dataset] = str(model_path)
 
+    def repoint_model(self, old: str | Path, new: str | Path | None) -> bool:
+        """Every dataset whose active model is the file ``old`` now has ``new`` (None: none);
+        whether any had it."""
+        hits = [d for d, p in self.models.items() if Path(p) == Path(old)]
+        for dataset in hits:
+            self.set_active_model(dataset, new)
+        return bool(hits)
+
     @classmethod
     def load(cls, path: Path | None = None) -> Preferences:
         """The saved settings, or the defaults when the file is missing or damaged."""

@@ -261,9 +261,14 @@ def test_train_default_path_and_models_commands(rbm_home, capsys):
     header = json.loads(capsys.readouterr().out)["header"]
     assert header["config"]["like_threshold"] == 4.0
 
+    from rbm_tui.preferences import Preferences
+
+    Preferences(models={"demo": str(path), "ml-100k": "/elsewhere/other.pt"}).save()
     assert main(["models", "rename", path.stem, "mine"]) == 0
     new = Path(capsys.readouterr().out.strip())
     assert new.name == "mine.pt" and new.is_file() and not path.exists()
+    # the app's remembered active model follows (it was lost to the app, then pruned)
+    assert Preferences.load().models == {"demo": str(new), "ml-100k": "/elsewhere/other.pt"}
     assert main(["models", "rename", "mine", "bad name!"]) == 2
     assert "rbm-tui: error:" in capsys.readouterr().err
 
@@ -273,6 +278,7 @@ def test_train_default_path_and_models_commands(rbm_home, capsys):
     assert new.is_file()
     assert main(["models", "delete", "mine", "--yes"]) == 0
     assert not new.exists()
+    assert Preferences.load().models == {"ml-100k": "/elsewhere/other.pt"}
     assert main(["models", "delete", "mine", "--yes"]) == 2
     assert "no such model" in capsys.readouterr().err
     assert main(["models"]) == 0

@@ -4,6 +4,7 @@ the sampled CD step, the row-lazy optimisers and the movie-to-movie part."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -1318,3 +1319,41 @@ def test_a_stopped_run_saves_a_model_marked_stopped(tmp_path):
     whole = train_and_save(r, TrainConfig(n_hidden=6, epochs=2, item_item_weight=0.0),
                            dataset="planted", model_out=tmp_path / "w.pt")  # fmt: skip
     assert "stopped" not in read_header(whole.path)["meta"]
+
+
+def test_two_runs_ending_at_once_keep_two_models(tmp_path, monkeypatch):
+    """The default name is picked before training ends: another run that took the same name
+    meanwhile had its model overwritten. The file is left alone, the next name taken."""
+    import engine.model.storage as storage
+    from engine import files
+    from engine.training.run import train_and_save
+
+    taken = tmp_path / "demo-20261207-120000.pt"
+    names = iter([taken, tmp_path / "demo-20261207-120000-2.pt"])
+    monkeypatch.setattr(storage, "default_model_path", lambda stem: next(names))
+    taken.write_bytes(b"the other run's model")
+    with pytest.raises(files.TargetTaken):
+        files.write_bytes(taken, b"mine", expect=files.ABSENT)
+    r = planted(40)
+    out = train_and_save(r, TrainConfig(n_hidden=6, epochs=2, item_item_weight=0.0),
+                         dataset="demo")  # fmt: skip
+    assert out.path == tmp_path / "demo-20261207-120000-2.pt" and not out.failures
+    assert taken.read_bytes() == b"the other run's model"
+    assert {p.name for p in tmp_path.iterdir()} == {taken.name, out.path.name}
+
+
+def test_a_catalogue_whose_titles_changed_is_other_data():
+    """"Already trained" matched the fingerprint of the ratings alone: after the titles
+    changed, the kept model was reused, then refused as another catalogue's on loading."""
+    from engine.data.ratings import from_arrays
+    from engine.model.trained import dataset_fingerprint
+
+    def data(titles):
+        movies = pd.DataFrame({"title": titles, "year": pd.array([None] * 2, "Int64"),
+                               "genres": ["", ""]}, index=[1, 2])  # fmt: skip
+        return from_arrays(np.array([1, 1, 2]), np.array([1, 2, 1]),
+                           np.array([4.0, 2.0, 5.0], np.float32), movies=movies)  # fmt: skip
+
+    a = data(["Heat (1995)", "Alien (1979)"])
+    assert dataset_fingerprint(a) == dataset_fingerprint(data(["Heat (1995)", "Alien (1979)"]))
+    assert dataset_fingerprint(a) != dataset_fingerprint(data(["Heat (1995)", "Jaws (1975)"]))

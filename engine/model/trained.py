@@ -38,9 +38,12 @@ def title_hashes(item_ids, titles: list[str]) -> np.ndarray:
 
 
 def dataset_fingerprint(r: Ratings) -> str:
-    """A short hash of the ratings' users, movies and values (same data, same fingerprint)."""
+    """A short hash of the ratings' users, movies, values and the movies' titles (same data,
+    same fingerprint; a catalogue whose titles changed is other data: a model of it would
+    be refused there, see :meth:`Model.check_fits`)."""
     h = hashlib.blake2b(digest_size=12)
     h.update(np.ascontiguousarray(r.item_ids).astype(str).tobytes())
+    h.update(title_hashes(r.item_ids, r.title_list()).tobytes())
     h.update(np.int64(r.n_users).tobytes())
     for arr in (r.users, r.items, r.values):
         h.update(np.ascontiguousarray(arr).tobytes())

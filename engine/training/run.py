@@ -84,9 +84,31 @@ def train_and_save(
     if result.model is None or not (result.history and result.best_epoch > 0):
         return outcome
     _name(result.model, dataset)
-    outcome.wanted = wanted or _default(dataset)
-    outcome.path, outcome.failures = _save(result.model, outcome.wanted, before)
+    target = wanted
+    if target is None:
+        target, outcome.path = _save_new(result.model, dataset)
+    outcome.wanted = target
+    if outcome.path is None:
+        outcome.path, outcome.failures = _save(result.model, target, before)
     return outcome
+
+
+def _save_new(model: Any, dataset: str, tries: int = 20) -> tuple[Path, Path | None]:
+    """Save ``model`` under a new default name of the models folder: ``(the name, where it
+    went)``. Two runs that end at once take two names (the next free one when another
+    process took this one meanwhile); ``None`` where it went when the folder cannot take it
+    (the caller's fallbacks then try the other places)."""
+    from engine.model.storage import save_model
+
+    target = _default(dataset)
+    for _ in range(tries):
+        try:
+            return target, save_model(model, target, expect=files.ABSENT)
+        except files.TargetTaken:
+            target = _default(dataset)
+        except OSError:  # a full disk, a missing permission: save_with_fallback's places
+            break
+    return target, None
 
 
 def _name(model: Any, dataset: str) -> None:

@@ -19,6 +19,7 @@ from rbm_tui.cli.common import (
     shorten,
     subcommand,
     table,
+    warn,
 )
 
 EPILOG_MODELS = """\
@@ -229,14 +230,30 @@ def _models_delete(args: argparse.Namespace) -> int:
     if not confirm(f"delete {path}?", args.yes):
         raise CLIError("not deleted (pass --yes to delete without asking)")
     delete_model(path)
+    _repoint(path, None)
     info(f"deleted {path}")
     return EXIT_OK
+
+
+def _repoint(old: Path, new: Path | None) -> None:
+    """The app's remembered active models follow a rename or a delete (a model the app
+    remembers under its old name would be lost to it, and pruned as no one's)."""
+    from rbm_tui.preferences import Preferences
+
+    prefs = Preferences.load()
+    if prefs.repoint_model(old, new):
+        try:
+            prefs.save()
+        except OSError as e:
+            warn(f"the app's settings still name {old}: {e}")
 
 
 def _models_rename(args: argparse.Namespace) -> int:
     from engine.model.storage import model_in_folder, rename_model
 
-    new = rename_model(model_in_folder(args.name), args.new)
+    old = model_in_folder(args.name)
+    new = rename_model(old, args.new)
+    _repoint(old, new)
     print(new)
     return EXIT_OK
 
