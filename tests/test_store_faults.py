@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,77 @@ def test_damage_found_in_use_is_one_line(tmp_path):
         with pytest.raises(UserStoreError, match="damaged.*start rbm-tui again") as e:
             use()
         assert "\n" not in str(e.value)
+
+
+def _locked_by_another(db_path: Path) -> sqlite3.Connection:
+    """Another process's connection holding ``db_path``'s write lock (rollback journal, as a
+    store copied with the sqlite3 tool is)."""
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=DELETE")
+    other.execute("BEGIN EXCLUSIVE")
+    return other
+
+
+def test_a_store_locked_too_long_is_not_taken_for_damaged(tmp_path):
+    """A lock held past the busy wait (or a full disk) made quick_check fail, and the store
+    was moved aside as damaged: the undo history went, the other process's write failed."""
+    from engine.store import db
+
+    path = tmp_path / "ratings.sqlite"
+    with UserStore(path) as s:
+        s.like("demo", 1)
+    other = _locked_by_another(path)
+    try:
+        conn = sqlite3.connect(path, timeout=0.1)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            db.is_damaged(conn)
+        conn.close()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not list(tmp_path.glob("*.damaged-*"))
+    with UserStore(path) as s:
+        assert s.recovery is None and s.get("demo", 1) is True
+
+
+def test_a_store_of_a_newer_rbm_tui_is_refused_unchanged(tmp_path):
+    path = tmp_path / "ratings.sqlite"
+    with UserStore(path) as s:
+        s.like("demo", 1)
+    with sqlite3.connect(path) as c:
+        c.execute("PRAGMA journal_mode=DELETE")
+        c.execute("PRAGMA user_version = 99")
+    before = path.read_bytes()
+    with pytest.raises(UserStoreError, match="newer rbm-tui"):
+        UserStore(path)
+    assert path.read_bytes() == before  # not even switched to WAL
+    assert not path.with_name(path.name + "-wal").exists()
+
+
+def _open_at(path: str, start: float, item: int) -> None:
+    while time.time() < start:
+        pass
+    with UserStore(Path(path)) as s:
+        s.like("demo", item)
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path):
+    """Four processes opening a store that does not exist yet: the switch to write-ahead
+    logging failed at once with "database is locked" in a third of the rounds (SQLite's busy
+    wait does not cover it there)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for r in range(12):
+        path = tmp_path / f"r{r}" / "ratings.sqlite"
+        path.parent.mkdir()
+        start = time.time() + 0.3
+        procs = [ctx.Process(target=_open_at, args=(str(path), start, i)) for i in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0], f"round {r}"
+        with UserStore(path) as s:
+            assert sorted(s.ratings("demo")) == [0, 1, 2, 3]

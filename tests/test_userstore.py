@@ -447,3 +447,20 @@ def test_session_clear_all_and_undo(store, demo):
     assert change is not None
     assert s.thumbs == before
     assert store.ratings("demo") == before
+
+
+def test_a_profile_is_named_as_created_and_the_hint_can_be_pasted(tmp_path):
+    """`profiles create "  x  "` keeps "x", but switch, delete and --profile took the spaces
+    as part of the name; the "create it with" hint broke a name with a space in two."""
+    import shlex
+
+    with UserStore(tmp_path / "r.sqlite") as s:
+        assert s.create_profile("  spaced name  ") == "spaced name"
+        assert s.switch_profile("  spaced name ") == "spaced name"
+        with pytest.raises(UserStoreError) as e:
+            s.switch_profile("Anna B")
+        hint = str(e.value).split("`")[1]
+        assert shlex.split(hint)[-1] == "Anna B"
+        s.create_profile("other")
+        s.delete_profile(" spaced name ")
+        assert "spaced name" not in s.profile_counts()

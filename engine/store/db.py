@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 
@@ -45,14 +46,45 @@ def connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
     )
 
 
+#: SQLite's result codes of a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
+_DAMAGE_CODES = (11, 26)
+
+
+def is_damage(e: sqlite3.Error) -> bool:
+    """Whether ``e`` says the file is damaged or no database, not that it is busy, locked,
+    on a full disk or unreadable for now (those leave the file as it is)."""
+    code = getattr(e, "sqlite_errorcode", None)  # Python 3.11 on
+    if code is not None:
+        return code & 0xFF in _DAMAGE_CODES
+    text = str(e).lower()
+    return "malformed" in text or "not a database" in text
+
+
 def is_damaged(conn: sqlite3.Connection) -> bool:
     """Whether SQLite finds the file damaged (``PRAGMA quick_check``; also a file that is not a
-    database at all)."""
+    database at all). Any other failure (a lock held too long, a full disk) is raised."""
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.DatabaseError:
-        return True
+    except sqlite3.DatabaseError as e:
+        if is_damage(e):
+            return True
+        raise
     return rows != [("ok",)]
+
+
+def set_wal(conn: sqlite3.Connection, wait: float = 10.0) -> None:
+    """Switch ``conn``'s file to write-ahead logging. Another process opening the same new
+    file may hold it for a moment, and SQLite's busy wait does not cover this pragma: retry
+    for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def writable(path: Path) -> bool:

@@ -58,19 +58,35 @@ def _prepare_folder(path: Path) -> bool:
 def _open_writable(path: Path, mode: str) -> Opened:
     conn = db.connect(str(path))
     recovery = None
-    if path.exists() and db.is_damaged(conn):
+    try:
+        damaged = path.exists() and db.is_damaged(conn)
+    except BaseException:  # busy, locked, a full disk: the file stays where it is
         conn.close()
-        copy = salvage.move_aside(path)
-        recovery = Recovery(path, copy, salvage.salvage(path, copy))
+        raise
+    if damaged:
+        conn.close()
+        recovery = _repair(path)
         conn = db.connect(str(path))
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        schema.check_not_newer(conn, path)  # before anything is changed
+        db.set_wal(conn)
         conn.execute(f"PRAGMA synchronous={mode}")  # one of SYNCHRONOUS
         schema.migrate(conn, path)
     except BaseException:
         conn.close()
         raise
     return Opened(conn, recovery=recovery)
+
+
+def _repair(path: Path) -> Recovery:
+    """Move the damaged store aside and build a fresh one of its readable rows; when that
+    fails (a full disk), the damaged file is put back as it was."""
+    copy = salvage.move_aside(path)
+    try:
+        return Recovery(path, copy, salvage.salvage(path, copy))
+    except BaseException:
+        salvage.put_back(copy, path)
+        raise
 
 
 def _open_read_only(path: Path) -> Opened:

@@ -7,6 +7,7 @@ functions here run inside the caller's transaction.
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import time
 
@@ -47,13 +48,15 @@ def active(conn: sqlite3.Connection) -> str:
 
 
 def require(conn: sqlite3.Connection, name: str) -> str:
-    """``name`` when it is a profile, else :class:`UserStoreError` listing the profiles."""
-    if exists(conn, name):
-        return name
+    """``name`` (stripped, as :func:`check_name` keeps a new one) when it is a profile, else
+    :class:`UserStoreError` listing the profiles."""
+    text = str(name).strip()
+    if exists(conn, text):
+        return text
     known = ", ".join(names(conn)) or "none"
     raise UserStoreError(
-        f"no profile {name!r} (profiles: {known}); create it with "
-        f"`rbm-tui thumbs profiles create {name}`"
+        f"no profile {text!r} (profiles: {known}); create it with "
+        f"`rbm-tui thumbs profiles create {shlex.quote(text)}`"
     )
 
 
@@ -66,7 +69,7 @@ def create(conn: sqlite3.Connection, name: str) -> str:
 
 
 def switch(conn: sqlite3.Connection, name: str) -> str:
-    require(conn, name)
+    name = require(conn, name)
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('active_profile', ?)"
         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -77,7 +80,7 @@ def switch(conn: sqlite3.Connection, name: str) -> str:
 
 def rename(conn: sqlite3.Connection, old: str, new: str) -> str:
     """Rename ``old`` to ``new`` with its thumbs, marks and undo (and as the active one)."""
-    require(conn, old)
+    old = require(conn, old)
     new = check_name(new)
     if new == old:
         return new
@@ -96,7 +99,7 @@ def delete(conn: sqlite3.Connection, name: str) -> int:
     """Delete ``name`` with its thumbs, marks and undo; returns how many thumbs and marks
     went. The last profile cannot be deleted; deleting the active one makes the first of
     the others active."""
-    require(conn, name)
+    name = require(conn, name)
     if len(names(conn)) == 1:
         raise UserStoreError(f"{name!r} is the only profile; create another one first")
     was_active = active(conn) == name

@@ -67,6 +67,17 @@ def move_aside(path: Path) -> Path:
     return target
 
 
+def put_back(damaged: Path, path: Path) -> None:
+    """Undo :func:`move_aside`: ``damaged`` (and its ``-wal``) back at ``path``, unless a
+    file took that name meanwhile."""
+    if path.exists():
+        return
+    wal = damaged.with_name(damaged.name + "-wal")
+    if wal.exists():
+        os.replace(wal, path.with_name(path.name + "-wal"))
+    os.replace(damaged, path)
+
+
 def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:
     """The rows ``sql`` (ending in ``ORDER BY rowid``) reads from both ends of the table,
     stopping at the first damaged page each way; duplicates removed, in order."""
@@ -195,9 +206,13 @@ def salvage(path: Path, damaged: Path) -> int:
         schema.migrate(conn, tmp)
         _fill(conn, found)
         n = int(conn.execute("SELECT COUNT(*) FROM thumbs").fetchone()[0])
-    finally:
         conn.close()
-    os.replace(tmp, path)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: nothing half-built is left
+        conn.close()
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return n
 
 

@@ -131,16 +131,22 @@ def version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(conn: sqlite3.Connection, where: object) -> int:
-    """Bring the store on ``conn`` (autocommit mode) to :data:`SCHEMA_VERSION`, one
-    transaction per step; returns the version it was found at. A store from a newer rbm-tui
-    is refused (:class:`UserStoreError`); nothing is changed then."""
+def check_not_newer(conn: sqlite3.Connection, where: object) -> int:
+    """The store's schema version; :class:`UserStoreError` when a newer rbm-tui wrote it."""
     found = version(conn)
     if found > SCHEMA_VERSION:
         raise UserStoreError(
             f"{where}: the ratings store was written by a newer rbm-tui (schema {found}; this "
             f"one reads up to {SCHEMA_VERSION}); update rbm-tui"
         )
+    return found
+
+
+def migrate(conn: sqlite3.Connection, where: object) -> int:
+    """Bring the store on ``conn`` (autocommit mode) to :data:`SCHEMA_VERSION`, one
+    transaction per step; returns the version it was found at. A store from a newer rbm-tui
+    is refused (:class:`UserStoreError`); nothing is changed then."""
+    found = check_not_newer(conn, where)
     if found == SCHEMA_VERSION:  # the usual case: no write lock taken
         return found
     while True:
