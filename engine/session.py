@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.data.ratings import Ratings
+from engine.errors import RbmTuiError
 from engine.explanations import explain_many
 from engine.recommender import fold_in, popularity, recommend
 
@@ -72,6 +73,9 @@ class Session:
         self.thumbs: dict[object, bool] = {}
         self.marks: dict[object, str] = {}
         self.watchlist: set[object] = set()
+        #: Counts the times :meth:`refresh` read changes made elsewhere.
+        self.revision = 0
+        self._store_version = self._data_version()
         self._load()
         self._item_index = ratings.item_index
         self._counts = ratings.item_counts()
@@ -92,6 +96,35 @@ class Session:
         self.thumbs = dict(self.store.ratings(self.key, self.profile))
         self.marks = self.store.marks(self.key, self.profile)
         self.watchlist = set(self.store.watchlist(self.key, self.profile))
+
+    def _data_version(self) -> int:
+        if self.store is None:
+            return 0
+        try:
+            return int(self.store.data_version())
+        except (RbmTuiError, AttributeError):
+            return 0
+
+    def refresh(self) -> bool:
+        """Read the thumbs again when another process (the command line, a second app)
+        changed the store since they were read; whether they changed. A profile renamed or
+        deleted there gives way to the store's active one."""
+        version = self._data_version()
+        if self.store is None or version == self._store_version:
+            return False
+        self._store_version = version
+        before = (self.profile, self.thumbs, self.marks, self.watchlist)
+        try:
+            if self.profile not in self.store.profile_counts():
+                self.profile = self.store.active_profile()
+            self._load()
+        except RbmTuiError:
+            return False
+        if (self.profile, self.thumbs, self.marks, self.watchlist) == before:
+            return False
+        self._rescore()
+        self.revision += 1
+        return True
 
     def switch_profile(self, name: str) -> None:
         """Make ``name`` the store's active profile and show its thumbs."""

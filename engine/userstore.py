@@ -181,6 +181,12 @@ class UserStore:
         with self._reading() as conn:
             return _profiles.active(conn)
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another rbm-tui process) commits a
+        change to the store; this one's own writes leave it as it is."""
+        with self._reading() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
     def profile_counts(self, key: str | None = None) -> dict[str, int]:
         """``{profile: thumbs}`` on dataset ``key`` (None: on every dataset)."""
         with self._reading() as conn:

@@ -53,6 +53,8 @@ MAIN_SCREENS: dict[str, type[AppScreen]] = {
 
 #: A command palette entry: its title, what it does, its help line.
 Command = tuple[str, Callable[[], object], str]
+#: How often the app looks whether another process changed the person's thumbs (seconds).
+STORE_CHECK_SECONDS = 2.0
 
 
 class RbmCommands(Provider):
@@ -230,6 +232,7 @@ class RbmTuiApp(QuickSwitch, App[None]):
         if first is None:
             first = "browse" if dataset else "datasets"
         await self.switch_mode(first)
+        self.set_interval(STORE_CHECK_SECONDS, self._store_changed_elsewhere)
         if self._warmup:
             self.call_after_refresh(self.set_timer, 0.5, self._warm_up)
         if self._premount:
@@ -238,6 +241,13 @@ class RbmTuiApp(QuickSwitch, App[None]):
         if dataset:
             self.controller.startup_dataset = dataset
             self.controller.use_dataset(dataset, show=None)
+
+    def _store_changed_elsewhere(self) -> None:
+        """Another process (`rbm-tui thumbs ...`, a second app) changed the person's thumbs:
+        the screens show them as they are now."""
+        s = self.session
+        if s is not None and s.refresh():
+            self.controller.changed()
 
     def _warm_up(self) -> None:
         self.run_worker(_import_torch, thread=True, group="warmup", exit_on_error=False)

@@ -1206,3 +1206,30 @@ async def test_a_datasets_notice_is_shown_as_the_command_line_shows_it(tmp_path)
         await pilot.pause()
     assert any("1 repeated (person, movie) row was merged" in m and s == "warning"
                for m, s in seen), seen  # fmt: skip
+
+
+async def test_thumbs_changed_by_another_process_show_in_the_app(with_model):
+    """`rbm-tui thumbs clear` (or an import, a rename of the profile) while the app ran: the
+    app kept showing and scoring its old thumbs until a restart, and after a rename every
+    key asked to create the old profile again."""
+    from engine.userstore import UserStore
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browse(pilot)
+        s = app.session
+        with UserStore() as other:  # another connection, as another process has
+            other.import_items("demo", s.profile, [(1, True), (2, False)])
+        await wait_for(pilot, lambda: app.session.thumbs == {1: True, 2: False}, timeout=10,
+                       what="the import seen")  # fmt: skip
+        screen = app.screen
+        await wait_for(pilot, lambda: "(2 rated)" in screen.rec_heading, timeout=10,
+                       what="the list redrawn")  # fmt: skip
+        with UserStore() as other:
+            other.rename_profile(s.profile, "mia")
+            other.clear_all("demo", "mia")
+        await wait_for(pilot, lambda: app.session.profile == "mia" and not app.session.thumbs,
+                       timeout=10, what="the rename seen")  # fmt: skip
+        await pilot.press("+")  # the new name takes the thumb: no "no profile" error
+        await pilot.pause()
+        assert not isinstance(app.screen, ErrorDialog) and len(app.session.thumbs) == 1

@@ -71,6 +71,7 @@ class BrowseScreen(TasteScreen):
         self._ratings_id: int | None = None
         self._session_id: int | None = None
         self._model_id: int | None = None
+        self._thumbs_revision = 0  # the session's, when its thumbs were last drawn
         self.cat: Catalogue | None = None
         self.view = Query()
         self.recs: list[tuple[int, float | None]] = []  # (dataset index, match) shown
@@ -135,14 +136,19 @@ class BrowseScreen(TasteScreen):
         if not self._show_empty(r is None):
             self._ratings_id = None
             return
-        if id(r) != self._ratings_id or id(app.session) != self._session_id:
-            self._ratings_id, self._session_id, self._model_id = id(r), id(app.session), None
+        s = app.session
+        if id(r) != self._ratings_id or id(s) != self._session_id:
+            self._ratings_id, self._session_id, self._model_id = id(r), id(s), None
+            self._thumbs_revision = s.revision if s is not None else 0
             self._new_dataset(r)
         if id(app.model) != self._model_id:
             self._model_id = id(app.model)
             self.rescore()
             if self.sort in _SCORE_SORTS:
                 self.rebuild()
+        if s is not None and s.revision != self._thumbs_revision:  # changed elsewhere
+            self._thumbs_revision = s.revision
+            self.thumbs_reloaded()
 
     def _show_empty(self, empty: bool) -> bool:
         """Show the "no dataset" line instead of the lists when ``empty``; True otherwise."""
