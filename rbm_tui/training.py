@@ -84,12 +84,12 @@ def _train_and_save(
     ratings: Ratings, run: TrainingRun, post: Callable[[Message], object]
 ) -> msg.TrainDone:
     """Train and save (:func:`engine.training.run.train_and_save`), unless a kept model has
-    the same data, settings and seed (:func:`kept_copy`)."""
+    the same data, settings and seed (:func:`kept_copy`) and no name was typed for this one."""
     from engine.housekeeping import model_file
     from engine.training.run import train_and_save
 
     cfg = run.config
-    kept = kept_copy(ratings, cfg)
+    kept = kept_copy(ratings, cfg) if not run.name else None  # a name typed: a model of it
     if kept is not None:
         return msg.TrainDone(kept, None, False, 0, 0, 0.0, run.dataset, kept_copy=True)
     last = [0.0]

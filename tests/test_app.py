@@ -246,6 +246,11 @@ async def test_a_run_is_named_before_it_starts_and_an_identical_run_is_not_saved
         await train_tiny(pilot, seed=7)  # another seed: another model
         assert len(list(paths.models_dir().glob("*.pt"))) == 2
 
+        name.value = "keep-this"  # the same settings, but a name typed: a model of that name
+        await train_tiny(pilot, seed=7)
+        assert (paths.models_dir() / "keep-this.pt").is_file()
+        assert app.model_path == paths.models_dir() / "keep-this.pt"
+
 
 async def start_long_run(pilot) -> TrainScreen:
     """On Train, a run of 500 epochs that will not end by itself; one epoch done."""
@@ -923,6 +928,14 @@ async def test_models_screen_rename_keeps_the_cursor_and_the_active_model_warns(
         await pilot.press("down", "x")
         await pilot.pause()
         assert "ACTIVE" not in app.screen.title_text
+        assert app.screen.title_text == "Delete model"
+        await pilot.press("n")
+        # the active model of another dataset: its own warning too (it was a plain delete)
+        app.prefs.set_active_model("ml-100k", screen.cursor_model().path)
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen.title_text == "Delete an active model"
+        assert "active model of ml-100k" in app.screen.question
         await pilot.press("n")
 
 

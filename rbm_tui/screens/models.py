@@ -302,6 +302,14 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
             )
         else:
             title, question = "Delete model", f"Delete {m.name}? This cannot be undone."
+            users = [d for d, p in self.controller.prefs.models.items() if Path(p) == m.path]
+            if users:
+                title = "Delete an active model"
+                question = (
+                    f"{m.name} is the active model of {', '.join(map(display_name, users))}: "
+                    "it will have none until you load or train another. Delete it? This "
+                    "cannot be undone."
+                )
         self.app.push_screen(ConfirmDialog(title, question, "Delete"), done)
 
     def action_prune(self) -> None:
