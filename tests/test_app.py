@@ -471,30 +471,47 @@ async def test_dataset_that_fails_to_load_keeps_the_app_running():
         assert app.loading_dataset is None
 
 
-async def test_download_progress_and_cancel(monkeypatch):
+def fake_download(monkeypatch) -> dict:
+    """engine.catalogue.download replaced by a slow one that only a cancel ends; the dict
+    says whether it was cancelled."""
     import engine.catalogue as ds
     from engine.errors import DownloadCancelled
 
-    def fake_download(name, progress=None, cancel=None, **kw):
-        total = 1000
-        for done in range(0, total, 10):
+    seen = {"cancelled": False}
+
+    def download(name, progress=None, cancel=None, **kw):
+        for done in range(1000):
             if cancel():
+                seen["cancelled"] = True
                 raise DownloadCancelled(f"download of {name} cancelled")
-            progress(done, total)
+            progress(done, 1000)
             time.sleep(0.01)
         raise AssertionError("not cancelled")
 
-    monkeypatch.setattr(ds, "download", fake_download)
+    monkeypatch.setattr(ds, "download", download)
+    return seen
+
+
+async def start_download(pilot, name: str = "ml-100k"):
+    """On Datasets: ``d`` on ``name``, until its progress bar moves; returns the screen."""
+    await pilot.pause()
+    screen = pilot.app.screen
+    table = screen.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(name))
+    await pilot.pause()
+    await pilot.press("d")
+    bar = screen.query_one("#download-progress")
+    await wait_for(pilot, lambda: (bar.progress or 0) > 0, what="progress")
+    return screen
+
+
+async def test_download_progress_and_cancel(monkeypatch):
+    import engine.catalogue as ds
+
+    fake_download(monkeypatch)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        table = screen.query_one(DataTable)
-        table.move_cursor(row=table.get_row_index("ml-100k"))
-        await pilot.pause()
-        await pilot.press("d")
-        bar = screen.query_one("#download-progress")
-        await wait_for(pilot, lambda: (bar.progress or 0) > 0, what="progress")
+        screen = await start_download(pilot)
         assert not screen.query_one("#download-box").has_class("hidden")
         await pilot.press("x")
         await wait_for(pilot, lambda: screen._downloading is None, what="the cancel")
@@ -505,31 +522,10 @@ async def test_download_progress_and_cancel(monkeypatch):
 async def test_quitting_during_a_download_asks_then_cancels_it(monkeypatch):
     """``q`` mid-download asks; yes quits and cancels the download (its thread would keep
     the process alive until the whole file came)."""
-    import engine.catalogue as ds
-    from engine.errors import DownloadCancelled
-
-    seen = {"cancelled": False}
-
-    def fake_download(name, progress=None, cancel=None, **kw):
-        for done in range(1000):
-            if cancel():
-                seen["cancelled"] = True
-                raise DownloadCancelled(f"download of {name} cancelled")
-            progress(done, 1000)
-            time.sleep(0.01)
-        raise AssertionError("not cancelled")
-
-    monkeypatch.setattr(ds, "download", fake_download)
+    seen = fake_download(monkeypatch)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        table = screen.query_one(DataTable)
-        table.move_cursor(row=table.get_row_index("ml-100k"))
-        await pilot.pause()
-        await pilot.press("d")
-        bar = screen.query_one("#download-progress")
-        await wait_for(pilot, lambda: (bar.progress or 0) > 0, what="progress")
+        await start_download(pilot)
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog) and app.is_running

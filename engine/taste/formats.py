@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.data.columns import ITEM_NAMES, RATING_NAMES, USER_NAMES, normalise, shown
 from engine.data.sources import check_readable
@@ -359,20 +360,18 @@ def _letterboxd(c: _Cells) -> TasteRow | None:
     return TasteRow(c.line, rating, title=c.get("name"), year=c.year("year"))
 
 
+def _titled(c: _Cells, rating: float, **ids: Any) -> TasteRow:
+    """A row whose ``title`` column is written as MovieLens writes titles (names, year)."""
+    names, year = split_movielens(c.get("title"))
+    main, original = (names + ["", ""])[:2]
+    return TasteRow(c.line, rating, title=main, original_title=original, year=year, **ids)
+
+
 def _movielens(c: _Cells) -> TasteRow | None:
     rating = c.rating("rating")
     if rating is None:
         return None
-    names, year = split_movielens(c.get("title"))
-    return TasteRow(
-        c.line,
-        rating,
-        title=names[0] if names else "",
-        original_title=names[1] if len(names) > 1 else "",
-        year=year,
-        imdb=c.ident("imdbid"),
-        tmdb=c.ident("tmdbid"),
-    )
+    return _titled(c, rating, imdb=c.ident("imdbid"), tmdb=c.ident("tmdbid"))
 
 
 def _rbm_tui(c: _Cells) -> TasteRow | None:
@@ -380,16 +379,7 @@ def _rbm_tui(c: _Cells) -> TasteRow | None:
     item = c.get(*sorted(ITEM_NAMES))
     if rating is None or not item:
         raise c.fail("a row without a movie or a rating")
-    names, year = split_movielens(c.get("title"))
-    return TasteRow(
-        c.line,
-        rating,
-        title=names[0] if names else "",
-        original_title=names[1] if len(names) > 1 else "",
-        year=year,
-        item=item,
-        person=c.get(*sorted(USER_NAMES)),
-    )
+    return _titled(c, rating, item=item, person=c.get(*sorted(USER_NAMES)))
 
 
 def _one_person(path: Path, rows: list[TasteRow]) -> None:
