@@ -51,6 +51,8 @@ class Controller:
         self.session: Session | None = None
         #: the training run going on (or the last one, ended)
         self.training_run: TrainingRun | None = None
+        #: The model taken up for a dataset without a remembered one (see dataset_loaded).
+        self._guessed: Path | None = None
         #: Downloads going on: dataset name -> the event that cancels it (quitting sets it).
         self.downloads: dict[str, threading.Event] = {}
         #: bumped at every change; screens redraw when theirs is older
@@ -178,6 +180,10 @@ class Controller:
             self.loading_model = None  # a model still loading was meant for the other dataset
             if remembered and Path(remembered).is_file():
                 self.load_model(Path(remembered))
+            elif (newest := self._newest_model(event.name)) is not None:
+                self._guessed = newest  # `rbm-tui train DATA` saved it: the app takes it up
+                remembered = str(newest)
+                self.load_model(newest)
         self.changed()
         show = event.show
         if show == "auto":
@@ -194,6 +200,17 @@ class Controller:
         notice = getattr(r.report, "notice", "")
         if notice:  # repeated rows merged, a damaged cache rebuilt: as the command line says
             self.app.notify(notice, title=display_name(event.name), severity="warning")
+
+    @staticmethod
+    def _newest_model(dataset: str) -> Path | None:
+        """The newest model a command-line run saved for ``dataset`` under its default name
+        (a dataset with no remembered model takes it up)."""
+        from engine.model.storage import newest_default_model
+
+        try:
+            return newest_default_model(dataset)
+        except OSError:
+            return None
 
     def _still_fits(self, event: msg.DatasetLoaded) -> bool:
         """Whether the active model fits the dataset loaded again under its name (its files
@@ -266,6 +283,9 @@ class Controller:
         if self.loading_model == event.path:
             self.loading_model = None
         self.changed()
+        if event.path == self._guessed:  # not one the person chose: no dialog in the face
+            self.app.notify(event.error, title="No model taken up", severity="warning")
+            return
         self.app.show_error("Cannot load the model", event.error)
 
     def set_active_model(self, model: Model, path: Path | None) -> None:

@@ -1242,3 +1242,22 @@ async def test_thumbs_changed_by_another_process_show_in_the_app(with_model):
         await pilot.press("+")  # the new name takes the thumb: no "no profile" error
         await pilot.pause()
         assert not isinstance(app.screen, ErrorDialog) and len(app.session.thumbs) == 1
+
+
+async def test_a_model_the_command_line_trained_is_taken_up(tmp_path):
+    """`rbm-tui train demo` then `rbm-tui`: the app showed "no model yet: 2 to train one"
+    beside the model the command had just saved."""
+    from engine import catalogue
+    from engine.data.loaders import load_ratings
+    from engine.settings import TrainConfig
+    from engine.training.run import train_and_save
+
+    ratings = load_ratings(catalogue.resolve("demo"))
+    out = train_and_save(ratings, TrainConfig(n_hidden=8, epochs=1, item_item_weight=0.0),
+                         dataset="demo")  # fmt: skip
+    Preferences(dataset="demo").save()  # a dataset chosen before, no model remembered
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model is not None, timeout=30, what="the model")
+        assert app.model_path == out.path and app.current_mode == "browse"
+        assert Preferences.load().models == {"demo": str(out.path)}

@@ -8,6 +8,8 @@ half-written model; a file is sealed with the checksum of its header and tensors
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import io
 import json
 import re
@@ -27,15 +29,36 @@ from engine.model.upgrade import UPGRADES, check_version, upgrade
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "SUFFIX", "UPGRADES", "ModelInfo", "default_model_path",
     "delete_model", "find_model", "list_models", "load_model", "model_in_folder",
+    "newest_default_model",
     "read_header", "rename_model", "save_model", "save_with_fallback",
 ]  # fmt: skip
 #: A model's name in the models folder.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
+def _stem(dataset_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name).strip("-.") or "model"
+
+
+#: A default model name: ``<dataset>-<YYYYmmdd-HHMMSS>[-N].pt``.
+_DEFAULT_NAME = re.compile(r"-\d{8}-\d{6}(?:-\d+)?\.pt")
+
+
+def newest_default_model(dataset_name: str) -> Path | None:
+    """The newest model the default naming gave a run on ``dataset_name`` (what
+    ``rbm-tui train DATA`` saved), or None; its content is not read."""
+    stem = _stem(dataset_name)
+    found = []
+    for p in paths.models_dir().glob(f"{glob.escape(stem)}-*{SUFFIX}"):
+        if _DEFAULT_NAME.fullmatch(p.name[len(stem) :]) and p.is_file():
+            with contextlib.suppress(OSError):
+                found.append((p.stat().st_mtime, p.name, p))
+    return max(found)[2] if found else None
+
+
 def default_model_path(dataset_name: str) -> Path:
     """``<data dir>/models/<dataset>-<YYYYmmdd-HHMMSS>.pt`` (unique)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name).strip("-.") or "model"
+    safe = _stem(dataset_name)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = paths.models_dir() / f"{safe}-{stamp}{SUFFIX}"
     n = 1
