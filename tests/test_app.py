@@ -1004,6 +1004,15 @@ async def test_remembered_dataset_gone_offers_the_catalogue():
         assert app.ratings is None
 
 
+async def ask_to_quit_mid_run(pilot) -> None:
+    """The demo, a long run one epoch in, then ``q``: "Quit while training?" is open."""
+    await pick_demo(pilot)
+    await start_long_run(pilot)
+    await pilot.press("q")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ConfirmDialog) and pilot.app.is_running
+
+
 @pytest.mark.slow
 async def test_quit_during_training_asks_then_leaves_only_whole_models():
     """``q`` mid-run asks first; yes stops the run within a batch, saves its best epoch so
@@ -1013,11 +1022,7 @@ async def test_quit_during_training_asks_then_leaves_only_whole_models():
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pick_demo(pilot)
-        await start_long_run(pilot)
-        await pilot.press("q")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog) and app.is_running
+        await ask_to_quit_mid_run(pilot)
         await pilot.press("n")
         await pilot.pause()
         assert app.training
@@ -1036,11 +1041,7 @@ async def test_yes_to_quit_after_the_run_ended_quits_at_once():
     wish to quit ends the app when a later run ends."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pick_demo(pilot)
-        await start_long_run(pilot)
-        await pilot.press("q")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
+        await ask_to_quit_mid_run(pilot)
         app.stop_training()
         await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
         await pilot.press("y")

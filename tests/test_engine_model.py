@@ -1343,7 +1343,7 @@ def test_two_runs_ending_at_once_keep_two_models(tmp_path, monkeypatch):
 
 
 def test_a_catalogue_whose_titles_changed_is_other_data():
-    """"Already trained" matched the fingerprint of the ratings alone: after the titles
+    """The "Already trained" check matched the fingerprint of the ratings alone: after the titles
     changed, the kept model was reused, then refused as another catalogue's on loading."""
     from engine.data.ratings import from_arrays
     from engine.model.trained import dataset_fingerprint

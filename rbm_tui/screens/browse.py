@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -437,8 +437,6 @@ class BrowseScreen(TasteScreen):
     def refresh_bindings(self) -> None:
         """Tell the footer only when the keys it shows changed: it rebuilds itself on each
         call (tens of ms), and Textual calls this twice per focus change."""
-        from textual.app import ScreenStackError
-
         try:
             keys = tuple((k, a.enabled) for k, a in self.active_bindings.items() if a.binding.show)
         except ScreenStackError:  # the app is closing: its focus moves with no screen left
