@@ -46,6 +46,9 @@ _LAZY = {
     "SettingError": "engine.errors",
     "TrainingError": "engine.errors",
     "UserStoreError": "engine.errors",
+    "UsageError": "engine.errors",
+    "MovieIndexError": "engine.errors",
+    "UnknownIdError": "engine.errors",
 }
 
 
@@ -78,7 +81,10 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingError",
+    "UsageError",
     "UserStoreError",
+    "MovieIndexError",
+    "UnknownIdError",
     "evaluate",
     "explain",
     "fold_in",
@@ -91,3 +97,8 @@ __all__ = [
     "save_model",
     "train",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public API (loaded on first use), for ``dir(engine)`` and ``help(engine)``."""
+    return sorted(__all__)

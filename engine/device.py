@@ -220,8 +220,14 @@ def resolve_device(device: str = "auto") -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise SettingError("--device cuda: CUDA was asked for but is not available here")
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as e:
+        raise SettingError(f"--device {device}: not a device; give auto, cpu or cuda") from e
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise SettingError(f"--device {device}: CUDA was asked for but is not available here")
+    if kind not in ("cpu", "cuda"):
+        raise SettingError(f"--device {device}: rbm-tui runs on cpu or cuda, not {kind}")
     return device
 
 

@@ -15,7 +15,11 @@ with status 2; the app shows it in a dialog. Anything else is a bug and keeps it
     ├── SettingError        a training setting is unknown or out of its range
     ├── TrainingError       training cannot go on (diverged, no data)
     ├── UserStoreError      the person's ratings database cannot be used
-    └── DistributedError    a torchrun job cannot go on (a peer died, ranks disagree)
+    ├── DistributedError    a torchrun job cannot go on (a peer died, ranks disagree)
+    ├── OutputError         a file cannot be written (engine.files; also an OSError)
+    └── UsageError          a Python API call with an argument it does not accept
+        ├── MovieIndexError a movie index outside the model (also an IndexError)
+        └── UnknownIdError  a user or movie ID the ratings do not hold (also a KeyError)
 """
 
 from __future__ import annotations
@@ -77,3 +81,19 @@ class UserStoreError(RbmTuiError):
 class DistributedError(RbmTuiError):
     """The distributed run cannot go on: not started by torchrun, a peer died or stalled, or
     the ranks disagree (different data)."""
+
+
+class UsageError(RbmTuiError, ValueError):
+    """A call of the Python API with an argument it does not accept (a wrong type, a count
+    below its least, an unknown ranking); the message names the argument."""
+
+
+class MovieIndexError(UsageError, IndexError):
+    """A movie index outside the model's ``0 .. n_items - 1``."""
+
+
+class UnknownIdError(UsageError, KeyError):
+    """An original user or movie ID that the ratings do not hold."""
+
+    def __str__(self) -> str:  # a KeyError would print its message quoted
+        return str(self.args[0]) if self.args else ""

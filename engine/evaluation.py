@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import checks
 from engine.metrics import like_metrics, ranking_metrics
 from engine.recommender import predict_pairs, recommend_all
 
@@ -12,8 +13,12 @@ def evaluate(model, train, test, k: int = 10, *, thumbs_only: bool = False) -> d
 
     ``train`` and ``test`` are :class:`engine.data.ratings.Ratings`; IDs are matched by their
     original values. Test rows of users or movies the model cannot score are counted in
-    ``skipped_rows`` and left out.
+    ``skipped_rows`` and left out. ``k`` is at least 1. Ratings of another catalogue raise a
+    :class:`~engine.errors.ModelError`.
     """
+    k = checks.count(k, "k", least=1)
+    model.check_fits(test)
+    model.check_fits(train)  # last: the one kept, as the calls below check it again
     test_users = test.user_ids[test.users]
     test_items = test.item_ids[test.items]
     p, ok = predict_pairs(model, train, test_users, test_items, thumbs_only=thumbs_only)

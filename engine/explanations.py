@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine import checks
 from engine.model.trained import Model
 from engine.recommender import _profile, liked_rank
 
@@ -81,12 +82,14 @@ def explain_many(
     (with and without each rated movie) computed once for all of them."""
     import torch
 
+    n, by = checks.count(n, "n"), checks.ranking(by)
+    asked = checks.movie_indices(items, model.n_items, "items", distinct=False)
     with torch.no_grad():
         profile = _leave_one_out(model, likes, dislikes, by)
     if profile is None:
-        return [[] for _ in items]
+        return [[] for _ in asked]
     out = []
-    for item in items:
+    for item in asked:
         score = _scores(model, profile, int(item), by)
         effect = score[0] - score[1:]
         out.append(_top_reasons(model, profile, effect, n))

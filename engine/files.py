@@ -336,3 +336,26 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def damaged_name(path: Path) -> Path:
+    """A free ``<name>.damaged-<UTC time>`` beside ``path``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    return target
+
+
+def set_aside(path: Path) -> Path | None:
+    """Rename a file that cannot be read to :func:`damaged_name` before anything replaces it,
+    so that a person can still recover it by hand; the new path, or None when it could not
+    be moved (it stays where it is)."""
+    target = damaged_name(path)
+    try:
+        os.replace(path, target)
+    except OSError:
+        return None
+    return target

@@ -68,3 +68,19 @@ def format_chosen(meta: dict) -> str:
     if isinstance(replicas, int) and replicas > 1:
         parts.append(f"{replicas} replicas joined")
     return "; ".join(parts)
+
+
+def json_safe(x: object) -> object:
+    """NaN/inf -> None, numpy scalars -> Python, recursively (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {str(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        try:
+            x = x.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine import checks
 from engine.model.trained import Model
 
 
@@ -15,8 +16,10 @@ from engine.model.trained import Model
 class Recommendation:
     item: int  # model index
     item_id: object  # original movie ID
-    score: float  # the ranking score (higher is better)
-    p_like: float  # calibrated P(like)
+    #: the ranking score, higher is better: the seen log-odds (``by="seen"``), the log of the
+    #: match (``"liked"``) or the popularity score (:func:`popular`)
+    score: float
+    p_like: float  # calibrated P(like), in (0, 1)
     match: float = float("nan")  # the match (see Scores.match); NaN for popular picks
 
 
@@ -32,9 +35,12 @@ def popularity(counts: np.ndarray, likes: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def popular(model: Model, n: int = 10, exclude: Iterable[int] = ()) -> list[Recommendation]:
-    """Popular, well-liked movies to rate first (:func:`popularity`)."""
+    """The ``n`` (at least 0) most popular, well-liked movies to rate first (:func:`popularity`),
+    leaving out the model indices ``exclude``; each ``p_like`` is the movie's smoothed like
+    share (:func:`engine.recommender.recommend` puts the calibrated P(like) in its place)."""
+    n = checks.count(n, "n")
     score, rate = popularity(model.item_counts, model.item_likes)
-    excl = np.fromiter(exclude, np.int64)
+    excl = checks.movie_indices(exclude, model.n_items, "exclude")
     if len(excl):
         score[excl] = -np.inf
     n = min(n, int(np.isfinite(score).sum()))

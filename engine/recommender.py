@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine import checks
 from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
+from engine.errors import UsageError
 from engine.known import known_matrix as _user_visible
 from engine.known import likes_only as _likes
 from engine.known import person_stats as _people
@@ -82,12 +84,10 @@ class Scores:
 
     def rank_score(self, by: str = "seen") -> np.ndarray:
         """The ranking score: ``"seen"`` (would pick it) or ``"liked"`` (would pick and like)."""
-        if by == "seen":
-            return self.seen_logit
-        if by == "liked":
+        if checks.ranking(by) == "liked":
             seen = self.seen_logit if self.seen_from_likes is None else self.seen_from_likes
             return liked_rank(seen, self.p_like if self.p_match is None else self.p_match)
-        raise ValueError("by must be 'seen' or 'liked'")
+        return self.seen_logit
 
 
 def liked_rank(seen_logit, p_like):
@@ -113,11 +113,7 @@ def _profile(model: Model, likes: Iterable[int], dislikes: Iterable[int]):
     rows of W they switch on (no dense visible vector)."""
     import torch
 
-    lk = np.fromiter(likes, np.int64)
-    dk = np.fromiter(dislikes, np.int64)
-    for arr in (lk, dk):
-        if len(arr) and (arr.min() < 0 or arr.max() >= model.n_items):
-            raise IndexError("movie index out of range for this model")
+    lk, dk = checks.thumbs(likes, dislikes, model.n_items)
     units = torch.from_numpy(np.concatenate([2 * dk, 2 * lk + 1])).to(model.device)
     rbm = model.rbm
     x = rbm.c + rbm.W.index_select(0, units).sum(0)
@@ -220,12 +216,10 @@ def _star_bias(model: Model, stars: Mapping[int, float] | None) -> float:
     """One person's rating bias from their stars (0 without)."""
     if not stars:
         return 0.0
-    items = np.fromiter(stars.keys(), np.int64)
+    items = checks.movie_indices(stars.keys(), model.n_items, "stars")
     values = np.fromiter(stars.values(), np.float64)
     order = np.argsort(items, kind="stable")
     items, values = items[order], values[order]
-    if items.min() < 0 or items.max() >= model.n_items:
-        raise IndexError("movie index out of range for this model")
     cols = 2 * items + (values >= model.like_threshold)
     lm = LikeMatrix(np.array([0, len(items)]), cols, 1, model.n_items, values)
     return float(_people(model, lm)[2][0])
@@ -245,22 +239,41 @@ def recommend(
     """The top ``n`` movies for a person, best first.
 
     Args:
-        likes, dislikes: model indices of the person's thumbs up / down.
+        likes, dislikes: model indices (``0 .. model.n_items - 1``; :meth:`Model.map_items
+            <engine.model.trained.Model.map_items>` turns movie IDs into them) of the
+            person's thumbs up / down.
+        n: how many movies, at least 0.
         by: ``"seen"`` ranks by how likely they are to pick the movie, ``"liked"`` by how
             likely they are to pick it and like it.
         filter_already_rated: leave out movies the person rated.
         candidates: optional bool mask ``(n_items,)`` of movies allowed (e.g. a genre filter).
         scores: a :func:`fold_in` result to reuse (skips the fold-in).
+
+    Returns:
+        Up to ``n`` :class:`~engine.popular.Recommendation`, best first. Their ``score`` is
+        the ranking score: the seen log-odds (``"seen"``) or the log of the match
+        (``"liked"``). With no thumbs (and no ``scores``) the picks are popular, well-liked
+        movies (:func:`~engine.popular.popular`): ``score`` is then the popularity score and
+        ``match`` NaN, ``p_like`` still the calibrated P(like) of a person known by nothing.
     """
-    likes, dislikes = list(likes), list(dislikes)
-    if not likes and not dislikes and scores is None:
-        return popular(model, n)
-    sc = scores if scores is not None else fold_in(model, likes, dislikes)
+    n, by = checks.count(n, "n"), checks.ranking(by)
+    if candidates is not None:
+        candidates = np.asarray(candidates, dtype=bool)
+        if candidates.shape != (model.n_items,):
+            raise UsageError(
+                f"candidates: a bool mask of {model.n_items} movies, not {candidates.shape}"
+            )
+    if scores is None:
+        lk, dk = checks.thumbs(likes, dislikes, model.n_items)
+        if not len(lk) + len(dk):
+            return _popular_picks(model, n, candidates)
+        scores = fold_in(model, lk, dk)
+    sc = scores
     rank = sc.rank_score(by).copy()
     if filter_already_rated:
         rank[sc.rated] = -np.inf
     if candidates is not None:
-        rank[~np.asarray(candidates, dtype=bool)] = -np.inf
+        rank[~candidates] = -np.inf
     n = min(n, int(np.isfinite(rank).sum()))
     if n <= 0:
         return []
@@ -273,6 +286,17 @@ def recommend(
         )
         for i in top
     ]
+
+
+def _popular_picks(model: Model, n: int, candidates: np.ndarray | None) -> list[Recommendation]:
+    """:func:`~engine.popular.popular` among ``candidates`` (a bool mask or None), with the
+    calibrated P(like) of a person known by no thumbs."""
+    exclude = () if candidates is None else np.nonzero(~candidates)[0]
+    picks = popular(model, n, exclude)
+    p_like = fold_in(model).p_like
+    for pick in picks:
+        pick.p_like = float(p_like[pick.item])
+    return picks
 
 
 # ------------------------------------------------------------------------- batch
@@ -311,9 +335,16 @@ def recommend_all(
     original IDs), excluding the movies the user rated in ``known``.
 
     Returns ``{user_id: [item_id, ...]}``, or with ``with_scores`` ``{user_id: [(item_id,
-    score, p_like), ...]}``. Users unknown to ``known`` raise KeyError. ``thumbs_only``: each
-    user known by likes and dislikes alone (no star values), as in the browser.
+    score, p_like), ...]}`` (``score`` as :attr:`Recommendation.score
+    <engine.popular.Recommendation.score>`). ``k`` is at least 1. Users unknown to ``known``
+    raise :class:`~engine.errors.UnknownIdError` (a KeyError), and ratings of another
+    catalogue a :class:`~engine.errors.ModelError` (:meth:`Model.check_fits
+    <engine.model.trained.Model.check_fits>`). ``thumbs_only``: each user known by likes and
+    dislikes alone (no star values), as in the browser.
     """
+    k, by = checks.count(k, "k", least=1), checks.ranking(by)
+    batch_size = checks.count(batch_size, "batch_size", least=1)
+    model.check_fits(known)
     lm = _user_visible(model, known, thumbs_only)
     if users is None:
         uidx = np.arange(known.n_users)
@@ -405,10 +436,16 @@ def predict_pairs(
     Returns ``(p_like float64 (n,), ok bool (n,))``; ``ok`` is False where the user is not
     in ``known`` or the movie is unknown to the model (``p_like`` is NaN there).
     ``thumbs_only``: each user known by likes and dislikes alone (no star values), as in the
-    browser.
+    browser. Ratings of another catalogue raise a :class:`~engine.errors.ModelError`.
     """
     import torch
 
+    if np.shape(user_ids) != np.shape(item_ids) or np.ndim(user_ids) != 1:
+        raise UsageError(
+            f"user_ids {np.shape(user_ids)} and item_ids {np.shape(item_ids)}: "
+            "give two 1-D arrays of the same length, one pair per position"
+        )
+    model.check_fits(known)
     lm = _user_visible(model, known, thumbs_only)
     uidx = np.fromiter(
         (known.user_index.get(u, -1) for u in np.asarray(user_ids).tolist()), np.int64

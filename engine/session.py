@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from engine import checks
 from engine.data.ratings import Ratings
 from engine.errors import RbmTuiError
 from engine.explanations import explain_many
@@ -136,7 +137,11 @@ class Session:
 
     # ------------------------------------------------------------------ model
     def set_model(self, model) -> None:
-        """Score with ``model`` (None: no scores) and fold the thumbs in."""
+        """Score with ``model`` (None: no scores) and fold the thumbs in. A model of another
+        catalogue raises :class:`~engine.errors.ModelError` and leaves the session as it was
+        (:meth:`engine.model.trained.Model.check_fits`)."""
+        if model is not None:
+            model.check_fits(self.ratings)
         self.model = model
         if model is not None:
             to_model = model.map_items(self.ratings.item_ids)  # dataset -> model index, -1
@@ -148,7 +153,9 @@ class Session:
 
     # ----------------------------------------------------------------- thumbs
     def item_id(self, index: int) -> object:
-        """The original movie ID of dataset index ``index`` (a Python scalar)."""
+        """The original movie ID of dataset index ``index`` (a Python scalar); a
+        :class:`~engine.errors.MovieIndexError` outside the dataset."""
+        index = checks.movie_index(index, self.ratings.n_items, "index", "the dataset's")
         v = self.ratings.item_ids[index]
         return v.item() if hasattr(v, "item") else v
 
@@ -263,6 +270,7 @@ class Session:
         dataset's movies, e.g. a genre; None: all): personal picks when the person has thumbs
         the model knows, else popular, well-liked movies to rate first. Movies marked seen or
         not interested are left out."""
+        n = checks.count(n, "n")
         candidates = self._unmarked(candidates)
         model = self.model
         if model is None:

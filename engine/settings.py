@@ -25,6 +25,16 @@ from engine.errors import SettingError
 #: Default like threshold: a rating >= 3 is a like on 1-5 and 0.5-5 scales.
 LIKE_THRESHOLD = 3.0
 
+
+def like_threshold_for(setting: float, top: float) -> float:
+    """The like threshold a run uses: ``setting`` when it is above 0, else automatic from the
+    top rating ``top`` of the data: :data:`LIKE_THRESHOLD` on a scale up to 5 stars (every
+    MovieLens set), 60% of the top on a longer one (6 on a 1-10 scale, as IMDb's)."""
+    if setting > 0:
+        return float(setting)
+    return LIKE_THRESHOLD if top <= 5 else round(0.6 * top, 1)
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -174,7 +184,7 @@ class TrainConfig:
         low=0, low_open=True, high=10, basic=True, flag="--learning-rate", label="Learning rate",
     )  # fmt: skip
     like_threshold: float = setting(
-        LIKE_THRESHOLD, "a rating at or above this is a like",
+        0.0, "a rating ≥ this is a like (0: auto, 3 of 5, 6 of 10)",
         low=0, high=10, basic=True, flag="--like-threshold", label="Like if ≥",
     )  # fmt: skip
     seed: int = setting(

@@ -232,6 +232,14 @@ class RbmTuiApp(QuickSwitch, App[None]):
         if first is None:
             first = "browse" if dataset else "datasets"
         await self.switch_mode(first)
+        if (aside := self.prefs.set_aside) is not None:
+            self.notify(
+                f"your settings file could not be read; it was kept as {aside} and the app "
+                "starts with the defaults (choose a dataset and a model again)",
+                title="Settings reset",
+                severity="warning",
+                timeout=12,
+            )
         self.set_interval(STORE_CHECK_SECONDS, self._store_changed_elsewhere)
         if self._warmup:
             self.call_after_refresh(self.set_timer, 0.5, self._warm_up)
@@ -384,10 +392,7 @@ class RbmTuiApp(QuickSwitch, App[None]):
                 f"was saved to {event.path} instead",
             )
         activated, why = self.controller.train_done(event)
-        self.training_changed()
-        for screen in self.screen_stack:
-            if isinstance(screen, TrainScreen):
-                screen.training_done(event, activated, why)
+        self.training_changed()  # (a Train screen not shown draws the outcome when shown)
         if event.path is None:
             self.notify("training stopped before its first epoch ended; nothing saved")
         elif event.kept_copy:
@@ -407,9 +412,6 @@ class RbmTuiApp(QuickSwitch, App[None]):
     def _train_failed(self, event: msg.TrainFailed) -> None:
         self.controller.train_failed()
         self.training_changed()
-        for screen in self.screen_stack:
-            if isinstance(screen, TrainScreen):
-                screen.training_failed()
         self.show_error("Training failed", event.error, event.detail)
         if self._quit_after_training:
             self.exit()

@@ -20,7 +20,7 @@ from engine.errors import RbmTuiError
 from rbm_tui import messages as msg
 from rbm_tui.preferences import Preferences
 from rbm_tui.screens.base import display_name, model_dataset_name
-from rbm_tui.training import TrainingRun, activation_refusal, train_in_worker
+from rbm_tui.training import RunOutcome, TrainingRun, activation_refusal, train_in_worker
 
 if TYPE_CHECKING:
     from engine.data.ratings import Ratings
@@ -175,7 +175,9 @@ class Controller:
         remembered = self.prefs.active_model(event.name)
         if not changed and self.model is not None and not self._still_fits(event):
             changed = True  # the same name, other movies: the model goes as for a new dataset
-        if changed or self.model is None:
+        if not changed and self.model is not None:
+            self.session.set_model(self.model)
+        else:
             self._drop_model()
             self.loading_model = None  # a model still loading was meant for the other dataset
             if remembered and Path(remembered).is_file():
@@ -239,15 +241,15 @@ class Controller:
         self.app.show_error(f"Cannot load {event.name}", event.error)
 
     def _open_session(self, ratings: Ratings, key: str) -> Session:
-        """A new session for the loaded dataset: the person's thumbs read from their
-        ratings store, scored by the active model."""
+        """A new session for the loaded dataset, the person's thumbs read from their ratings
+        store; no model yet (the caller decides whether the active one fits)."""
         from engine.session import Session
 
         try:
-            return Session(ratings, self.store, key, self.model)
+            return Session(ratings, self.store, key)
         except RbmTuiError as e:  # the store cannot be read: keep going, thumbs in memory
             self.app.show_error("Cannot read your ratings", str(e))
-            return Session(ratings, None, key, self.model)
+            return Session(ratings, None, key)
 
     # ----------------------------------------------------------------- models
     def load_model(self, path: Path) -> None:
@@ -389,8 +391,17 @@ class Controller:
     def train_done(self, event: msg.TrainDone) -> tuple[bool, str]:
         """The run ended: its model becomes active unless :func:`activation_refusal` says
         why not. Returns (activated, why not)."""
-        if self.training_run is not None:
-            self.training_run.ended = True
+        run = self.training_run
+        if run is not None:
+            run.ended = True
+        activated, why = self._take_up(event)
+        if run is not None:
+            run.outcome = RunOutcome.of(event, activated, why)
+        return activated, why
+
+    def _take_up(self, event: msg.TrainDone) -> tuple[bool, str]:
+        """Make the ended run's model active unless :func:`activation_refusal` says why not;
+        (activated, why not)."""
         if event.kept_copy and event.path is not None:
             if self.model_path != event.path:
                 self.load_model(event.path)
@@ -407,6 +418,7 @@ class Controller:
     def train_failed(self) -> None:
         if self.training_run is not None:
             self.training_run.ended = True
+            self.training_run.outcome = RunOutcome(failed=True)
 
     # ----------------------------------------------------------------- export
     def export_ratings(self, path: Path) -> int | None:

@@ -46,17 +46,26 @@ class Preferences:
             self.set_active_model(dataset, new)
         return bool(hits)
 
+    #: Where a settings file that was not JSON was set aside (this run has the defaults).
+    set_aside: Path | None = field(
+        default=None, repr=False, compare=False, metadata={"kept": False}
+    )
+
     @classmethod
     def load(cls, path: Path | None = None) -> Preferences:
-        """The saved settings, or the defaults when the file is missing or damaged."""
+        """The saved settings, or the defaults when the file is missing or damaged; a file that
+        is not JSON is first renamed ``settings.json.damaged-<time>`` (:attr:`set_aside`), so
+        that the next save does not destroy what could be recovered from it by hand."""
         path = path or preferences_path()
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except OSError:
             return cls()
+        except ValueError:
+            return cls(set_aside=files.set_aside(path))
         if not isinstance(doc, dict):
             return cls()
-        known = {f.name: f for f in fields(cls)}
+        known = {f.name: f for f in fields(cls) if f.metadata.get("kept", True)}
         kwargs: dict[str, Any] = {}
         for k, v in doc.items():
             if k not in known:
@@ -71,6 +80,8 @@ class Preferences:
     def save(self, path: Path | None = None) -> Path:
         """Write the settings atomically (temporary file + rename); returns the path."""
         path = path or preferences_path()
-        blob = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        kept = {f.name for f in fields(self) if f.metadata.get("kept", True)}
+        doc = {k: v for k, v in asdict(self).items() if k in kept}
+        blob = json.dumps(doc, indent=2, sort_keys=True) + "\n"
         files.write_bytes(path, blob.encode("utf-8"))
         return path

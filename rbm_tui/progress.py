@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from engine.formatting import format_bytes, format_duration
+from engine.formatting import format_bytes, format_duration, format_score
 
 BAR_WIDTH = 20
 
@@ -156,9 +156,9 @@ class TrainProgress:
         head = [f"loss {self.loss:.4f}" if self.loss is not None else "loss -"]
         optional = []
         if "auc" in self.val:
-            optional.append(f"val auc {self.val['auc']:.3f}")
+            optional.append(f"val auc {format_score(self.val['auc'])}")
         if "ndcg@10" in self.val:
-            optional.append(f"ndcg@10 {self.val['ndcg@10']:.3f}")
+            optional.append(f"ndcg@10 {format_score(self.val['ndcg@10'])}")
         optional.append(f"{format_duration(self.clock() - self.start)} elapsed")
         tail = [f"ETA {format_duration(self.forecast.seconds_left())}"]
         width = self.line.width()
@@ -202,7 +202,7 @@ class TrainProgress:
         parts = [f"epoch {self._epochs()}", f"loss {r.train_loss:.4f}"]
         for key in ("auc", "ndcg@10", "logloss"):
             if key in r.val:
-                parts.append(f"val {key} {r.val[key]:.4f}")
+                parts.append(f"val {key} {format_score(r.val[key], 4)}")
         parts.append(f"{r.seconds:.1f}s")
         parts.append(f"ETA {format_duration(self.forecast.seconds_left())}")
         if r.best:

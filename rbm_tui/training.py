@@ -34,6 +34,33 @@ if TYPE_CHECKING:
 BATCH_MESSAGE_INTERVAL = 0.2
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, kept on the run so that the Train screen words it whenever shown."""
+
+    failed: bool = False
+    saved: str | None = None  # the model's file stem (None: nothing saved)
+    kept_copy: bool = False  # an identical model existed: it was made active instead
+    cancelled: bool = False
+    epochs_done: int = 0
+    best_epoch: int = 0
+    activated: bool = False
+    why: str = ""  # why the model did not become active
+
+    @classmethod
+    def of(cls, event: msg.TrainDone, activated: bool, why: str) -> RunOutcome:
+        """The outcome of the ended run ``event`` (activated, or why not)."""
+        return cls(
+            saved=None if event.path is None else event.path.stem,
+            kept_copy=event.kept_copy,
+            cancelled=event.cancelled,
+            epochs_done=event.epochs_done,
+            best_epoch=event.best_epoch,
+            activated=activated,
+            why=why,
+        )
+
+
 @dataclass
 class TrainingRun:
     """One training run: the dataset, the settings, the stop flag, the epochs reported so far
@@ -50,6 +77,7 @@ class TrainingRun:
     batch: int = 0
     epoch: int = 1  # the epoch running
     ended: bool = False
+    outcome: RunOutcome | None = None  # set when it ended
 
     @property
     def stopping(self) -> bool:
@@ -131,8 +159,10 @@ def kept_copy(ratings: Ratings, config: TrainConfig) -> Path | None:
     from engine.housekeeping import same_run
     from engine.model.storage import list_models
     from engine.model.trained import dataset_fingerprint
+    from engine.training.loop import resolve_settings
 
-    same = same_run(list_models(), dataset_fingerprint(ratings), config.to_dict())
+    settled = resolve_settings(ratings, config).to_dict()  # as the saved models hold them
+    same = same_run(list_models(), dataset_fingerprint(ratings), settled)
     return same.path if same is not None else None
 
 

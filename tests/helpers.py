@@ -141,6 +141,8 @@ CRAFTED = {
     "ids_nested": lambda h: h["item_ids"].update(values=[[v] for v in h["item_ids"]["values"]]),
     "ids_twice": lambda h: h["item_ids"].update(values=[1] * len(h["item_ids"]["values"])),
     "ids_halves": lambda h: h["item_ids"].update(values=[v + 0.5 for v in h["item_ids"]["values"]]),
+    "keep_400_digits": lambda h: h.update(keep=10**400),
+    "gain_400_digits": lambda h: h.update(like_gain=-(10**400)),
 }
 
 

@@ -252,6 +252,28 @@ async def test_a_run_is_named_before_it_starts_and_an_identical_run_is_not_saved
         assert app.model_path == paths.models_dir() / "keep-this.pt"
 
 
+@pytest.mark.slow
+async def test_a_run_that_ends_while_another_screen_shows_is_drawn_as_ended():
+    """Train, go to Browse while the run goes on, come back after it ended: the state line
+    says how it ended, not the last "Training: epoch ..." line it drew."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        screen.set_values(epochs=6, n_hidden=8, batch_size=16, patience=0)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(app.training_run.history) >= 1, what="an epoch")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.training_run.ended, timeout=120, what="the end")
+        await pilot.press("2")
+        await pilot.pause()
+        state = str(screen.query_one("#train-state").content)
+        assert state.startswith("Done after 6 epochs") and "now active" in state, state
+        bar = screen.query_one("#train-progress")
+        assert bar.progress == bar.total
+
+
 async def start_long_run(pilot) -> TrainScreen:
     """On Train, a run of 500 epochs that will not end by itself; one epoch done."""
     app = pilot.app
@@ -262,6 +284,25 @@ async def start_long_run(pilot) -> TrainScreen:
     await wait_for(pilot, lambda: len(app.training_run.history) >= 1, timeout=60, what="an epoch")
     assert app.training
     return screen
+
+
+@pytest.mark.slow
+async def test_browse_says_a_model_is_training_while_the_first_one_trains():
+    """The recommendations' heading said "no model yet: 2 to train one" while the bar at the
+    top said training 62%."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_demo(pilot)
+        assert app.model is None
+        await start_long_run(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        screen = app.screen
+        assert "a model is training" in screen.rec_heading, screen.rec_heading
+        app.training_run.cancel.set()
+        await wait_for(pilot, lambda: not app.training, timeout=30, what="the stop")
+        await pilot.pause()
+        assert "training" not in screen.rec_heading, screen.rec_heading
 
 
 @pytest.mark.slow
@@ -456,6 +497,20 @@ async def test_stats_and_form_errors_are_whole_on_small_terminals():
         assert "use a value in" in str(error.content)
         assert error.size.height >= 2
         assert error.region.right <= app.screen.query_one("#train-form").region.right
+
+
+async def test_a_form_error_is_said_where_a_short_terminal_shows_it():
+    """60x20: the line under the form is scrolled out of view, so the toast says it too."""
+    from textual.widgets._toast import Toast
+
+    app = make_app(first_screen="train")
+    async with app.run_test(size=(60, 20), notifications=True) as pilot:
+        await pilot.pause()
+        app.screen.set_values(epochs=0)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        toasts = [str(t.render()) for t in app.screen.query(Toast)]
+        assert any("Epochs" in t and "out of range" in t for t in toasts), toasts
 
 
 async def test_dataset_that_fails_to_load_keeps_the_app_running():
@@ -1262,3 +1317,54 @@ async def test_a_model_the_command_line_trained_is_taken_up(tmp_path):
         await wait_for(pilot, lambda: app.model is not None, timeout=30, what="the model")
         assert app.model_path == out.path and app.current_mode == "browse"
         assert Preferences.load().models == {"demo": str(out.path)}
+
+
+def test_a_settings_file_that_is_not_json_is_kept_aside_not_overwritten(rbm_home):
+    """A stray comma in settings.json gave the defaults, and the next save replaced the
+    file: the theme and every dataset's active model were gone without a word."""
+    import json
+
+    from rbm_tui.preferences import Preferences, preferences_path
+
+    path = preferences_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = '{"dataset": "demo", "theme": "nord", "models": {"demo": "/x/m.pt"},}'
+    path.write_text(text)
+    prefs = Preferences.load()
+    assert prefs == Preferences() and prefs.set_aside is not None
+    assert prefs.set_aside.read_text() == text and not path.exists()
+    prefs.save()
+    assert json.loads(path.read_text()) == {"dataset": None, "models": {}, "theme": None}
+    assert Preferences.load().set_aside is None
+
+
+async def test_the_models_screen_without_models_does_not_blame_an_older_version():
+    app = make_app(first_screen="models")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        picture = app.screen.query_one("#model-calibration")
+        assert "older rbm-tui" not in picture.empty_text
+        assert "train one" in picture.empty_text
+
+
+@pytest.mark.slow
+async def test_at_60_columns_the_models_table_shows_whole_names():
+    """Names were cut to 16 characters: two models of a day read the same."""
+    from helpers import train_seeded_model
+
+    from engine import paths
+
+    for name in ("demo-20261207-204402", "demo-20261207-204915"):
+        train_seeded_model(paths.models_dir() / f"{name}.pt")
+    app = make_app(first_screen="models")
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.models) == 2, what="the list")
+        await pilot.pause()
+        table = screen.query_one("#models-table")
+        lines = [table.render_line(y).text for y in range(1, 3)]
+        assert any("demo-20261207-204402" in x for x in lines), lines
+        assert any("demo-20261207-204915" in x for x in lines), lines
+        assert "saved" in str(screen.query_one("#model-detail").content)

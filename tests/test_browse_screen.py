@@ -91,6 +91,25 @@ async def test_esc_clears_the_search_while_the_recommendations_have_focus(with_m
         assert len(screen.rows) == n_all
 
 
+async def test_esc_on_the_genre_menu_gives_the_arrows_back_to_the_table(with_model):
+    """``g`` then Esc left focus on the genre box: the next arrow key reopened the menu."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_browse(pilot)
+        table = screen.query_one(MoviesTable)
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.has_focus
+        row = table.cursor_row
+        await pilot.press("down")
+        assert table.cursor_row == row + 1 and not screen.query_one("#genre").expanded
+        await pilot.press("g", "enter")  # the genre already chosen, picked again
+        await pilot.pause()
+        assert table.has_focus
+
+
 async def test_zero_in_the_mine_view_removes_the_row(with_model):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

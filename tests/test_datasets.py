@@ -501,6 +501,36 @@ def _write(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
+def test_a_hand_edited_registry_field_of_the_wrong_type_is_left_at_its_default(tmp_path):
+    """A record with ``entry: 5`` or ``size: "big"`` crashed every listing (the app at
+    start-up); now the field is dropped and the dataset stays listed and loadable."""
+    src = _write(tmp_path / "my-set", ml100k_files())
+    ds.import_dataset(src)
+    reg_path = paths.datasets_dir() / REGISTRY_FILE
+    reg = json.loads(reg_path.read_text())
+    reg["datasets"]["my-set"].update(entry=5, size="big", title=7, linked="no")
+    reg_path.write_text(json.dumps(reg))
+    info = ds.get("my-set")
+    assert (info.entry, info.size, info.title, info.linked) == (None, None, "my-set", False)
+    assert info.users == 12  # the fields of the right type are kept
+    assert _load(ds.resolve("my-set")).users.max() == 11
+
+
+def test_a_damaged_registry_is_set_aside_and_its_datasets_stay_listed(tmp_path):
+    """A stray comma made the registry unreadable, and the next import rewrote it with only
+    the new dataset: every earlier registration was lost."""
+    ds.import_dataset(_write(tmp_path / "first", ml100k_files()))
+    reg_path = paths.datasets_dir() / REGISTRY_FILE
+    text = reg_path.read_text().rstrip().rstrip("}") + ",}"
+    reg_path.write_text(text)
+    assert "first" in ds.names()  # its folder is still listed
+    aside = list(paths.datasets_dir().glob(REGISTRY_FILE + ".damaged-*"))
+    assert len(aside) == 1 and aside[0].read_text() == text
+    ds.import_dataset(_write(tmp_path / "second", ml100k_files()))
+    assert {"first", "second"} <= set(ds.names())
+    assert _load(ds.resolve("first")).n_ratings == _load(ds.resolve("second")).n_ratings
+
+
 def test_import_folder(tmp_path):
     src = _write(tmp_path / "my-set", ml100k_files())
     info = ds.import_dataset(src)

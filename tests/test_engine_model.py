@@ -1277,7 +1277,7 @@ def test_a_run_without_validation_trains_every_epoch_on_every_rating_and_calibra
     assert res.model.calibration == cal.check(cal.identity())
 
 
-@pytest.mark.parametrize(("threshold", "word"), [(0, "like"), (6, "dislike")])
+@pytest.mark.parametrize(("threshold", "word"), [(0.5, "like"), (6, "dislike")])
 def test_a_like_threshold_that_leaves_one_class_is_refused_before_training(threshold, word):
     """Every rating a like (or a dislike) leaves nothing to learn or validate: a run used to
     train every epoch, score NaN and save nothing, as if it had been stopped."""
@@ -1288,6 +1288,48 @@ def test_a_like_threshold_that_leaves_one_class_is_refused_before_training(thres
     with pytest.raises(SettingError, match=f"every one of the .* would be a {word};"):
         resolve_settings(r, TrainConfig(like_threshold=threshold))
     assert resolve_settings(r, TrainConfig(like_threshold=3)).like_threshold == 3
+
+
+def test_the_automatic_like_threshold_follows_the_rating_scale():
+    """0, the default, is 3 on MovieLens' scales and 6 on a 1-10 one (a 4 of 10 is not a
+    like); a threshold given is kept."""
+    from engine.catalogue.stats import dataset_stats
+    from engine.training.loop import resolve_settings
+
+    five = planted(40)
+    ten = from_arrays(five.user_ids[five.users], five.item_ids[five.items], five.values * 2)
+    assert TrainConfig().like_threshold == 0
+    assert resolve_settings(five, None).like_threshold == 3
+    assert resolve_settings(ten, None).like_threshold == 6
+    assert resolve_settings(ten, TrainConfig(like_threshold=3)).like_threshold == 3
+    assert dataset_stats(ten).like_share == pytest.approx(five.like_share(3))
+    model = train(ten, TrainConfig(n_hidden=6, epochs=2, item_item_weight=0.0)).model
+    assert model.like_threshold == 6 and model.config["like_threshold"] == 6
+    assert model.item_likes.sum() == five.liked(3).sum()
+
+
+def test_ratings_all_of_one_value_are_refused_with_a_reason_that_can_be_acted_on():
+    from engine.errors import SettingError
+    from engine.training.loop import resolve_settings
+
+    r = from_arrays(np.arange(6) % 3, np.arange(6), np.full(6, 5.0))
+    with pytest.raises(SettingError, match="every one of the 6 ratings is 5: .* only one kind"):
+        resolve_settings(r, TrainConfig(like_threshold=4))
+
+
+def test_a_handful_of_validation_pairs_fits_no_calibration():
+    """Five people: two or six validation pairs, all likes, drove the fitted intercept to
+    +24 and every movie showed P(like) 100%; the RBM's own log-odds are used instead."""
+    from engine.model import calibration as cal
+
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(5), 8)
+    items = np.concatenate([rng.choice(20, 8, replace=False) for _ in range(5)])
+    values = np.where(rng.random(40) < 0.6, 5.0, 1.0)
+    model = train(from_arrays(users, items, values), TrainConfig(n_hidden=4, epochs=3)).model
+    assert model.calibration == cal.check(cal.identity())
+    p = fold_in(model, likes=[0]).p_like
+    assert ((p > 0.01) & (p < 0.99)).all()
 
 
 def test_an_epoch_without_a_validation_score_is_kept_until_a_scored_one_beats_it():

@@ -296,3 +296,29 @@ def test_merged_duplicates_are_counted_on_one_line(text, winner, tmp_path):
     assert r.report.from_cache and r.report.duplicates_dropped == 2
     kept = float(r.values[(r.users == 0) & (r.items == 0)][0])
     assert kept == (3.0 if "timestamp" in text else 2.0)
+
+
+def _folder_with_movies(folder: Path, movies: str, sep: str = ",") -> Path:
+    folder.mkdir()
+    (folder / "ratings.csv").write_text(ROWS.replace(",", sep))
+    (folder / "movies.csv").write_text(movies)
+    return folder
+
+
+def test_a_movie_id_beyond_int64_in_the_movie_list_is_no_traceback(tmp_path):
+    """``int()`` of 2**64 overflowed int64 and the loader let the OverflowError out."""
+    movies = "movieId,title,genres\n1,Film 1 (1990),Drama\n18446744073709551616,Huge (1993),Drama\n"
+    r = load_ratings(_folder_with_movies(tmp_path / "d", movies), cache=False)
+    assert r.title_list()[r.lookup_item(1)] == "Film 1 (1990)"
+    rc, _out, err = run(["datasets", "info", str(tmp_path / "d")])
+    assert rc == 0 and "Traceback" not in err
+
+
+def test_a_semicolon_separated_movie_list_gives_its_titles(tmp_path):
+    """Europe's spreadsheets write ``;``: the ratings were read, the titles silently lost."""
+    movies = "movieId;title;genres\n" + "".join(
+        f"{i};Film {i}, The (1990);Drama\n" for i in range(1, 31)
+    )
+    r = load_ratings(_folder_with_movies(tmp_path / "d", movies, ";"), cache=False)
+    assert r.title_list()[r.lookup_item(7)] == "Film 7, The (1990)"
+    assert set(r.movies["genres"]) == {"Drama"}

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -56,3 +58,18 @@ def test_the_readme_screenshots_are_snapshots_and_it_names_no_outside_path():
     for shot in shots:
         assert (REPO / unquote(shot)).is_file(), shot
     assert "../shared" not in text
+
+
+@pytest.mark.slow
+def test_the_python_api_example_runs_as_written(ml100k_dir: Path, capsys):
+    """The README's Python API block, run verbatim on ML-100K (the folder beside the clone)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    code = block.replace('"ml-100k/', f'"{ml100k_dir.as_posix()}/')
+    space: dict = {}
+    exec(compile(code, "README.md", "exec"), space)
+    printed = capsys.readouterr().out
+    assert "ndcg@10" in printed and "EpochReport" in printed
+    assert len(space["recs"]) == 10
+    assert not {r.item for r in space["recs"]} & set(space["likes"] + [171])
+    assert space["model"].n_items == space["result"].model.n_items

@@ -433,3 +433,24 @@ def test_a_version_5_file_loads_without_the_persons_own_like_term(tmp_path, mode
     assert not np.allclose(
         fold_in(old, likes, dislikes).p_like, fold_in(model, likes, dislikes).p_like
     )
+
+
+def test_a_score_that_is_not_a_number_is_saved_as_null_not_bare_nan(seeded_model_file, tmp_path):
+    """Validation pairs of one class score NaN; ``json.dumps`` wrote it as ``NaN``, which is
+    not JSON (another program reading the header fails on it)."""
+    import json
+
+    import torch
+
+    from engine.model.storage import load_model, save_model
+    from engine.training.validation import monitored_score
+
+    model = load_model(seeded_model_file, device="cpu")
+    model.meta["val_metrics"] = {"auc": float("nan"), "ndcg@10": 0.25}
+    path = save_model(model, tmp_path / "nan.pt")
+    header = torch.load(path, weights_only=True)["header"]
+    assert "NaN" not in header
+    assert json.loads(header)["meta"]["val_metrics"] == {"auc": None, "ndcg@10": 0.25}
+    again = load_model(path, device="cpu")
+    assert monitored_score(again.meta["val_metrics"]) is None
+    assert monitored_score({"auc": "x", "ndcg@10": 0.2}) is None

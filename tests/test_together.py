@@ -255,3 +255,16 @@ def test_recommend_profile_refuses_bad_profiles_in_one_line(
     rc, out, err = run(["recommend", "demo", "--model", seeded_model_file, *profile_args])
     assert rc == 2 and not out
     assert len(err.strip().splitlines()) == 1 and words in err
+
+
+@pytest.mark.parametrize("threshold", [6.0, 0.5, 3.0])
+def test_a_profile_keeps_its_likes_on_the_models_side_of_its_threshold(profiles, threshold):
+    """A model of 1-10 ratings likes from 6 up: the profile's thumbs up (5 stars in the
+    exported file) must still be likes to it, and its thumbs down dislikes."""
+    from engine.people import profile_ratings
+
+    with UserStore() as s:
+        r = profile_ratings(s, "demo", "anna", threshold)
+    liked = r.liked(threshold)
+    assert liked.sum() == 6 and (~liked).sum() == 1
+    assert ((r.values >= 0) & (r.values <= 10)).all()

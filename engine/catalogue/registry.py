@@ -99,8 +99,29 @@ class DatasetInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        """The record ``d``; a field of the wrong type (a hand-edited file) is left at its
+        default, as an unknown one is left out."""
+        kept: dict[str, Any] = {}
+        for f in fields(cls):
+            v = d.get(f.name)
+            if f.name in d and _FIELD_TYPES[f.name](v):
+                kept[f.name] = v
+        return cls(**kept)
+
+
+def _optional(kind: type):
+    return lambda v: v is None or (isinstance(v, kind) and not isinstance(v, bool))
+
+
+#: What each :class:`DatasetInfo` field may hold.
+_FIELD_TYPES = {
+    **{f: _optional(str) for f in ("url", "md5", "citation", "folder", "homepage", "scale")},
+    **{f: _optional(str) for f in ("source", "entry")},
+    **{f: _optional(int) for f in ("size", "users", "movies", "ratings", "released")},
+    **{f: lambda v: isinstance(v, str) for f in ("name", "title", "kind", "licence")},
+    "description": lambda v: isinstance(v, str),
+    "linked": lambda v: isinstance(v, bool),
+}
 
 
 # ------------------------------------------------------------------------- catalogue
@@ -133,13 +154,21 @@ def _registry_path() -> Path:
 
 
 def read_registry() -> dict[str, dict[str, Any]]:
+    """The imported datasets' records. A file that is not JSON is set aside
+    (``imported.json.damaged-<time>``) before the next import rewrites it; its datasets'
+    folders are still listed (:func:`_imported`)."""
     p = _registry_path()
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
-        sets = doc.get("datasets", {})
-        return {k: v for k, v in sets.items() if isinstance(v, dict)}
-    except (OSError, ValueError, AttributeError):
+    except OSError:
         return {}
+    except ValueError:
+        files.set_aside(p)
+        return {}
+    sets = doc.get("datasets", {}) if isinstance(doc, dict) else {}
+    if not isinstance(sets, dict):
+        return {}
+    return {k: v for k, v in sets.items() if isinstance(v, dict)}
 
 
 def write_registry(sets: dict[str, dict[str, Any]]) -> None:
@@ -149,18 +178,34 @@ def write_registry(sets: dict[str, dict[str, Any]]) -> None:
 
 
 def _imported() -> list[DatasetInfo]:
+    """The imported datasets: those of the registry, then any folder of the datasets folder
+    whose record was lost (a damaged registry set aside), listed under its name."""
     builtin = {d.name.lower() for d in builtin_datasets()}
     out = []
     for name, rec in sorted(read_registry().items()):
         if name.lower() in builtin or not NAME.match(name):
             continue
         rec = {**rec, "name": name, "kind": "imported"}
-        rec.setdefault("title", name)
-        try:
-            out.append(DatasetInfo.from_dict(rec))
-        except TypeError:
-            continue
+        if not isinstance(rec.get("title"), str):
+            rec["title"] = name
+        out.append(DatasetInfo.from_dict(rec))
+    listed = builtin | {d.name.lower() for d in out}
+    for name in _folders():
+        if name.lower() not in listed and NAME.match(name) and name != REGISTRY_FILE:
+            out.append(DatasetInfo(name, name, "imported", description=_UNRECORDED))
     return out
+
+
+_UNRECORDED = "Found in the datasets folder; its import record was lost."
+
+
+def _folders() -> list[str]:
+    """The visible folders of the datasets folder, by name."""
+    root = paths.datasets_dir()
+    try:
+        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
+    except OSError:
+        return []
 
 
 def catalogue() -> list[DatasetInfo]:

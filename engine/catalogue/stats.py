@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.settings import LIKE_THRESHOLD
+from engine.settings import like_threshold_for
 
 if TYPE_CHECKING:
     from engine.data.ratings import Ratings
@@ -58,8 +58,9 @@ class DatasetStats:
 
 
 def dataset_stats(r: Ratings, like_threshold: float | None = None) -> DatasetStats:
-    """The figures of ``r``, likes counted at ``like_threshold`` (default the setting's)."""
-    threshold = LIKE_THRESHOLD if like_threshold is None else like_threshold
+    """The figures of ``r``, likes counted at ``like_threshold`` (default: the automatic
+    threshold a run would use on ``r``, :func:`engine.settings.like_threshold_for`)."""
+    threshold = like_threshold_for(like_threshold or 0.0, r.scale[1])
     return DatasetStats(
         format=r.report.format,
         users=r.n_users,

@@ -75,7 +75,7 @@ def _movie_df(ids: list, titles: list[str], genres: list[str]) -> pd.DataFrame:
 def _id_index(ids: list) -> pd.Index:
     try:
         return pd.Index(np.asarray([int(str(i).strip()) for i in ids], dtype=np.int64))
-    except ValueError:
+    except (ValueError, OverflowError):  # a word, or a number beyond int64: IDs as text
         return pd.Index([str(i).strip() for i in ids], dtype=object)
 
 
@@ -156,7 +156,8 @@ def _clean_genres(g: str) -> str:
 
 def _read_movies_csv(src: Source) -> pd.DataFrame | None:
     text = _decode(src.read_bytes())
-    sep = "\t" if "\t" in text.split("\n", 1)[0] else ","
+    header = text.split("\n", 1)[0]
+    sep = max(("\t", ";", ","), key=header.count) if any(c in header for c in "\t;,") else ","
     try:
         df = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, on_bad_lines="skip"
@@ -179,7 +180,8 @@ def _whole_number_ids(movies: pd.DataFrame) -> pd.DataFrame | None:
     """The rows of ``movies`` whose ID is a whole number, indexed by it as int64; None when
     there is none."""
     ids = pd.to_numeric(pd.Series(movies.index, dtype=object), errors="coerce").to_numpy()
-    keep = np.isfinite(ids) & (ids == np.round(ids))
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(ids) & (ids == np.round(ids)) & (np.abs(ids) < 2.0**63)
     if not keep.any():
         return None
     out = movies[keep].copy()

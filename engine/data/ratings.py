@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine._lazy import lazy_module
+from engine.data.parsing import MAX_RATING, MIN_RATING
+from engine.errors import UnknownIdError, UsageError
 from engine.settings import LIKE_THRESHOLD
 
 if TYPE_CHECKING:
@@ -116,11 +118,13 @@ class Ratings:
         return {k: i for i, k in enumerate(self.item_ids.tolist())}
 
     def lookup_user(self, user_id: object) -> int:
-        """Dense index of an original user ID; accepts the ID as a string too. Raises KeyError."""
+        """Dense index of an original user ID; accepts the ID as a string too. Raises
+        :class:`~engine.errors.UnknownIdError` (a KeyError)."""
         return _lookup(self.user_index, user_id, "user")
 
     def lookup_item(self, item_id: object) -> int:
-        """Dense index of an original movie ID; accepts the ID as a string too. Raises KeyError."""
+        """Dense index of an original movie ID; accepts the ID as a string too. Raises
+        :class:`~engine.errors.UnknownIdError` (a KeyError)."""
         return _lookup(self.item_index, item_id, "movie")
 
     # ------------------------------------------------------------ like/dislike
@@ -236,7 +240,7 @@ def _lookup(index: dict, key: object, what: str) -> int:
     else:
         if str(key) in index:
             return index[str(key)]
-    raise KeyError(f"unknown {what} ID {key!r}")
+    raise UnknownIdError(f"unknown {what} ID {key!r}")
 
 
 def from_arrays(
@@ -251,7 +255,10 @@ def from_arrays(
 
     ``movies``, if given, is indexed by original movie ID with columns title/year/genres;
     movies in it that nobody rated are kept as well (they can still be recommended).
+    Raises :class:`~engine.errors.UsageError` when the arrays differ in length or a rating
+    is outside the 0-10 scale (NaN included), as :func:`engine.load_ratings` refuses it.
     """
+    _check_arrays(user_ids, item_ids, values, timestamps)
     uid_codes, uniq_users = pd.factorize(pd.Series(user_ids), sort=True)
     if movies is not None and len(movies):
         all_items = pd.Index(movies.index).union(pd.Index(pd.unique(pd.Series(item_ids))))
@@ -271,6 +278,28 @@ def from_arrays(
         movies=meta,
         source=source,
     )
+
+
+def _check_arrays(user_ids, item_ids, values, timestamps) -> None:
+    """UsageError unless the per-row arrays are 1-D, of one length, and every rating is a
+    number within the 0-10 scale."""
+    named = {"user_ids": user_ids, "item_ids": item_ids, "values": values}
+    if timestamps is not None:
+        named["timestamps"] = timestamps
+    shapes = {name: np.shape(a) for name, a in named.items()}
+    if len({len(sh) for sh in shapes.values()} | {1}) != 1 or len(set(shapes.values())) != 1:
+        listed = ", ".join(f"{name} {sh}" for name, sh in shapes.items())
+        raise UsageError(f"from_arrays: {listed}; give 1-D arrays of one length, one per rating")
+    try:
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"from_arrays: values are not numbers ({e})") from None
+    with np.errstate(invalid="ignore"):
+        bad = np.nonzero(~((v >= MIN_RATING) & (v <= MAX_RATING)))[0]
+    if len(bad):
+        raise UsageError(
+            f"from_arrays: the rating {v[bad[0]]} at position {bad[0]} is outside the 0-10 scale"
+        )
 
 
 def movie_frame(item_ids: np.ndarray, movies: pd.DataFrame | None) -> pd.DataFrame:

@@ -233,7 +233,10 @@ def _is_int(v: object) -> bool:
 
 
 def _is_num(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite JSON number within float64's range (a 400-digit integer is not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return abs(v) < 1e308 if isinstance(v, int) else math.isfinite(v)
 
 
 #: ``name: (check, what it must be)`` of the header's fields.

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from engine import files, paths
-from engine.errors import ModelError
+from engine.errors import ModelError, UsageError
+from engine.formatting import json_safe
 from engine.model import calibration as cal
 from engine.model import fileformat as ff
 from engine.model.fileformat import FORMAT, FORMAT_VERSION, SUFFIX
@@ -100,10 +101,15 @@ def save_model(
     A FIFO or device is refused; ``expect``: see :func:`engine.files.open_output`."""
     import torch
 
+    from engine.model.trained import Model
+
+    if not isinstance(model, Model):
+        raise UsageError(f"save_model: model is a {type(model).__name__}, not an engine.Model")
     if path is None:
         path = default_model_path(_dataset_stem(model))
     path = Path(path)
-    blob = ff.seal(_tensors(model) | {"format": FORMAT, "header": json.dumps(_header(model))})
+    header = json.dumps(json_safe(_header(model)), allow_nan=False)  # JSON: no NaN, null
+    blob = ff.seal(_tensors(model) | {"format": FORMAT, "header": header})
     buf = io.BytesIO()
     torch.save(blob, buf)
     files.write_bytes(path, buf.getvalue(), regular_only=True, expect=expect)
@@ -220,9 +226,11 @@ def load_model(path: str | Path, device: str = "auto"):
     path = Path(path)
     header, blob = _read(path, in_memory=True)
     item_ids = _item_ids(path, header)
-    rbm = _build_rbm(path, header, blob)
-    rbm.to(resolve_device(device))
-    calibration, match_calibration = _calibrations(path, header)
+    target = resolve_device(device)
+    with _damage_named(path):
+        rbm = _build_rbm(path, header, blob)
+        calibration, match_calibration = _calibrations(path, header)
+    rbm.to(target)
     return Model(
         rbm=rbm,
         item_ids=item_ids,
@@ -245,15 +253,29 @@ def _read(path: Path, in_memory: bool = False) -> tuple[dict, dict]:
     never reads a file someone overwrites (SIGBUS where it shrank, unchecked weights where
     it did not)."""
     blob = ff.open_blob(path)
-    if in_memory:
-        blob = ff.in_memory(blob)
-    header = ff.parse_header(path, blob)
-    check_version(path, header)  # a newer file says so, not that its checksum is unknown
-    ff.verify_checksum(path, header, blob)
-    upgrade(path, header, blob)
-    ff.check_header(path, header)
-    ff.check_tensors(path, header, blob)
+    with _damage_named(path):
+        if in_memory:
+            blob = ff.in_memory(blob)
+        header = ff.parse_header(path, blob)
+        check_version(path, header)  # a newer file says so, not that its checksum is unknown
+        ff.verify_checksum(path, header, blob)
+        upgrade(path, header, blob)
+        ff.check_header(path, header)
+        ff.check_tensors(path, header, blob)
     return header, blob
+
+
+@contextlib.contextmanager
+def _damage_named(path: Path):
+    """Turn any error of the checks and builds within into one line naming ``path``: a file
+    crafted past the checks (a 400-digit number, an empty old-format matrix) is a damaged
+    model file, never a traceback."""
+    try:
+        yield
+    except (ModelError, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever a crafted file sets off
+        raise ff.damaged(path, f"{type(e).__name__}: {e}") from None
 
 
 def _item_ids(path: Path, header: dict) -> np.ndarray:
@@ -341,7 +363,7 @@ def list_models(folder: str | Path | None = None) -> list[ModelInfo]:
             continue
         try:
             header, err = read_header(p), ""
-        except ModelError as exc:
+        except (ModelError, OSError) as exc:  # one unreadable file never hides the others
             header, err = {}, str(exc)
         out.append(ModelInfo(p, p.stem, st.st_size, st.st_mtime, header, err))
     out.sort(key=lambda m: m.modified, reverse=True)

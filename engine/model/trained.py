@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +86,10 @@ class Model:
     meta: dict = field(default_factory=dict)
     title_hashes: np.ndarray | None = None
     match_calibration: dict[str, float] | None = None
+    #: the last ratings :meth:`check_fits` accepted (weakly) and its answer
+    _fitted: tuple[weakref.ref, int] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.calibration = cal.check(self.calibration)
@@ -206,12 +211,26 @@ class Model:
         name = ds.get("name") or Path(str(ds.get("source") or "").rstrip("/\\")).name
         return str(name) if name else "another dataset"
 
-    def check_fits(self, ratings: Ratings, data: str, model: str) -> int:
-        """Refuse to score ``ratings`` (the dataset ``data``; ``model`` names this model) when
-        it is another catalogue: none of its movies known to the model, or the movies it shares
-        with the training data by ID mostly under other titles (raises
+    def check_fits(
+        self, ratings: Ratings, data: str | None = None, model: str | None = None
+    ) -> int:
+        """Refuse to score ``ratings`` (the dataset ``data``, default its source; ``model``
+        names this model) when it is another catalogue: none of its movies known to the model,
+        or the movies it shares with the training data by ID mostly under other titles (raises
         :class:`~engine.errors.ModelError`, one line naming both). Returns how many of its
-        movies the model does not know (they get no score)."""
+        movies the model does not know (they get no score). The answer for the last
+        ``ratings`` checked is kept: the engine's entry points check every call."""
+        fitted = self._fitted
+        if fitted is not None and fitted[0]() is ratings:
+            return fitted[1]
+        data = data or ratings.source or "these ratings"
+        model = model or "this model"
+        missing = self._unknown_movies(ratings, data, model)
+        self._fitted = (weakref.ref(ratings), missing)
+        return missing
+
+    def _unknown_movies(self, ratings: Ratings, data: str, model: str) -> int:
+        """:meth:`check_fits` without the kept answer."""
         trained = self.dataset_label()
         to_model = self.map_items(ratings.item_ids)
         known = to_model >= 0

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.files import damaged_name
 from engine.store import db, schema
 
 
@@ -41,17 +42,6 @@ class Recovery:
             f"the ratings store {self.path} was damaged; {kept}; "
             f"{n} thumb{'s' if n != 1 else ''} recovered"
         )
-
-
-def damaged_name(path: Path) -> Path:
-    """A free ``<name>.damaged-<UTC time>`` beside ``path``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
-    return target
 
 
 def move_aside(path: Path) -> Path:

@@ -97,6 +97,8 @@ def finish(pending: Pending, partners: np.ndarray | None = None) -> Calibration:
     (:func:`engine.model.calibration.partner_odds`; None: no movie-to-movie part, weight
     0)."""
     X = pending.X
+    if not enough_pairs(pending.vy):
+        return Calibration(cal.identity(), 1.0)
     if partners is not None:
         X = X.copy()
         X[:, cal.FEATURES.index("partners")] = partners
@@ -113,6 +115,18 @@ def finish(pending: Pending, partners: np.ndarray | None = None) -> Calibration:
     weights = cal.identity()
     weights["rbm"], weights[cal.BIAS] = float(w[0]), float(w[1])
     return Calibration(weights, gain, reliability=_picture(X[:, :1], w, vy))
+
+
+#: The fewest validation pairs, and of each class, that a calibration is fitted on: with
+#: fewer (a dataset of a few people) a fitted intercept runs off towards ±infinity and every
+#: movie shows P(like) 0% or 100%; the RBM's own log-odds are used as they are instead.
+MIN_PAIRS, MIN_OF_EACH = 50, 10
+
+
+def enough_pairs(liked: np.ndarray) -> bool:
+    """Whether the validation pairs with labels ``liked (P,)`` can fit a calibration."""
+    n_liked = int(np.count_nonzero(liked))
+    return len(liked) >= MIN_PAIRS and min(n_liked, len(liked) - n_liked) >= MIN_OF_EACH
 
 
 def _named(w: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:

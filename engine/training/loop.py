@@ -19,18 +19,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.data.likes import LikeMatrix
 from engine.data.ratings import Ratings
-from engine.errors import SettingError, TrainingError
+from engine.errors import SettingError, TrainingError, UsageError
 from engine.model import calibration as cal
 from engine.model import itemitem
 from engine.model.inference import pair_partner_mass
-from engine.settings import TrainConfig
+from engine.settings import TrainConfig, like_threshold_for
 from engine.training import calibrate
 from engine.training.replicas import Replicas, replica_config, replicas_for
 from engine.training.reports import BatchProgress, EpochReport, TrainingCancelled, TrainResult
@@ -105,11 +105,18 @@ def train(
         A :class:`TrainResult` whose ``model`` is an :class:`engine.model.trained.Model`.
 
     Raises:
+        UsageError: ``ratings`` or ``config`` of another type.
         TrainingError: no ratings, or the weights diverged.
         SettingError: the device or thread count cannot be used here.
     """
     from engine.device import ThreadGovernor, choose_threads, resolve_device, torch_threads
 
+    if not isinstance(ratings, Ratings):
+        raise UsageError(
+            f"train: ratings is a {type(ratings).__name__}; engine.load_ratings reads a file"
+        )
+    if config is not None and not isinstance(config, TrainConfig):
+        raise UsageError(f"train: config is a {type(config).__name__}, not an engine.TrainConfig")
     cfg = resolve_settings(ratings, config)
     cpu = resolve_device(cfg.device) == "cpu"
     # automatic threads follow the machine's load as training goes (not in data-parallel runs,
@@ -121,8 +128,9 @@ def train(
 
 
 def resolve_settings(ratings: Ratings, config: TrainConfig | None) -> TrainConfig:
-    """The settings the run trains with: ``config``, or the defaults when None. The one place
-    to settle what depends on the data before any training starts.
+    """The settings the run trains with: ``config``, or the defaults when None, with the
+    automatic like threshold settled (:func:`engine.settings.like_threshold_for`). The one
+    place to settle what depends on the data before any training starts.
 
     Raises:
         TrainingError: ``ratings`` holds no ratings.
@@ -131,8 +139,9 @@ def resolve_settings(ratings: Ratings, config: TrainConfig | None) -> TrainConfi
     if ratings.n_ratings == 0:
         raise TrainingError("no ratings to train on")
     cfg = config or TrainConfig()
-    _check_threshold(ratings, cfg.like_threshold)
-    return cfg
+    threshold = like_threshold_for(cfg.like_threshold, ratings.scale[1])
+    _check_threshold(ratings, threshold)
+    return replace(cfg, like_threshold=threshold)
 
 
 def _check_threshold(ratings: Ratings, threshold: float) -> None:
@@ -142,6 +151,11 @@ def _check_threshold(ratings: Ratings, threshold: float) -> None:
     if 0 < share < 1:
         return
     low, high = ratings.scale
+    if low == high:
+        raise SettingError(
+            f"every one of the {ratings.n_ratings:,} ratings is {low:g}: the model learns likes "
+            "from dislikes, and these ratings hold only one kind"
+        )
     raise SettingError(
         f"like threshold {threshold:g}: every one of the {ratings.n_ratings:,} ratings would "
         f"be a {'like' if share else 'dislike'}; they run {low:g}-{high:g}, so pick a "

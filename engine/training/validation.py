@@ -104,7 +104,16 @@ MONITORED = {"auc": "AUC", "ndcg": "nDCG@10", "both": "AUC + nDCG@10"}
 def monitored_score(val: Mapping[str, float] | None, monitor: str = "both") -> float | None:
     """The score early stopping watches, from an epoch's validation metrics: the AUC, nDCG@10
     or their sum (``monitor``: ``auc``, ``ndcg`` or ``both``); None without validation."""
-    if not val or "auc" not in val or "ndcg@10" not in val:
+    if not isinstance(val, Mapping):
         return None
-    auc_, ndcg = float(val["auc"]), float(val["ndcg@10"])
+    auc_, ndcg = _number(val.get("auc")), _number(val.get("ndcg@10"))
+    if auc_ is None or ndcg is None:  # absent, or not a number (null in a model file)
+        return None
     return {"auc": auc_, "ndcg": ndcg}.get(monitor, auc_ + ndcg)
+
+
+def _number(v: object) -> float | None:
+    """``v`` as a float when it is a number (NaN included), else None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)

@@ -100,23 +100,9 @@ def fmt_num(x: Any, digits: int = 4) -> str:
     return str(x)
 
 
-def json_safe(x: Any) -> Any:
-    """NaN/inf -> None, numpy scalars -> Python, recursively (JSON has no NaN)."""
-    if isinstance(x, dict):
-        return {str(k): json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [json_safe(v) for v in x]
-    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
-        try:
-            x = x.item()
-        except (TypeError, ValueError):
-            pass
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def print_json(obj: Any) -> None:
+    from engine.formatting import json_safe
+
     print(json.dumps(json_safe(obj), indent=2, ensure_ascii=False))
 
 

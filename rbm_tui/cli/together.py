@@ -74,7 +74,7 @@ def _one(args: argparse.Namespace, ratings, model, store, key: str) -> int:
     from engine.recommender import recommend_all
 
     name = args.profile[0]
-    known = profile_ratings(store, key, name)
+    known = profile_ratings(store, key, name, model.like_threshold)
     marked = set(store.marks(key, name))
     recs = recommend_all(
         model,

@@ -99,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         check_regular_output(Path(args.model_out).expanduser())  # before the data is read
     ratings, _path, name = load_data(args.data, quiet=False)
-    _announce(config)
+    _announce(config, ratings)
     with interrupt_flag(STOP_SIGNALS) as stop:
         outcome = _train_and_save(args, ratings, config, name, stop)
     _check_saved(outcome, stop)
@@ -107,12 +107,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _announce(config) -> None:
+def _announce(config, ratings) -> None:
     from engine.device import resolve_device
+    from engine.settings import like_threshold_for
 
+    low, high = ratings.scale
+    threshold = like_threshold_for(config.like_threshold, high)
     info(
         f"training on {resolve_device(config.device)}: {config.n_hidden} hidden units, "
-        f"up to {config.epochs} epochs, CD-{config.cd_k}, batch {config.batch_size}"
+        f"up to {config.epochs} epochs, CD-{config.cd_k}, batch {config.batch_size}, "
+        f"like if rating ≥ {threshold:g} (ratings run {low:g}-{high:g})"
     )
 
 
@@ -209,12 +213,14 @@ def _epochs(n: int) -> str:
 
 
 def _summary(result, val: dict) -> str:
+    from engine.formatting import format_score
+
     summary = (
         f"trained {_epochs(len(result.history))} in {result.seconds:.1f} s; "
         f"best epoch {result.best_epoch}"
     )
     if val:
-        summary += " (" + ", ".join(f"val {k} {v:.4f}" for k, v in val.items()) + ")"
+        summary += " (" + ", ".join(f"val {k} {format_score(v, 4)}" for k, v in val.items()) + ")"
     n_refit = sum(1 for h in result.history if h.refit)
     if n_refit:
         summary += f", then {n_refit} on all the ratings"

@@ -80,6 +80,8 @@ class BrowseScreen(TasteScreen):
         self._recs_height = 8
         self._personal = False
         self._detail_of: tuple | None = None  # (movie, session, scores) the pane shows
+        self._genre_by_key = False  # the genre menu is open because `g` opened it
+        self._said_training = False  # the heading says a model is training
 
     # ------------------------------------------------------------ the view's state
     @property
@@ -117,6 +119,7 @@ class BrowseScreen(TasteScreen):
     def on_mount(self) -> None:
         self._set_columns()
         self.query_one(RecsList).border_title = "Recommendations"
+        self.watch(self.query_one("#genre", Select), "expanded", self._genre_menu, init=False)
         self.table.focus()
 
     def _set_columns(self) -> None:
@@ -228,6 +231,13 @@ class BrowseScreen(TasteScreen):
             return None if opt.id is None else int(opt.id)
         return self.cursor_movie()
 
+    def training_changed(self, epoch=None) -> None:
+        super().training_changed(epoch)
+        app = self.rbm
+        # without a model the heading says whether one is training: redraw when that changes
+        if self.is_mounted and app.model is None and app.training != self._said_training:
+            self.rescore()
+
     # ---------------------------------------------------------------- scoring
     def rescore(self) -> None:
         """Draw the session's scores: the table's score cells (read when drawn), the detail
@@ -236,6 +246,7 @@ class BrowseScreen(TasteScreen):
         if app.ratings is None or self.session is None or self.cat is None:
             return
         self.table.refresh()
+        self._said_training = False
         genre = f" · {self.genre} only" if self.genre else ""
         together = self.together_list(self._n_recs(), self.genre_mask())
         if together is not None:
@@ -250,9 +261,14 @@ class BrowseScreen(TasteScreen):
         elif app.model is not None:
             self.rec_heading = f"Rate these first: popular, well-liked movies{genre}"
         else:
-            loading = app.loading_model is not None
-            what = "loading the model…" if loading else "no model yet: 2 to train one"
-            self.rec_heading = f"Rate these first: popular, well liked ({what}){genre}"
+            if app.loading_model is not None:
+                what = "loading the model…"
+            elif app.training:
+                what = "2: a model is training"
+                self._said_training = True
+            else:
+                what = "2: train a model"
+            self.rec_heading = f"Rate these first ({what}): popular, well liked{genre}"
         self._draw_recs(lines, recs.personal)
 
     def _draw_recs(self, lines: list[tuple[int, float | None, str]], personal: bool) -> None:
@@ -387,7 +403,15 @@ class BrowseScreen(TasteScreen):
         self.table.focus()
 
     def action_genre(self) -> None:
+        self._genre_by_key = True
         self.query_one("#genre", Select).focus().expanded = True
+
+    def _genre_menu(self, expanded: bool) -> None:
+        """The genre menu that ``g`` opened closed (a genre picked, or Esc): back to the
+        table, as after a search, so that the arrows move through the movies again."""
+        if not expanded and self._genre_by_key:
+            self._genre_by_key = False
+            self.call_after_refresh(self.table.focus)  # after the Select takes focus back
 
     @on(Select.Changed, "#genre")
     def _genre_changed(self, event: Select.Changed) -> None:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 #: Below this width the table leaves out the hidden units and epochs (the detail has them).
 NARROW = 100
+#: Below this many columns the table leaves out the date saved (the detail pane says it), so
+#: that a name like ``demo-20261207-204402`` is whole.
+TIGHT = 72
 
 
 class ModelsTable(EnterTable, act="Load", key_id="models.load"):
@@ -51,6 +54,7 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
         self._listing = False
         #: the model the cursor goes to at the next listing (a renamed one)
         self._select_next: Path | None = None
+        self._wide = self._dated = True  # the columns shown: hidden units and epochs; date
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="models-body"):
@@ -62,6 +66,7 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
 
     def on_mount(self) -> None:
         self._wide = self.app.size.width >= NARROW
+        self._dated = self.app.size.width >= TIGHT
         self._add_columns()
         self.query_one("#model-curve", TrainingChart).empty_text = "no validation curve"
         self.query_one(ModelsTable).focus()
@@ -69,7 +74,9 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
     def _add_columns(self) -> None:
         """The columns for the screen's width: the model's name gets the room left."""
         table = self.query_one(ModelsTable)
-        fixed = [("active", " ", 1), ("dataset", "Dataset", 8), ("date", "Saved", 16)]
+        fixed = [("active", " ", 1), ("dataset", "Dataset", 8)]
+        if self._dated:
+            fixed.append(("date", "Saved", 16))
         if self._wide:
             fixed += [("hidden", "Hid", 4), ("epochs", "Ep", 3)]
         fixed += [("auc", "AUC", 5), ("ndcg", "nDCG", 5)]
@@ -84,6 +91,7 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
         table = self.query_one(ModelsTable)
         table.clear(columns=True)
         self._wide = wide
+        self._dated = self.app.size.width >= TIGHT
         self._add_columns()
         self._fill()
         self.query_one("#model-pictures").display = self.app.size.height >= 22
@@ -142,10 +150,11 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
         meta = h.get("meta", {}) or {}
         val = meta.get("val_metrics", {}) or {}
         mark = Content.styled("●", "bold $success") if active == m.path else " "
+        date = [_date(m.modified)] if self._dated else []
         if m.error:
-            row = [mark, m.name, Content.styled("unreadable", "$error"), _date(m.modified)]
+            row = [mark, m.name, Content.styled("unreadable", "$error"), *date]
             return tuple(row + [""] * (2 + 2 * self._wide))
-        row = [mark, m.name, display_name(model_dataset_name(meta) or "?"), _date(m.modified)]
+        row = [mark, m.name, display_name(model_dataset_name(meta) or "?"), *date]
         if self._wide:
             row += [
                 str(h.get("n_hidden", cfg.get("n_hidden", ""))),
@@ -176,10 +185,14 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
         series, refit = run_series(history)
         best = meta.get("best_epoch") if isinstance(meta.get("best_epoch"), int) else None
         curve.set_data(series, epochs=len(history), best=best, refit_from=refit)
-        picture.set_table(
-            meta.get("reliability") if isinstance(meta.get("reliability"), list) else None,
-            "no calibration picture: this model was saved by an older rbm-tui",
-        )
+        if m is None:
+            why = "no model: train one on the Train screen (2)"
+        elif m.error:
+            why = "no calibration picture: the file cannot be read"
+        else:
+            why = "no calibration picture: this model was saved by an older rbm-tui"
+        table = meta.get("reliability")
+        picture.set_table(table if isinstance(table, list) else None, why)
 
     def _show_detail(self, m) -> None:
         self._show_pictures(m)
@@ -201,7 +214,7 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
         w.update(
             Content.assemble(
                 (m.name + active, "bold"),
-                ("  " + format_bytes(m.size), "$text-muted"),
+                (f"  {format_bytes(m.size)} · saved {_date(m.modified)}", "$text-muted"),
                 "\n",
                 ("Settings ", "$text-muted"),
                 settings_text(cfg, meta),

@@ -9,6 +9,8 @@ the active one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,12 +19,15 @@ from textual.content import Content
 from textual.widgets import Button, DataTable, ProgressBar, Static
 
 from engine.formatting import format_duration, format_score
-from engine.settings import SETTINGS, TrainConfig
+from engine.settings import LIKE_THRESHOLD, SETTINGS, TrainConfig, like_threshold_for
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, display_name
 from rbm_tui.screens.dialogs import ConfirmDialog
 from rbm_tui.widgets.chart import TrainingChart, run_series
 from rbm_tui.widgets.settings_form import SettingsForm
+
+if TYPE_CHECKING:
+    from rbm_tui.training import RunOutcome
 
 #: Below this many columns the form and the run share the screen one above the other.
 NARROW = 76
@@ -48,7 +53,6 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
     def __init__(self) -> None:
         super().__init__()
         self._drawn_epochs = 0
-        self._outcome: Content | None = None
         self._shown_state: tuple[bool, bool] | None = None
 
     # ---------------------------------------------------------------- layout
@@ -108,6 +112,7 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
                         f": {r.n_users:,} users, {r.n_items:,} movies, {r.n_ratings:,} ratings",
                         "$text-muted",
                     ),
+                    (_scale_note(r), "$text-muted"),
                 )
             )
         self._draw_run(full=True)
@@ -177,9 +182,10 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         cfg = self.read_config()
         name = self.form.run_name() if cfg is not None else None
         if cfg is None or not self.form.name_ok:
-            self.notify("fix the marked field first", severity="error")
+            # (said in a toast as well: on a short terminal the line under the form is
+            # scrolled out of view)
+            self.notify(self.form.error or "fix the marked field first", severity="error")
             return
-        self._outcome = None
         if self.controller.start_training(cfg, name):
             self._drawn_epochs = 0
             self.query_one("#epochs", DataTable).clear()
@@ -243,8 +249,10 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
             total = max(1, f.expected_epochs * max(1, run.n_batches))
             bar.update(total=total, progress=f.fraction() * total)
             state.update(self._running_text(run))
-        elif self._outcome is not None:
-            state.update(self._outcome)
+        elif run.outcome is not None:
+            state.update(self._outcome_text(run.outcome))
+            if not (run.outcome.cancelled or run.outcome.failed) and run.outcome.saved:
+                bar.update(total=1, progress=1)
         if full:
             self._draw_chart(run)
             self._draw_table(run)
@@ -304,31 +312,36 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         if table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
 
-    def training_done(self, event: msg.TrainDone, activated: bool, why: str) -> None:
-        """The app's run ended (the app decided whether its model is active)."""
-        if event.path is None:
-            self._outcome = Content.styled(
+    @staticmethod
+    def _outcome_text(outcome: RunOutcome) -> Content:
+        """The state line of an ended run."""
+        if outcome.failed:
+            return Content.styled("Training failed (see the message).", "$error")
+        if outcome.saved is None:
+            return Content.styled(
                 "Stopped before the first epoch ended: nothing saved.", "$warning"
             )
-        elif event.kept_copy:
-            self._outcome = Content.assemble(
+        if outcome.kept_copy:
+            return Content.assemble(
                 ("Nothing trained: ", "bold $success"),
-                (event.path.stem, "bold"),
+                (outcome.saved, "bold"),
                 " has the same data, settings and seed; now active (3: browse)",
             )
-        else:
-            how = "Stopped" if event.cancelled else "Done"
-            self._outcome = Content.assemble(
-                (f"{how} after {event.epochs_done} epochs", "bold $success"),
-                f", best {event.best_epoch}: saved ",
-                (event.path.stem, "bold"),
-                ", now active (3: browse)" if activated else (f"; {why}" if why else ""),
-            )
-        bar = self.query_one("#train-progress", ProgressBar)
-        if not event.cancelled and bar.total is not None:
-            bar.update(progress=bar.total)
-        self.sync_state()
+        how = "Stopped" if outcome.cancelled else "Done"
+        why = outcome.why
+        return Content.assemble(
+            (f"{how} after {outcome.epochs_done} epochs", "bold $success"),
+            f", best {outcome.best_epoch}: saved ",
+            (outcome.saved, "bold"),
+            ", now active (3: browse)" if outcome.activated else (f"; {why}" if why else ""),
+        )
 
-    def training_failed(self) -> None:
-        self._outcome = Content.styled("Training failed (see the message).", "$error")
-        self.sync_state()
+
+def _scale_note(r) -> str:
+    """`` · ratings 1-10: like if ≥ 6 at "Like if ≥" 0`` where the automatic like threshold
+    is not MovieLens' 3 (:func:`engine.settings.like_threshold_for`), else ""."""
+    low, high = r.scale
+    threshold = like_threshold_for(0.0, high)
+    if threshold == LIKE_THRESHOLD:
+        return ""
+    return f" · ratings {low:g}-{high:g}: like if ≥ {threshold:g} at “Like if ≥” 0"

@@ -98,10 +98,11 @@ def rec_line(cat: Catalogue, i: int, match: float | None, words: str, width: int
 def empty_text(q: Query, watchlist: bool = False) -> str:
     """What an empty list says: nothing matches, and the key that shows more (``watchlist``:
     the "mine" view lists the watchlist)."""
+    # the key back to every movie first: a narrow terminal cuts the end of the line
     if q.mine and watchlist and not q.text and not q.genre:
-        return "Nothing on your watchlist yet: w adds the highlighted movie · W: all movies"
+        return "W: all movies · nothing on your watchlist yet: w adds the highlighted movie"
     if q.mine and not q.text and not q.genre:
-        return "No ratings yet: + or - rates the highlighted movie · m: all movies"
+        return "m: all movies · no ratings yet: + or - rates the highlighted movie"
     what = f"“{q.text}”" if q.text else "this view"
     where = f" in {q.genre}" if q.genre else ""
     how = "esc clears the search" if q.text else "m: all movies" if q.mine else "g: genre"

@@ -45,6 +45,7 @@ class SettingsForm(VerticalScroll):
 
     #: whether the name typed was fine at the last :meth:`run_name`
     name_ok = True
+    error = ""  # the problem the form shows under it ("" none)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field"):
@@ -107,6 +108,8 @@ class SettingsForm(VerticalScroll):
         self.query_one("#device-info", Label).update(description)
 
     def show_error(self, text: str) -> None:
+        """Say what is wrong under the form ("" clears it); :attr:`error` keeps the text."""
+        self.error = text
         self.query_one("#form-error", Label).update(text)
 
     def run_name(self) -> str | None:
