@@ -9,6 +9,7 @@ moved (:meth:`RbmTuiApp.state_changed`). Importing this module does not import t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -207,12 +208,19 @@ class Controller:
     def _newest_model(dataset: str) -> Path | None:
         """The newest model a command-line run saved for ``dataset`` under its default name
         (a dataset with no remembered model takes it up)."""
+        from engine.catalogue import resolve, short_name
+        from engine.errors import RbmTuiError
         from engine.model.storage import newest_default_model
 
-        try:
-            return newest_default_model(dataset)
-        except OSError:
-            return None
+        names = [dataset]  # the app's name of a dataset given as a path is the path
+        with contextlib.suppress(RbmTuiError, OSError):
+            names.append(short_name(dataset, resolve(dataset)))  # `rbm-tui train`'s name
+        found = []
+        for name in dict.fromkeys(names):
+            with contextlib.suppress(OSError):
+                if (path := newest_default_model(name)) is not None:
+                    found.append((path.stat().st_mtime, path))
+        return max(found)[1] if found else None
 
     def _still_fits(self, event: msg.DatasetLoaded) -> bool:
         """Whether the active model fits the dataset loaded again under its name (its files

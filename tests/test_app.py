@@ -1319,6 +1319,30 @@ async def test_a_model_the_command_line_trained_is_taken_up(tmp_path):
         assert Preferences.load().models == {"demo": str(out.path)}
 
 
+async def test_a_model_the_command_line_trained_on_a_folder_is_taken_up(tmp_path):
+    """`rbm-tui train mine/ratings.csv` saves ``mine-<time>.pt``; the app, which keeps a
+    dataset given as a path under the path, looked for a model named after the path."""
+    from helpers import write_dataset
+
+    from engine.data.loaders import load_ratings
+    from engine.settings import TrainConfig
+    from engine.training.run import train_and_save
+    from rbm_tui.cli.common import dataset_name
+
+    folder = write_dataset(tmp_path / "mine")
+    data = str(folder / "ratings.csv")
+    ratings = load_ratings(data)
+    short = dataset_name(data, folder / "ratings.csv")
+    assert short == "mine"
+    cfg = TrainConfig(n_hidden=8, epochs=1, item_item_weight=0.0)
+    out = train_and_save(ratings, cfg, dataset=short)  # what `rbm-tui train` does
+    Preferences(dataset=data).save()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model is not None, timeout=30, what="the model")
+        assert app.model_path == out.path
+
+
 def test_a_settings_file_that_is_not_json_is_kept_aside_not_overwritten(rbm_home):
     """A stray comma in settings.json gave the defaults, and the next save replaced the
     file: the theme and every dataset's active model were gone without a word."""

@@ -19,12 +19,14 @@ from engine.catalogue.registry import (
     local_path,
     names,
     resolve,
+    short_name,
 )
 
 __all__ = [
     "MIRROR_ENV",
     "DatasetInfo",
     "canonical_name",
+    "short_name",
     "catalogue",
     "check_zip",
     "default_dataset",

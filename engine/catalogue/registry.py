@@ -233,6 +233,22 @@ def canonical_name(data: str) -> str:
     return info.name if info is not None else data
 
 
+def short_name(data: str, path: Path) -> str:
+    """The short name of DATA (``path``, where it resolved) that default model file names
+    start with: the catalogue name, or the folder's or file's name (``ml-100k/u1.base`` ->
+    ``ml-100k-u1``; ``mine/ratings.csv`` -> ``mine``)."""
+    name = canonical_name(str(data))
+    if name != str(data) or name in names():
+        return name
+    if path.is_dir():
+        return path.name
+    if path.suffix.lower() == ".zip":
+        return path.stem
+    if path.name.lower() in {"u.data", "ratings.csv", "ratings.dat"} and path.parent.name:
+        return path.parent.name
+    return f"{path.parent.name}-{path.stem}" if path.parent.name else path.stem
+
+
 def get(name: str) -> DatasetInfo:
     """The catalogue entry called ``name`` (case-insensitive). Raises :class:`DatasetError`."""
     d = _find(name)

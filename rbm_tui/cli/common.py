@@ -194,20 +194,10 @@ def interrupt_flag(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[Stop
 
 # --------------------------------------------------------------------------- loading helpers
 def dataset_name(data: str, path: Path) -> str:
-    """A short name for DATA (for default model file names): the catalogue name, or the
-    folder/file name (``ml-100k/u1.base`` -> ``ml-100k-u1``)."""
+    """A short name for DATA (for default model file names): :func:`engine.catalogue.short_name`."""
     from engine import catalogue
 
-    name = catalogue.canonical_name(str(data))
-    if name != str(data) or name in catalogue.names():
-        return name
-    if path.is_dir():
-        return path.name
-    if path.suffix.lower() == ".zip":
-        return path.stem
-    if path.name.lower() in {"u.data", "ratings.csv", "ratings.dat"} and path.parent.name:
-        return path.parent.name
-    return f"{path.parent.name}-{path.stem}" if path.parent.name else path.stem
+    return catalogue.short_name(data, path)
 
 
 def load_data(data: str, *, quiet: bool = True):
