@@ -241,6 +241,30 @@ def test_fitted_table_cuts_then_drops_columns():
     assert max(map(len, text.splitlines())) <= 20
 
 
+def test_tables_align_titles_by_the_cells_they_take():
+    """CJK titles take two cells a character, a combining accent none: padding by len()
+    pushed the next column out of line on those rows."""
+    from rich.cells import cell_len
+
+    from rbm_tui.cli.common import fitted_table
+
+    rows = [["1", "東京物語 (1953)", "0.91"], ["2", "Ze\u0301lig (1983)", "0.80"],
+            ["3", "Plain (2001)", "0.70"], ["4", "😀 " * 20, "0.50"]]  # fmt: skip
+    text = fitted_table(rows, ["#", "title", "p"], right={2}, width=40, shrink=(1,))
+    lines = text.splitlines()
+    assert len({cell_len(x) for x in lines}) == 1, lines  # every line ends at one column
+    assert max(cell_len(x) for x in lines) <= 40 and "…" in lines[-1]
+
+
+def test_titles_lose_their_control_and_direction_characters():
+    """A tab moved the Browse panel's bar; U+202E turned the rest of a line around."""
+    from engine.data.movies import clean_title
+
+    assert clean_title("Tab\tin (1990)") == "Tab in (1990)"
+    assert clean_title("\u202eReversed\u202c (2001)\r") == "Reversed (2001)"
+    assert clean_title("Amélie  (2001)") == "Amélie (2001)"
+
+
 # --------------------------------------------------------------------------- models info
 def _long_history(header: dict, epochs: int) -> dict:
     """``header`` as a run of ``epochs`` epochs: validated in the first half, then refit."""

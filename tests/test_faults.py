@@ -24,6 +24,7 @@ import threading
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -453,9 +454,17 @@ def test_leftovers_of_killed_processes_are_swept_at_the_next_start(tmp_path):
     assert not tmp_model.exists() and not work.exists() and mine.exists()
 
 
-def test_a_damaged_cache_is_rebuilt_with_a_notice(tmp_path):
-    import numpy as np
-
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda z: z.update(values=np.full_like(z["values"], np.nan)),
+        lambda z: z.update(item_ids=np.zeros_like(z["item_ids"])),  # every movie one ID
+        lambda z: z.update(item_ids=z["item_ids"] + 0.5),
+        lambda z: z.update(user_ids=np.stack([z["user_ids"], z["user_ids"]])),
+    ],
+    ids=["nan-ratings", "movie-ids-alike", "movie-ids-halves", "user-ids-2d"],
+)
+def test_a_damaged_cache_is_rebuilt_with_a_notice(tmp_path, damage):
     from engine.data import cache
     from engine.data.loaders import load_ratings
 
@@ -464,12 +473,13 @@ def test_a_damaged_cache_is_rebuilt_with_a_notice(tmp_path):
     (f,) = list(cache.ratings_cache_dir().glob("*.npz"))
     with np.load(f) as npz:
         z = dict(npz)
-    z["values"] = np.full_like(z["values"], np.nan)
+    damage(z)
     with open(f, "wb") as fh:
         np.savez(fh, **z)
     again = load_ratings(data)
     assert not again.report.from_cache and "damaged" in again.report.notice
     assert np.array_equal(again.values, first.values)
+    assert np.array_equal(again.item_ids, first.item_ids)
     assert load_ratings(data).report.from_cache  # rebuilt once, trusted after
 
 

@@ -78,6 +78,50 @@ def test_counts_of_a_float_dtype_are_refused(model_file, tmp_path):
         load_model(tmp_path / "c.pt", device="cpu")
 
 
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda b: b.update(W=b["W"] * 1e37), "W holds weights beyond"),
+        (lambda b: b.update(c=b["c"] + 1e9), "c holds weights beyond"),
+        (lambda b: b.update(item_likes=b["item_counts"] * 1000 + 5), "more likes than ratings"),
+        (lambda b: b.update(item_rating_sums=b["item_rating_sums"] + 1e9), "beyond 10 stars"),
+    ],
+    ids=["huge-W", "huge-c", "likes-over-counts", "sums-over-stars"],
+)
+def test_values_no_training_gives_are_refused(model_file, tmp_path, change, why):
+    """Finite but impossible tensors passed every check, re-sealed: P(like) printed NaN% and
+    evaluate crashed in a bincount."""
+    blob = _blob(model_file)
+    change(blob)
+    f = tmp_path / "odd.pt"
+    torch.save(seal(blob), f)
+    with pytest.raises(ModelError, match=why):
+        load_model(f, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("meta", "field"),
+    [
+        ({"val_metrics": {"auc": "x", "ndcg@10": 0.1}}, "val_metrics"),
+        ({"versions": [1, 2]}, "versions"),
+        ({"dataset": {"n_users": "many"}}, "dataset"),
+        ({"history": [{"epoch": 1, "seconds": "abc", "val": {}}]}, "history"),
+        ({"history": [{"epoch": 1, "val": [{"auc": 1}]}]}, "history"),
+    ],
+    ids=["scores-text", "versions-list", "users-text", "seconds-text", "val-list"],
+)
+def test_metadata_the_screens_read_as_numbers_must_be_numbers(model_file, tmp_path, meta, field):
+    """Crafted and re-sealed, these crashed the Models screen and `models info`."""
+    blob = _blob(model_file)
+    header = json.loads(blob["header"])
+    header["meta"].update(meta)
+    blob["header"] = json.dumps(header)
+    f = tmp_path / "meta.pt"
+    torch.save(seal(blob), f)
+    with pytest.raises(ModelError, match=f"meta '{field}"):
+        load_model(f, device="cpu")
+
+
 def _rewrite(src: Path, dst: Path, change) -> None:
     """Copy the zip ``src`` to ``dst``, each record's bytes through ``change(name, data)``."""
     with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as out:

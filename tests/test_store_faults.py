@@ -352,3 +352,36 @@ def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path):
         assert [p.exitcode for p in procs] == [0, 0, 0, 0], f"round {r}"
         with UserStore(path) as s:
             assert sorted(s.ratings("demo")) == [0, 1, 2, 3]
+
+
+def test_a_hand_edited_movie_id_that_is_no_number_is_read_not_fatal(tmp_path):
+    """``update thumbs set item='abc'`` on an "int" row crashed the app at start-up and
+    `thumbs list` and `thumbs undo` with int('abc'); the row is read as a text ID."""
+    db = tmp_path / DB_NAME
+    with UserStore(db) as s:
+        s.like("demo", 1)
+        s.like("demo", 2)
+        s.dislike("demo", 3)
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE thumbs SET item = 'abc' WHERE item = '1'")
+        c.execute("UPDATE undo SET item = 'xyz' WHERE item = '2'")
+    with UserStore(db) as s:
+        assert s.ratings("demo") == {"abc": True, 2: True, 3: False}
+        assert s.undo("demo") is not None and s.undo("demo") is not None
+
+
+@pytest.mark.parametrize("why", ["disk I/O error", "database or disk is full"])
+def test_a_store_on_a_full_disk_opens_read_only_with_its_thumbs(tmp_path, monkeypatch, why):
+    """On a full disk the WAL switch fails with SQLite's I/O error: `thumbs list` and
+    `thumbs export` could not even read the thumbs. They are read from a copy, as on a
+    read-only disk."""
+    db = tmp_path / DB_NAME
+    with UserStore(db) as s:
+        s.like("demo", 7)
+
+    def full(*_args):
+        raise sqlite3.OperationalError(why)
+
+    monkeypatch.setattr(opening, "_open_writable", full)
+    with UserStore(db) as s:
+        assert s.read_only and s.ratings("demo") == {7: True}

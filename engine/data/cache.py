@@ -34,7 +34,9 @@ class DamagedCache(Exception):
 
 
 #: Bump when the stored layout or the parsing rules change.
-CACHE_VERSION = 2  # 2: movies.csv rows whose ID is no number are dropped, not the titles
+#: 2: movies.csv rows whose ID is no number are dropped, not the titles; 3: control and
+#: direction characters in titles are spaces, ;-separated movie lists are read
+CACHE_VERSION = 3
 _HEAD = 1 << 20
 
 
@@ -197,4 +199,14 @@ def _consistent(r: Ratings) -> bool:
         and (n == 0 or (0 <= items.min() and items.max() < r.n_items))
         and bool(np.isfinite(values).all())
         and (n == 0 or (values.min() >= MIN_RATING and values.max() <= MAX_RATING))
+        and _ids_ok(r.user_ids)
+        and _ids_ok(r.item_ids)
+        and (ts is None or ts.dtype.kind in "iu")
     )
+
+
+def _ids_ok(ids: np.ndarray) -> bool:
+    """Original IDs as the loader gives them: 1-D, distinct, whole numbers or text."""
+    if ids.ndim != 1 or ids.dtype.kind not in "iuOU":
+        return False
+    return len(set(ids.tolist())) == len(ids)  # (no pandas: a cached load never imports it)

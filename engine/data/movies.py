@@ -58,8 +58,18 @@ def read_movies(src: Source, kind: str) -> tuple[pd.DataFrame | None, str]:
     return None, ""
 
 
+#: Characters a title must not carry into a terminal: control characters (a tab moved the
+#: columns after it) and the marks that reverse the direction of the text after them.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_title(title: str) -> str:
+    """``title`` with :data:`_UNPRINTABLE` characters as spaces, runs of spaces as one."""
+    return " ".join(_UNPRINTABLE.sub(" ", title).split())
+
+
 def _movie_df(ids: list, titles: list[str], genres: list[str]) -> pd.DataFrame:
-    titles = [t.strip() for t in titles]
+    titles = [clean_title(t) for t in titles]
     years = [parse_year(t) for t in titles]
     df = pd.DataFrame(
         {

@@ -290,13 +290,42 @@ def check_header(path: object, header: dict) -> None:
 
 
 def _check_meta(path: object, meta: dict) -> None:
+    """The metadata's fields that the app and ``models info`` read hold what they read: the
+    containers of :data:`META`, numbers in the scores, the epochs and the dataset's counts
+    (None where a score was not a number), text in the versions."""
     for name, kind in META.items():
         value = meta.get(name)
         if value is not None and not isinstance(value, kind):
             raise damaged(path, f"meta {name!r} is not a {kind.__name__}")
     history = meta.get("history") or []
-    if not all(isinstance(h, dict) for h in history):
+    if not all(isinstance(h, dict) and _epoch_ok(h) for h in history):
         raise damaged(path, "meta 'history'")
+    if not _scores_ok(meta.get("val_metrics") or {}):
+        raise damaged(path, "meta 'val_metrics'")
+    dataset = meta.get("dataset") or {}
+    if not all(_is_int(dataset.get(k, 0)) for k in ("n_users", "n_items", "n_ratings")):
+        raise damaged(path, "meta 'dataset' counts")
+    versions = meta.get("versions", {})
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        raise damaged(path, "meta 'versions'")
+
+
+def _is_figure(v: object) -> bool:
+    """A figure of a run: a number (NaN included: files before 0.1 wrote it bare) or None."""
+    if v is None or isinstance(v, float):
+        return True
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) < 1e308
+
+
+def _scores_ok(val: object) -> bool:
+    """A dict of scores, each :func:`_is_figure`."""
+    return isinstance(val, dict) and all(_is_figure(v) for v in val.values())
+
+
+def _epoch_ok(h: dict) -> bool:
+    """One epoch's record: its number, loss and seconds figures, its scores :func:`_scores_ok`."""
+    figures = all(_is_figure(h.get(k)) for k in ("epoch", "train_loss", "seconds"))
+    return figures and _scores_ok(h.get("val", {}))
 
 
 # ------------------------------------------------------------------ 6. the tensors
@@ -335,6 +364,27 @@ def check_tensors(path: object, header: dict, blob: dict) -> None:
         if name not in blob and name in ("item_title_hashes",) + _PAIR:
             continue
         check_tensor(path, blob, name, want.get(name), dtypes)
+    _check_sense(path, blob)
+
+
+#: The largest weight or bias a model file may hold: trained ones stay below 100; a crafted
+#: 1e37 passed the finiteness check and overflowed every score to NaN.
+MAX_WEIGHT = 1e6
+
+
+def _check_sense(path: object, blob: dict) -> None:
+    """Values a trained model cannot have: weights beyond :data:`MAX_WEIGHT`, more likes than
+    ratings of a movie, rating sums beyond 10 stars a rating."""
+    for name in ("W", "b", "c"):
+        t = blob[name]
+        if t.numel() and float(t.abs().max()) > MAX_WEIGHT:
+            raise damaged(path, f"{name} holds weights beyond {MAX_WEIGHT:g}")
+    counts, likes = blob["item_counts"], blob["item_likes"]
+    if bool((likes > counts).any()):
+        raise damaged(path, "a movie has more likes than ratings")
+    sums = blob["item_rating_sums"].double()
+    if bool((sums < 0).any() or (sums > 10.0 * counts.double()).any()):
+        raise damaged(path, "a movie's ratings add up beyond 10 stars each")
 
 
 _PAIR = ("item_item_partners", "item_item_weights")

@@ -41,9 +41,14 @@ def open_store(path: Path | str, synchronous: str = "NORMAL", read_only: bool = 
     try:
         return _open_writable(path, mode)
     except sqlite3.OperationalError as e:
-        if "readonly" in str(e) or "read-only" in str(e):
+        if any(why in str(e) for why in _READ_ONLY_WHEN):
             return _open_read_only(path)
         raise
+
+
+#: SQLite's words for a store that can be read but not written now: a read-only file or
+#: folder, or a full disk (whose thumbs can still be listed and exported).
+_READ_ONLY_WHEN = ("readonly", "read-only", "disk I/O error", "database or disk is full")
 
 
 def _prepare_folder(path: Path) -> bool:

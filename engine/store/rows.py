@@ -47,7 +47,14 @@ def encode(item_id: object) -> tuple[str, str]:
 
 
 def decode(text: str, kind: str) -> object:
-    return int(text) if kind == "int" else text
+    """The original movie ID of a stored ``(text, kind)``; a row edited by hand whose "int"
+    is no number is read as text (it names no movie, and nothing else is lost with it)."""
+    if kind == "int":
+        try:
+            return int(text)
+        except (TypeError, ValueError):
+            return str(text)
+    return text
 
 
 def change(key: str, profile: str, text: str, kind: str, before: Row, after: Row) -> Change:

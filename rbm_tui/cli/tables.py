@@ -4,19 +4,28 @@
 from __future__ import annotations
 
 
+def cells(text: str) -> int:
+    """How many terminal cells ``text`` takes: a CJK character or an emoji two, a combining
+    mark none (``len`` counted each as one and misaligned the columns after them)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 def table(
     rows: list[list[str]], header: list[str], right: set[int] | frozenset[int] = frozenset()
 ) -> str:
     """A plain aligned text table."""
-    widths = [len(h) for h in header]
+    widths = [cells(h) for h in header]
     for r in rows:
         for i, c in enumerate(r):
-            widths[i] = max(widths[i], len(c))
+            widths[i] = max(widths[i], cells(c))
 
-    def line(cells: list[str]) -> str:
-        out = [
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ]
+    def line(row: list[str]) -> str:
+        out = []
+        for i, c in enumerate(row):
+            pad = " " * (widths[i] - cells(c))
+            out.append(pad + c if i in right else c + pad)
         return "  ".join(out).rstrip()
 
     return "\n".join([line(header)] + [line(r) for r in rows])
@@ -43,13 +52,13 @@ def fitted_table(
     width = terminal_width() if width is None else width
     keep = list(range(len(header)))
     for c in shrink:
-        cells = [header] + rows
-        widths = {i: max(len(r[i]) for r in cells) for i in keep}
+        lines = [header] + rows
+        widths = {i: max(cells(r[i]) for r in lines) for i in keep}
         over = sum(widths.values()) + 2 * (len(keep) - 1) - width
         if over <= 0:
             break
         room = widths[c] - over
-        if room < max(12, len(header[c])):
+        if room < max(12, cells(header[c])):
             keep.remove(c)
             continue
         rows = [r[:c] + [shorten(r[c], room)] + r[c + 1 :] for r in rows]
@@ -61,8 +70,13 @@ def fitted_table(
 
 
 def shorten(text: str, n: int) -> str:
+    """``text`` in at most ``n`` terminal cells, cut with ``…`` where longer."""
+    from rich.cells import set_cell_size
+
     text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+    if cells(text) <= n:
+        return text
+    return set_cell_size(text, n - 1).rstrip() + "…"
 
 
 def print_pairs(lines: list[tuple[str, str]], width: int | None = None) -> None:

@@ -44,7 +44,8 @@ def detail(cat: Catalogue, session, i: int) -> Content:
     share = f", {liked / n:.0%} liked it" if n else ""
     genres = cat.genre_lists[i].replace("|", ", ") or "no genres"
     head = Content.assemble(
-        (cat.full_titles[i], "bold"), (f" · {genres} · {n:,} raters{share}", "$text-muted")
+        (cat.full_titles[i], "bold"),
+        (f" · {genres} · {_raters(n)}{share}", "$text-muted"),
     )
     return Content.assemble(head, "\n", _scores_line(cat, session, i))
 
@@ -70,7 +71,11 @@ def rec_words(cat: Catalogue, pick, personal: bool) -> tuple[int, float | None, 
     """``(dataset index, match or None, words)`` for a recommendation ``pick``: a personal
     one with its match and the liked movie behind it, a popular one with its raters."""
     if not personal:
-        return pick.index, None, f"liked by {pick.liked_share:.0%} of {pick.raters:,} raters"
+        return (
+            pick.index,
+            None,
+            f"liked by {pick.liked_share:.0%} of {_raters(pick.raters)}",
+        )
     because = ""
     if pick.because is not None:
         because = f"because you liked {cat.titles[pick.because]}"
@@ -122,3 +127,8 @@ def row_cells(cat: Catalogue, session, i: int, genres: bool) -> list[Content | s
     match = None if session is None or session.match is None else float(session.match[i])
     p = None if session is None or session.p_like is None else float(session.p_like[i])
     return cells + [f"{int(cat.counts[i]):,}", match_cell(match), percent(p)]
+
+
+def _raters(n: int) -> str:
+    """``1 rater``, ``2,345 raters``."""
+    return f"{n:,} rater" + ("" if n == 1 else "s")
