@@ -241,6 +241,42 @@ def test_fitted_table_cuts_then_drops_columns():
     assert max(map(len, text.splitlines())) <= 20
 
 
+def test_a_user_who_rated_every_movie_is_told_so_not_shown_an_empty_top(tmp_path):
+    """``recommend --user`` printed "Top 0 for user 3" over an empty table."""
+    from helpers import write_dataset
+
+    from engine.data.loaders import load_ratings
+    from engine.settings import TrainConfig
+    from engine.training.run import train_and_save
+
+    folder = write_dataset(tmp_path / "d")  # person 3 rated all 30 movies
+    cfg = TrainConfig(n_hidden=4, epochs=2, item_item_weight=0.0)
+    model = train_and_save(load_ratings(folder), cfg, dataset="d").path
+    rc, out, err = run(["recommend", folder, "--model", model, "--user", "3"])
+    assert rc == 0 and out == "" and "user 3 rated every movie" in err
+    rc, out, err = run(["recommend", folder, "--model", model, "--user", "1"])
+    assert rc == 0 and out.startswith("Top 10 for user 1")
+
+
+def test_deleting_a_model_the_app_uses_says_so_before_asking(seeded_model_file, monkeypatch):
+    """The app warned before deleting another dataset's active model; `models delete` did
+    not."""
+    import shutil
+
+    from engine import paths
+    from rbm_tui.preferences import Preferences
+
+    target = paths.models_dir() / "kept.pt"
+    shutil.copy(seeded_model_file, target)
+    Preferences(models={"demo": str(target), "ml-100k": str(target)}).save()
+    asked = []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda q: asked.append(q) or "n")
+    rc, _out, _err = run(["models", "delete", "kept"])
+    assert rc == 2 and target.exists()
+    assert "It is the active model of demo and ml-100k in the app." in asked[0]
+
+
 def test_tables_align_titles_by_the_cells_they_take():
     """CJK titles take two cells a character, a combining accent none: padding by len()
     pushed the next column out of line on those rows."""

@@ -322,3 +322,16 @@ def test_a_semicolon_separated_movie_list_gives_its_titles(tmp_path):
     r = load_ratings(_folder_with_movies(tmp_path / "d", movies, ";"), cache=False)
     assert r.title_list()[r.lookup_item(7)] == "Film 7, The (1990)"
     assert set(r.movies["genres"]) == {"Drama"}
+
+
+def test_a_time_column_of_dates_is_left_out_not_refused(tmp_path):
+    """A header column ``datetime`` of ISO dates was taken for Unix times, and every line
+    was refused ("fix or delete this line")."""
+    rows = "".join(f"{u},{i},{1 + (u + i) % 5},2019-0{1 + i % 9}-01T10:00:00\n"
+                   for u in range(1, 21) for i in range(1, 16))  # fmt: skip
+    f = tmp_path / "dated.csv"
+    f.write_text("user,item,rating,datetime\n" + rows)
+    r = load_ratings(f, cache=False)
+    assert r.n_ratings == 300 and r.timestamps is None
+    f.write_text("user,item,rating,timestamp\n1,2,4,874965758\n2,2,3,874965759\n")
+    assert load_ratings(f, cache=False).timestamps.tolist() == [874965758, 874965759]

@@ -91,6 +91,16 @@ def _decode_first_line(src: Source) -> str | None:
     return None
 
 
+def _unix_times(src: Source, sep: str, column: int) -> bool:
+    """Whether the first data line's field ``column`` is a whole number of seconds (or the
+    file has no data line yet): a Unix time, as rbm-tui reads timestamps."""
+    lines = [x for x in src.head(1 << 16).splitlines() if x.strip()]
+    if len(lines) < 2:
+        return True
+    fields = _split_quoted(lines[1].decode("utf-8", "replace"), sep)
+    return column >= len(fields) or is_int(fields[column].strip())
+
+
 def sniff_layout(src: Source) -> tuple[Layout, str]:
     first = _decode_first_line(src)
     if first is None:
@@ -120,6 +130,8 @@ def sniff_layout(src: Source) -> tuple[Layout, str]:
         return None
 
     u, i, r, t = find(USER_NAMES), find(ITEM_NAMES), find(RATING_NAMES), find(TIME_NAMES)
+    if t is not None and not _unix_times(src, sep, t):
+        t = None  # a time column of dates ("datetime"): optional, so left out, not refused
     if u is None or i is None or r is None:
         missing = [w for w, j in (("user", u), ("item", i), ("rating", r)) if j is None]
         raise RatingsError(

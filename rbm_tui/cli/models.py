@@ -227,12 +227,23 @@ def _models_delete(args: argparse.Namespace) -> int:
     from engine.model.storage import delete_model, model_in_folder
 
     path = model_in_folder(args.name)
-    if not confirm(f"delete {path}?", args.yes):
+    if not confirm(f"delete {path}?{_in_use(path)}", args.yes):
         raise CLIError("not deleted (pass --yes to delete without asking)")
     delete_model(path)
     _repoint(path, None)
     info(f"deleted {path}")
     return EXIT_OK
+
+
+def _in_use(path: Path) -> str:
+    """`` It is the active model of demo and ml-100k in the app.`` (the app's settings), or
+    "" when no dataset has it."""
+    from rbm_tui.preferences import Preferences
+
+    users = sorted(d for d, p in Preferences.load().models.items() if Path(p) == path)
+    if not users:
+        return ""
+    return f" It is the active model of {' and '.join(users)} in the app."
 
 
 def _repoint(old: Path, new: Path | None) -> None:

@@ -108,6 +108,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if users is not None and args.output is None:
         uid = users[0]
         n_rated = len(ratings.user_items(ratings.lookup_user(uid))[0])
+        if not recs[uid]:
+            info(f"user {uid} rated every movie the model {model_path.name} knows: none left")
+            return EXIT_OK
         intro = f"Top {len(recs[uid])} for user {uid} ({n_rated} rated in {name}; model "
         print_top(args.by, intro + f"{model_path.name})", recs[uid], title)
         return EXIT_OK
