@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.data.ratings import Ratings, from_arrays
 from engine.errors import UserStoreError
-from engine.store.transfer import DISLIKE_RATING, LIKE_RATING, ratings_rows
+from engine.store.transfer import ratings_rows
 
 __all__ = ["profile_ratings", "profile_sessions"]
 
@@ -23,22 +23,20 @@ def profile_ratings(store, key: str, profile: str, like_threshold: float = 3.0) 
     5 stars a like and 1 a dislike, in the store's order: the ratings of the file
     ``rbm-tui thumbs export`` writes, so that a model recommends the same for both. A model
     whose likes start above 5 or at 1 or below (``like_threshold``, the model's) gets its
-    thumbs on its own side of it: a like at the threshold, a dislike at half of it.
+    thumbs on its own side of it (:func:`engine.store.transfer.thumb_stars`), as the export
+    writes them for such a dataset.
 
     Raises:
         UserStoreError: no such profile, or it has no thumbs on ``key``.
     """
-    rows = ratings_rows(profile, store.ratings(key, profile).items())[1:]
+    rows = ratings_rows(profile, store.ratings(key, profile).items(), None, like_threshold)[1:]
     if not rows:
         raise UserStoreError(f"{profile} has no thumbs on {key}: rate some movies first")
     users, items, values = zip(*rows)
-    stars = np.asarray(values, np.float32)
-    if not DISLIKE_RATING < like_threshold <= LIKE_RATING:
-        stars = np.where(stars == LIKE_RATING, max(like_threshold, 0.5), like_threshold / 2)
     return from_arrays(
         np.asarray(users, dtype=object),
         np.asarray(items),
-        stars.astype(np.float32),
+        np.asarray(values, np.float32),
         source=f"{key} ({profile})",
     )
 

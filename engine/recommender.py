@@ -330,6 +330,7 @@ def recommend_all(
     with_scores: bool = False,
     batch_size: int = 256,
     thumbs_only: bool = False,
+    catalogue: Ratings | None = None,
 ) -> dict:
     """Top-``k`` movies (original IDs, best first) for each user of ``known`` (or ``users``,
     original IDs), excluding the movies the user rated in ``known``.
@@ -339,12 +340,13 @@ def recommend_all(
     <engine.popular.Recommendation.score>`). ``k`` is at least 1. Users unknown to ``known``
     raise :class:`~engine.errors.UnknownIdError` (a KeyError), and ratings of another
     catalogue a :class:`~engine.errors.ModelError` (:meth:`Model.check_fits
-    <engine.model.trained.Model.check_fits>`). ``thumbs_only``: each user known by likes and
-    dislikes alone (no star values), as in the browser.
+    <engine.model.trained.Model.check_fits>`, on ``catalogue``, default ``known``: a
+    profile's few thumbs name too few movies to tell, their dataset does). ``thumbs_only``:
+    each user known by likes and dislikes alone (no star values), as in the browser.
     """
     k, by = checks.count(k, "k", least=1), checks.ranking(by)
     batch_size = checks.count(batch_size, "batch_size", least=1)
-    model.check_fits(known)
+    model.check_fits(known if catalogue is None else catalogue)
     lm = _user_visible(model, known, thumbs_only)
     if users is None:
         uidx = np.arange(known.n_users)

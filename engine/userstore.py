@@ -392,14 +392,16 @@ class UserStore:
         path: str | Path,
         profile: str | None = None,
         titles: transfer.Titles = None,
+        like_threshold: float = 3.0,
     ) -> int:
         """Write the profile's thumbs on ``key`` as a ratings file ``user,item,rating`` (user:
-        the profile's name; item: the dataset's movie ID; rating 5 a like, 1 a dislike) and,
+        the profile's name; item: the dataset's movie ID; rating 5 a like, 1 a dislike, or
+        :func:`~engine.store.transfer.thumb_stars` of the dataset's ``like_threshold``) and,
         with ``titles`` (movie ID -> title), ``title``, atomically; returns the number of
         rows."""
         name = self.active_profile() if profile is None else profile
         thumbs = self.ratings(key, name)
-        return transfer.write_ratings(path, name, thumbs.items(), titles)
+        return transfer.write_ratings(path, name, thumbs.items(), titles, like_threshold)
 
     def export_csv(
         self,

@@ -40,7 +40,7 @@ class Controller:
 
     def __init__(self, app: RbmTuiApp, prefs: Preferences | None = None) -> None:
         self.app = app
-        self.prefs = prefs if prefs is not None else Preferences.load()
+        self.prefs = prefs if prefs is not None else Preferences.load(set_aside=True)
         self._store: UserStore | None = None
         self.dataset_name: str | None = None  # the dataset whose ratings are loaded
         self.ratings: Ratings | None = None
@@ -287,7 +287,11 @@ class Controller:
         if self.loading_model != event.path or event.dataset != self.dataset_name:
             return  # superseded, or read for a dataset that is no longer the current one
         self.loading_model = None
-        self.set_active_model(event.model, event.path)
+        try:
+            self.set_active_model(event.model, event.path)
+        except RbmTuiError as e:  # the dataset was loaded again, with other movies, meanwhile
+            self.changed()
+            self.app.notify(str(e), title="Model dropped", severity="warning")
 
     def model_failed(self, event: msg.ModelFailed) -> None:
         if self.loading_model == event.path:
@@ -299,11 +303,12 @@ class Controller:
         self.app.show_error("Cannot load the model", event.error)
 
     def set_active_model(self, model: Model, path: Path | None) -> None:
-        """Make ``model`` (saved at ``path``) the active model of the current dataset."""
+        """Make ``model`` (saved at ``path``) the active model of the current dataset (the
+        callers have checked that it fits: :meth:`engine.model.trained.Model.check_fits`)."""
+        if self.session is not None:
+            self.session.set_model(model)  # first: a model that does not fit changes nothing
         self.model = model
         self.model_path = Path(path) if path is not None else None
-        if self.session is not None:
-            self.session.set_model(model)
         if self.dataset_name and path is not None:
             self.prefs.set_active_model(self.dataset_name, path)
             self.save_prefs()
@@ -420,6 +425,11 @@ class Controller:
         why = activation_refusal(event, self.dataset_name, active)
         if why:
             return False, why
+        if self.ratings is not None and event.dataset == self.dataset_name:
+            try:  # the dataset was loaded again under its name, with other movies, meanwhile
+                event.model.check_fits(self.ratings, display_name(event.dataset), event.path.name)
+            except RbmTuiError as e:
+                return False, f"not made active: {e}"
         self.set_active_model(event.model, event.path)
         return True, ""
 

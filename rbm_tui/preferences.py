@@ -16,6 +16,8 @@ from typing import Any
 from engine import files, paths
 
 PREFERENCES_FILE = "settings.json"
+#: The metadata of a field that is the run's state, not a preference: never written.
+_NOT_SAVED = {"kept": False}
 
 
 def preferences_path() -> Path:
@@ -47,22 +49,26 @@ class Preferences:
         return bool(hits)
 
     #: Where a settings file that was not JSON was set aside (this run has the defaults).
-    set_aside: Path | None = field(
-        default=None, repr=False, compare=False, metadata={"kept": False}
-    )
+    set_aside: Path | None = field(default=None, repr=False, compare=False, metadata=_NOT_SAVED)
+    #: The file is there but is not JSON (and was left where it is): do not save over it.
+    unreadable: bool = field(default=False, repr=False, compare=False, metadata=_NOT_SAVED)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Preferences:
-        """The saved settings, or the defaults when the file is missing or damaged; a file that
-        is not JSON is first renamed ``settings.json.damaged-<time>`` (:attr:`set_aside`), so
-        that the next save does not destroy what could be recovered from it by hand."""
+    def load(cls, path: Path | None = None, *, set_aside: bool = False) -> Preferences:
+        """The saved settings, or the defaults when the file is missing or damaged. A file that
+        is not JSON is, with ``set_aside`` (the app, which says so), first renamed
+        ``settings.json.damaged-<time>`` (:attr:`set_aside`), so that the next save does not
+        destroy what could be recovered from it by hand; without, it is left as it is and
+        :attr:`unreadable` is set (a command that would save it should not)."""
         path = path or preferences_path()
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except OSError:
             return cls()
         except ValueError:
-            return cls(set_aside=files.set_aside(path))
+            if set_aside:
+                return cls(set_aside=files.set_aside(path))
+            return cls(unreadable=True)
         if not isinstance(doc, dict):
             return cls()
         known = {f.name: f for f in fields(cls) if f.metadata.get("kept", True)}

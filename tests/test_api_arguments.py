@@ -179,3 +179,13 @@ def test_an_unusable_device_is_a_setting_error(seeded_model_file, device):
 def test_help_on_the_engine_lists_the_api():
     assert "recommend" in dir(engine) and "UsageError" in dir(engine)
     assert set(dir(engine)) == set(engine.__all__)
+
+
+def test_a_checked_model_still_pickles(model, demo):
+    """The kept answer of check_fits is a weak reference, which pickle cannot take: a model
+    that had scored ratings could no longer go to a process pool."""
+    import pickle
+
+    engine.recommend_all(model, demo, k=2, users=demo.user_ids[:1].tolist())
+    again = pickle.loads(pickle.dumps(model))
+    assert again.n_items == model.n_items and again._fitted is None

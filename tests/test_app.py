@@ -1354,12 +1354,14 @@ def test_a_settings_file_that_is_not_json_is_kept_aside_not_overwritten(rbm_home
     path.parent.mkdir(parents=True, exist_ok=True)
     text = '{"dataset": "demo", "theme": "nord", "models": {"demo": "/x/m.pt"},}'
     path.write_text(text)
-    prefs = Preferences.load()
+    by_a_command = Preferences.load()  # the command line leaves it for the app to report
+    assert by_a_command.unreadable and path.read_text() == text
+    prefs = Preferences.load(set_aside=True)
     assert prefs == Preferences() and prefs.set_aside is not None
     assert prefs.set_aside.read_text() == text and not path.exists()
     prefs.save()
     assert json.loads(path.read_text()) == {"dataset": None, "models": {}, "theme": None}
-    assert Preferences.load().set_aside is None
+    assert Preferences.load().set_aside is None and not Preferences.load().unreadable
 
 
 async def test_the_models_screen_without_models_does_not_blame_an_older_version():
@@ -1392,3 +1394,39 @@ async def test_at_60_columns_the_models_table_shows_whole_names():
         assert any("demo-20261207-204402" in x for x in lines), lines
         assert any("demo-20261207-204915" in x for x in lines), lines
         assert "saved" in str(screen.query_one("#model-detail").content)
+
+
+def test_a_run_that_ends_after_its_dataset_was_reloaded_with_other_movies(seeded_model_file):
+    """The run's model no longer fits the dataset loaded again under its name: it used to
+    become the controller's model while the session refused it (ModelError out of the
+    message handler); now it is saved but not made active, and the run says why."""
+    import numpy as np
+
+    from engine import catalogue
+    from engine.data.loaders import load_ratings
+    from engine.data.ratings import from_arrays
+    from engine.model.storage import load_model
+    from engine.settings import TrainConfig
+    from rbm_tui import messages as msg
+    from rbm_tui.controller import Controller
+    from rbm_tui.training import TrainingRun
+
+    class StubApp:
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    c = Controller(StubApp(), Preferences())
+    model = load_model(seeded_model_file, device="cpu")
+    c.loading_dataset = "mine"
+    c.dataset_loaded(msg.DatasetLoaded("mine", load_ratings(catalogue.demo_path()), None))
+    c.set_active_model(model, seeded_model_file)
+    c.training_run = TrainingRun("mine", TrainConfig(), forecast=None)
+    other = from_arrays(np.repeat(np.arange(50), 4), np.tile(np.arange(10001, 10005), 50),
+                        np.tile([1.0, 2.0, 4.0, 5.0], 50))  # fmt: skip
+    c.loading_dataset = "mine"
+    c.dataset_loaded(msg.DatasetLoaded("mine", other, None))
+    assert c.model is None and c.session.model is None  # the old model went with the movies
+    activated, why = c.train_done(msg.TrainDone(seeded_model_file, model, False, 2, 2, 1.0, "mine"))
+    assert not activated and "knows none of the movies" in why
+    assert c.model is None and c.session.model is None
+    assert c.training_run.outcome is not None and c.training_run.outcome.why == why

@@ -222,7 +222,8 @@ def test_train_json_and_defaults(u1_model):
         assert cfg[key] == defaults[key]
     model = load_model(path, device="cpu")
     assert model.n_items == 1682
-    assert model.config["n_hidden"] == 20
+    assert model.config == cfg  # what --json says is what the file holds
+    assert cfg["like_threshold"] == 3.0  # the automatic threshold (0) settled for 1-5 stars
 
 
 def test_train_default_path_and_models_commands(rbm_home, capsys):

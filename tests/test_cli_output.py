@@ -415,3 +415,15 @@ def test_models_list_fits_the_terminal(seeded_model_file, rbm_home, monkeypatch,
     head = out.splitlines()[0].split()
     assert ("created" in head) == ("hidden" in head) == (columns >= 100)
     assert "dataset" in head and "size" in head
+
+
+def test_models_info_counts_a_settled_like_threshold_as_its_default(seeded_model_file):
+    """The threshold's default is 0 (automatic) and a model keeps the 3 it settled on:
+    `models info` listed like_threshold=3.0 as a changed setting."""
+    from engine.settings import TrainConfig
+    from rbm_tui.cli.models import _settings_lines
+
+    ((_, line),) = _settings_lines({**TrainConfig().to_dict(), "like_threshold": 3.0}, False)
+    assert line == "all at their defaults"
+    ((_, line),) = _settings_lines({**TrainConfig().to_dict(), "like_threshold": 4.0}, False)
+    assert line.startswith("like_threshold=4.0")

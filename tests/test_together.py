@@ -268,3 +268,58 @@ def test_a_profile_keeps_its_likes_on_the_models_side_of_its_threshold(profiles,
     liked = r.liked(threshold)
     assert liked.sum() == 6 and (~liked).sum() == 1
     assert ((r.values >= 0) & (r.values <= 10)).all()
+
+
+def test_a_profile_whose_thumbs_the_model_does_not_know_still_gets_a_list(tmp_path):
+    """The catalogue check ran on the profile's few thumbs: none known to a model trained
+    without those movies read as "another catalogue", exit 2; the dataset is what to check."""
+    from engine import catalogue
+    from engine.data.loaders import load_ratings
+    from engine.data.ratings import from_arrays
+    from engine.settings import TrainConfig
+    from engine.training.run import train_and_save
+
+    demo = load_ratings(catalogue.demo_path())
+    ids = demo.item_ids.tolist()
+    users, items = demo.user_ids[demo.users], demo.item_ids[demo.items]
+    keep = ~np.isin(items, ids[:20])
+    sub = from_arrays(users[keep], items[keep], demo.values[keep], source="sub")
+    cfg = TrainConfig(n_hidden=4, epochs=2, item_item_weight=0.0)
+    model = train_and_save(sub, cfg, dataset="sub", model_out=tmp_path / "sub.pt").path
+    with UserStore() as s:
+        for i in ids[:4]:
+            s.like("demo", i)
+    rc, out, err = run(["recommend", "demo", "--model", model, "--profile", "me", "--k", "5"])
+    assert rc == 0, err
+    assert out.startswith("Top 5 for me")
+
+
+def test_on_a_ten_point_scale_the_export_and_the_profile_recommend_alike(tmp_path):
+    """A 1-10 dataset likes from 6: the export wrote thumbs up as 5 stars, dislikes there,
+    and `recommend FILE` of it disagreed with `recommend --profile`."""
+    from helpers import write_dataset
+
+    from engine.data.loaders import load_ratings
+    from engine.settings import TrainConfig
+    from engine.training.run import train_and_save
+
+    folder = write_dataset(tmp_path / "ten")
+    text = (folder / "ratings.csv").read_text().splitlines()
+    doubled = [text[0]] + [f"{u},{i},{2 * int(r)}" for u, i, r in (x.split(",") for x in text[1:])]
+    (folder / "ratings.csv").write_text("\n".join(doubled) + "\n")
+    ratings = load_ratings(folder)
+    cfg = TrainConfig(n_hidden=4, epochs=2, item_item_weight=0.0)
+    model = train_and_save(ratings, cfg, dataset="ten", model_out=tmp_path / "ten.pt").path
+    with UserStore() as s:
+        for i in (1, 2, 3):
+            s.like(str(folder), i)
+        s.dislike(str(folder), 4)
+    exported, a, b = tmp_path / "me.csv", tmp_path / "a.csv", tmp_path / "b.csv"
+    rc, _, err = run(["thumbs", "export", "--dataset", folder, "-o", exported])
+    assert rc == 0, err
+    stars = sorted(row["rating"] for row in csv.DictReader(exported.open()))
+    assert stars == ["1", "6", "6", "6"]
+    m = ["--model", model, "--k", 8]
+    assert run(["recommend", folder, *m, "--profile", "me", "-o", a])[0] == 0
+    assert run(["recommend", exported, *m, "-o", b])[0] == 0
+    assert _untitled(a) == _untitled(b)

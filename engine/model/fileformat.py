@@ -375,9 +375,14 @@ MAX_WEIGHT = 1e6
 def _check_sense(path: object, blob: dict) -> None:
     """Values a trained model cannot have: weights beyond :data:`MAX_WEIGHT`, more likes than
     ratings of a movie, rating sums beyond 10 stars a rating."""
+    import torch
+
     for name in ("W", "b", "c"):
         t = blob[name]
-        if t.numel() and float(t.abs().max()) > MAX_WEIGHT:
+        if not t.numel():
+            continue
+        low, high = torch.aminmax(t)  # (no copy of the matrix, as abs() would make)
+        if max(-float(low), float(high)) > MAX_WEIGHT:
             raise damaged(path, f"{name} holds weights beyond {MAX_WEIGHT:g}")
     counts, likes = blob["item_counts"], blob["item_likes"]
     if bool((likes > counts).any()):

@@ -324,6 +324,11 @@ class RBM:
             like = like + (self.like_gain - 1.0) * (ph[:, :L] @ delta)
         return seen, like if offset is None else like + offset[:, None]
 
+    def __getstate__(self) -> dict:
+        """For pickle (a process pool): the cache of :meth:`_cached` holds a weak reference,
+        which does not travel (it is rebuilt on first use)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_w_cache"}
+
     def _like_delta(self) -> torch.Tensor:
         """``(N, like_units)`` liked minus disliked weights of the like units, cached until
         ``W`` changes (in place or replaced)."""

@@ -91,6 +91,11 @@ class Model:
         default=None, init=False, repr=False, compare=False
     )
 
+    def __getstate__(self) -> dict:
+        """For pickle (a process pool): the kept answer of :meth:`check_fits` is a weak
+        reference, which does not travel."""
+        return {**self.__dict__, "_fitted": None}
+
     def __post_init__(self) -> None:
         self.calibration = cal.check(self.calibration)
         if self.match_calibration is not None:
@@ -223,22 +228,21 @@ class Model:
         fitted = self._fitted
         if fitted is not None and fitted[0]() is ratings:
             return fitted[1]
-        data = data or ratings.source or "these ratings"
-        model = model or "this model"
-        missing = self._unknown_movies(ratings, data, model)
+        data = data or ratings.source
+        hint = f"train a model on it: rbm-tui train {data}" if data else "train one on them"
+        named = f"the model {model}" if model else "the model"
+        missing = self._unknown_movies(ratings, data or "the ratings given", named, hint)
         self._fitted = (weakref.ref(ratings), missing)
         return missing
 
-    def _unknown_movies(self, ratings: Ratings, data: str, model: str) -> int:
-        """:meth:`check_fits` without the kept answer."""
+    def _unknown_movies(self, ratings: Ratings, data: str, model: str, hint: str) -> int:
+        """:meth:`check_fits` without the kept answer (``hint``: what to do instead)."""
         trained = self.dataset_label()
         to_model = self.map_items(ratings.item_ids)
         known = to_model >= 0
-        hint = f"train a model on it: rbm-tui train {data}"
         if not known.any():
             raise ModelError(
-                f"the model {model} (trained on {trained}) knows none of the movies of {data}; "
-                + hint
+                f"{model} (trained on {trained}) knows none of the movies of {data}; " + hint
             )
         if self.title_hashes is not None:
             ours = title_hashes(ratings.item_ids, ratings.title_list())
@@ -248,7 +252,7 @@ class Model:
             if both.sum() >= 5 and differ.sum() > 0.2 * both.sum():
                 j = int(np.nonzero(differ)[0][0])
                 raise ModelError(
-                    f"the model {model} was trained on {trained}, another catalogue than "
+                    f"{model} was trained on {trained}, another catalogue than "
                     f"{data}: {int(differ.sum()):,} of the {int(both.sum()):,} movies they share "
                     f"by ID have other titles (movie {ratings.item_ids[j]} is "
                     f"{ratings.title_list()[j]!r} in {data}); " + hint

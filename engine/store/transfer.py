@@ -26,27 +26,47 @@ def _write(path: str | Path, rows: Iterable[Iterable[object]]) -> None:
     files.write_bytes(target, buf.getvalue().encode("utf-8"))
 
 
+def thumb_stars(like_threshold: float = 3.0) -> tuple[float, float]:
+    """``(like, dislike)``: the ratings a thumb is written as for data whose likes start at
+    ``like_threshold``: 5 and 1 stars on MovieLens' scales, the threshold itself for a like
+    above 5 (6 on a 1-10 scale: a 5 would read as a dislike there), half of it for a dislike
+    at 1 or below."""
+    like = max(float(LIKE_RATING), like_threshold)
+    dislike = float(DISLIKE_RATING) if DISLIKE_RATING < like_threshold else like_threshold / 2
+    return like, dislike
+
+
 def ratings_rows(
-    user: str, thumbs: Iterable[tuple[object, bool]], titles: Titles = None
+    user: str,
+    thumbs: Iterable[tuple[object, bool]],
+    titles: Titles = None,
+    like_threshold: float = 3.0,
 ) -> list[tuple]:
-    """The header and ``user,item,rating`` rows (5 a like, 1 a dislike) of ``thumbs``, and a
-    ``title`` column when ``titles`` is given (it lets an import into another dataset, whose
-    IDs mean other movies, match by title)."""
+    """The header and ``user,item,rating`` rows of ``thumbs`` (:func:`thumb_stars` of
+    ``like_threshold``: 5 a like, 1 a dislike on MovieLens' scales), and a ``title`` column
+    when ``titles`` is given (it lets an import into another dataset, whose IDs mean other
+    movies, match by title)."""
+    like, dislike = (_whole(v) for v in thumb_stars(like_threshold))
     if titles is None:
-        return [RATINGS_HEADER, *((user, i, _stars(liked)) for i, liked in thumbs)]
+        return [RATINGS_HEADER, *((user, i, like if up else dislike) for i, up in thumbs)]
     header = (*RATINGS_HEADER, "title")
-    return [header, *((user, i, _stars(liked), _title(titles, i)) for i, liked in thumbs)]
+    return [header, *((user, i, like if up else dislike, _title(titles, i)) for i, up in thumbs)]
 
 
-def _stars(liked: bool) -> int:
-    return LIKE_RATING if liked else DISLIKE_RATING
+def _whole(v: float) -> float | int:
+    """``5`` rather than ``5.0`` in the file."""
+    return int(v) if float(v).is_integer() else v
 
 
 def write_ratings(
-    path: str | Path, user: str, thumbs: Iterable[tuple[object, bool]], titles: Titles = None
+    path: str | Path,
+    user: str,
+    thumbs: Iterable[tuple[object, bool]],
+    titles: Titles = None,
+    like_threshold: float = 3.0,
 ) -> int:
     """Write :func:`ratings_rows` to ``path``; returns how many thumbs."""
-    rows = ratings_rows(user, thumbs, titles)
+    rows = ratings_rows(user, thumbs, titles, like_threshold)
     _write(path, rows)
     return len(rows) - 1
 
@@ -57,7 +77,8 @@ def write_table(path: str | Path, items: list, titles: Titles = None) -> int:
     rows: list[Iterable[object]] = [("movieId", "title", "liked", "rating", "updated")]
     for r in items:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.updated))
-        rows.append((r.item_id, _title(titles, r.item_id), int(r.liked), _stars(r.liked), stamp))
+        stars = LIKE_RATING if r.liked else DISLIKE_RATING
+        rows.append((r.item_id, _title(titles, r.item_id), int(r.liked), stars, stamp))
     _write(path, rows)
     return len(items)
 

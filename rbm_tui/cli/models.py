@@ -181,12 +181,14 @@ def _settings_lines(config: dict, verbose: bool) -> list[tuple[str, str]]:
     """Every training setting with ``verbose``; else those not at their default, in one."""
     if verbose:
         return [(f"setting {k}", str(v)) for k, v in config.items()]
-    from engine.settings import SETTINGS_BY_NAME
+    from engine.settings import LIKE_THRESHOLD, SETTINGS_BY_NAME
+
+    def default(k: str, v: object) -> bool:  # a model keeps the like threshold it settled on
+        at = SETTINGS_BY_NAME[k].default == v
+        return at or (k == "like_threshold" and v == LIKE_THRESHOLD)
 
     changed = [
-        f"{k}={v}"
-        for k, v in config.items()
-        if k not in SETTINGS_BY_NAME or SETTINGS_BY_NAME[k].default != v
+        f"{k}={v}" for k, v in config.items() if k not in SETTINGS_BY_NAME or not default(k, v)
     ]
     rest = f"the other {len(config) - len(changed)} at their defaults"
     return [("settings", ", ".join([*changed, rest]) if changed else "all at their defaults")]
@@ -252,6 +254,9 @@ def _repoint(old: Path, new: Path | None) -> None:
     from rbm_tui.preferences import Preferences
 
     prefs = Preferences.load()
+    if prefs.unreadable:
+        warn(f"the app's settings file cannot be read; it still names {old} (left as it is)")
+        return
     if prefs.repoint_model(old, new):
         try:
             prefs.save()

@@ -131,14 +131,14 @@ def _list(store, args: argparse.Namespace) -> int:
 def _export(store, args: argparse.Namespace) -> int:
     key = _dataset(args)
     profile = _profile(store, args)
-    titles = _titles(key)
+    titles, threshold = _titles(key)
     if args.output in (None, "-"):
         from engine.store.transfer import ratings_rows
 
-        rows = ratings_rows(profile, store.ratings(key, profile).items(), titles)
+        rows = ratings_rows(profile, store.ratings(key, profile).items(), titles, threshold)
         csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
         return EXIT_OK
-    n = store.export_ratings(key, args.output, profile, titles)
+    n = store.export_ratings(key, args.output, profile, titles, threshold)
     info(f"wrote {n} thumb{'s' if n != 1 else ''} of {profile} on {key} to {args.output}")
     return EXIT_OK
 
@@ -169,19 +169,23 @@ def _undo(store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _titles(key: str) -> dict[object, str] | None:
-    """The dataset's titles by movie ID (those it has: a bare ratings file has none); None,
-    after a warning, when the dataset cannot be read (its thumbs are exported all the same)."""
+def _titles(key: str) -> tuple[dict[object, str] | None, float]:
+    """The dataset's titles by movie ID (those it has: a bare ratings file has none), and the
+    like threshold a model of it would use (the export writes thumbs on its side of it);
+    ``(None, 3)``, after a warning, when the dataset cannot be read (its thumbs are exported
+    all the same)."""
     from engine.errors import RbmTuiError
+    from engine.settings import LIKE_THRESHOLD, like_threshold_for
     from rbm_tui.cli.common import load_data
 
     try:
         ratings = load_data(key)[0]
     except (RbmTuiError, CLIError) as e:
         warn(f"exported without titles: {e}")
-        return None
+        return None, LIKE_THRESHOLD
     ids, titles = ratings.item_ids.tolist(), ratings.title_list()
-    return {i: t for i, t, real in zip(ids, titles, ratings.has_titles()) if real} or None
+    named = {i: t for i, t, real in zip(ids, titles, ratings.has_titles()) if real} or None
+    return named, like_threshold_for(0.0, ratings.scale[1])
 
 
 # --------------------------------------------------------------------------- import

@@ -84,6 +84,7 @@ def _one(args: argparse.Namespace, ratings, model, store, key: str) -> int:
         by=args.by,
         with_scores=True,
         thumbs_only=args.thumbs_only,
+        catalogue=ratings,  # (checked above; the thumbs alone may name no movie it knows)
     )[name]
     recs = [r for r in recs if r[0] not in marked][: args.k]
     if args.output is not None:

@@ -203,7 +203,7 @@ def _report(args: argparse.Namespace, config, outcome) -> None:
             "seconds": round(result.seconds, 3),
             "device": resolve_device(config.device),
             "val": val,
-            "config": config.to_dict(),
+            "config": result.model.config,  # as trained: the automatic like threshold settled
         }
     )
 
