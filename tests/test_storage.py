@@ -454,3 +454,23 @@ def test_a_score_that_is_not_a_number_is_saved_as_null_not_bare_nan(seeded_model
     again = load_model(path, device="cpu")
     assert monitored_score(again.meta["val_metrics"]) is None
     assert monitored_score({"auc": "x", "ndcg@10": 0.2}) is None
+
+
+def test_the_models_list_reads_a_file_again_once_it_changed(seeded_model_file, rbm_home):
+    """The list keeps each file's checked header while the file is unchanged (a big model's
+    check reads hundreds of MB); a file replaced meanwhile is read again."""
+    import shutil
+
+    from engine import paths
+    from engine.model import storage
+
+    target = paths.models_dir() / "m.pt"
+    shutil.copy(seeded_model_file, target)
+    (first,) = storage.list_models()
+    assert not first.error and first.header["n_items"] > 0
+    first.header["n_items"] = -1  # a caller's change to its copy stays its own
+    (again,) = storage.list_models()
+    assert again.header["n_items"] > 0
+    target.write_bytes(b"not a model any more")
+    (changed,) = storage.list_models()
+    assert changed.error and changed.header == {}

@@ -367,6 +367,18 @@ def check_tensors(path: object, header: dict, blob: dict) -> None:
     _check_sense(path, blob)
 
 
+def finite(t) -> bool:
+    """Whether every value of the float tensor ``t`` is finite: one pass of ``aminmax``,
+    whose extremes are NaN or infinite when any value is (``isfinite(t).all()`` makes a
+    bool copy of the whole matrix: 0.5 s against 16 ms on an 87,000-movie model)."""
+    import torch
+
+    if not t.numel():
+        return True
+    low, high = torch.aminmax(t)
+    return math.isfinite(float(low)) and math.isfinite(float(high))
+
+
 #: The largest weight or bias a model file may hold: trained ones stay below 100; a crafted
 #: 1e37 passed the finiteness check and overflowed every score to NaN.
 MAX_WEIGHT = 1e6
@@ -408,7 +420,7 @@ def check_tensor(path: object, blob: dict, name: str, shape: tuple | None, dtype
         raise damaged(path, f"{name} is {str(t.dtype).removeprefix('torch.')}, not {allowed}")
     if shape is not None and tuple(t.shape) != tuple(shape):
         raise damaged(path, f"{name} has shape {tuple(t.shape)}, the header says {tuple(shape)}")
-    if t.is_floating_point() and not torch.isfinite(t).all():
+    if t.is_floating_point() and not finite(t):
         raise ModelError(f"{path}: {name} holds NaN or infinite values")
     if name in ("item_counts", "item_likes") and t.numel() and int(t.min()) < 0:
         raise damaged(path, f"{name} has negative counts")

@@ -24,6 +24,7 @@ log-odds where recommendations are ranked. All tensors are on :attr:`RBM.device`
 
 from __future__ import annotations
 
+import math
 import weakref
 from typing import TYPE_CHECKING
 
@@ -121,7 +122,7 @@ class RBM:
                 raise ValueError(f"weights: missing tensor {name!r}")
             if tuple(t.shape) != shape:
                 raise ValueError(f"weights: {name} has shape {tuple(t.shape)}, expected {shape}")
-            if not torch.isfinite(t).all():
+            if t.numel() and not all(math.isfinite(float(x)) for x in torch.aminmax(t)):
                 raise ValueError(f"weights: {name} holds NaN or infinite values")
         self.W = state["W"].to(self.device, torch.float32).contiguous()
         self.b = state["b"].to(self.device, torch.float32).contiguous()

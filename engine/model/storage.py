@@ -9,9 +9,11 @@ half-written model; a file is sealed with the checksum of its header and tensors
 from __future__ import annotations
 
 import contextlib
+import copy
 import glob
 import io
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -361,13 +363,33 @@ def list_models(folder: str | Path | None = None) -> list[ModelInfo]:
             st = p.stat()
         except OSError:
             continue
-        try:
-            header, err = read_header(p), ""
-        except (ModelError, OSError) as exc:  # one unreadable file never hides the others
-            header, err = {}, str(exc)
+        header, err = _checked_header(p, st)
         out.append(ModelInfo(p, p.stem, st.st_size, st.st_mtime, header, err))
     out.sort(key=lambda m: m.modified, reverse=True)
     return out
+
+
+#: ``(path, inode, size, mtime_ns) -> (header, error)`` of the files listed so far: a big
+#: model's full check reads all of its hundreds of MB, and the Models screen lists again
+#: after every change of state.
+_LISTED: dict[tuple, tuple[dict, str]] = {}
+
+
+def _checked_header(p: Path, st: os.stat_result) -> tuple[dict, str]:
+    """``(header, "")`` of the model file ``p`` (whose stat is ``st``), or ``({}, why it
+    cannot be read)``; kept while the file is unchanged."""
+    key = (str(p), st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _LISTED.get(key)
+    if known is not None:
+        return copy.deepcopy(known[0]), known[1]
+    try:
+        header, err = read_header(p), ""
+    except (ModelError, OSError) as exc:  # one unreadable file never hides the others
+        header, err = {}, str(exc)
+    if len(_LISTED) > 256:
+        _LISTED.clear()
+    _LISTED[key] = (copy.deepcopy(header), err)
+    return header, err
 
 
 def find_model(name_or_path: str | Path) -> Path:
