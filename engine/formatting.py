@@ -32,6 +32,12 @@ def format_bytes(n: float | None) -> str:
     return f"{size:.{digits}f} {unit}"
 
 
+def format_count(n: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``, ``1,682 movies``: a count with its noun in the number's form
+    (nouns that take an ``s``)."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def format_score(v: object, digits: int = 3) -> str:
     """A metric as ``0.734``; ``–`` when missing or not a finite number."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

@@ -412,6 +412,7 @@ class Controller:
         activated, why = self._take_up(event)
         if run is not None:
             run.outcome = RunOutcome.of(event, activated, why)
+        self.changed()  # the screens that said "training" redraw, whatever became active
         return activated, why
 
     def _take_up(self, event: msg.TrainDone) -> tuple[bool, str]:
@@ -439,6 +440,7 @@ class Controller:
         if self.training_run is not None:
             self.training_run.ended = True
             self.training_run.outcome = RunOutcome(failed=True)
+        self.changed()
 
     # ----------------------------------------------------------------- export
     def export_ratings(self, path: Path) -> int | None:

@@ -214,6 +214,13 @@ class TrainProgress:
     def message(self, text: str) -> None:
         self.line.write_line(text)
 
+    def finish(self) -> None:
+        """The run ended whole: the bar at 100% with the time it took (it was left at the
+        last epoch's share, before the finishing steps, with an ETA of the past)."""
+        if self.tty:
+            took = format_duration(self.clock() - self.start)
+            self.line.draw(f"epoch {self.forecast.epoch}", 1.0, f"done in {took}", force=True)
+
     def close(self) -> None:
         self.line.close()
 

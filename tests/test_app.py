@@ -1143,6 +1143,9 @@ async def test_a_stopped_run_scoring_worse_does_not_replace_the_active_model(wit
         saved = [p for p in app.model_path.parent.glob("*.pt") if p != active]
         assert len(saved) == 1 and load_model(saved[0], device="cpu")
         assert "not made active" in str(app.screen.query_one("#train-state").content)
+        await pilot.pause()  # the screen redrawn as no longer training (it kept saying so)
+        assert "Training on" not in str(app.screen.query_one("#train-dataset").content)
+        assert app.screen.query_one("#train-chart").epochs == len(app.training_run.history)
 
 
 @pytest.mark.slow
@@ -1430,3 +1433,22 @@ def test_a_run_that_ends_after_its_dataset_was_reloaded_with_other_movies(seeded
     assert not activated and "knows none of the movies" in why
     assert c.model is None and c.session.model is None
     assert c.training_run.outcome is not None and c.training_run.outcome.why == why
+
+
+@pytest.mark.parametrize("epochs", [3_900, 10_000])
+async def test_the_chart_of_a_long_run_draws_its_axis(epochs):
+    """10,000 epochs is within the form's range: from about 3,900 at 80x24 the x axis found
+    no step among 1-500 and the StopIteration ended the app."""
+    from rbm_tui.widgets.chart import TrainingChart, run_series
+
+    history = [{"epoch": e, "train_loss": 0.3 - e / 1e6, "val": {"auc": 0.8}} for e in (1, 2)]
+    app = make_app(first_screen="train")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        chart = app.screen.query_one(TrainingChart)
+        series, refit = run_series(history)
+        chart.set_data(series, epochs=epochs, best=1, refit_from=refit)
+        for width in (44, 58, 84):
+            axis = chart.render_lines_text(width, 7)[-2].plain
+            marks = [int(x) for x in axis.replace("─", " ").replace("▲", " ").split()[1:]]
+            assert marks and max(marks) > epochs // 2, axis  # the axis spans the run

@@ -711,6 +711,17 @@ def test_train_progress_lines_and_tty():
     assert plain.count("\r") >= 2 and plain.endswith("\n") and plain.count("\n") == 1
     assert "ETA" in plain and "━" in plain and plain.startswith("epoch 1/~3")
 
+    stream = io.StringIO()  # a run that ended whole: the bar full, no ETA of the past
+    p = TrainProgress(Forecast(config, clock=lambda: t[0]), stream, tty=True)
+    p.on_batch(Batch(1, 1, 2))
+    p.on_epoch(Report(1))
+    t[0] += 5
+    p.finish()
+    p.close()
+    last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue()).split("\r")[-1]
+    assert "done in 0:05" in last and "ETA" not in last and "╺" not in last, last
+    assert "━" * 20 in last
+
 
 def test_byte_progress():
     stream = io.StringIO()

@@ -44,7 +44,8 @@ def replay(
     t[0] += setup
     seen = []
     epochs = [(e, e in best_epochs, False) for e in range(1, stop_after + 1)]
-    epochs += [(stop_after + j, False, True) for j in range(1, config.refit_epochs + 1)]
+    # as the trainer does: the rest of the epochs on all the ratings, ``epochs`` in all
+    epochs += [(e, False, True) for e in range(stop_after + 1, config.epochs + 1)]
     for epoch, best, refit in epochs:
         for b in range(1, 5):
             t[0] += seconds / 4
@@ -117,17 +118,20 @@ def test_replicas_make_the_passes_longer_not_the_finishing_steps():
 
 
 def test_early_stopping_is_foreseen_once_the_score_stalls():
-    """Best at epoch 10, patience 8: stopped after 18 main epochs, then 4 refit epochs. The
-    forecast drops from 24 to 22 epochs once the score has stalled for half the patience."""
+    """Best at epoch 10, patience 8: the validated epochs end after 18, and the other 12 run
+    on all the ratings without the 1 s of validation: 30 epochs in all, as the trainer runs
+    them (the forecast used to expect 22 and showed "epoch 30/22"). Once the score has
+    stalled for half the patience the forecast leaves out the validations that will not
+    run."""
     config = TrainConfig(epochs=30, refit_share=0.15, patience=8)  # 26 main + 4 refit
-    total, seen, f = replay(config, set(range(1, 11)), stop_after=18)
-    assert total == pytest.approx(44.0 + FINISH_PASSES * 2.0)
-    assert seen[0][2] == 30
-    switch = next(i for i, (_, _, n) in enumerate(seen) if n == 22)
-    assert seen[switch][0] <= 2.0 * 15  # stale since epoch 10: known by epoch 14
-    late = [guess for _, guess, _ in seen[switch:]]
+    total, seen, f = replay(config, set(range(1, 11)), stop_after=18, validation=1.0)
+    assert total == pytest.approx(18 * 3.0 + 12 * 2.0 + FINISH_PASSES * 2.0)
+    assert {n for _, _, n in seen} == {30}
+    early = seen[8][1]  # at epoch 3: 26 validated epochs expected
+    late = [guess for t, guess, _ in seen if t >= 3.0 * 14]  # stale since 10: known by 14
+    assert early > total * 1.05
     assert all(abs(g - total) / total < 0.05 for g in late)
-    assert f.expected_epochs == 22 and f.fraction() == pytest.approx(1.0)
+    assert f.expected_epochs == 30 and f.fraction() == pytest.approx(1.0)
 
 
 def test_time_left_follows_the_recent_epochs():
@@ -138,7 +142,9 @@ def test_time_left_follows_the_recent_epochs():
     assert f.seconds_left() is None  # nothing timed yet
     t[0] = 1.0
     f.on_batch(Batch(1, 1, 2))
-    assert f.seconds_left() == pytest.approx(9.5 * 2.0 + finish * 2.0)  # 2 s a pass so far
+    # the first batch's time holds the set-up: no pace yet (it showed "16:37 left" for a
+    # 13-second run)
+    assert f.seconds_left() is None
     t[0] = 4.0
     f.on_batch(Batch(1, 2, 2))
     f.on_epoch(Report(1, True))  # batch 1 to 2: 3 s, so 6 s a pass

@@ -142,15 +142,22 @@ class Forecast:
     # ------------------------------------------------------------------ answers
     @property
     def expected_epochs(self) -> int:
-        """The epochs the run is expected to have in all (main and refit)."""
+        """The epochs the run has in all: ``epochs``. Early stopping does not shorten a run:
+        it ends the validated epochs sooner, and the rest run on all the ratings
+        (:meth:`engine.training.loop.TrainingRun._refit_phase`)."""
+        return max(self.main + self.refit, self.epoch)
+
+    def expected_main(self) -> int:
+        """The validated epochs the run is expected to have: all of them, or, once the score
+        has stalled for half the patience, those up to where early stopping would end them."""
         if self.in_refit:
-            return self.stopped_main + self.refit
+            return self.stopped_main
         main = self.main
         if self.patience and self.epoch:
             stale = self.epoch - self.best
             if stale >= max(1, self.patience // 2):
                 main = min(main, self.best + self.patience)
-        return max(main, self.epoch) + self.refit
+        return max(main, self.epoch)
 
     def fraction(self) -> float:
         """The share of the run done, in [0, 1]: by the time spent and left once the time
@@ -177,8 +184,8 @@ class Forecast:
         val_s = _recent(self._validations) or 0.0
         within = self.batch / self.n_batches if self.n_batches else 0.0
         total = self.expected_epochs
-        main_left = 0.0 if self.in_refit else max(0.0, total - self.refit - self.epoch - within)
-        refit_left = max(0.0, total - self.epoch - within) - main_left
+        main_left = 0.0 if self.in_refit else max(0.0, self.expected_main() - self.epoch - within)
+        refit_left = max(0.0, total - self.epoch - within - main_left)
         finish = self.finish_passes * pass_s
         if self.epoch >= total:  # the finishing steps are going on
             finish = max(0.0, finish - (now - self._epoch_started))
@@ -203,4 +210,6 @@ class Forecast:
             return None
         if first is not None and last[0] > first[0]:
             return (last[1] - first[1]) / (last[0] - first[0]) * self.n_batches
+        if not self.epoch:  # the run's first batch: its time holds the set-up (a scan of
+            return None  # the saved models, the first allocations), no pace: "16:37 left"
         return (last[1] - self._epoch_started) / last[0] * self.n_batches

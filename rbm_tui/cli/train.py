@@ -110,12 +110,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _announce(config, ratings) -> None:
     from engine.device import resolve_device
     from engine.settings import like_threshold_for
+    from engine.training.step import batch_size_for
 
     low, high = ratings.scale
     threshold = like_threshold_for(config.like_threshold, high)
+    batch = batch_size_for(config, ratings.n_users)  # as the data's size settles it
     info(
         f"training on {resolve_device(config.device)}: {config.n_hidden} hidden units, "
-        f"up to {config.epochs} epochs, CD-{config.cd_k}, batch {config.batch_size}, "
+        f"{_epochs(config.epochs)}, CD-{config.cd_k}, {batch} people per batch, "
         f"like if rating ≥ {threshold:g} (ratings run {low:g}-{high:g})"
     )
 
@@ -141,7 +143,7 @@ def _train_and_save(args, ratings, config, name: str, stop):
     )
     bar = TrainProgress(forecast, sys.stderr)
     try:
-        return train_and_save(
+        outcome = train_and_save(
             ratings,
             config,
             dataset=name,
@@ -151,6 +153,9 @@ def _train_and_save(args, ratings, config, name: str, stop):
             cancel=stop.is_set,
             trainer=_trainer(args),
         )
+        if not outcome.result.cancelled:
+            bar.finish()
+        return outcome
     finally:
         bar.close()
 
@@ -209,7 +214,9 @@ def _report(args: argparse.Namespace, config, outcome) -> None:
 
 
 def _epochs(n: int) -> str:
-    return f"{n} epoch" if n == 1 else f"{n} epochs"
+    from engine.formatting import format_count
+
+    return format_count(n, "epoch")
 
 
 def _summary(result, val: dict) -> str:

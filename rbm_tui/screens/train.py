@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, DataTable, ProgressBar, Static
 
-from engine.formatting import format_duration, format_score
+from engine.formatting import format_count, format_duration, format_score
 from engine.settings import LIKE_THRESHOLD, SETTINGS, TrainConfig, like_threshold_for
 from rbm_tui import messages as msg
 from rbm_tui.screens.base import AppScreen, display_name
@@ -330,7 +330,7 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         how = "Stopped" if outcome.cancelled else "Done"
         why = outcome.why
         return Content.assemble(
-            (f"{how} after {outcome.epochs_done} epochs", "bold $success"),
+            (f"{how} after {format_count(outcome.epochs_done, 'epoch')}", "bold $success"),
             f", best {outcome.best_epoch}: saved ",
             (outcome.saved, "bold"),
             ", now active (3: browse)" if outcome.activated else (f"; {why}" if why else ""),
@@ -338,10 +338,10 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
 
 
 def _scale_note(r) -> str:
-    """`` · ratings 1-10: like if ≥ 6 at "Like if ≥" 0`` where the automatic like threshold
-    is not MovieLens' 3 (:func:`engine.settings.like_threshold_for`), else ""."""
+    """What the automatic like threshold (the form's 0) is on the ratings ``r``:
+    `` · “Like if ≥” 0 means 3 here`` (:func:`engine.settings.like_threshold_for`), with the
+    rating scale where it is not MovieLens' (``ratings 1-10: ... means 6``)."""
     low, high = r.scale
     threshold = like_threshold_for(0.0, high)
-    if threshold == LIKE_THRESHOLD:
-        return ""
-    return f" · ratings {low:g}-{high:g}: like if ≥ {threshold:g} at “Like if ≥” 0"
+    scale = "" if threshold == LIKE_THRESHOLD else f"ratings {low:g}-{high:g}: "
+    return f" · {scale}“Like if ≥” 0 means {threshold:g} here"

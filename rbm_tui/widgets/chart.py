@@ -223,7 +223,9 @@ class TrainingChart(Widget):
         plot_w, x_max = frame.plot_w, frame.x_max
         axis = ["─"] * plot_w
         styles = ["$text-muted"] * plot_w
-        step = next(m for m in (1, 2, 5, 10, 20, 50, 100, 200, 500) if x_max / m <= plot_w / 5)
+        room = max(1.0, plot_w / 5)  # a mark every 5 columns at most
+        nice = (m * 10**k for k in range(6) for m in (1, 2, 5))  # 1, 2, 5, 10, ... 500,000
+        step = next((m for m in nice if x_max / m <= room), max(1, math.ceil(x_max / room)))
         marks = sorted({1, x_max, *range(step, x_max, step)})
         best_col = self._best_col(frame)
         if best_col is not None and 0 <= best_col < plot_w:

@@ -12,6 +12,7 @@ import math
 from textual.content import Content
 
 from engine.browse import Catalogue, Query
+from engine.formatting import format_count
 from rbm_tui.widgets.likebar import fit, like_bar, percent, thumb
 
 #: The colour of a match: not a P(like), so not its red-to-green scale.
@@ -131,4 +132,4 @@ def row_cells(cat: Catalogue, session, i: int, genres: bool) -> list[Content | s
 
 def _raters(n: int) -> str:
     """``1 rater``, ``2,345 raters``."""
-    return f"{n:,} rater" + ("" if n == 1 else "s")
+    return format_count(n, "rater")
