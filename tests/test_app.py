@@ -1452,3 +1452,30 @@ async def test_the_chart_of_a_long_run_draws_its_axis(epochs):
             axis = chart.render_lines_text(width, 7)[-2].plain
             marks = [int(x) for x in axis.replace("─", " ").replace("▲", " ").split()[1:]]
             assert marks and max(marks) > epochs // 2, axis  # the axis spans the run
+
+
+def test_a_stopping_run_claims_no_time_left_of_the_epochs_it_will_not_run():
+    """On a big set the stop takes ~10 s while the model so far is finished; the line said
+    "epoch 2 of ~30, 7:37 left" the whole time."""
+    from engine.settings import TrainConfig
+    from engine.training.forecast import Forecast
+    from rbm_tui.screens.train import TrainScreen
+    from rbm_tui.training import TrainingRun
+
+    t = [0.0]
+    run = TrainingRun(
+        "demo", TrainConfig(epochs=30), Forecast(TrainConfig(epochs=30), lambda: t[0])
+    )
+
+    class Epoch:
+        epoch, refit, best, val, train_loss, seconds = 1, False, True, {}, 0.3, 1.0
+
+    for b in (1, 2, 3):
+        t[0] += 1.0
+        run.forecast.on_batch(type("B", (), {"epoch": 1, "batch": b, "n_batches": 3})())
+    run.forecast.on_epoch(Epoch())
+    running = str(TrainScreen._running_text(None, run))
+    assert "left" in running
+    run.cancel.set()
+    stopping = str(TrainScreen._running_text(None, run))
+    assert stopping.startswith("Stopping") and "left" not in stopping

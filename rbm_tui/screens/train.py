@@ -264,7 +264,8 @@ class TrainScreen(AppScreen, mode="train", title="Train"):
         head = f"{what}: epoch {run.epoch} of ~{f.expected_epochs}"
         if run.history and run.history[-1].refit:
             head += " (on all ratings)"
-        tail = f", {format_duration(left)} left" if left is not None else ""
+        # stopping: what is left is finishing the model so far, not the run's epochs
+        tail = f", {format_duration(left)} left" if left is not None and not run.stopping else ""
         best = run.best()
         parts = [(head + tail, "$warning")]
         if best is not None and best.val:
