@@ -205,7 +205,7 @@ class TrainConfig:
     )
     like_learning_rate: float = setting(
         0.08, "step size (with momentum) of the like units, which learn like vs dislike",
-        low=0, low_open=True, high=10,
+        low=0, low_open=True, high=10, label='like lr'
     )  # fmt: skip
     momentum: float = setting(
         0.9, "momentum of the like units' updates", low=0, high=1, high_open=True
@@ -219,7 +219,11 @@ class TrainConfig:
         1.0, "weight of the joint CD term (which movies people pick)", low=0, high=100
     )
     like_exact_weight: float = setting(
-        1.6, "weight of the exact like log-likelihood term of the like units", low=0, high=100
+        1.6,
+        "weight of the exact like log-likelihood term of the like units",
+        low=0,
+        high=100,
+        label="like exact w",
     )
     like_rate: float = setting(
         5.0, "the like log-odds have a term of the person's like rate, smoothed by this "
@@ -239,21 +243,29 @@ class TrainConfig:
     )
     candidates_all: int = setting(
         16384, "the negative phase looks at every movie of catalogues up to this many movies",
-        low=0, high=10**7,
+        low=0, high=10**7, label='cands. all'
     )  # fmt: skip
     candidates_all_cells: int = setting(
         2**26, "and of at most this many people × movies (ML-10M has 748 million)",
-        low=0, high=10**15,
+        low=0, high=10**15, label='cands. cells'
     )  # fmt: skip
     candidates: int = setting(
         2048, "on bigger catalogues it looks at this many candidate movies per update",
         low=16, high=10**7,
     )  # fmt: skip
     candidate_head: float = setting(
-        0.5, "share of the candidates that are the most rated movies", low=0, high=1
+        0.5,
+        "share of the candidates that are the most rated movies",
+        low=0,
+        high=1,
+        label="cand. head",
     )
     candidate_alpha: float = setting(
-        0.75, "the other candidates are drawn with probability ∝ ratings^alpha", low=0, high=2
+        0.75,
+        "the other candidates are drawn with probability ∝ ratings^alpha",
+        low=0,
+        high=2,
+        label="cand. alpha",
     )
     newton_steps: int = setting(
         3, "Newton steps fitting each person's expected picks to their ratings", low=0, high=50
@@ -284,7 +296,7 @@ class TrainConfig:
     )  # fmt: skip
     replicas_below: float = setting(
         20.0, "automatic replicas: 2 when the movies have fewer ratings than this on average",
-        low=0, high=1e9,
+        low=0, high=1e9, label='replicas <'
     )  # fmt: skip
     min_batches: int = setting(
         14, "an epoch has at least this many updates (smaller batches on data of few people)",
@@ -303,29 +315,46 @@ class TrainConfig:
     )  # fmt: skip
     item_item_weight: float = setting(
         10.0, "scale of the sparse movie-to-movie part of the seen log-odds (0: off)",
-        low=0, high=1000,
+        low=0, high=1000, label='m2m weight'
     )  # fmt: skip
     item_item_k: int = setting(
-        200, "partners each movie keeps in the movie-to-movie part", low=1, high=10_000
+        200,
+        "partners each movie keeps in the movie-to-movie part",
+        low=1,
+        high=10_000,
+        label="m2m k",
     )
     item_item_hubs: int = setting(
-        8192, "partners are among this many most rated movies", low=2, high=100_000
+        8192,
+        "partners are among this many most rated movies",
+        low=2,
+        high=100_000,
+        label="m2m hubs",
     )
     item_item_l2: float = setting(
-        150.0, "ridge penalty of the movie-to-movie weights", low=0, low_open=True, high=1e9
+        150.0,
+        "ridge penalty of the movie-to-movie weights",
+        low=0,
+        low_open=True,
+        high=1e9,
+        label="m2m l2",
     )
     item_item_l2_pop: float = setting(
-        2.0, "added ridge penalty per rater of a movie", low=0, high=1e9
+        2.0, "added ridge penalty per rater of a movie", low=0, high=1e9, label="m2m l2 pop"
     )
     item_item_norm: float = setting(
-        0.5, "partners are chosen by co-occurrence / raters^norm", low=0, high=2
+        0.5, "partners are chosen by co-occurrence / raters^norm", low=0, high=2, label="m2m norm"
     )
     item_item_gamma: float = setting(
-        0.5, "the part is weighted by (50 / the person's ratings)^gamma", low=0, high=10
+        0.5,
+        "the part is weighted by (50 / the person's ratings)^gamma",
+        low=0,
+        high=10,
+        label="m2m gamma",
     )
     calibration_pairs: int = setting(
         500_000, "the P(like) calibration is fitted on at most this many pairs",
-        low=1, high=10**9,
+        low=1, high=10**9, label='calib. pairs'
     )  # fmt: skip
 
     def __post_init__(self) -> None:
