@@ -131,3 +131,13 @@ def test_the_distributed_launcher_is_the_train_command(monkeypatch, tmp_path):
     assert got["single"] == got["distributed"]
     assert got["single"].n_hidden == 12 and got["single"].dropout == 0.2
     assert got["single"].persistent is True
+
+
+def test_every_form_label_fits_its_column_and_names_one_setting():
+    """The Train form gives a label 14 columns: `candidates_all` and `candidates_all_cells`
+    were both cut to "candidates all", and seven more lost their ends."""
+    from rbm_tui.widgets.settings_form import setting_label
+
+    labels = [setting_label(s) for s in SETTINGS]
+    assert max(map(len, labels)) <= 13, [x for x in labels if len(x) > 13]
+    assert len(set(labels)) == len(labels)
