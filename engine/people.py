@@ -12,12 +12,15 @@ import numpy as np
 
 from engine.data.ratings import Ratings, from_arrays
 from engine.errors import UserStoreError
+from engine.settings import LIKE_THRESHOLD
 from engine.store.transfer import ratings_rows
 
 __all__ = ["profile_ratings", "profile_sessions"]
 
 
-def profile_ratings(store, key: str, profile: str, like_threshold: float = 3.0) -> Ratings:
+def profile_ratings(
+    store, key: str, profile: str, like_threshold: float = LIKE_THRESHOLD
+) -> Ratings:
     """``profile``'s thumbs on dataset ``key`` of ``store`` (an
     :class:`engine.userstore.UserStore`) as :class:`Ratings` of one user named ``profile``,
     5 stars a like and 1 a dislike, in the store's order: the ratings of the file

@@ -205,7 +205,7 @@ class TrainConfig:
     )
     like_learning_rate: float = setting(
         0.08, "step size (with momentum) of the like units, which learn like vs dislike",
-        low=0, low_open=True, high=10, label='like lr'
+        low=0, low_open=True, high=10, label="like lr"
     )  # fmt: skip
     momentum: float = setting(
         0.9, "momentum of the like units' updates", low=0, high=1, high_open=True
@@ -243,11 +243,11 @@ class TrainConfig:
     )
     candidates_all: int = setting(
         16384, "the negative phase looks at every movie of catalogues up to this many movies",
-        low=0, high=10**7, label='cands. all'
+        low=0, high=10**7, label="cands. all"
     )  # fmt: skip
     candidates_all_cells: int = setting(
         2**26, "and of at most this many people × movies (ML-10M has 748 million)",
-        low=0, high=10**15, label='cands. cells'
+        low=0, high=10**15, label="cands. cells"
     )  # fmt: skip
     candidates: int = setting(
         2048, "on bigger catalogues it looks at this many candidate movies per update",
@@ -296,7 +296,7 @@ class TrainConfig:
     )  # fmt: skip
     replicas_below: float = setting(
         20.0, "automatic replicas: 2 when the movies have fewer ratings than this on average",
-        low=0, high=1e9, label='replicas <'
+        low=0, high=1e9, label="replicas <"
     )  # fmt: skip
     min_batches: int = setting(
         14, "an epoch has at least this many updates (smaller batches on data of few people)",
@@ -315,7 +315,7 @@ class TrainConfig:
     )  # fmt: skip
     item_item_weight: float = setting(
         10.0, "scale of the sparse movie-to-movie part of the seen log-odds (0: off)",
-        low=0, high=1000, label='m2m weight'
+        low=0, high=1000, label="m2m weight"
     )  # fmt: skip
     item_item_k: int = setting(
         200,
@@ -354,7 +354,7 @@ class TrainConfig:
     )
     calibration_pairs: int = setting(
         500_000, "the P(like) calibration is fitted on at most this many pairs",
-        low=1, high=10**9, label='calib. pairs'
+        low=1, high=10**9, label="calib. pairs"
     )  # fmt: skip
 
     def __post_init__(self) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from engine import paths
 from engine.errors import UserStoreError
+from engine.settings import LIKE_THRESHOLD
 from engine.store import profiles as _profiles
 from engine.store import rows, transfer
 from engine.store.db import Transaction
@@ -392,7 +393,7 @@ class UserStore:
         path: str | Path,
         profile: str | None = None,
         titles: transfer.Titles = None,
-        like_threshold: float = 3.0,
+        like_threshold: float = LIKE_THRESHOLD,
     ) -> int:
         """Write the profile's thumbs on ``key`` as a ratings file ``user,item,rating`` (user:
         the profile's name; item: the dataset's movie ID; rating 5 a like, 1 a dislike, or

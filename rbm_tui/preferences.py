@@ -40,10 +40,14 @@ class Preferences:
         else:
             self.models[dataset] = str(model_path)
 
+    def users_of(self, model_path: str | Path) -> list[str]:
+        """The datasets whose active model is the file ``model_path``, sorted."""
+        return sorted(d for d, p in self.models.items() if Path(p) == Path(model_path))
+
     def repoint_model(self, old: str | Path, new: str | Path | None) -> bool:
         """Every dataset whose active model is the file ``old`` now has ``new`` (None: none);
         whether any had it."""
-        hits = [d for d, p in self.models.items() if Path(p) == Path(old)]
+        hits = self.users_of(old)
         for dataset in hits:
             self.set_active_model(dataset, new)
         return bool(hits)

@@ -109,18 +109,25 @@ class DatasetInfo:
         return cls(**kept)
 
 
+def _of(kind: type):
+    """``v`` is a ``kind`` (a bool is no int here)."""
+    return lambda v: isinstance(v, kind) and (kind is bool or not isinstance(v, bool))
+
+
 def _optional(kind: type):
-    return lambda v: v is None or (isinstance(v, kind) and not isinstance(v, bool))
+    """``v`` is None or a ``kind``."""
+    return lambda v: v is None or _of(kind)(v)
 
 
 #: What each :class:`DatasetInfo` field may hold.
 _FIELD_TYPES = {
-    **{f: _optional(str) for f in ("url", "md5", "citation", "folder", "homepage", "scale")},
-    **{f: _optional(str) for f in ("source", "entry")},
-    **{f: _optional(int) for f in ("size", "users", "movies", "ratings", "released")},
-    **{f: lambda v: isinstance(v, str) for f in ("name", "title", "kind", "licence")},
-    "description": lambda v: isinstance(v, str),
-    "linked": lambda v: isinstance(v, bool),
+    **dict.fromkeys(
+        ("url", "md5", "citation", "folder", "homepage", "scale", "source", "entry"),
+        _optional(str),
+    ),
+    **dict.fromkeys(("size", "users", "movies", "ratings", "released"), _optional(int)),
+    **dict.fromkeys(("name", "title", "kind", "licence", "description"), _of(str)),
+    "linked": _of(bool),
 }
 
 
@@ -191,7 +198,7 @@ def _imported() -> list[DatasetInfo]:
         out.append(DatasetInfo.from_dict(rec))
     listed = builtin | {d.name.lower() for d in out}
     for name in _folders():
-        if name.lower() not in listed and NAME.match(name) and name != REGISTRY_FILE:
+        if name.lower() not in listed and NAME.match(name):
             out.append(DatasetInfo(name, name, "imported", description=_UNRECORDED))
     return out
 

@@ -367,16 +367,16 @@ def check_tensors(path: object, header: dict, blob: dict) -> None:
     _check_sense(path, blob)
 
 
-def finite(t) -> bool:
-    """Whether every value of the float tensor ``t`` is finite: one pass of ``aminmax``,
-    whose extremes are NaN or infinite when any value is (``isfinite(t).all()`` makes a
-    bool copy of the whole matrix: 0.5 s against 16 ms on an 87,000-movie model)."""
+def largest(t) -> float:
+    """The largest absolute value of the float tensor ``t`` (0 when empty), NaN or infinite
+    when any value is: one pass of ``aminmax`` (``isfinite(t).all()`` and ``abs().max()``
+    each copy the whole matrix: 0.7 s against 16 ms on an 87,000-movie model)."""
     import torch
 
     if not t.numel():
-        return True
-    low, high = torch.aminmax(t)
-    return math.isfinite(float(low)) and math.isfinite(float(high))
+        return 0.0
+    low, high = (float(x) for x in torch.aminmax(t))
+    return math.nan if math.isnan(low) or math.isnan(high) else max(-low, high)
 
 
 #: The largest weight or bias a model file may hold: trained ones stay below 100; a crafted
@@ -385,17 +385,9 @@ MAX_WEIGHT = 1e6
 
 
 def _check_sense(path: object, blob: dict) -> None:
-    """Values a trained model cannot have: weights beyond :data:`MAX_WEIGHT`, more likes than
-    ratings of a movie, rating sums beyond 10 stars a rating."""
-    import torch
-
-    for name in ("W", "b", "c"):
-        t = blob[name]
-        if not t.numel():
-            continue
-        low, high = torch.aminmax(t)  # (no copy of the matrix, as abs() would make)
-        if max(-float(low), float(high)) > MAX_WEIGHT:
-            raise damaged(path, f"{name} holds weights beyond {MAX_WEIGHT:g}")
+    """Values a trained model cannot have (the weights beyond :data:`MAX_WEIGHT` are found by
+    :func:`check_tensor`): more likes than ratings of a movie, rating sums beyond 10 stars a
+    rating."""
     counts, likes = blob["item_counts"], blob["item_likes"]
     if bool((likes > counts).any()):
         raise damaged(path, "a movie has more likes than ratings")
@@ -420,7 +412,11 @@ def check_tensor(path: object, blob: dict, name: str, shape: tuple | None, dtype
         raise damaged(path, f"{name} is {str(t.dtype).removeprefix('torch.')}, not {allowed}")
     if shape is not None and tuple(t.shape) != tuple(shape):
         raise damaged(path, f"{name} has shape {tuple(t.shape)}, the header says {tuple(shape)}")
-    if t.is_floating_point() and not finite(t):
-        raise ModelError(f"{path}: {name} holds NaN or infinite values")
+    if t.is_floating_point():
+        top = largest(t)
+        if not math.isfinite(top):
+            raise ModelError(f"{path}: {name} holds NaN or infinite values")
+        if name in ("W", "b", "c") and top > MAX_WEIGHT:
+            raise damaged(path, f"{name} holds weights beyond {MAX_WEIGHT:g}")
     if name in ("item_counts", "item_likes") and t.numel() and int(t.min()) < 0:
         raise damaged(path, f"{name} has negative counts")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from engine import files
+from engine.settings import LIKE_THRESHOLD
 
 #: The ratings a thumb is written as: a like is 5 stars, a dislike 1.
 LIKE_RATING, DISLIKE_RATING = 5, 1
@@ -26,7 +27,7 @@ def _write(path: str | Path, rows: Iterable[Iterable[object]]) -> None:
     files.write_bytes(target, buf.getvalue().encode("utf-8"))
 
 
-def thumb_stars(like_threshold: float = 3.0) -> tuple[float, float]:
+def thumb_stars(like_threshold: float = LIKE_THRESHOLD) -> tuple[float, float]:
     """``(like, dislike)``: the ratings a thumb is written as for data whose likes start at
     ``like_threshold``: 5 and 1 stars on MovieLens' scales, the threshold itself for a like
     above 5 (6 on a 1-10 scale: a 5 would read as a dislike there), half of it for a dislike
@@ -40,7 +41,7 @@ def ratings_rows(
     user: str,
     thumbs: Iterable[tuple[object, bool]],
     titles: Titles = None,
-    like_threshold: float = 3.0,
+    like_threshold: float = LIKE_THRESHOLD,
 ) -> list[tuple]:
     """The header and ``user,item,rating`` rows of ``thumbs`` (:func:`thumb_stars` of
     ``like_threshold``: 5 a like, 1 a dislike on MovieLens' scales), and a ``title`` column
@@ -63,7 +64,7 @@ def write_ratings(
     user: str,
     thumbs: Iterable[tuple[object, bool]],
     titles: Titles = None,
-    like_threshold: float = 3.0,
+    like_threshold: float = LIKE_THRESHOLD,
 ) -> int:
     """Write :func:`ratings_rows` to ``path``; returns how many thumbs."""
     rows = ratings_rows(user, thumbs, titles, like_threshold)

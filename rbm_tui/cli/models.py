@@ -242,7 +242,7 @@ def _in_use(path: Path) -> str:
     "" when no dataset has it."""
     from rbm_tui.preferences import Preferences
 
-    users = sorted(d for d, p in Preferences.load().models.items() if Path(p) == path)
+    users = Preferences.load().users_of(path)
     if not users:
         return ""
     return f" It is the active model of {' and '.join(users)} in the app."

@@ -315,7 +315,7 @@ class ModelsScreen(AppScreen, mode="models", title="Models"):
             )
         else:
             title, question = "Delete model", f"Delete {m.name}? This cannot be undone."
-            users = [d for d, p in self.controller.prefs.models.items() if Path(p) == m.path]
+            users = self.controller.prefs.users_of(m.path)
             if users:
                 title = "Delete an active model"
                 question = (
